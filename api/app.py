@@ -1,0 +1,32 @@
+"""The FastAPI application."""
+
+import os
+
+from fastapi import FastAPI
+
+from api import problems
+from api.context import Clock
+from api.problems import PROBLEM_RESPONSES
+from api.routes import admin, journal, registry
+from store.engine import DEFAULT_URL, Database
+
+
+def create_app(db: Database | None = None, clock: Clock | None = None) -> FastAPI:
+    app = FastAPI(
+        title="codi-ledger",
+        version="0.1.0",
+        description="Double-entry ledger of the CODI fund, its welfare funds and community enterprises. "
+        "Amounts are decimal strings of baht; errors are application/problem+json with a `reason`.",
+        responses=PROBLEM_RESPONSES,
+    )
+    app.state.db = db or Database(os.environ.get("DATABASE_URL", DEFAULT_URL))
+    app.state.clock = clock or Clock()
+    problems.install(app)
+    for module in (registry, journal, admin):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["service"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,120 @@
+"""The `codi-ledger` command: migrate, run, user add, import, audit verify, demo."""
+
+import argparse
+import os
+import sys
+
+
+from api.context import Clock
+from store import audit_log, users
+from store.engine import DEFAULT_URL, Database
+
+
+def database() -> Database:
+    return Database(os.environ.get("DATABASE_URL", DEFAULT_URL))
+
+
+def cmd_migrate(_args) -> int:
+    database().migrate()
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_run(args) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from store.demo import load_demo
+
+    db = database()
+    db.migrate()
+    if args.demo:
+        token = load_demo(db, now=Clock().now())
+        if token:
+            print(f"demo data loaded; admin token (shown once): {token}")
+        else:
+            print("demo data already present; make a token with: codi-ledger user add NAME --role admin")
+    print(f"codi-ledger serving on http://{args.host}:{args.port}  (API docs: /docs)", flush=True)
+    uvicorn.run(create_app(db), host=args.host, port=args.port, log_level="warning", workers=1)
+    return 0
+
+
+def cmd_user_add(args) -> int:
+    db = database()
+    now = Clock().now()
+    with db.write() as connection:
+        user_id, token = users.add_user(connection, name=args.name, role=args.role, party_id=args.party, now=now)
+        audit_log.append_system(
+            connection, actor=users.SYSTEM_USER, action="user.create", target=f"user:{user_id}",
+            request=f"{args.name} {args.role} {args.party}".encode(), entry_ids=[], now=now,
+        )  # fmt: skip
+    print(token)
+    return 0
+
+
+def cmd_import(args) -> int:
+    from store.bulk import import_file
+
+    report = import_file(database(), args.file, batch_size=args.batch, progress=not args.quiet, now=Clock().now)
+    for line_number, reason, detail in report.rejected:
+        print(f"line {line_number}: {reason}: {detail}", file=sys.stderr)
+    print(f"{report.recorded} recorded, {report.replayed} already recorded, {len(report.rejected)} rejected")
+    return 1 if report.rejected else 0
+
+
+def cmd_audit_verify(args) -> int:
+    from ledger.audit import Digest, verify_chain
+
+    expected = Digest(args.seq, args.hash) if args.seq and args.hash else None
+    with database().read() as connection:
+        result = verify_chain(audit_log.stored_records(connection), expected)
+    if result.ok:
+        print(f"audit chain verified: {result.records_checked} records, head {result.head.seq} {result.head.hash}")
+        return 0
+    print(f"audit chain BROKEN at record {result.first_bad_seq}: {result.problem}")
+    return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="codi-ledger", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="bring the database (DATABASE_URL) to the newest schema").set_defaults(run=cmd_migrate)
+    run = sub.add_parser("run", help="migrate and serve the API")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--demo", action="store_true", help="load the demo data into a new database")
+    run.set_defaults(run=cmd_run)
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="add a user and print its token, once")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=users.ROLES)
+    add.add_argument("--party", type=int, help="the party an enterprise user is bound to")
+    add.set_defaults(run=cmd_user_add)
+    imp = sub.add_parser("import", help="import entries from a JSON-lines file")
+    imp.add_argument("file")
+    imp.add_argument("--batch", type=int, default=1000)
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(run=cmd_import)
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
+    verify = audit.add_parser("verify", help="recompute the hash chain")
+    verify.add_argument("--seq", type=int, help="sequence number of a digest kept earlier")
+    verify.add_argument("--hash", help="head hash of that digest")
+    verify.set_defaults(run=cmd_audit_verify)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ledger.errors import LedgerError
+
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except LedgerError as error:
+        print(f"refused: {error.reason}: {error.detail}", file=sys.stderr)
+        return 2
+
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

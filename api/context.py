@@ -1,0 +1,84 @@
+"""What every route depends on: the database, the clock, the caller and its role.
+
+Access rules live here and nowhere else: `Caller` checks a role, and `Scope` says what a
+principal bound to a party may see (its own books and the accounts that carry its party).
+"""
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection
+
+from ledger.errors import LedgerError, Rejection
+from store import users
+from store.engine import Database
+from store.users import Principal
+
+BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")  # Thailand keeps no daylight saving
+ALL_ROLES = frozenset(users.ROLES)
+READERS = ALL_ROLES
+JOURNAL_WRITERS = frozenset({"admin", "officer", "enterprise"})
+REGISTRARS = frozenset({"admin", "officer"})
+AUDIT_READERS = frozenset({"admin", "auditor"})
+ADMINS = frozenset({"admin"})
+
+
+class Clock:
+    """The server's clock; tests replace it with a fixed one."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def today(self) -> date:
+        """The business date in Thailand."""
+        return self.now().astimezone(BANGKOK).date()
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def read_connection(db: DbDep) -> Iterator[Connection]:
+    with db.read() as connection:
+        yield connection
+
+
+ReadDep = Annotated[Connection, Depends(read_connection)]
+
+
+def authenticate(request: Request, db: DbDep, clock: ClockDep) -> Principal:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    principal = None
+    if scheme.lower() == "bearer" and 0 < len(token) <= 200:
+        with db.read() as connection:
+            principal = users.authenticate(connection, token.strip(), now=clock.now())
+    if principal is None:
+        raise LedgerError(Rejection.unauthenticated, "a valid bearer token is required")
+    request.state.principal = principal
+    return principal
+
+
+def role(allowed: frozenset[str]) -> Callable[..., Principal]:
+    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role not in allowed:
+            raise LedgerError(Rejection.forbidden, f"role {principal.role} may not do this")
+        return principal
+
+    return check
+
+
+Reader = Annotated[Principal, Depends(role(READERS))]
+JournalWriter = Annotated[Principal, Depends(role(JOURNAL_WRITERS))]
+Registrar = Annotated[Principal, Depends(role(REGISTRARS))]
+AuditReader = Annotated[Principal, Depends(role(AUDIT_READERS))]
+Admin = Annotated[Principal, Depends(role(ADMINS))]

@@ -1,0 +1,103 @@
+"""problem+json (RFC 9457) answers: one status per rejection reason, one body shape."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.writes import audit_refused_attempt
+from ledger.errors import LedgerError, Rejection
+
+log = logging.getLogger("codi_ledger")
+
+STATUS = {
+    Rejection.not_found: 404,
+    Rejection.unauthenticated: 401,
+    Rejection.forbidden: 403,
+    Rejection.request_too_large: 413,
+    **dict.fromkeys(
+        [
+            Rejection.account_not_in_book,
+            Rejection.period_closed,
+            Rejection.insufficient_balance,
+            Rejection.already_reversed,
+            Rejection.idempotency_key_reused,
+            Rejection.duplicate,
+            Rejection.period_not_closable,
+        ],
+        409,
+    ),
+}
+
+
+def status_of(reason: Rejection) -> int:
+    return STATUS.get(reason, 422)
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    reason: str
+    errors: list[dict] | None = None
+
+
+PROBLEM_RESPONSES = {
+    status: {"model": Problem, "content": {"application/problem+json": {}}, "description": title}
+    for status, title in [
+        (401, "No token, or a token that is unknown, revoked or expired"),
+        (403, "The token's role may not do this"),
+        (404, "Unknown, or not yours"),
+        (409, "Conflicts with the ledger's state"),
+        (422, "Malformed or invalid input"),
+    ]
+}
+
+
+def problem(reason: Rejection | str, detail: str, status: int, errors: list | None = None) -> JSONResponse:
+    body = Problem(
+        type=f"https://codi-ledger.example/problems/{reason}",
+        title=str(reason).replace("_", " ").capitalize(),
+        status=status,
+        detail=detail,
+        reason=str(reason),
+        errors=errors,
+    )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status, headers=headers, media_type="application/problem+json"
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LedgerError)
+    def ledger_error(request: Request, error: LedgerError) -> JSONResponse:
+        audit_refused_attempt(request, error.reason)
+        return problem(error.reason, error.detail, status_of(error.reason))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(part) for part in e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in error.errors()
+        ]
+        about_amount = any(e["loc"] and e["loc"][-1] == "amount" for e in errors)
+        reason = Rejection.malformed_amount if about_amount else Rejection.invalid_request
+        detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)[:1000]
+        audit_refused_attempt(request, reason)
+        return problem(reason, detail, 422, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        reasons = {404: Rejection.not_found, 401: Rejection.unauthenticated, 403: Rejection.forbidden}
+        reason = reasons.get(error.status_code, Rejection.invalid_request)
+        return problem(reason, str(error.detail), error.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=error)
+        return problem("internal_error", "an unexpected error occurred; nothing was recorded", 500)

@@ -1,0 +1,66 @@
+"""The audit trail (auditors, admins) and users (admins)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from api.context import Admin, AuditReader, ReadDep
+from api.pages import PageDep, next_cursor
+from api.schemas import AuditRecordPublic, DigestPublic, Page, UserCreate, UserCreated, UserPublic, VerificationPublic
+from api.writes import Outcome, WriteRequest, describe, perform
+from ledger.audit import Digest, verify_chain
+from store import audit_log, users
+
+router = APIRouter(prefix="/v1")
+Write = Annotated[WriteRequest, Depends(describe)]
+
+
+@router.get("/audit", response_model=Page[AuditRecordPublic], tags=["audit"])
+def list_audit(connection: ReadDep, principal: AuditReader, page: PageDep) -> dict:
+    rows = audit_log.list_records(connection, after=page.after, limit=page.limit)
+    return {"data": rows, "next_cursor": next_cursor(rows, page, key="seq")}
+
+
+@router.get("/audit/digest", response_model=DigestPublic, tags=["audit"])
+def audit_digest(connection: ReadDep, principal: AuditReader) -> Digest:
+    """The head of the chain: keep it elsewhere, and later check that nothing up to it changed."""
+    return audit_log.digest(connection)
+
+
+@router.get("/audit/verify", response_model=VerificationPublic, tags=["audit"])
+def verify_audit(
+    connection: ReadDep,
+    principal: AuditReader,
+    seq: Annotated[int | None, Query(ge=1)] = None,
+    hash: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+):
+    """Recompute the whole chain; with a digest kept earlier (seq and hash), check it too."""
+    expected = Digest(seq, hash) if seq is not None and hash is not None else None
+    return verify_chain(audit_log.stored_records(connection), expected)
+
+
+@router.post("/users", status_code=201, response_model=UserCreated, tags=["users"])
+def create_user(body: UserCreate, request: Request, write: Write, principal: Admin) -> Response:
+    def work(connection, now):
+        user_id, token = users.add_user(
+            connection, name=body.name, role=body.role, party_id=body.party_id, now=now, expires_at=body.expires_at
+        )
+        created = next(u for u in users.list_users(connection) if u["id"] == user_id)
+        return Outcome({**created, "token": token}, f"user:{user_id}", 201, keep_answer=False)
+
+    return perform(request, write, principal, "user.create", work)
+
+
+@router.get("/users", response_model=list[UserPublic], tags=["users"])
+def list_users(connection: ReadDep, principal: Admin) -> list[dict]:
+    return users.list_users(connection)
+
+
+@router.post("/users/{user_id}/revoke", status_code=204, tags=["users"])
+def revoke_user(user_id: int, request: Request, write: Write, principal: Admin) -> Response:
+    def work(connection, now):
+        users.revoke_user(connection, user_id, now=now)
+        return Outcome(None, f"user:{user_id}", 204)
+
+    return perform(request, write, principal, "user.revoke", work)

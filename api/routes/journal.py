@@ -1,0 +1,196 @@
+"""Entries, reversals, balances, statements, trial balances and periods."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from api.context import Admin, ClockDep, JournalWriter, ReadDep, Reader
+from api.pages import PageDep, next_cursor
+from api.render import csv_response, entry_body, wants_csv
+from api.routes.registry import owned_book, visible_account, visible_book
+from api.schemas import (
+    Balance, EntryCreate, EntryPublic, Page, PeriodClose, PeriodPublic, ReversalCreate,
+    StatementPublic, TrialBalancePublic,
+)  # fmt: skip
+from api.writes import Outcome, WriteRequest, describe, perform
+from ledger.accounts import EntryDraft, Posting
+from ledger.calendar import Period, fiscal_year_of, is_closed, periods_of_fiscal_year
+from ledger.errors import LedgerError, Rejection
+from ledger.money import format_amount, parse_amount
+from ledger.reports import trial_balance
+from store import books, journal
+from store.users import Principal
+
+router = APIRouter(prefix="/v1")
+Write = Annotated[WriteRequest, Depends(describe)]
+CSV = {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv or Accept: text/csv"}
+
+
+def check_range(date_from: date | None, date_to: date | None) -> None:
+    if date_from and date_to and date_from > date_to:
+        raise LedgerError(Rejection.invalid_date_range, f"from {date_from} is after to {date_to}")
+
+
+@router.post("/entries", status_code=201, response_model=EntryPublic, tags=["entries"])
+def post_entry(body: EntryCreate, request: Request, write: Write, principal: JournalWriter) -> Response:
+    """Record an entry. Needs an Idempotency-Key: a retry with the same key and body answers
+    the same and records nothing new."""
+    draft = EntryDraft(
+        book_id=body.book_id, effective_date=body.effective_date, kind=body.kind, description=body.description,
+        postings=tuple(Posting(p.account_id, parse_amount(p.amount)) for p in body.postings),
+        dimensions=body.dimensions,
+    )
+
+    def work(connection, now):
+        owned_book(connection, body.book_id, principal)
+        entry_id = journal.record_entry(connection, draft, recorded_by=principal.user_id, recorded_at=now)
+        entry = journal.get_entry(connection, entry_id)
+        return Outcome(entry_body(entry), f"entry:{entry_id}", 201, [entry_id])
+
+    return perform(request, write, principal, "entry.post", work, needs_key=True)
+
+
+def visible_entry(connection, entry_id: int, principal: Principal) -> dict:
+    entry = journal.get_entry(connection, entry_id)
+    if principal.party_id is not None and not journal.entry_visible_to(connection, entry, principal.party_id):
+        raise books.not_found("entry", entry_id)
+    return entry
+
+
+@router.get("/entries/{entry_id}", response_model=EntryPublic, tags=["entries"])
+def get_entry(entry_id: int, connection: ReadDep, principal: Reader) -> dict:
+    return entry_body(visible_entry(connection, entry_id, principal))
+
+
+@router.get("/entries", response_model=Page[EntryPublic], tags=["entries"])
+def list_entries(
+    connection: ReadDep,
+    principal: Reader,
+    page: PageDep,
+    book_id: int | None = None,
+    account_id: int | None = None,
+    party_id: int | None = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+) -> dict:
+    check_range(date_from, date_to)
+    filters = {"book_id": book_id, "account_id": account_id, "party_id": party_id, "kind": kind,
+               "date_from": date_from, "date_to": date_to}  # fmt: skip
+    rows = journal.list_entries(
+        connection, filters=filters, visible_to_party=principal.party_id, after=page.after, limit=page.limit
+    )
+    return {"data": [entry_body(r) for r in rows], "next_cursor": next_cursor(rows, page)}
+
+
+@router.post("/entries/{entry_id}/reversal", status_code=201, response_model=EntryPublic, tags=["entries"])
+def reverse_entry(
+    entry_id: int, body: ReversalCreate, request: Request, write: Write, principal: JournalWriter, clock: ClockDep
+) -> Response:
+    """Reverse an entry, dated today (Bangkok) or on the original's date. At most once."""
+
+    def work(connection, now):
+        original = visible_entry(connection, entry_id, principal)
+        owned_book(connection, original["book_id"], principal)
+        reversal_id = journal.reverse_entry(
+            connection, entry_id=entry_id, effective_date=clock.today() if body.date == "today" else None,
+            description=body.description, recorded_by=principal.user_id, recorded_at=now,
+        )  # fmt: skip
+        reversal = journal.get_entry(connection, reversal_id)
+        return Outcome(entry_body(reversal), f"entry:{entry_id}", 201, [reversal_id])
+
+    return perform(request, write, principal, "entry.reverse", work, needs_key=True)
+
+
+@router.get("/accounts/{account_id}/balance", response_model=Balance, tags=["accounts"])
+def account_balance(account_id: int, connection: ReadDep, principal: Reader, as_of: date | None = None) -> dict:
+    account = visible_account(connection, account_id, principal)
+    balance = account["balance_satang"]
+    if as_of is not None:
+        balance = journal.balances_as_of(connection, account["book_id"], as_of, [account_id]).get(account_id, 0)
+    return {"account_id": account_id, "as_of": as_of, "balance": format_amount(balance)}
+
+
+@router.get("/accounts/{account_id}/statement", response_model=StatementPublic, responses={200: CSV}, tags=["accounts"])
+def account_statement(
+    account_id: int,
+    request: Request,
+    connection: ReadDep,
+    principal: Reader,
+    date_from: Annotated[date, Query(alias="from")],
+    date_to: Annotated[date, Query(alias="to")],
+):
+    check_range(date_from, date_to)
+    account = visible_account(connection, account_id, principal)
+    result = journal.account_statement(connection, account, date_from, date_to)
+    lines = [
+        {"entry_id": line.entry_id, "effective_date": line.effective_date, "description": line.description,
+         "amount": format_amount(line.amount_satang), "running_balance": format_amount(line.running_balance_satang)}
+        for line in result.lines
+    ]  # fmt: skip
+    if wants_csv(request):
+        rows = [("", date_from, "Opening balance", "", format_amount(result.opening_balance_satang))]
+        rows += [tuple(line.values()) for line in lines]
+        rows.append(("", date_to, "Closing balance", "", format_amount(result.closing_balance_satang)))
+        header = ("entry_id", "effective_date", "description", "amount", "running_balance")
+        return csv_response(header, rows, f"statement-{account['code']}-{date_from}-{date_to}.csv")
+    return {
+        "account_id": account_id, "date_from": date_from, "date_to": date_to, "lines": lines,
+        "opening_balance": format_amount(result.opening_balance_satang),
+        "closing_balance": format_amount(result.closing_balance_satang),
+    }  # fmt: skip
+
+
+@router.get("/books/{book_id}/trial-balance", response_model=TrialBalancePublic, responses={200: CSV}, tags=["books"])
+def book_trial_balance(book_id: int, request: Request, connection: ReadDep, principal: Reader, as_of: date | None = None):
+    """Every account's balance in a debit or credit column, current or at the end of `as_of`."""
+    owned_book(connection, book_id, principal)
+    accounts = journal.trial_balance_rows(connection, book_id, as_of)
+    computed = trial_balance({a["id"]: a["balance_satang"] for a in accounts})
+    lines = [
+        {"account_id": a["id"], "code": a["code"], "name_th": a["name_th"], "name_en": a["name_en"],
+         "type": a["type"], "parent_id": a["parent_id"], "debit": format_amount(line.debit_satang),
+         "credit": format_amount(line.credit_satang), "rolled_up_balance": format_amount(a["rolled_up_balance_satang"])}
+        for a, line in zip(accounts, computed.lines, strict=True)
+    ]  # fmt: skip
+    totals = format_amount(computed.total_debit_satang), format_amount(computed.total_credit_satang)
+    if wants_csv(request):
+        header = ("account_id", "code", "name_th", "name_en", "type", "parent_id", "debit", "credit", "rolled_up_balance")
+        rows = [tuple(line.values()) for line in lines] + [("", "", "Total", "", "", "", *totals, "")]
+        return csv_response(header, rows, f"trial-balance-{book_id}-{as_of or 'current'}.csv")
+    return {"book_id": book_id, "as_of": as_of, "lines": lines, "total_debit": totals[0], "total_credit": totals[1]}
+
+
+def periods_body(fiscal_year: int, closed_through: date | None) -> list[dict]:
+    return [
+        {"period": p.name, "start": p.start, "end": p.end, "fiscal_year": p.fiscal_year,
+         "closed": is_closed(p.end, closed_through)}
+        for p in periods_of_fiscal_year(fiscal_year)
+    ]  # fmt: skip
+
+
+@router.get("/books/{book_id}/periods", response_model=list[PeriodPublic], tags=["periods"])
+def list_periods(
+    book_id: int, connection: ReadDep, principal: Reader, clock: ClockDep,
+    fiscal_year: Annotated[int | None, Query(ge=2500, le=2700)] = None,
+) -> list[dict]:
+    """The twelve monthly periods of a Thai fiscal year (BE), by default the current one."""
+    book = visible_book(connection, book_id, principal)
+    year = fiscal_year or fiscal_year_of(clock.today())
+    return periods_body(year, book["closed_through"])
+
+
+@router.post("/books/{book_id}/periods/close", response_model=list[PeriodPublic], tags=["periods"])
+def close_period(book_id: int, body: PeriodClose, request: Request, write: Write, principal: Admin) -> Response:
+    """Close a month and every month before it: no entry may be dated in them afterwards."""
+    year, month = map(int, body.period.split("-"))
+    period = Period(year, month)
+
+    def work(connection, now):
+        book = journal.close_period(connection, book_id=book_id, through=period.end, closed_by=principal.user_id, now=now)
+        periods = periods_body(period.fiscal_year, book["closed_through"])
+        return Outcome(periods, f"book:{book_id}:period:{period.name}")
+
+    return perform(request, write, principal, "period.close", work)

@@ -1,0 +1,111 @@
+"""Parties, books and accounts."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from api.context import ReadDep, Reader, Registrar
+from api.pages import PageDep, next_cursor
+from api.render import account_body
+from api.schemas import AccountCreate, AccountPublic, BookCreate, BookPublic, Page, PartyCreate, PartyPublic
+from api.writes import Outcome, WriteRequest, describe, perform
+from ledger.reports import rolled_up
+from store import books
+from store.users import Principal
+
+router = APIRouter(prefix="/v1")
+Write = Annotated[WriteRequest, Depends(describe)]
+
+
+@router.post("/parties", status_code=201, response_model=PartyPublic, tags=["parties"])
+def create_party(body: PartyCreate, request: Request, write: Write, principal: Registrar) -> Response:
+    def work(connection, now):
+        party = books.create_party(connection, body.model_dump(), now=now)
+        return Outcome(party, f"party:{party['id']}", 201)
+
+    return perform(request, write, principal, "party.create", work)
+
+
+@router.get("/parties", response_model=Page[PartyPublic], tags=["parties"])
+def list_parties(connection: ReadDep, principal: Reader, page: PageDep) -> dict:
+    rows = books.list_parties(connection, only_party=principal.party_id, after=page.after, limit=page.limit)
+    return {"data": rows, "next_cursor": next_cursor(rows, page)}
+
+
+@router.get("/parties/{party_id}", response_model=PartyPublic, tags=["parties"])
+def get_party(party_id: int, connection: ReadDep, principal: Reader) -> dict:
+    if principal.party_id not in (None, party_id):
+        raise books.not_found("party", party_id)
+    return books.get_party(connection, party_id)
+
+
+@router.post("/books", status_code=201, response_model=BookPublic, tags=["books"])
+def create_book(body: BookCreate, request: Request, write: Write, principal: Registrar) -> Response:
+    def work(connection, now):
+        book = books.create_book(connection, body.model_dump(), now=now)
+        return Outcome(book, f"book:{book['id']}", 201)
+
+    return perform(request, write, principal, "book.create", work)
+
+
+@router.get("/books", response_model=Page[BookPublic], tags=["books"])
+def list_books(connection: ReadDep, principal: Reader, page: PageDep) -> dict:
+    rows = books.list_books(connection, only_party=principal.party_id, after=page.after, limit=page.limit)
+    return {"data": rows, "next_cursor": next_cursor(rows, page)}
+
+
+def visible_book(connection, book_id: int, principal: Principal) -> dict:
+    """A book the principal may see: any book, or for a party the books it owns or has accounts in."""
+    book = books.get_book(connection, book_id)
+    if principal.party_id is not None and not books.book_visible_to(connection, book_id, principal.party_id):
+        raise books.not_found("book", book_id)
+    return book
+
+
+def owned_book(connection, book_id: int, principal: Principal) -> dict:
+    """A book the principal may see in full: any book, or for a party its own books only."""
+    book = books.get_book(connection, book_id)
+    if principal.party_id is not None and book["party_id"] != principal.party_id:
+        raise books.not_found("book", book_id)
+    return book
+
+
+@router.get("/books/{book_id}", response_model=BookPublic, tags=["books"])
+def get_book(book_id: int, connection: ReadDep, principal: Reader) -> dict:
+    return visible_book(connection, book_id, principal)
+
+
+@router.post("/books/{book_id}/accounts", status_code=201, response_model=AccountPublic, tags=["accounts"])
+def create_account(book_id: int, body: AccountCreate, request: Request, write: Write, principal: Registrar) -> Response:
+    def work(connection, now):
+        account = books.create_account(connection, {**body.model_dump(), "book_id": book_id}, now=now)
+        return Outcome(account_body(account), f"account:{account['id']}", 201)
+
+    return perform(request, write, principal, "account.create", work)
+
+
+@router.get("/books/{book_id}/accounts", response_model=Page[AccountPublic], tags=["accounts"])
+def list_accounts(book_id: int, connection: ReadDep, principal: Reader, page: PageDep) -> dict:
+    visible_book(connection, book_id, principal)
+    rows = books.list_accounts(
+        connection, book_id=book_id, only_party=principal.party_id, after=page.after, limit=page.limit
+    )
+    return {"data": [account_body(r) for r in rows], "next_cursor": next_cursor(rows, page)}
+
+
+def visible_account(connection, account_id: int, principal: Principal) -> dict:
+    account = books.get_account(connection, account_id)
+    if principal.party_id is not None:
+        book = books.get_book(connection, account["book_id"])
+        if not books.account_visible_to(account, book, principal.party_id):
+            raise books.not_found("account", account_id)
+    return account
+
+
+@router.get("/accounts/{account_id}", response_model=AccountPublic, tags=["accounts"])
+def get_account(account_id: int, connection: ReadDep, principal: Reader) -> dict:
+    account = visible_account(connection, account_id, principal)
+    tree = books.book_accounts(connection, account["book_id"])
+    totals = rolled_up({a["id"]: a["balance_satang"] for a in tree}, {a["id"]: a["parent_id"] for a in tree})
+    return account_body({**account, "rolled_up_balance_satang": totals[account_id]})

@@ -1,0 +1,259 @@
+"""Request and response bodies. Amounts travel as decimal strings of baht ("1500.00") and are
+parsed by `ledger.money`, never by pydantic, so a float can never slip into the ledger."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.accounts import AccountType, BalanceRule
+from ledger.charts import BookKind
+
+T = TypeVar("T")
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+AmountText = Annotated[str, Field(min_length=1, max_length=30, examples=["1500.00"])]
+Id = Annotated[int, Field(ge=1, le=2**62)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartyKind(StrEnum):
+    network = "network"
+    cooperative = "cooperative"
+    savings_group = "savings_group"
+    community_enterprise = "community_enterprise"
+    welfare_fund = "welfare_fund"
+    incubation_centre = "incubation_centre"
+    government = "government"
+    local_authority = "local_authority"
+    other = "other"
+
+
+class Region(StrEnum):
+    north = "north"
+    northeast = "northeast"
+    central = "central"
+    east = "east"
+    west = "west"
+    south = "south"
+    bangkok = "bangkok"
+
+
+class PartyCreate(Strict):
+    kind: PartyKind
+    name_th: Name
+    name_en: Name | None = None
+    region: Region | None = None
+    province: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    centre_id: Id | None = None
+
+
+class PartyPublic(BaseModel):
+    id: int
+    kind: str
+    name_th: str
+    name_en: str | None
+    region: str | None
+    province: str | None
+    centre_id: int | None
+    created_at: datetime
+
+
+class BookCreate(Strict):
+    code: Code
+    kind: BookKind
+    name_th: Name
+    name_en: Name | None = None
+    party_id: Id | None = None
+
+
+class BookPublic(BaseModel):
+    id: int
+    code: str
+    kind: str
+    name_th: str
+    name_en: str | None
+    party_id: int | None
+    closed_through: date | None
+    created_at: datetime
+
+
+class AccountCreate(Strict):
+    code: Code
+    name_th: Name
+    name_en: Name | None = None
+    type: AccountType
+    balance_rule: BalanceRule = BalanceRule.none
+    parent_id: Id | None = None
+    party_id: Id | None = None
+
+
+class AccountPublic(BaseModel):
+    id: int
+    book_id: int
+    code: str
+    name_th: str
+    name_en: str | None
+    type: str
+    balance_rule: str
+    parent_id: int | None
+    party_id: int | None
+    balance: str = Field(description="Current balance in baht, debit positive")
+    rolled_up_balance: str | None = Field(None, description="With all sub-accounts (control accounts)")
+    posting_count: int
+
+
+class PostingCreate(Strict):
+    account_id: Id
+    amount: AmountText = Field(description="Baht, debit positive, credit negative")
+
+
+DimensionKey = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+DimensionValue = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class EntryCreate(Strict):
+    book_id: Id
+    effective_date: date
+    kind: Literal["manual", "opening", "adjustment"] = "manual"
+    description: Annotated[str, Field(min_length=1, max_length=500)]
+    postings: Annotated[list[PostingCreate], Field(max_length=200)]
+    dimensions: Annotated[dict[DimensionKey, DimensionValue], Field(max_length=8)] = {}
+
+
+class PostingPublic(BaseModel):
+    account_id: int
+    account_code: str
+    amount: str
+
+
+class EntryPublic(BaseModel):
+    id: int
+    book_id: int
+    effective_date: date
+    recorded_at: datetime
+    kind: str
+    description: str
+    reverses_entry_id: int | None
+    reversed_by_entry_id: int | None
+    dimensions: dict[str, str]
+    postings: list[PostingPublic]
+
+
+class ReversalCreate(Strict):
+    date: Literal["today", "original"] = "today"
+    description: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+
+class Balance(BaseModel):
+    account_id: int
+    as_of: date | None
+    balance: str
+
+
+class StatementLinePublic(BaseModel):
+    entry_id: int
+    effective_date: date
+    description: str
+    amount: str
+    running_balance: str
+
+
+class StatementPublic(BaseModel):
+    account_id: int
+    date_from: date
+    date_to: date
+    opening_balance: str
+    lines: list[StatementLinePublic]
+    closing_balance: str
+
+
+class TrialBalanceLinePublic(BaseModel):
+    account_id: int
+    code: str
+    name_th: str
+    name_en: str | None
+    type: str
+    parent_id: int | None
+    debit: str
+    credit: str
+    rolled_up_balance: str
+
+
+class TrialBalancePublic(BaseModel):
+    book_id: int
+    as_of: date | None
+    lines: list[TrialBalanceLinePublic]
+    total_debit: str
+    total_credit: str
+
+
+class PeriodPublic(BaseModel):
+    period: str
+    start: date
+    end: date
+    fiscal_year: int
+    closed: bool
+
+
+class PeriodClose(Strict):
+    period: Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2024-05"])]
+
+
+class AuditRecordPublic(BaseModel):
+    seq: int
+    recorded_at: str
+    actor: str
+    role: str
+    action: str
+    target: str
+    request_id: str
+    idempotency_key: str | None
+    request_hash: str
+    outcome: str
+    entry_ids: list[int]
+    previous_hash: str
+    hash: str
+
+
+class DigestPublic(BaseModel):
+    seq: int
+    hash: str
+
+
+class VerificationPublic(BaseModel):
+    ok: bool
+    records_checked: int
+    head: DigestPublic
+    first_bad_seq: int | None
+    problem: str | None
+
+
+class UserCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")]
+    role: Literal["admin", "officer", "approver", "auditor", "enterprise"]
+    party_id: Id | None = None
+    expires_at: datetime | None = None
+
+
+class UserPublic(BaseModel):
+    id: int
+    name: str
+    role: str
+    party_id: int | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class UserCreated(UserPublic):
+    token: str = Field(description="Shown once; only its hash is kept")
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None

@@ -1,0 +1,50 @@
+"""Rejections: the closed list of reasons a request from a user can be refused.
+
+Errors in user data are values with a reason, never crashes. Every refusal raises
+`LedgerError(Rejection.X, detail)`; the HTTP layer maps each reason to one status code and a
+problem+json body. Bugs of ours are `AssertionError`s, never a `LedgerError`.
+
+    LedgerError
+      reason: Rejection   what was wrong, machine-readable
+      detail: str         what was wrong, for a person
+"""
+
+from enum import StrEnum
+
+
+class Rejection(StrEnum):
+    # malformed input (422)
+    malformed_amount = "malformed_amount"
+    amount_too_large = "amount_too_large"
+    amount_must_not_be_zero = "amount_must_not_be_zero"
+    malformed_rate = "malformed_rate"
+    too_few_postings = "too_few_postings"
+    too_many_postings = "too_many_postings"
+    unbalanced_entry = "unbalanced_entry"
+    invalid_request = "invalid_request"
+    invalid_date_range = "invalid_date_range"
+    invalid_cursor = "invalid_cursor"
+    idempotency_key_required = "idempotency_key_required"
+    request_too_large = "request_too_large"
+    # unknown or not yours (404)
+    not_found = "not_found"
+    # conflicts with state (409)
+    account_not_in_book = "account_not_in_book"
+    period_closed = "period_closed"
+    insufficient_balance = "insufficient_balance"
+    already_reversed = "already_reversed"
+    idempotency_key_reused = "idempotency_key_reused"
+    duplicate = "duplicate"
+    period_not_closable = "period_not_closable"
+    # authentication and roles
+    unauthenticated = "unauthenticated"
+    forbidden = "forbidden"
+
+
+class LedgerError(Exception):
+    """A request refused for a reason of the user's making."""
+
+    def __init__(self, reason: Rejection, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

@@ -1,0 +1,91 @@
+"""Money: integer satang, exact parsing and formatting, rounding and fair splitting.
+
+1 baht = 100 satang, and every amount in codi-ledger is an `int` of satang. Decimal strings
+("1500.00") are the only way amounts enter or leave, through `parse_amount` and `format_amount`.
+Rates and interest are `Decimal`; they become satang at one documented point, `to_satang`.
+
+`allocate` splits an amount among weights by the largest-remainder method: the parts are
+non-negative and always sum exactly to the whole.
+
+>>> parse_amount("1500.5")
+150050
+>>> format_amount(-7)
+'-0.07'
+>>> allocate(100, [1, 1, 1])
+[34, 33, 33]
+"""
+
+import re
+from collections.abc import Sequence
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+from ledger.errors import LedgerError, Rejection
+
+SATANG_PER_BAHT = 100
+MAX_AMOUNT_SATANG = 10**14 - 1  # 999,999,999,999.99 baht, far beyond the fund, far inside BIGINT
+_AMOUNT = re.compile(r"-?(0|[1-9][0-9]{0,20})(\.[0-9]{1,2})?")
+ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
+
+
+def parse_amount(text: str) -> int:
+    """Parse a decimal string of baht with at most two places into satang, exactly."""
+    if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
+        raise LedgerError(
+            Rejection.malformed_amount,
+            f"amount {text!r} must be a decimal string with at most two places, like '1500.00'",
+        )
+    negative = text.startswith("-")
+    baht, _, fraction = text.lstrip("-").partition(".")
+    satang = int(baht) * SATANG_PER_BAHT + int(fraction.ljust(2, "0") or "0")
+    check_amount_limit(satang)
+    return -satang if negative else satang
+
+
+def check_amount_limit(satang: int) -> None:
+    if abs(satang) > MAX_AMOUNT_SATANG:
+        raise LedgerError(
+            Rejection.amount_too_large,
+            f"amount exceeds the maximum of {format_amount(MAX_AMOUNT_SATANG)}",
+        )
+
+
+def format_amount(satang: int) -> str:
+    """Format satang as a decimal string of baht with exactly two places."""
+    sign = "-" if satang < 0 else ""
+    baht, rest = divmod(abs(satang), SATANG_PER_BAHT)
+    return f"{sign}{baht}.{rest:02d}"
+
+
+def parse_rate(text: str) -> Decimal:
+    """Parse a percentage rate ("3.5" is 3.5 %) as an exact, finite, non-negative Decimal."""
+    try:
+        rate = Decimal(text) if isinstance(text, str) and "e" not in text.lower() else None
+    except InvalidOperation:
+        rate = None
+    if rate is None or not rate.is_finite() or rate < 0 or rate > 1000:
+        raise LedgerError(Rejection.malformed_rate, f"rate {text!r} must be a percentage like '3.5'")
+    return rate
+
+
+def to_satang(value: Decimal, mode: str = "half_up") -> int:
+    """Round a Decimal amount of satang to a whole satang: the one rounding point for money."""
+    return int(value.quantize(Decimal(1), rounding=ROUNDING_MODES[mode]))
+
+
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """Split `total` satang in proportion to `weights` by the largest-remainder method.
+
+    Each part is floor(total * weight / sum); the satang left over go one each to the parts with
+    the largest remainders, ties broken by position (earlier first), so the result is
+    deterministic. Parts are non-negative and sum exactly to `total`.
+    """
+    assert total >= 0 and weights and all(w >= 0 for w in weights) and sum(weights) > 0
+    weight_sum = sum(weights)
+    quotients = [divmod(total * w, weight_sum) for w in weights]
+    parts = [q for q, _ in quotients]
+    leftover = total - sum(parts)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-quotients[i][1], i))
+    for index in by_remainder[:leftover]:
+        parts[index] += 1
+    assert sum(parts) == total
+    return parts

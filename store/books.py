@@ -1,0 +1,141 @@
+"""Parties, books and accounts: registering them and reading them back."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, exists, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ledger.charts import CHARTS, BookKind
+from ledger.errors import LedgerError, Rejection
+from store.tables import Account, AccountBalance, Book, Party
+
+party_t = Party.__table__
+book_t = Book.__table__
+account_t = Account.__table__
+balance_t = AccountBalance.__table__
+
+Row = dict[str, Any]
+
+
+def not_found(what: str, key: object) -> LedgerError:
+    return LedgerError(Rejection.not_found, f"{what} {key} does not exist or is not yours")
+
+
+def _one(connection: Connection, statement, what: str, key: object) -> Row:
+    row = connection.execute(statement).mappings().first()
+    if row is None:
+        raise not_found(what, key)
+    return dict(row)
+
+
+def create_party(connection: Connection, fields: Row, *, now: datetime) -> Row:
+    if fields.get("centre_id") is not None:
+        get_party(connection, fields["centre_id"])
+    party_id = connection.execute(insert(party_t).values(**fields, created_at=now)).inserted_primary_key[0]
+    return get_party(connection, party_id)
+
+
+def get_party(connection: Connection, party_id: int) -> Row:
+    return _one(connection, select(party_t).where(party_t.c.id == party_id), "party", party_id)
+
+
+def list_parties(connection: Connection, *, only_party: int | None, after: int, limit: int) -> list[Row]:
+    query = select(party_t).where(party_t.c.id > after).order_by(party_t.c.id).limit(limit)
+    if only_party is not None:
+        query = query.where(party_t.c.id == only_party)
+    return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def create_book(connection: Connection, fields: Row, *, now: datetime) -> Row:
+    """A new book with the chart of accounts of its kind."""
+    if fields.get("party_id") is not None:
+        get_party(connection, fields["party_id"])
+    try:
+        with connection.begin_nested():
+            book_id = connection.execute(insert(book_t).values(**fields, created_at=now)).inserted_primary_key[0]
+    except IntegrityError:
+        raise LedgerError(Rejection.duplicate, f"a book with code {fields['code']!r} exists") from None
+    codes: dict[str, int] = {}
+    for line in CHARTS[BookKind(fields["kind"])]:
+        codes[line.code] = _insert_account(connection, {
+            "book_id": book_id, "code": line.code, "name_en": line.name_en, "name_th": line.name_th,
+            "type": line.type.value, "balance_rule": line.rule.value,
+            "parent_id": codes.get(line.parent_code) if line.parent_code else None,
+            "party_id": None, "created_at": now,
+        })  # fmt: skip
+    return get_book(connection, book_id)
+
+
+def get_book(connection: Connection, book_id: int) -> Row:
+    return _one(connection, select(book_t).where(book_t.c.id == book_id), "book", book_id)
+
+
+def visible_book_filter(party_id: int):
+    """Books a party may see: those it owns, and those holding one of its accounts."""
+    holds_account = exists().where(account_t.c.book_id == book_t.c.id, account_t.c.party_id == party_id)
+    return or_(book_t.c.party_id == party_id, holds_account)
+
+
+def book_visible_to(connection: Connection, book_id: int, party_id: int) -> bool:
+    query = select(book_t.c.id).where(book_t.c.id == book_id, visible_book_filter(party_id))
+    return connection.execute(query).first() is not None
+
+
+def list_books(connection: Connection, *, only_party: int | None, after: int, limit: int) -> list[Row]:
+    query = select(book_t).where(book_t.c.id > after).order_by(book_t.c.id).limit(limit)
+    if only_party is not None:
+        query = query.where(visible_book_filter(only_party))
+    return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def _insert_account(connection: Connection, values: Row) -> int:
+    return connection.execute(insert(account_t).values(**values)).inserted_primary_key[0]
+
+
+def create_account(connection: Connection, fields: Row, *, now: datetime) -> Row:
+    book = get_book(connection, fields["book_id"])
+    if fields.get("party_id") is not None:
+        get_party(connection, fields["party_id"])
+    if fields.get("parent_id") is not None:
+        parent = get_account(connection, fields["parent_id"])
+        if parent["book_id"] != book["id"]:
+            raise LedgerError(Rejection.account_not_in_book, "a parent account must be in the same book")
+    try:
+        with connection.begin_nested():
+            account_id = _insert_account(connection, {**fields, "created_at": now})
+    except IntegrityError:
+        raise LedgerError(Rejection.duplicate, f"account code {fields['code']!r} exists in this book") from None
+    return get_account(connection, account_id)
+
+
+ACCOUNT_COLUMNS = [*account_t.c, balance_t.c.balance_satang, balance_t.c.posting_count]
+
+
+def get_account(connection: Connection, account_id: int) -> Row:
+    query = select(*ACCOUNT_COLUMNS).join(balance_t).where(account_t.c.id == account_id)
+    return _one(connection, query, "account", account_id)
+
+
+def account_visible_to(account: Row, book: Row, party_id: int) -> bool:
+    return account["party_id"] == party_id or book["party_id"] == party_id
+
+
+def list_accounts(
+    connection: Connection, *, book_id: int, only_party: int | None, after: int, limit: int
+) -> list[Row]:
+    query = (
+        select(*ACCOUNT_COLUMNS).join(balance_t)
+        .where(account_t.c.book_id == book_id, account_t.c.id > after)
+        .order_by(account_t.c.id).limit(limit)
+    )  # fmt: skip
+    if only_party is not None:
+        owns_book = select(book_t.c.id).where(book_t.c.id == book_id, book_t.c.party_id == only_party)
+        query = query.where(or_(account_t.c.party_id == only_party, owns_book.exists()))
+    return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def book_accounts(connection: Connection, book_id: int) -> list[Row]:
+    """Every account of a book with its current balance, in code order (for reports)."""
+    query = select(*ACCOUNT_COLUMNS).join(balance_t).where(account_t.c.book_id == book_id).order_by(account_t.c.code)
+    return [dict(r) for r in connection.execute(query).mappings()]

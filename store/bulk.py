@@ -1,0 +1,178 @@
+"""Bulk import of entries from JSON lines, one entry a line:
+
+    {"key": "2024-05-market-0001", "book": "CODI-FUND", "effective_date": "2024-05-01",
+     "description": "...", "kind": "manual", "dimensions": {"province": "Nakhon Sawan"},
+     "postings": [{"account": "1100", "amount": "-500.00"}, {"account": "1200", "amount": "500.00"}]}
+
+Every line is checked; good lines are recorded in batches, one transaction and one audit record
+a batch; a line whose key was recorded before (with the same content) is not recorded again;
+each rejected line is reported with its number and reason and costs the others nothing.
+"""
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Connection, insert, select
+
+from ledger.accounts import EntryDraft, Posting
+from ledger.errors import LedgerError, Rejection
+from ledger.money import parse_amount
+from store import audit_log, journal, users
+from store.books import account_t, book_t
+from store.engine import Database
+from store.idempotency import idempotency_t
+
+IMPORT_KINDS = ("manual", "opening", "adjustment", "import")
+MAX_LINE_BYTES = 64 * 1024
+
+
+@dataclass
+class ImportReport:
+    recorded: int = 0
+    replayed: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Line:
+    number: int
+    key: str
+    request_hash: str
+    draft: EntryDraft
+
+
+class Accounts:
+    """Book codes and account codes to ids, loaded once per book."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.books = {code: id_ for id_, code in connection.execute(select(book_t.c.id, book_t.c.code))}
+        self.codes: dict[int, dict[str, int]] = {}
+
+    def account_id(self, book_id: int, code: str) -> int:
+        if book_id not in self.codes:
+            query = select(account_t.c.code, account_t.c.id).where(account_t.c.book_id == book_id)
+            self.codes[book_id] = dict(self.connection.execute(query).all())
+        if code not in self.codes[book_id]:
+            raise LedgerError(Rejection.not_found, f"book {book_id} has no account {code!r}")
+        return self.codes[book_id][code]
+
+
+def parse_line(number: int, raw: bytes, accounts: Accounts) -> Line:
+    if len(raw) > MAX_LINE_BYTES:
+        raise LedgerError(Rejection.request_too_large, f"a line has at most {MAX_LINE_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+        book_id = accounts.books[data["book"]]
+        draft = EntryDraft(
+            book_id=book_id,
+            effective_date=date.fromisoformat(data["effective_date"]),
+            kind=data.get("kind", "import"),
+            description=str(data["description"])[:500],
+            postings=tuple(Posting(accounts.account_id(book_id, str(p["account"])), parse_amount(p["amount"]))
+                           for p in data["postings"]),  # fmt: skip
+            dimensions={str(k)[:40]: str(v)[:100] for k, v in data.get("dimensions", {}).items()},
+        )
+        key = data["key"]
+    except LedgerError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise LedgerError(Rejection.invalid_request, f"not a valid entry line: {error!r}") from None
+    if not isinstance(key, str) or not 0 < len(key) <= 200:
+        raise LedgerError(Rejection.idempotency_key_required, "each line needs a key of 1 to 200 characters")
+    if draft.kind not in IMPORT_KINDS:
+        raise LedgerError(Rejection.invalid_request, f"kind must be one of {', '.join(IMPORT_KINDS)}")
+    return Line(number, key, hashlib.sha256(raw.strip()).hexdigest(), draft)
+
+
+def import_file(
+    db: Database, path: str, *, batch_size: int, progress: bool, now: Callable[[], datetime]
+) -> ImportReport:
+    report = ImportReport()
+    size = max(os.path.getsize(path), 1)
+    with db.write() as connection:
+        principal = users.system_principal(connection, now=now())
+    with open(path, "rb") as source:
+        for batch in _batches(source, batch_size):
+            with db.write() as connection:
+                _import_batch(connection, batch, principal, report, path, now())
+            if progress:
+                _show_progress(source.tell() / size, report)
+    if progress:
+        print(file=sys.stderr)
+    return report
+
+
+def _batches(source, batch_size: int) -> Iterator[list[tuple[int, bytes]]]:
+    batch: list[tuple[int, bytes]] = []
+    for number, raw in enumerate(source, start=1):
+        if raw.strip():
+            batch.append((number, raw))
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _import_batch(connection: Connection, batch, principal, report: ImportReport, path: str, now: datetime) -> None:
+    accounts = Accounts(connection)
+    lines: list[Line] = []
+    for number, raw in batch:
+        try:
+            lines.append(parse_line(number, raw, accounts))
+        except LedgerError as error:
+            report.rejected.append((number, error.reason, error.detail))
+    fresh = _drop_known_keys(connection, lines, principal.user_id, report)
+    outcomes = journal.record_entries(connection, [line.draft for line in fresh], recorded_by=principal.user_id, recorded_at=now)
+    recorded = []
+    for line, outcome in zip(fresh, outcomes, strict=True):
+        if isinstance(outcome, LedgerError):
+            report.rejected.append((line.number, outcome.reason, outcome.detail))
+        else:
+            recorded.append((line, outcome))
+    if recorded:
+        connection.execute(insert(idempotency_t), [
+            {"user_id": principal.user_id, "key": line.key, "request_hash": line.request_hash, "status_code": 201,
+             "response_body": json.dumps({"entry_id": entry_id}), "created_at": now}
+            for line, entry_id in recorded
+        ])  # fmt: skip
+        audit_log.append_system(
+            connection, actor=principal.name, action="entry.import",
+            target=f"import:{os.path.basename(path)}:{recorded[0][0].number}-{recorded[-1][0].number}"[:200],
+            request=b"".join(line.request_hash.encode() for line, _ in recorded),
+            entry_ids=[entry_id for _, entry_id in recorded], now=now,
+        )  # fmt: skip
+    report.recorded += len(recorded)
+
+
+def _drop_known_keys(connection: Connection, lines: list[Line], user_id: int, report: ImportReport) -> list[Line]:
+    """Lines whose key is new; a known key with the same content is a replay, with other content a rejection."""
+    query = select(idempotency_t.c.key, idempotency_t.c.request_hash).where(
+        idempotency_t.c.user_id == user_id, idempotency_t.c.key.in_([line.key for line in lines])
+    )
+    known = dict(connection.execute(query).all())
+    fresh = []
+    for line in lines:
+        if line.key not in known:
+            known[line.key] = line.request_hash
+            fresh.append(line)
+        elif known[line.key] == line.request_hash:
+            report.replayed += 1
+        else:
+            report.rejected.append((line.number, Rejection.idempotency_key_reused, f"key {line.key!r} was used for another entry"))
+    return fresh
+
+
+def _show_progress(fraction: float, report: ImportReport) -> None:
+    filled = int(fraction * 30)
+    print(
+        f"\r[{'#' * filled}{' ' * (30 - filled)}] {fraction:6.1%}  {report.recorded} recorded, "
+        f"{len(report.rejected)} rejected",
+        end="", file=sys.stderr, flush=True,
+    )  # fmt: skip

@@ -1,0 +1,32 @@
+"""Idempotency records: the answer to a write, kept under its key in the same transaction as
+the write's effect, so a retried request gets the same answer and causes nothing new
+(invariant 5). Keys are scoped to the user who sent them."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select
+
+from store.tables import IdempotencyRecord
+
+idempotency_t = IdempotencyRecord.__table__
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    request_hash: str
+    status_code: int
+    body: str
+
+
+def find(connection: Connection, *, user_id: int, key: str) -> StoredAnswer | None:
+    query = select(idempotency_t).where(idempotency_t.c.user_id == user_id, idempotency_t.c.key == key)
+    row = connection.execute(query).mappings().first()
+    return None if row is None else StoredAnswer(row["request_hash"], row["status_code"], row["response_body"])
+
+
+def save(connection: Connection, *, user_id: int, key: str, answer: StoredAnswer, now: datetime) -> None:
+    connection.execute(insert(idempotency_t).values(
+        user_id=user_id, key=key, request_hash=answer.request_hash,
+        status_code=answer.status_code, response_body=answer.body, created_at=now,
+    ))  # fmt: skip

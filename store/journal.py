@@ -1,0 +1,296 @@
+"""The journal: recording and reversing entries, and reading balances, statements and trial
+balances back from it.
+
+Recording locks the books' rows in share mode (a period close takes them exclusively) and the
+balance rows of the accounts touched in ascending account order, so concurrent writers never
+deadlock; the domain then checks each entry against those balances, and the postings are
+written before their entries (the database's balance guard expects them there). A batch of
+entries (bulk import) takes the same path as one entry.
+"""
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, text
+
+from ledger.accounts import (
+    BalanceRule, EntryDraft, Posting, check_balance_rules, movements, reversal_of, validate_postings,
+)  # fmt: skip
+from ledger.calendar import is_closed
+from ledger.errors import LedgerError, Rejection
+from ledger.reports import Statement, rolled_up, statement
+from store.books import account_t, balance_t, book_accounts, book_t, get_book, not_found
+from store.tables import AccountMonth, Entry, PeriodClose, Posting as PostingRow
+
+entry_t = Entry.__table__
+posting_t = PostingRow.__table__
+month_t = AccountMonth.__table__
+period_close_t = PeriodClose.__table__
+
+Row = dict[str, Any]
+
+
+def record_entry(connection: Connection, draft: EntryDraft, *, recorded_by: int, recorded_at: datetime) -> int:
+    """Check and record one entry; returns its id. Raises LedgerError, having written nothing."""
+    [outcome] = record_entries(connection, [draft], recorded_by=recorded_by, recorded_at=recorded_at)
+    if isinstance(outcome, LedgerError):
+        raise outcome
+    return outcome
+
+
+def record_entries(
+    connection: Connection, drafts: Sequence[EntryDraft], *, recorded_by: int, recorded_at: datetime
+) -> list[int | LedgerError]:
+    """Check drafts in order against the balances they leave each other, and record those that
+    pass; each draft's answer is its new entry id or the error that refused it."""
+    outcomes: list[int | LedgerError | None] = [_invalid(d) for d in drafts]
+    books = _lock_books(connection, {d.book_id for d in drafts})
+    accounts = _lock_balances(connection, {p.account_id for d in drafts for p in d.postings})
+    accepted: list[tuple[int, EntryDraft]] = []
+    for index, draft in enumerate(drafts):
+        if outcomes[index] is None:
+            try:
+                _check_against_state(draft, books, accounts)
+            except LedgerError as error:
+                outcomes[index] = error
+                continue
+            accepted.append((index, draft))
+    for (index, draft), entry_id in zip(accepted, _next_entry_ids(connection, len(accepted)), strict=True):
+        outcomes[index] = entry_id
+    _insert(connection, [(outcomes[i], d) for i, d in accepted], recorded_by, recorded_at)
+    return outcomes  # type: ignore[return-value]
+
+
+def _invalid(draft: EntryDraft) -> LedgerError | None:
+    try:
+        validate_postings(draft.postings)
+    except LedgerError as error:
+        return error
+    return None
+
+
+def _check_against_state(draft: EntryDraft, books: dict[int, Row], accounts: dict[int, Row]) -> None:
+    """Refuse a draft for its book, period, accounts or balance rules; on success apply its
+    movements to `accounts`, so the next draft of a batch sees them."""
+    book = books.get(draft.book_id)
+    if book is None:
+        raise not_found("book", draft.book_id)
+    if is_closed(draft.effective_date, book["closed_through"]):
+        raise LedgerError(
+            Rejection.period_closed,
+            f"book {draft.book_id} is closed through {book['closed_through']}; "
+            f"the entry is dated {draft.effective_date}",
+        )
+    moved = movements(draft.postings)
+    for account_id in moved:
+        if account_id not in accounts:
+            raise not_found("account", account_id)
+        if accounts[account_id]["book_id"] != draft.book_id:
+            raise LedgerError(Rejection.account_not_in_book, f"account {account_id} is not in book {draft.book_id}")
+    balances = {a: accounts[a]["balance_satang"] for a in moved}
+    check_balance_rules(balances, {a: accounts[a]["rule"] for a in moved}, draft.postings)
+    for account_id, amount in moved.items():
+        accounts[account_id]["balance_satang"] += amount
+
+
+def _lock_books(connection: Connection, book_ids: set[int]) -> dict[int, Row]:
+    """Share-lock the books written to: a period close waits for the writes in flight."""
+    query = select(book_t.c.id, book_t.c.closed_through).where(book_t.c.id.in_(sorted(book_ids)))
+    return {r["id"]: dict(r) for r in connection.execute(query.with_for_update(read=True)).mappings()}
+
+
+def _lock_balances(connection: Connection, account_ids: set[int]) -> dict[int, Row]:
+    """Lock the balance rows in ascending account order, the one order every writer uses."""
+    query = (
+        select(balance_t.c.account_id, balance_t.c.book_id, balance_t.c.balance_rule, balance_t.c.balance_satang)
+        .where(balance_t.c.account_id.in_(sorted(account_ids)))
+        .order_by(balance_t.c.account_id)
+        .with_for_update()
+    )
+    return {
+        r.account_id: {"book_id": r.book_id, "rule": BalanceRule(r.balance_rule), "balance_satang": r.balance_satang}
+        for r in connection.execute(query)
+    }
+
+
+def _next_entry_ids(connection: Connection, count: int) -> list[int]:
+    if count == 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        query = text("SELECT nextval('entry_id_seq') FROM generate_series(1, :n)")
+        return sorted(connection.execute(query, {"n": count}).scalars())
+    # SQLite: BEGIN IMMEDIATE holds the only write lock, so max + 1 cannot race.
+    first = connection.execute(select(func.coalesce(func.max(entry_t.c.id), 0) + 1)).scalar_one()
+    return list(range(first, first + count))
+
+
+def _insert(connection: Connection, entries: list[tuple[int, EntryDraft]], recorded_by: int, recorded_at: datetime) -> None:
+    if not entries:
+        return
+    connection.execute(insert(posting_t), [
+        {"entry_id": entry_id, "book_id": d.book_id, "account_id": p.account_id,
+         "effective_date": d.effective_date, "amount_satang": p.amount_satang}
+        for entry_id, d in entries for p in d.postings
+    ])  # fmt: skip
+    connection.execute(insert(entry_t), [
+        {"id": entry_id, "book_id": d.book_id, "effective_date": d.effective_date, "recorded_at": recorded_at,
+         "kind": d.kind, "description": d.description, "reverses_entry_id": d.reverses_entry_id,
+         "dimensions": json.dumps(d.dimensions, sort_keys=True, ensure_ascii=False), "recorded_by": recorded_by}
+        for entry_id, d in entries
+    ])  # fmt: skip
+
+
+def get_entry(connection: Connection, entry_id: int) -> Row:
+    row = connection.execute(select(entry_t).where(entry_t.c.id == entry_id)).mappings().first()
+    if row is None:
+        raise not_found("entry", entry_id)
+    return _with_postings(connection, [dict(row)])[0]
+
+
+def _with_postings(connection: Connection, entries: list[Row]) -> list[Row]:
+    if not entries:
+        return entries
+    ids = [e["id"] for e in entries]
+    query = (
+        select(posting_t.c.entry_id, posting_t.c.account_id, account_t.c.code, posting_t.c.amount_satang)
+        .join(account_t, account_t.c.id == posting_t.c.account_id)
+        .where(posting_t.c.entry_id.in_(ids))
+        .order_by(posting_t.c.id)
+    )
+    reversed_by = dict(
+        connection.execute(select(entry_t.c.reverses_entry_id, entry_t.c.id).where(entry_t.c.reverses_entry_id.in_(ids))).all()
+    )
+    by_entry: dict[int, list[Row]] = {i: [] for i in ids}
+    for row in connection.execute(query):
+        by_entry[row.entry_id].append({"account_id": row.account_id, "account_code": row.code, "amount_satang": row.amount_satang})
+    for entry in entries:
+        entry["postings"] = by_entry[entry["id"]]
+        entry["reversed_by_entry_id"] = reversed_by.get(entry["id"])
+        entry["dimensions"] = json.loads(entry["dimensions"])
+    return entries
+
+
+def list_entries(connection: Connection, *, filters: Row, visible_to_party: int | None, after: int, limit: int) -> list[Row]:
+    query = select(entry_t).where(entry_t.c.id > after).order_by(entry_t.c.id).limit(limit)
+    if filters.get("book_id") is not None:
+        query = query.where(entry_t.c.book_id == filters["book_id"])
+    if filters.get("kind"):
+        query = query.where(entry_t.c.kind == filters["kind"])
+    if filters.get("date_from"):
+        query = query.where(entry_t.c.effective_date >= filters["date_from"])
+    if filters.get("date_to"):
+        query = query.where(entry_t.c.effective_date <= filters["date_to"])
+    if filters.get("account_id") is not None:
+        query = query.where(_touches(posting_t.c.account_id == filters["account_id"]))
+    if filters.get("party_id") is not None:
+        query = query.where(_touches_party(filters["party_id"]))
+    if visible_to_party is not None:
+        owned_book = select(book_t.c.id).where(book_t.c.id == entry_t.c.book_id, book_t.c.party_id == visible_to_party)
+        query = query.where(owned_book.exists() | _touches_party(visible_to_party))
+    rows = [dict(r) for r in connection.execute(query).mappings()]
+    return _with_postings(connection, rows)
+
+
+def _touches(condition):
+    return select(posting_t.c.id).where(posting_t.c.entry_id == entry_t.c.id, condition).exists()
+
+
+def _touches_party(party_id: int):
+    party_accounts = select(account_t.c.id).where(account_t.c.party_id == party_id)
+    return _touches(posting_t.c.account_id.in_(party_accounts))
+
+
+def entry_visible_to(connection: Connection, entry: Row, party_id: int) -> bool:
+    if get_book(connection, entry["book_id"])["party_id"] == party_id:
+        return True
+    account_ids = [p["account_id"] for p in entry["postings"]]
+    query = select(account_t.c.id).where(account_t.c.id.in_(account_ids), account_t.c.party_id == party_id)
+    return connection.execute(query).first() is not None
+
+
+def reverse_entry(
+    connection: Connection, *, entry_id: int, effective_date: date | None, description: str | None,
+    recorded_by: int, recorded_at: datetime,
+) -> int:
+    """Record the entry that undoes `entry_id`, dated `effective_date` or, if None, the original's."""
+    original = get_entry(connection, entry_id)
+    if original["reversed_by_entry_id"] is not None or original["reverses_entry_id"] is not None:
+        raise LedgerError(
+            Rejection.already_reversed,
+            f"entry {entry_id} is already reversed or is itself a reversal; an entry is reversed at most once",
+        )
+    postings = [Posting(p["account_id"], p["amount_satang"]) for p in original["postings"]]
+    draft = EntryDraft(
+        book_id=original["book_id"],
+        effective_date=effective_date or original["effective_date"],
+        kind="reversal",
+        description=description or f"Reversal of entry {entry_id}: {original['description']}"[:500],
+        postings=tuple(reversal_of(postings)),
+        dimensions=original["dimensions"],
+        reverses_entry_id=entry_id,
+    )
+    return record_entry(connection, draft, recorded_by=recorded_by, recorded_at=recorded_at)
+
+
+def balances_as_of(connection: Connection, book_id: int, as_of: date, account_ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Each account's balance at the end of `as_of`: whole months before it from the monthly
+    movements, plus the postings of its own month up to that day."""
+    month_start = as_of.replace(day=1)
+    months = select(month_t.c.account_id, func.sum(month_t.c.movement_satang)).where(
+        month_t.c.book_id == book_id, month_t.c.month_start < month_start
+    )
+    days = select(posting_t.c.account_id, func.sum(posting_t.c.amount_satang)).where(
+        posting_t.c.book_id == book_id, posting_t.c.effective_date >= month_start, posting_t.c.effective_date <= as_of
+    )
+    if account_ids is not None:
+        months = months.where(month_t.c.account_id.in_(account_ids))
+        days = days.where(posting_t.c.account_id.in_(account_ids))
+    result: dict[int, int] = {}
+    for query in (months.group_by(month_t.c.account_id), days.group_by(posting_t.c.account_id)):
+        for account_id, amount in connection.execute(query):
+            result[account_id] = result.get(account_id, 0) + int(amount)
+    return result
+
+
+def trial_balance_rows(connection: Connection, book_id: int, as_of: date | None) -> list[Row]:
+    """Every account of the book with its balance (current, or as of a date) and the balance
+    rolled up from its sub-accounts."""
+    accounts = book_accounts(connection, book_id)
+    if as_of is not None:
+        past = balances_as_of(connection, book_id, as_of)
+        for account in accounts:
+            account["balance_satang"] = past.get(account["id"], 0)
+    totals = rolled_up(
+        {a["id"]: a["balance_satang"] for a in accounts}, {a["id"]: a["parent_id"] for a in accounts}
+    )
+    for account in accounts:
+        account["rolled_up_balance_satang"] = totals[account["id"]]
+    return accounts
+
+
+def account_statement(connection: Connection, account: Row, date_from: date, date_to: date) -> Statement:
+    opening = balances_as_of(connection, account["book_id"], date_from - timedelta(days=1), [account["id"]])
+    query = (
+        select(entry_t.c.id, entry_t.c.effective_date, entry_t.c.description, posting_t.c.amount_satang)
+        .join(entry_t, entry_t.c.id == posting_t.c.entry_id)
+        .where(
+            posting_t.c.account_id == account["id"],
+            and_(posting_t.c.effective_date >= date_from, posting_t.c.effective_date <= date_to),
+        )
+        .order_by(posting_t.c.effective_date, posting_t.c.entry_id, posting_t.c.id)
+    )
+    return statement(opening.get(account["id"], 0), connection.execute(query).all())
+
+
+def close_period(connection: Connection, *, book_id: int, through: date, closed_by: int, now: datetime) -> Row:
+    """Close every period of the book up to and including the month that ends on `through`."""
+    book = connection.execute(select(book_t).where(book_t.c.id == book_id).with_for_update()).mappings().first()
+    if book is None:
+        raise not_found("book", book_id)
+    if book["closed_through"] is not None and through <= book["closed_through"]:
+        raise LedgerError(Rejection.period_not_closable, f"book {book_id} is already closed through {book['closed_through']}")
+    connection.execute(book_t.update().where(book_t.c.id == book_id).values(closed_through=through))
+    connection.execute(insert(period_close_t).values(book_id=book_id, closed_through=through, closed_at=now, closed_by=closed_by))
+    return get_book(connection, book_id)
