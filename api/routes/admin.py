@@ -47,7 +47,7 @@ def create_user(body: UserCreate, request: Request, write: Write, principal: Adm
             connection, name=body.name, role=body.role, party_id=body.party_id, now=now, expires_at=body.expires_at
         )
         created = next(u for u in users.list_users(connection) if u["id"] == user_id)
-        return Outcome({**created, "token": token}, f"user:{user_id}", 201, keep_answer=False)
+        return Outcome(UserCreated(**created, token=token), f"user:{user_id}", 201, keep_answer=False)
 
     return perform(request, write, principal, "user.create", work)
 

@@ -47,7 +47,7 @@ def post_entry(body: EntryCreate, request: Request, write: Write, principal: Jou
         owned_book(connection, body.book_id, principal)
         entry_id = journal.record_entry(connection, draft, recorded_by=principal.user_id, recorded_at=now)
         entry = journal.get_entry(connection, entry_id)
-        return Outcome(entry_body(entry), f"entry:{entry_id}", 201, [entry_id])
+        return Outcome(EntryPublic.model_validate(entry_body(entry)), f"entry:{entry_id}", 201, [entry_id])
 
     return perform(request, write, principal, "entry.post", work, needs_key=True)
 
@@ -99,7 +99,7 @@ def reverse_entry(
             description=body.description, recorded_by=principal.user_id, recorded_at=now,
         )  # fmt: skip
         reversal = journal.get_entry(connection, reversal_id)
-        return Outcome(entry_body(reversal), f"entry:{entry_id}", 201, [reversal_id])
+        return Outcome(EntryPublic.model_validate(entry_body(reversal)), f"entry:{entry_id}", 201, [reversal_id])
 
     return perform(request, write, principal, "entry.reverse", work, needs_key=True)
 

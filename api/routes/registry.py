@@ -22,7 +22,7 @@ Write = Annotated[WriteRequest, Depends(describe)]
 def create_party(body: PartyCreate, request: Request, write: Write, principal: Registrar) -> Response:
     def work(connection, now):
         party = books.create_party(connection, body.model_dump(), now=now)
-        return Outcome(party, f"party:{party['id']}", 201)
+        return Outcome(PartyPublic.model_validate(party), f"party:{party['id']}", 201)
 
     return perform(request, write, principal, "party.create", work)
 
@@ -44,7 +44,7 @@ def get_party(party_id: int, connection: ReadDep, principal: Reader) -> dict:
 def create_book(body: BookCreate, request: Request, write: Write, principal: Registrar) -> Response:
     def work(connection, now):
         book = books.create_book(connection, body.model_dump(), now=now)
-        return Outcome(book, f"book:{book['id']}", 201)
+        return Outcome(BookPublic.model_validate(book), f"book:{book['id']}", 201)
 
     return perform(request, write, principal, "book.create", work)
 
@@ -80,7 +80,7 @@ def get_book(book_id: int, connection: ReadDep, principal: Reader) -> dict:
 def create_account(book_id: int, body: AccountCreate, request: Request, write: Write, principal: Registrar) -> Response:
     def work(connection, now):
         account = books.create_account(connection, {**body.model_dump(), "book_id": book_id}, now=now)
-        return Outcome(account_body(account), f"account:{account['id']}", 201)
+        return Outcome(AccountPublic.model_validate(account_body(account)), f"account:{account['id']}", 201)
 
     return perform(request, write, principal, "account.create", work)
 

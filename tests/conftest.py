@@ -1,0 +1,168 @@
+"""Fixtures: a freshly migrated database per test (a copy of a template migrated once per run),
+on SQLite, or on PostgreSQL when CODI_TEST_DB=postgres and TEST_DATABASE_URL names a server."""
+
+import itertools
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.app import create_app
+from api.context import Clock
+from store import books, users
+from store.engine import Database
+
+ON_POSTGRES = os.environ.get("CODI_TEST_DB") == "postgres"
+NOW = datetime(2024, 6, 14, 3, 0, tzinfo=UTC)  # 10:00 in Bangkok, FY2567
+_counter = itertools.count()
+
+
+class FixedClock(Clock):
+    def __init__(self, now: datetime = NOW) -> None:
+        self.moment = now
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def _server_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.fail("CODI_TEST_DB=postgres needs TEST_DATABASE_URL")
+    return url
+
+
+def _admin_engine():
+    return create_engine(_server_url(), isolation_level="AUTOCOMMIT")
+
+
+class Databases:
+    """Makes fresh migrated databases by copying a template: a file on SQLite, a template
+    database on PostgreSQL."""
+
+    def __init__(self, workdir) -> None:
+        self.workdir = workdir
+        self.tag = uuid.uuid4().hex[:8]
+        if ON_POSTGRES:
+            self.template = f"codi_tpl_{self.tag}"
+            with _admin_engine().connect() as c:
+                c.execute(text(f"CREATE DATABASE {self.template}"))
+            self._migrate(self._pg_url(self.template))
+        else:
+            self.template = str(workdir / "template.db")
+            self._migrate(f"sqlite:///{self.template}")
+
+    def _pg_url(self, name: str) -> str:
+        return make_url(_server_url()).set(database=name).render_as_string(hide_password=False)
+
+    @staticmethod
+    def _migrate(url: str) -> None:
+        database = Database(url)
+        database.migrate()
+        database.dispose()
+
+    def fresh(self) -> tuple[Database, callable]:
+        n = next(_counter)
+        if ON_POSTGRES:
+            name = f"codi_t_{self.tag}_{n}"
+            with _admin_engine().connect() as c:
+                c.execute(text(f"CREATE DATABASE {name} TEMPLATE {self.template}"))
+            database = Database(self._pg_url(name))
+
+            def drop() -> None:
+                database.dispose()
+                with _admin_engine().connect() as c:
+                    c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+            return database, drop
+        path = self.workdir / f"t{n}.db"
+        shutil.copy(self.template, path)
+        database = Database(f"sqlite:///{path}")
+        return database, database.dispose
+
+    def close(self) -> None:
+        if ON_POSTGRES:
+            with _admin_engine().connect() as c:
+                c.execute(text(f"DROP DATABASE IF EXISTS {self.template} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory) -> Iterator[Databases]:
+    made = Databases(tmp_path_factory.mktemp("db"))
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def db(databases) -> Iterator[Database]:
+    database, drop = databases.fresh()
+    yield database
+    drop()
+
+
+def make_user(db: Database, name: str, role: str, party_id: int | None = None) -> str:
+    with db.write() as connection:
+        return users.add_user(connection, name=name, role=role, party_id=party_id, now=NOW)[1]
+
+
+class Api:
+    """A client of the real app, speaking as one token."""
+
+    def __init__(self, client: TestClient, token: str | None) -> None:
+        self.client = client
+        self.token = token
+
+    def as_(self, token: str | None) -> "Api":
+        return Api(self.client, token)
+
+    def headers(self, key: str | None = None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        if key:
+            headers["Idempotency-Key"] = key
+        return headers
+
+    def get(self, path: str, **params):
+        return self.client.get(path, params=params, headers=self.headers())
+
+    def post(self, path: str, body: dict, key: str | None = None):
+        return self.client.post(path, json=body, headers=self.headers(key))
+
+    def entry(self, book_id: int, lines: list[tuple[int, str]], *, day: str = "2024-06-01", key: str | None = None, **extra):
+        body = {"book_id": book_id, "effective_date": day, "description": "test entry",
+                "postings": [{"account_id": a, "amount": amount} for a, amount in lines], **extra}  # fmt: skip
+        return self.post("/v1/entries", body, key or uuid.uuid4().hex)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def api(db, clock) -> Iterator[Api]:
+    with TestClient(create_app(db, clock), raise_server_exceptions=False) as client:
+        yield Api(client, make_user(db, "admin", "admin"))
+
+
+@pytest.fixture
+def fund(db) -> dict:
+    """A fund book with its standard chart: codes -> account ids, and a borrower party."""
+    with db.write() as connection:
+        borrower = books.create_party(connection, {"kind": "cooperative", "name_th": "สหกรณ์ทดสอบ"}, now=NOW)
+        book = books.create_book(connection, {"code": "FUND", "kind": "fund", "name_th": "กองทุน"}, now=NOW)
+        codes = {a["code"]: a["id"] for a in books.book_accounts(connection, book["id"])}
+        loan = books.create_account(connection, {
+            "book_id": book["id"], "code": "1200-01", "name_th": "ลูกหนี้", "type": "asset",
+            "balance_rule": "debit_or_zero", "parent_id": codes["1200"], "party_id": borrower["id"],
+        }, now=NOW)  # fmt: skip
+    return {"book_id": book["id"], "borrower_id": borrower["id"], **codes, "loan": loan["id"]}
+
+
+def day(text_: str) -> date:
+    return date.fromisoformat(text_)

@@ -1,0 +1,201 @@
+"""The journal through the real app: posting, reading, reversing, and every way to get it wrong."""
+
+import pytest
+
+from tests.conftest import make_user
+
+
+def test_post_and_read_entry(api, fund):
+    response = api.entry(fund["book_id"], [(fund["1100"], "1500.50"), (fund["3100"], "-1500.50")], dimensions={"province": "Nakhon Sawan"})
+    assert response.status_code == 201, response.text
+    entry = response.json()
+    assert [p["amount"] for p in entry["postings"]] == ["1500.50", "-1500.50"]
+    assert entry["dimensions"] == {"province": "Nakhon Sawan"}
+    assert api.get(f"/v1/entries/{entry['id']}").json() == entry
+    assert api.get(f"/v1/accounts/{fund['1100']}").json()["balance"] == "1500.50"
+
+
+def test_same_key_same_body_has_one_effect(api, fund):
+    lines = [(fund["1100"], "100.00"), (fund["3100"], "-100.00")]
+    first = api.entry(fund["book_id"], lines, key="k-1")
+    again = api.entry(fund["book_id"], lines, key="k-1")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert api.get(f"/v1/accounts/{fund['1100']}").json()["balance"] == "100.00"
+
+
+def test_same_key_other_body_is_a_conflict(api, fund):
+    api.entry(fund["book_id"], [(fund["1100"], "100.00"), (fund["3100"], "-100.00")], key="k-2")
+    other = api.entry(fund["book_id"], [(fund["1100"], "200.00"), (fund["3100"], "-200.00")], key="k-2")
+    assert other.status_code == 409
+    assert other.json()["reason"] == "idempotency_key_reused"
+    assert other.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        ([("1100", "100.00"), ("3100", "-99.99")], "unbalanced_entry"),
+        ([("1100", "100.00")], "too_few_postings"),
+        ([("1100", "0.00"), ("3100", "0.00")], "amount_must_not_be_zero"),
+        ([("1100", "1.005"), ("3100", "-1.005")], "malformed_amount"),
+        ([("1100", "1e3"), ("3100", "-1e3")], "malformed_amount"),
+        ([("1100", "NaN"), ("3100", "NaN")], "malformed_amount"),
+        ([("1100", ""), ("3100", "")], "malformed_amount"),
+        ([("1100", "1000000000000.00"), ("3100", "-1000000000000.00")], "amount_too_large"),
+        ([("1100", 100.5), ("3100", -100.5)], "malformed_amount"),
+    ],
+)
+def test_bad_entries_are_refused_and_change_nothing(api, fund, lines, reason):
+    response = api.entry(fund["book_id"], [(fund[code], amount) for code, amount in lines])
+    assert response.status_code == 422, response.text
+    assert response.json()["reason"] == reason
+    assert api.get(f"/v1/accounts/{fund['1100']}").json()["balance"] == "0.00"
+
+
+def test_unknown_and_other_book_accounts(api, fund):
+    other = api.post("/v1/books", {"code": "WF", "kind": "welfare_fund", "name_th": "กองทุนสวัสดิการ"}).json()
+    other_cash = api.get(f"/v1/books/{other['id']}/accounts").json()["data"][0]["id"]
+    response = api.entry(fund["book_id"], [(fund["1100"], "5.00"), (other_cash, "-5.00")])
+    assert (response.status_code, response.json()["reason"]) == (409, "account_not_in_book")
+    response = api.entry(fund["book_id"], [(fund["1100"], "5.00"), (999_999, "-5.00")])
+    assert (response.status_code, response.json()["reason"]) == (404, "not_found")
+    response = api.entry(999_999, [(fund["1100"], "5.00"), (fund["3100"], "-5.00")])
+    assert (response.status_code, response.json()["reason"]) == (404, "not_found")
+
+
+def test_balance_rule_refuses_overdraft(api, fund):
+    response = api.entry(fund["book_id"], [(fund["5400"], "10.00"), (fund["1100"], "-10.00")])
+    assert (response.status_code, response.json()["reason"]) == (409, "insufficient_balance")
+
+
+def test_money_moving_post_needs_a_key(api, fund):
+    body = {"book_id": fund["book_id"], "effective_date": "2024-06-01", "description": "x",
+            "postings": [{"account_id": fund["1100"], "amount": "1.00"}, {"account_id": fund["3100"], "amount": "-1.00"}]}  # fmt: skip
+    response = api.post("/v1/entries", body)
+    assert (response.status_code, response.json()["reason"]) == (422, "idempotency_key_required")
+
+
+def test_reversal_restores_balances_and_happens_once(api, fund):
+    entry = api.entry(fund["book_id"], [(fund["1100"], "700.00"), (fund["3100"], "-700.00")], day="2024-05-10").json()
+    reversal = api.post(f"/v1/entries/{entry['id']}/reversal", {"date": "original"}, key="r-1")
+    assert reversal.status_code == 201, reversal.text
+    assert reversal.json()["effective_date"] == "2024-05-10"
+    assert reversal.json()["reverses_entry_id"] == entry["id"]
+    assert api.get(f"/v1/entries/{entry['id']}").json()["reversed_by_entry_id"] == reversal.json()["id"]
+    assert api.get(f"/v1/accounts/{fund['1100']}").json()["balance"] == "0.00"
+    twice = api.post(f"/v1/entries/{entry['id']}/reversal", {"date": "today"}, key="r-2")
+    assert (twice.status_code, twice.json()["reason"]) == (409, "already_reversed")
+
+
+def test_reversal_dated_today_uses_bangkok_date(api, fund):
+    entry = api.entry(fund["book_id"], [(fund["1100"], "7.00"), (fund["3100"], "-7.00")], day="2024-05-10").json()
+    reversal = api.post(f"/v1/entries/{entry['id']}/reversal", {}, key="r-3").json()
+    assert reversal["effective_date"] == "2024-06-14"
+
+
+def test_closed_period_refuses_entries(api, fund):
+    closed = api.post(f"/v1/books/{fund['book_id']}/periods/close", {"period": "2024-05"})
+    assert closed.status_code == 200, closed.text
+    may = {p["period"]: p["closed"] for p in closed.json()}
+    assert may["2024-05"] and may["2023-10"] and not may["2024-06"]
+    response = api.entry(fund["book_id"], [(fund["1100"], "1.00"), (fund["3100"], "-1.00")], day="2024-05-31")
+    assert (response.status_code, response.json()["reason"]) == (409, "period_closed")
+    assert api.entry(fund["book_id"], [(fund["1100"], "1.00"), (fund["3100"], "-1.00")], day="2024-06-01").status_code == 201
+    again = api.post(f"/v1/books/{fund['book_id']}/periods/close", {"period": "2024-04"})
+    assert (again.status_code, again.json()["reason"]) == (409, "period_not_closable")
+
+
+def test_list_entries_filters_and_pages(api, fund):
+    for n in range(5):
+        api.entry(fund["book_id"], [(fund["1100"], f"{n + 1}.00"), (fund["3100"], f"-{n + 1}.00")], day=f"2024-0{n + 1}-15")
+    api.entry(fund["book_id"], [(fund["loan"], "3.00"), (fund["1100"], "-3.00")], day="2024-06-02")
+    page = api.get("/v1/entries", book_id=fund["book_id"], limit=4).json()
+    assert len(page["data"]) == 4 and page["next_cursor"]
+    rest = api.get("/v1/entries", book_id=fund["book_id"], limit=4, cursor=page["next_cursor"]).json()
+    assert len(rest["data"]) == 2 and rest["next_cursor"] is None
+    ranged = api.get("/v1/entries", **{"from": "2024-02-01", "to": "2024-03-31"}).json()["data"]
+    assert [e["effective_date"] for e in ranged] == ["2024-02-15", "2024-03-15"]
+    assert len(api.get("/v1/entries", party_id=fund["borrower_id"]).json()["data"]) == 1
+    assert len(api.get("/v1/entries", account_id=fund["loan"]).json()["data"]) == 1
+    assert api.get("/v1/entries", kind="reversal").json()["data"] == []
+    bad = api.get("/v1/entries", **{"from": "2024-03-01", "to": "2024-02-01"})
+    assert (bad.status_code, bad.json()["reason"]) == (422, "invalid_date_range")
+    assert api.get("/v1/entries", cursor="!!").json()["reason"] == "invalid_cursor"
+
+
+def test_balance_as_of_statement_and_trial_balance(api, fund):
+    api.entry(fund["book_id"], [(fund["1100"], "1000.00"), (fund["3100"], "-1000.00")], day="2024-01-10")
+    api.entry(fund["book_id"], [(fund["loan"], "400.00"), (fund["1100"], "-400.00")], day="2024-02-20")
+    api.entry(fund["book_id"], [(fund["1100"], "50.25"), (fund["loan"], "-40.00"), (fund["4100"], "-10.25")], day="2024-03-05")
+    cash = fund["1100"]
+    assert api.get(f"/v1/accounts/{cash}/balance", as_of="2024-02-19").json()["balance"] == "1000.00"
+    assert api.get(f"/v1/accounts/{cash}/balance", as_of="2024-02-20").json()["balance"] == "600.00"
+    assert api.get(f"/v1/accounts/{cash}/balance").json()["balance"] == "650.25"
+    statement = api.get(f"/v1/accounts/{cash}/statement", **{"from": "2024-02-01", "to": "2024-03-31"}).json()
+    assert statement["opening_balance"] == "1000.00"
+    assert [line["running_balance"] for line in statement["lines"]] == ["600.00", "650.25"]
+    assert statement["closing_balance"] == "650.25"
+    csv_text = api.get(f"/v1/accounts/{cash}/statement", **{"from": "2024-02-01", "to": "2024-03-31", "format": "csv"}).text
+    assert csv_text.splitlines()[0] == "entry_id,effective_date,description,amount,running_balance"
+    assert csv_text.splitlines()[-1].endswith("Closing balance,,650.25")
+    trial = api.get(f"/v1/books/{fund['book_id']}/trial-balance").json()
+    assert trial["total_debit"] == trial["total_credit"] == "1010.25"
+    control = next(line for line in trial["lines"] if line["code"] == "1200")
+    assert control["rolled_up_balance"] == "360.00" and control["debit"] == "0.00"
+    past = api.get(f"/v1/books/{fund['book_id']}/trial-balance", as_of="2024-01-31").json()
+    assert past["total_debit"] == "1000.00"
+    assert api.get(f"/v1/accounts/{fund['1200']}").json()["rolled_up_balance"] == "360.00"
+    tb_csv = api.get(f"/v1/books/{fund['book_id']}/trial-balance", format="csv")
+    assert tb_csv.headers["content-type"].startswith("text/csv")
+    assert tb_csv.text.splitlines()[-1].startswith(",,Total,,,,1010.25,1010.25")
+
+
+def test_periods_of_a_fiscal_year(api, fund):
+    periods = api.get(f"/v1/books/{fund['book_id']}/periods", fiscal_year=2567).json()
+    assert [p["period"] for p in periods][:2] == ["2023-10", "2023-11"] and periods[-1]["end"] == "2024-09-30"
+    assert {p["fiscal_year"] for p in periods} == {2567}
+
+
+def test_no_route_answers_500_for_junk(api, fund):
+    for body in ({}, {"book_id": "x"}, {"postings": "no"}, [], {"book_id": 1, "postings": [{}] * 3}):
+        response = api.post("/v1/entries", body, key="junk")
+        assert response.status_code == 422, response.text
+    assert api.client.post("/v1/entries", content=b"{not json", headers=api.headers("j2")).status_code == 422
+    assert api.get("/v1/entries/not-a-number").status_code == 422
+    assert api.get("/v1/nowhere").json()["reason"] == "not_found"
+
+
+def test_enterprise_sees_only_its_own(api, db, fund):
+    token = make_user(db, "coop", "enterprise", party_id=fund["borrower_id"])
+    mine = api.entry(fund["book_id"], [(fund["loan"], "10.00"), (fund["1100"], "-10.00")])
+    assert mine.status_code == 409  # no cash yet: the fund's cash may not go into credit
+    api.entry(fund["book_id"], [(fund["1100"], "20.00"), (fund["3100"], "-20.00")])
+    mine = api.entry(fund["book_id"], [(fund["loan"], "10.00"), (fund["1100"], "-10.00")]).json()
+    theirs = api.entry(fund["book_id"], [(fund["5400"], "1.00"), (fund["1100"], "-1.00")]).json()
+    coop = api.as_(token)
+    assert coop.get(f"/v1/entries/{mine['id']}").status_code == 200
+    assert coop.get(f"/v1/entries/{theirs['id']}").status_code == 404
+    assert [e["id"] for e in coop.get("/v1/entries").json()["data"]] == [mine["id"]]
+    assert coop.get(f"/v1/accounts/{fund['loan']}").status_code == 200
+    assert coop.get(f"/v1/accounts/{fund['1100']}").status_code == 404
+    assert [a["id"] for a in coop.get(f"/v1/books/{fund['book_id']}/accounts").json()["data"]] == [fund["loan"]]
+    assert coop.get(f"/v1/books/{fund['book_id']}/trial-balance").status_code == 404
+    assert [p["id"] for p in coop.get("/v1/parties").json()["data"]] == [fund["borrower_id"]]
+    refused = coop.entry(fund["book_id"], [(fund["loan"], "1.00"), (fund["1100"], "-1.00")])
+    assert refused.status_code == 404
+
+
+def test_roles(api, db, fund):
+    auditor = api.as_(make_user(db, "aud", "auditor"))
+    officer = api.as_(make_user(db, "off", "officer"))
+    assert auditor.get(f"/v1/books/{fund['book_id']}/trial-balance").status_code == 200
+    assert auditor.entry(fund["book_id"], [(fund["1100"], "1.00"), (fund["3100"], "-1.00")]).status_code == 403
+    assert auditor.post("/v1/parties", {"kind": "network", "name_th": "x"}).json()["reason"] == "forbidden"
+    assert officer.entry(fund["book_id"], [(fund["1100"], "1.00"), (fund["3100"], "-1.00")]).status_code == 201
+    assert officer.post(f"/v1/books/{fund['book_id']}/periods/close", {"period": "2024-01"}).status_code == 403
+    assert officer.get("/v1/audit").status_code == 403
+    assert auditor.get("/v1/audit").status_code == 200
+    assert api.as_(None).get("/v1/books").status_code == 401
+    assert api.as_("codi_wrong").get("/v1/books").json()["reason"] == "unauthenticated"
