@@ -4,7 +4,6 @@ import argparse
 import os
 import sys
 
-
 from api.context import Clock
 from store import audit_log, users
 from store.engine import DEFAULT_URL, Database
@@ -78,7 +77,9 @@ def cmd_audit_verify(args) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="codi-ledger", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="bring the database (DATABASE_URL) to the newest schema").set_defaults(run=cmd_migrate)
+    sub.add_parser("migrate", help="bring the database (DATABASE_URL) to the newest schema").set_defaults(
+        run=cmd_migrate
+    )
     run = sub.add_parser("run", help="migrate and serve the API")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
@@ -112,8 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     except LedgerError as error:
         print(f"refused: {error.reason}: {error.detail}", file=sys.stderr)
         return 2
-
-
 
 
 if __name__ == "__main__":

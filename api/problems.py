@@ -81,10 +81,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": [str(part) for part in e["loc"]], "msg": e["msg"], "type": e["type"]}
-            for e in error.errors()
-        ]
+        errors = [{"loc": [str(part) for part in e["loc"]], "msg": e["msg"], "type": e["type"]} for e in error.errors()]
         about_amount = any(e["loc"] and e["loc"][-1] == "amount" for e in errors)
         reason = Rejection.malformed_amount if about_amount else Rejection.invalid_request
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)[:1000]

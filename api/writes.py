@@ -60,12 +60,19 @@ async def describe(request: Request) -> WriteRequest:
 
 
 def perform(
-    request: Request, write: WriteRequest, principal: Principal, action: str, work: Work,
-    *, needs_key: bool = False,
+    request: Request,
+    write: WriteRequest,
+    principal: Principal,
+    action: str,
+    work: Work,
+    *,
+    needs_key: bool = False,
 ) -> Response:
     """Run `work` once for this request, however often the request is retried."""
     if needs_key and write.idempotency_key is None:
-        raise LedgerError(Rejection.idempotency_key_required, "this request moves money: send an Idempotency-Key header")
+        raise LedgerError(
+            Rejection.idempotency_key_required, "this request moves money: send an Idempotency-Key header"
+        )
     db, clock = request.app.state.db, request.app.state.clock
     audit = _audit_fields(write, principal, action)
     for attempt in range(RETRIES):
@@ -90,8 +97,12 @@ def _run(connection, write: WriteRequest, principal: Principal, audit: dict, wor
     stored = idempotency.find(connection, user_id=principal.user_id, key=key) if key else None
     if stored is not None:
         if stored.request_hash != write.request_hash:
-            raise LedgerError(Rejection.idempotency_key_reused, f"Idempotency-Key {key!r} was used with another request")
-        return Response(stored.body, stored.status_code, media_type="application/json", headers={"Idempotent-Replayed": "true"})
+            raise LedgerError(
+                Rejection.idempotency_key_reused, f"Idempotency-Key {key!r} was used with another request"
+            )
+        return Response(
+            stored.body, stored.status_code, media_type="application/json", headers={"Idempotent-Replayed": "true"}
+        )
     outcome = work(connection, now)
     body = "" if outcome.body is None else json.dumps(jsonable_encoder(outcome.body), ensure_ascii=False)
     if key and outcome.keep_answer:

@@ -116,8 +116,7 @@ def check_balance_rules(
         if not rule.allows(after) and moves_further_out:
             raise LedgerError(
                 Rejection.insufficient_balance,
-                f"account {account_id} would have balance {format_amount(after)}, "
-                f"which its rule {rule} does not allow",
+                f"account {account_id} would have balance {format_amount(after)}, which its rule {rule} does not allow",
             )
 
 

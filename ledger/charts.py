@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from ledger.accounts import AccountType, BalanceRule
 
-A, L, E, I, X = (AccountType.asset, AccountType.liability, AccountType.equity,
+A, L, E, IN, X = (AccountType.asset, AccountType.liability, AccountType.equity,
                  AccountType.income, AccountType.expense)  # fmt: skip
 DEBIT, CREDIT, FREE = BalanceRule.debit_or_zero, BalanceRule.credit_or_zero, BalanceRule.none
 
@@ -49,12 +49,12 @@ FUND_CHART = _chart(
     ("2300", "Provisions", "ประมาณการหนี้สิน", L, CREDIT),
     ("3100", "Fund capital", "ทุนของกองทุน", E, CREDIT),
     ("3200", "Accumulated surplus", "ส่วนเกินสะสม", E, FREE),
-    ("4100", "Interest income", "รายได้ดอกเบี้ย", I, FREE),
-    ("4200", "Penalty interest income", "รายได้ค่าปรับ", I, FREE),
-    ("4300", "Dividend income", "รายได้เงินปันผล", I, FREE),
-    ("4400", "Recoveries of loans written off", "รายได้หนี้สูญได้รับคืน", I, FREE),
-    ("4500", "Gains on disposal of investments", "กำไรจากการจำหน่ายเงินลงทุน", I, FREE),
-    ("4600", "Grant income", "รายได้เงินอุดหนุน", I, FREE),
+    ("4100", "Interest income", "รายได้ดอกเบี้ย", IN, FREE),
+    ("4200", "Penalty interest income", "รายได้ค่าปรับ", IN, FREE),
+    ("4300", "Dividend income", "รายได้เงินปันผล", IN, FREE),
+    ("4400", "Recoveries of loans written off", "รายได้หนี้สูญได้รับคืน", IN, FREE),
+    ("4500", "Gains on disposal of investments", "กำไรจากการจำหน่ายเงินลงทุน", IN, FREE),
+    ("4600", "Grant income", "รายได้เงินอุดหนุน", IN, FREE),
     ("5100", "Losses on disposal of investments", "ขาดทุนจากการจำหน่ายเงินลงทุน", X, FREE),
     ("5200", "Loan loss provision expense", "หนี้สงสัยจะสูญ", X, FREE),
     ("5300", "Impairment losses on investments", "ขาดทุนจากการด้อยค่าเงินลงทุน", X, FREE),
@@ -68,11 +68,11 @@ WELFARE_FUND_CHART = _chart(
     ("1300", "Matching contributions receivable", "เงินสมทบค้างรับจากหน่วยงาน", A, DEBIT),
     ("3100", "Fund balance", "ทุนกองทุนสวัสดิการ", E, CREDIT),
     ("3200", "Accumulated surplus", "ส่วนเกินสะสม", E, FREE),
-    ("4100", "Member contributions", "เงินสมทบจากสมาชิก", I, FREE),
-    ("4200", "Local authority matching contributions", "เงินสมทบจากท้องถิ่น", I, FREE),
-    ("4300", "Government matching contributions", "เงินสมทบจากรัฐบาล", I, FREE),
-    ("4400", "Contributions from sales", "เงินสมทบจากการขาย", I, FREE),
-    ("4500", "Donations", "เงินบริจาค", I, FREE),
+    ("4100", "Member contributions", "เงินสมทบจากสมาชิก", IN, FREE),
+    ("4200", "Local authority matching contributions", "เงินสมทบจากท้องถิ่น", IN, FREE),
+    ("4300", "Government matching contributions", "เงินสมทบจากรัฐบาล", IN, FREE),
+    ("4400", "Contributions from sales", "เงินสมทบจากการขาย", IN, FREE),
+    ("4500", "Donations", "เงินบริจาค", IN, FREE),
     ("5100", "Benefits paid", "สวัสดิการจ่าย", X, FREE),
     ("5200", "Administration expenses", "ค่าใช้จ่ายในการบริหาร", X, FREE),
 )
@@ -87,7 +87,7 @@ ENTERPRISE_CHART = _chart(
     ("3100", "Share capital", "ทุนเรือนหุ้น", E, CREDIT),
     ("3200", "Legal reserve", "ทุนสำรอง", E, CREDIT),
     ("3300", "Retained earnings", "กำไรสะสม", E, FREE),
-    ("4100", "Sales", "รายได้จากการขาย", I, FREE),
+    ("4100", "Sales", "รายได้จากการขาย", IN, FREE),
     ("5100", "Cost of sales", "ต้นทุนขาย", X, FREE),
     ("5200", "Welfare contribution expense", "ค่าใช้จ่ายเงินสมทบสวัสดิการ", X, FREE),
     ("5300", "Operating expenses", "ค่าใช้จ่ายดำเนินงาน", X, FREE),

@@ -72,9 +72,7 @@ class Statement:
     closing_balance_satang: int
 
 
-def statement(
-    opening_balance_satang: int, movements: Iterable[tuple[int, date, str, int]]
-) -> Statement:
+def statement(opening_balance_satang: int, movements: Iterable[tuple[int, date, str, int]]) -> Statement:
     """Running balances over (entry id, date, description, amount) in the order given."""
     running = opening_balance_satang
     lines: list[StatementLine] = []

@@ -27,8 +27,6 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run_migrations(connection)
 else:
-    url = config.get_main_option("sqlalchemy.url") or os.environ.get(
-        "DATABASE_URL", "sqlite:///codi-ledger.db"
-    )
+    url = config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL", "sqlite:///codi-ledger.db")
     with create_engine(url).connect() as fresh:
         run_migrations(fresh)

@@ -121,9 +121,7 @@ def account_visible_to(account: Row, book: Row, party_id: int) -> bool:
     return account["party_id"] == party_id or book["party_id"] == party_id
 
 
-def list_accounts(
-    connection: Connection, *, book_id: int, only_party: int | None, after: int, limit: int
-) -> list[Row]:
+def list_accounts(connection: Connection, *, book_id: int, only_party: int | None, after: int, limit: int) -> list[Row]:
     query = (
         select(*ACCOUNT_COLUMNS).join(balance_t)
         .where(account_t.c.book_id == book_id, account_t.c.id > after)

@@ -74,8 +74,10 @@ def parse_line(number: int, raw: bytes, accounts: Accounts) -> Line:
             effective_date=date.fromisoformat(data["effective_date"]),
             kind=data.get("kind", "import"),
             description=str(data["description"])[:500],
-            postings=tuple(Posting(accounts.account_id(book_id, str(p["account"])), parse_amount(p["amount"]))
-                           for p in data["postings"]),  # fmt: skip
+            postings=tuple(
+                Posting(accounts.account_id(book_id, str(p["account"])), parse_amount(p["amount"]))
+                for p in data["postings"]
+            ),  # fmt: skip
             dimensions={str(k)[:40]: str(v)[:100] for k, v in data.get("dimensions", {}).items()},
         )
         key = data["key"]
@@ -129,7 +131,9 @@ def _import_batch(connection: Connection, batch, principal, report: ImportReport
         except LedgerError as error:
             report.rejected.append((number, error.reason, error.detail))
     fresh = _drop_known_keys(connection, lines, principal.user_id, report)
-    outcomes = journal.record_entries(connection, [line.draft for line in fresh], recorded_by=principal.user_id, recorded_at=now)
+    outcomes = journal.record_entries(
+        connection, [line.draft for line in fresh], recorded_by=principal.user_id, recorded_at=now
+    )
     recorded = []
     for line, outcome in zip(fresh, outcomes, strict=True):
         if isinstance(outcome, LedgerError):
@@ -165,7 +169,9 @@ def _drop_known_keys(connection: Connection, lines: list[Line], user_id: int, re
         elif known[line.key] == line.request_hash:
             report.replayed += 1
         else:
-            report.rejected.append((line.number, Rejection.idempotency_key_reused, f"key {line.key!r} was used for another entry"))
+            report.rejected.append(
+                (line.number, Rejection.idempotency_key_reused, f"key {line.key!r} was used for another entry")
+            )
     return fresh
 
 

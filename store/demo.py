@@ -34,7 +34,9 @@ def load_demo(db: Database, *, now: datetime) -> str | None:
             return None
         cli = users.system_principal(connection, now=now)
         centre = books.create_party(connection, PARTIES[0], now=now)
-        parties = [centre] + [books.create_party(connection, {**p, "centre_id": centre["id"]}, now=now) for p in PARTIES[1:]]
+        parties = [centre] + [
+            books.create_party(connection, {**p, "centre_id": centre["id"]}, now=now) for p in PARTIES[1:]
+        ]
         book = books.create_book(connection, {"code": FUND_BOOK, "kind": "fund", "name_th": "กองทุน พอช.",
                                               "name_en": "CODI Fund"}, now=now)  # fmt: skip
         code = _codes(connection, book["id"])
@@ -47,14 +49,18 @@ def load_demo(db: Database, *, now: datetime) -> str | None:
         drafts = _entries(book["id"], code, centre["id"])
         entry_ids = journal.record_entries(connection, drafts, recorded_by=cli.user_id, recorded_at=now)
         assert all(isinstance(i, int) for i in entry_ids), entry_ids
-        admin_id, token = users.add_user(connection, name=f"admin-{now:%Y%m%d%H%M%S}", role="admin", party_id=None, now=now)
+        admin_id, token = users.add_user(
+            connection, name=f"admin-{now:%Y%m%d%H%M%S}", role="admin", party_id=None, now=now
+        )
         audit_log.append_system(connection, actor=cli.name, action="demo.load", target=f"book:{book['id']}",
                                 request=b"demo", entry_ids=entry_ids, now=now)  # fmt: skip
     return token
 
 
 def _codes(connection: Connection, book_id: int) -> dict[str, int]:
-    return dict(connection.execute(select(account_t.c.code, account_t.c.id).where(account_t.c.book_id == book_id)).all())
+    return dict(
+        connection.execute(select(account_t.c.code, account_t.c.id).where(account_t.c.book_id == book_id)).all()
+    )
 
 
 def _entries(book_id: int, code: dict[str, int], centre_id: int) -> list[EntryDraft]:
@@ -63,7 +69,8 @@ def _entries(book_id: int, code: dict[str, int], centre_id: int) -> list[EntryDr
         return EntryDraft(book_id, day, "manual", description, postings, dims)
 
     return [
-        entry(date(2023, 10, 2), "Fund capital from the FY2567 budget", ("1100", 50_000_000_00), ("3100", -50_000_000_00)),
+        entry(date(2023, 10, 2), "Fund capital from the FY2567 budget",
+              ("1100", 50_000_000_00), ("3100", -50_000_000_00)),
         entry(date(2023, 11, 15), "Baan Mankong housing loan disbursed to Kao Liao cooperative, tranche 1",
               ("1200-02", 3_500_000_00), ("1100", -3_500_000_00), programme="baan_mankong", province="Nakhon Sawan"),
         entry(date(2023, 12, 1), "Livelihood loan to Khao Din savings group",

@@ -16,13 +16,20 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, select, text
 
 from ledger.accounts import (
-    BalanceRule, EntryDraft, Posting, check_balance_rules, movements, reversal_of, validate_postings,
+    BalanceRule,
+    EntryDraft,
+    Posting,
+    check_balance_rules,
+    movements,
+    reversal_of,
+    validate_postings,
 )  # fmt: skip
 from ledger.calendar import is_closed
 from ledger.errors import LedgerError, Rejection
 from ledger.reports import Statement, rolled_up, statement
 from store.books import account_t, balance_t, book_accounts, book_t, get_book, not_found
-from store.tables import AccountMonth, Entry, PeriodClose, Posting as PostingRow
+from store.tables import AccountMonth, Entry, PeriodClose
+from store.tables import Posting as PostingRow
 
 entry_t = Entry.__table__
 posting_t = PostingRow.__table__
@@ -57,9 +64,11 @@ def record_entries(
                 outcomes[index] = error
                 continue
             accepted.append((index, draft))
-    for (index, draft), entry_id in zip(accepted, _next_entry_ids(connection, len(accepted)), strict=True):
+    entry_ids = _next_entry_ids(connection, len(accepted))
+    for (index, _), entry_id in zip(accepted, entry_ids, strict=True):
         outcomes[index] = entry_id
-    _insert(connection, [(outcomes[i], d) for i, d in accepted], recorded_by, recorded_at)
+    recorded = [(entry_id, draft) for entry_id, (_, draft) in zip(entry_ids, accepted, strict=True)]
+    _insert(connection, recorded, recorded_by, recorded_at)
     return outcomes  # type: ignore[return-value]
 
 
@@ -126,7 +135,9 @@ def _next_entry_ids(connection: Connection, count: int) -> list[int]:
     return list(range(first, first + count))
 
 
-def _insert(connection: Connection, entries: list[tuple[int, EntryDraft]], recorded_by: int, recorded_at: datetime) -> None:
+def _insert(
+    connection: Connection, entries: list[tuple[int, EntryDraft]], recorded_by: int, recorded_at: datetime
+) -> None:
     if not entries:
         return
     connection.execute(insert(posting_t), [
@@ -160,11 +171,15 @@ def _with_postings(connection: Connection, entries: list[Row]) -> list[Row]:
         .order_by(posting_t.c.id)
     )
     reversed_by = dict(
-        connection.execute(select(entry_t.c.reverses_entry_id, entry_t.c.id).where(entry_t.c.reverses_entry_id.in_(ids))).all()
+        connection.execute(
+            select(entry_t.c.reverses_entry_id, entry_t.c.id).where(entry_t.c.reverses_entry_id.in_(ids))
+        ).all()
     )
     by_entry: dict[int, list[Row]] = {i: [] for i in ids}
     for row in connection.execute(query):
-        by_entry[row.entry_id].append({"account_id": row.account_id, "account_code": row.code, "amount_satang": row.amount_satang})
+        by_entry[row.entry_id].append(
+            {"account_id": row.account_id, "account_code": row.code, "amount_satang": row.amount_satang}
+        )
     for entry in entries:
         entry["postings"] = by_entry[entry["id"]]
         entry["reversed_by_entry_id"] = reversed_by.get(entry["id"])
@@ -172,7 +187,9 @@ def _with_postings(connection: Connection, entries: list[Row]) -> list[Row]:
     return entries
 
 
-def list_entries(connection: Connection, *, filters: Row, visible_to_party: int | None, after: int, limit: int) -> list[Row]:
+def list_entries(
+    connection: Connection, *, filters: Row, visible_to_party: int | None, after: int, limit: int
+) -> list[Row]:
     query = select(entry_t).where(entry_t.c.id > after).order_by(entry_t.c.id).limit(limit)
     if filters.get("book_id") is not None:
         query = query.where(entry_t.c.book_id == filters["book_id"])
@@ -211,8 +228,13 @@ def entry_visible_to(connection: Connection, entry: Row, party_id: int) -> bool:
 
 
 def reverse_entry(
-    connection: Connection, *, entry_id: int, effective_date: date | None, description: str | None,
-    recorded_by: int, recorded_at: datetime,
+    connection: Connection,
+    *,
+    entry_id: int,
+    effective_date: date | None,
+    description: str | None,
+    recorded_by: int,
+    recorded_at: datetime,
 ) -> int:
     """Record the entry that undoes `entry_id`, dated `effective_date` or, if None, the original's."""
     original = get_entry(connection, entry_id)
@@ -234,7 +256,9 @@ def reverse_entry(
     return record_entry(connection, draft, recorded_by=recorded_by, recorded_at=recorded_at)
 
 
-def balances_as_of(connection: Connection, book_id: int, as_of: date, account_ids: Sequence[int] | None = None) -> dict[int, int]:
+def balances_as_of(
+    connection: Connection, book_id: int, as_of: date, account_ids: Sequence[int] | None = None
+) -> dict[int, int]:
     """Each account's balance at the end of `as_of`: whole months before it from the monthly
     movements, plus the postings of its own month up to that day."""
     month_start = as_of.replace(day=1)
@@ -262,9 +286,7 @@ def trial_balance_rows(connection: Connection, book_id: int, as_of: date | None)
         past = balances_as_of(connection, book_id, as_of)
         for account in accounts:
             account["balance_satang"] = past.get(account["id"], 0)
-    totals = rolled_up(
-        {a["id"]: a["balance_satang"] for a in accounts}, {a["id"]: a["parent_id"] for a in accounts}
-    )
+    totals = rolled_up({a["id"]: a["balance_satang"] for a in accounts}, {a["id"]: a["parent_id"] for a in accounts})
     for account in accounts:
         account["rolled_up_balance_satang"] = totals[account["id"]]
     return accounts
@@ -290,7 +312,11 @@ def close_period(connection: Connection, *, book_id: int, through: date, closed_
     if book is None:
         raise not_found("book", book_id)
     if book["closed_through"] is not None and through <= book["closed_through"]:
-        raise LedgerError(Rejection.period_not_closable, f"book {book_id} is already closed through {book['closed_through']}")
+        raise LedgerError(
+            Rejection.period_not_closable, f"book {book_id} is already closed through {book['closed_through']}"
+        )
     connection.execute(book_t.update().where(book_t.c.id == book_id).values(closed_through=through))
-    connection.execute(insert(period_close_t).values(book_id=book_id, closed_through=through, closed_at=now, closed_by=closed_by))
+    connection.execute(
+        insert(period_close_t).values(book_id=book_id, closed_through=through, closed_at=now, closed_by=closed_by)
+    )
     return get_book(connection, book_id)

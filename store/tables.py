@@ -59,12 +59,8 @@ class Account(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("book_id", "code"),
         UniqueConstraint("id", "book_id", name="uq_account_id_book"),
-        CheckConstraint(
-            "type IN ('asset','liability','equity','income','expense')", name="ck_account_type"
-        ),
-        CheckConstraint(
-            "balance_rule IN ('none','debit_or_zero','credit_or_zero')", name="ck_account_rule"
-        ),
+        CheckConstraint("type IN ('asset','liability','equity','income','expense')", name="ck_account_type"),
+        CheckConstraint("balance_rule IN ('none','debit_or_zero','credit_or_zero')", name="ck_account_rule"),
         Index("ix_account_book_party", "book_id", "party_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -133,9 +129,7 @@ class Posting(SQLModel, table=True):
         ForeignKeyConstraint(
             ["entry_id"], ["entry.id"], deferrable=True, initially="DEFERRED", name="fk_posting_entry"
         ),
-        ForeignKeyConstraint(
-            ["account_id", "book_id"], ["account.id", "account.book_id"], name="fk_posting_account"
-        ),
+        ForeignKeyConstraint(["account_id", "book_id"], ["account.id", "account.book_id"], name="fk_posting_account"),
         CheckConstraint("amount_satang <> 0", name="ck_posting_nonzero"),
         Index("ix_posting_entry", "entry_id"),
         Index("ix_posting_account_date", "account_id", "effective_date", "entry_id"),
@@ -152,9 +146,7 @@ class Posting(SQLModel, table=True):
 class AppUser(SQLModel, table=True):
     __tablename__ = "app_user"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin','officer','approver','auditor','enterprise')", name="ck_user_role"
-        ),
+        CheckConstraint("role IN ('admin','officer','approver','auditor','enterprise')", name="ck_user_role"),
         CheckConstraint("(role = 'enterprise') = (party_id IS NOT NULL)", name="ck_user_party"),
     )
     id: int | None = Field(default=None, primary_key=True)

@@ -31,7 +31,12 @@ def token_hash(token: str) -> str:
 
 
 def add_user(
-    connection: Connection, *, name: str, role: str, party_id: int | None, now: datetime,
+    connection: Connection,
+    *,
+    name: str,
+    role: str,
+    party_id: int | None,
+    now: datetime,
     expires_at: datetime | None = None,
 ) -> tuple[int, str]:
     """Create a user; returns its id and its token, which is never stored or shown again."""
@@ -69,7 +74,9 @@ def list_users(connection: Connection) -> list[dict]:
 
 
 def revoke_user(connection: Connection, user_id: int, *, now: datetime) -> None:
-    result = connection.execute(update(user_t).where(user_t.c.id == user_id, user_t.c.revoked_at.is_(None)).values(revoked_at=now))
+    result = connection.execute(
+        update(user_t).where(user_t.c.id == user_id, user_t.c.revoked_at.is_(None)).values(revoked_at=now)
+    )
     if result.rowcount == 0 and connection.execute(select(user_t.c.id).where(user_t.c.id == user_id)).first() is None:
         raise not_found("user", user_id)
 

@@ -6,7 +6,11 @@ from tests.conftest import make_user
 
 
 def test_post_and_read_entry(api, fund):
-    response = api.entry(fund["book_id"], [(fund["1100"], "1500.50"), (fund["3100"], "-1500.50")], dimensions={"province": "Nakhon Sawan"})
+    response = api.entry(
+        fund["book_id"],
+        [(fund["1100"], "1500.50"), (fund["3100"], "-1500.50")],
+        dimensions={"province": "Nakhon Sawan"},
+    )
     assert response.status_code == 201, response.text
     entry = response.json()
     assert [p["amount"] for p in entry["postings"]] == ["1500.50", "-1500.50"]
@@ -71,8 +75,8 @@ def test_balance_rule_refuses_overdraft(api, fund):
 
 
 def test_money_moving_post_needs_a_key(api, fund):
-    body = {"book_id": fund["book_id"], "effective_date": "2024-06-01", "description": "x",
-            "postings": [{"account_id": fund["1100"], "amount": "1.00"}, {"account_id": fund["3100"], "amount": "-1.00"}]}  # fmt: skip
+    postings = [{"account_id": fund["1100"], "amount": "1.00"}, {"account_id": fund["3100"], "amount": "-1.00"}]
+    body = {"book_id": fund["book_id"], "effective_date": "2024-06-01", "description": "x", "postings": postings}
     response = api.post("/v1/entries", body)
     assert (response.status_code, response.json()["reason"]) == (422, "idempotency_key_required")
 
@@ -102,14 +106,19 @@ def test_closed_period_refuses_entries(api, fund):
     assert may["2024-05"] and may["2023-10"] and not may["2024-06"]
     response = api.entry(fund["book_id"], [(fund["1100"], "1.00"), (fund["3100"], "-1.00")], day="2024-05-31")
     assert (response.status_code, response.json()["reason"]) == (409, "period_closed")
-    assert api.entry(fund["book_id"], [(fund["1100"], "1.00"), (fund["3100"], "-1.00")], day="2024-06-01").status_code == 201
+    assert (
+        api.entry(fund["book_id"], [(fund["1100"], "1.00"), (fund["3100"], "-1.00")], day="2024-06-01").status_code
+        == 201
+    )
     again = api.post(f"/v1/books/{fund['book_id']}/periods/close", {"period": "2024-04"})
     assert (again.status_code, again.json()["reason"]) == (409, "period_not_closable")
 
 
 def test_list_entries_filters_and_pages(api, fund):
     for n in range(5):
-        api.entry(fund["book_id"], [(fund["1100"], f"{n + 1}.00"), (fund["3100"], f"-{n + 1}.00")], day=f"2024-0{n + 1}-15")
+        api.entry(
+            fund["book_id"], [(fund["1100"], f"{n + 1}.00"), (fund["3100"], f"-{n + 1}.00")], day=f"2024-0{n + 1}-15"
+        )
     api.entry(fund["book_id"], [(fund["loan"], "3.00"), (fund["1100"], "-3.00")], day="2024-06-02")
     page = api.get("/v1/entries", book_id=fund["book_id"], limit=4).json()
     assert len(page["data"]) == 4 and page["next_cursor"]
@@ -128,7 +137,9 @@ def test_list_entries_filters_and_pages(api, fund):
 def test_balance_as_of_statement_and_trial_balance(api, fund):
     api.entry(fund["book_id"], [(fund["1100"], "1000.00"), (fund["3100"], "-1000.00")], day="2024-01-10")
     api.entry(fund["book_id"], [(fund["loan"], "400.00"), (fund["1100"], "-400.00")], day="2024-02-20")
-    api.entry(fund["book_id"], [(fund["1100"], "50.25"), (fund["loan"], "-40.00"), (fund["4100"], "-10.25")], day="2024-03-05")
+    api.entry(
+        fund["book_id"], [(fund["1100"], "50.25"), (fund["loan"], "-40.00"), (fund["4100"], "-10.25")], day="2024-03-05"
+    )
     cash = fund["1100"]
     assert api.get(f"/v1/accounts/{cash}/balance", as_of="2024-02-19").json()["balance"] == "1000.00"
     assert api.get(f"/v1/accounts/{cash}/balance", as_of="2024-02-20").json()["balance"] == "600.00"
@@ -137,7 +148,9 @@ def test_balance_as_of_statement_and_trial_balance(api, fund):
     assert statement["opening_balance"] == "1000.00"
     assert [line["running_balance"] for line in statement["lines"]] == ["600.00", "650.25"]
     assert statement["closing_balance"] == "650.25"
-    csv_text = api.get(f"/v1/accounts/{cash}/statement", **{"from": "2024-02-01", "to": "2024-03-31", "format": "csv"}).text
+    csv_text = api.get(
+        f"/v1/accounts/{cash}/statement", **{"from": "2024-02-01", "to": "2024-03-31", "format": "csv"}
+    ).text
     assert csv_text.splitlines()[0] == "entry_id,effective_date,description,amount,running_balance"
     assert csv_text.splitlines()[-1].endswith("Closing balance,,650.25")
     trial = api.get(f"/v1/books/{fund['book_id']}/trial-balance").json()

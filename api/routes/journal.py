@@ -11,8 +11,15 @@ from api.pages import PageDep, next_cursor
 from api.render import csv_response, entry_body, wants_csv
 from api.routes.registry import owned_book, visible_account, visible_book
 from api.schemas import (
-    Balance, EntryCreate, EntryPublic, Page, PeriodClose, PeriodPublic, ReversalCreate,
-    StatementPublic, TrialBalancePublic,
+    Balance,
+    EntryCreate,
+    EntryPublic,
+    Page,
+    PeriodClose,
+    PeriodPublic,
+    ReversalCreate,
+    StatementPublic,
+    TrialBalancePublic,
 )  # fmt: skip
 from api.writes import Outcome, WriteRequest, describe, perform
 from ledger.accounts import EntryDraft, Posting
@@ -38,7 +45,10 @@ def post_entry(body: EntryCreate, request: Request, write: Write, principal: Jou
     """Record an entry. Needs an Idempotency-Key: a retry with the same key and body answers
     the same and records nothing new."""
     draft = EntryDraft(
-        book_id=body.book_id, effective_date=body.effective_date, kind=body.kind, description=body.description,
+        book_id=body.book_id,
+        effective_date=body.effective_date,
+        kind=body.kind,
+        description=body.description,
         postings=tuple(Posting(p.account_id, parse_amount(p.amount)) for p in body.postings),
         dimensions=body.dimensions,
     )
@@ -144,7 +154,9 @@ def account_statement(
 
 
 @router.get("/books/{book_id}/trial-balance", response_model=TrialBalancePublic, responses={200: CSV}, tags=["books"])
-def book_trial_balance(book_id: int, request: Request, connection: ReadDep, principal: Reader, as_of: date | None = None):
+def book_trial_balance(
+    book_id: int, request: Request, connection: ReadDep, principal: Reader, as_of: date | None = None
+):
     """Every account's balance in a debit or credit column, current or at the end of `as_of`."""
     owned_book(connection, book_id, principal)
     accounts = journal.trial_balance_rows(connection, book_id, as_of)
@@ -157,7 +169,17 @@ def book_trial_balance(book_id: int, request: Request, connection: ReadDep, prin
     ]  # fmt: skip
     totals = format_amount(computed.total_debit_satang), format_amount(computed.total_credit_satang)
     if wants_csv(request):
-        header = ("account_id", "code", "name_th", "name_en", "type", "parent_id", "debit", "credit", "rolled_up_balance")
+        header = (
+            "account_id",
+            "code",
+            "name_th",
+            "name_en",
+            "type",
+            "parent_id",
+            "debit",
+            "credit",
+            "rolled_up_balance",
+        )
         rows = [tuple(line.values()) for line in lines] + [("", "", "Total", "", "", "", *totals, "")]
         return csv_response(header, rows, f"trial-balance-{book_id}-{as_of or 'current'}.csv")
     return {"book_id": book_id, "as_of": as_of, "lines": lines, "total_debit": totals[0], "total_credit": totals[1]}
@@ -173,7 +195,10 @@ def periods_body(fiscal_year: int, closed_through: date | None) -> list[dict]:
 
 @router.get("/books/{book_id}/periods", response_model=list[PeriodPublic], tags=["periods"])
 def list_periods(
-    book_id: int, connection: ReadDep, principal: Reader, clock: ClockDep,
+    book_id: int,
+    connection: ReadDep,
+    principal: Reader,
+    clock: ClockDep,
     fiscal_year: Annotated[int | None, Query(ge=2500, le=2700)] = None,
 ) -> list[dict]:
     """The twelve monthly periods of a Thai fiscal year (BE), by default the current one."""
@@ -189,7 +214,9 @@ def close_period(book_id: int, body: PeriodClose, request: Request, write: Write
     period = Period(year, month)
 
     def work(connection, now):
-        book = journal.close_period(connection, book_id=book_id, through=period.end, closed_by=principal.user_id, now=now)
+        book = journal.close_period(
+            connection, book_id=book_id, through=period.end, closed_by=principal.user_id, now=now
+        )
         periods = periods_body(period.fiscal_year, book["closed_through"])
         return Outcome(periods, f"book:{book_id}:period:{period.name}")
 

@@ -1,0 +1,38 @@
+"""One bulk import, run as a child process so that its peak memory is its own:
+
+    python -m bench.importer ours|raw DATABASE_URL FILE BATCH_SIZE
+
+prints one JSON object: entries recorded, lines rejected, seconds, peak RSS in MB. `ours` is
+`store.bulk.import_file` (what `codi-ledger import` runs); `raw` is `bench.raw.import_file`.
+"""
+
+import json
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+
+
+def main(which: str, url: str, path: str, batch_size: int) -> dict:
+    started = time.perf_counter()
+    if which == "ours":
+        from store.bulk import import_file
+        from store.engine import Database
+
+        db = Database(url)
+        report = import_file(
+            db, path, batch_size=batch_size, progress=False, now=lambda: datetime.now(UTC)
+        )
+        db.dispose()
+        recorded, rejected = report.recorded, [list(r) for r in report.rejected[:5]]
+    else:
+        from bench.raw import import_file
+
+        recorded, rejected = import_file(url, path, batch_size), []
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    return {"recorded": recorded, "rejected": rejected, "seconds": seconds, "peak_rss_mb": peak_mb}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))))
