@@ -54,6 +54,11 @@ class Accounts:
         self.books = {code: id_ for id_, code in connection.execute(select(book_t.c.id, book_t.c.code))}
         self.codes: dict[int, dict[str, int]] = {}
 
+    def book_id(self, code: str) -> int:
+        if code not in self.books:
+            raise LedgerError(Rejection.not_found, f"there is no book {code!r}")
+        return self.books[code]
+
     def account_id(self, book_id: int, code: str) -> int:
         if book_id not in self.codes:
             query = select(account_t.c.code, account_t.c.id).where(account_t.c.book_id == book_id)
@@ -68,7 +73,7 @@ def parse_line(number: int, raw: bytes, accounts: Accounts) -> Line:
         raise LedgerError(Rejection.request_too_large, f"a line has at most {MAX_LINE_BYTES} bytes")
     try:
         data = json.loads(raw)
-        book_id = accounts.books[data["book"]]
+        book_id = accounts.book_id(data["book"])
         draft = EntryDraft(
             book_id=book_id,
             effective_date=date.fromisoformat(data["effective_date"]),
@@ -107,6 +112,7 @@ def import_file(
                 _show_progress(source.tell() / size, report)
     if progress:
         print(file=sys.stderr)
+    report.rejected.sort()
     return report
 
 

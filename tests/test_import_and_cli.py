@@ -1,0 +1,74 @@
+"""Bulk import of JSON lines and the command line."""
+
+import json
+
+import pytest
+
+from api.cli import main
+from store.bulk import import_file
+from tests.conftest import NOW
+
+
+def line(key, postings, *, book="FUND", day="2024-03-01", **extra) -> str:
+    body = {"key": key, "book": book, "effective_date": day, "description": f"import {key}",
+            "postings": [{"account": code, "amount": amount} for code, amount in postings], **extra}  # fmt: skip
+    return json.dumps(body, ensure_ascii=False)
+
+
+@pytest.fixture
+def lines_file(tmp_path):
+    rows = [
+        line("k1", [("1100", "1000.00"), ("3100", "-1000.00")]),
+        line("k2", [("1100", "10.00"), ("3100", "-9.00")]),  # unbalanced
+        "{not json",
+        line("k3", [("1200-01", "400.00"), ("1100", "-400.00")], dimensions={"province": "Nakhon Sawan"}),
+        line("k4", [("5400", "700.00"), ("1100", "-700.00")]),  # cash would go to -100.00
+        line("k5", [("1100", "1.00"), ("9999", "-1.00")]),  # unknown account
+        "",
+        line("k6", [("1100", "5.00"), ("4100", "-5.00")], book="NOPE"),
+        line("k7", [("1100", "5.00"), ("4100", "-5.00")]),
+    ]
+    path = tmp_path / "entries.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_import_records_good_lines_and_reports_bad_ones(db, fund, lines_file):
+    report = import_file(db, str(lines_file), batch_size=3, progress=False, now=lambda: NOW)
+    assert report.recorded == 3
+    assert [(number, reason) for number, reason, _ in report.rejected] == [
+        (2, "unbalanced_entry"),
+        (3, "invalid_request"),
+        (5, "insufficient_balance"),
+        (6, "not_found"),
+        (8, "not_found"),
+    ]
+    again = import_file(db, str(lines_file), batch_size=100, progress=False, now=lambda: NOW)
+    assert (again.recorded, again.replayed) == (0, 3)
+    with db.read() as connection:
+        from store.books import get_account
+
+        assert get_account(connection, fund["1100"])["balance_satang"] == 1000_00 - 400_00 + 5_00
+
+
+def test_import_refuses_a_reused_key_with_other_content(db, fund, tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text(line("same", [("1100", "1.00"), ("3100", "-1.00")]) + "\n")
+    assert import_file(db, str(path), batch_size=10, progress=False, now=lambda: NOW).recorded == 1
+    path.write_text(line("same", [("1100", "2.00"), ("3100", "-2.00")]) + "\n")
+    report = import_file(db, str(path), batch_size=10, progress=False, now=lambda: NOW)
+    assert [reason for _, reason, _ in report.rejected] == ["idempotency_key_reused"]
+
+
+def test_cli_import_user_and_audit_verify(db, fund, lines_file, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    assert main(["migrate"]) == 0
+    assert main(["import", str(lines_file), "--quiet"]) == 1  # some lines were rejected
+    assert "3 recorded" in capsys.readouterr().out
+    assert main(["user", "add", "auditor-1", "--role", "auditor"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("codi_") and len(token) > 40
+    assert main(["user", "add", "auditor-1", "--role", "auditor"]) == 2
+    assert "duplicate" in capsys.readouterr().err
+    assert main(["audit", "verify"]) == 0
+    assert "audit chain verified" in capsys.readouterr().out
