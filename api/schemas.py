@@ -5,16 +5,30 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ledger.accounts import AccountType, BalanceRule
 from ledger.charts import BookKind
 
 T = TypeVar("T")
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_ID = 2**62
+
+
+def printable(text: str) -> str:
+    """Refuse control characters (NUL above all: PostgreSQL cannot store it in text)."""
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        raise ValueError("control characters are not allowed")
+    return text
+
+
+Text = Annotated[str, AfterValidator(printable)]
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 AmountText = Annotated[str, Field(min_length=1, max_length=30, examples=["1500.00"])]
-Id = Annotated[int, Field(ge=1, le=2**62)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 class Strict(BaseModel):
@@ -48,7 +62,7 @@ class PartyCreate(Strict):
     name_th: Name
     name_en: Name | None = None
     region: Region | None = None
-    province: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    province: Annotated[Text, Field(min_length=1, max_length=80)] | None = None
     centre_id: Id | None = None
 
 
@@ -113,14 +127,14 @@ class PostingCreate(Strict):
 
 
 DimensionKey = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
-DimensionValue = Annotated[str, Field(min_length=1, max_length=100)]
+DimensionValue = Annotated[Text, Field(min_length=1, max_length=100)]
 
 
 class EntryCreate(Strict):
     book_id: Id
     effective_date: date
     kind: Literal["manual", "opening", "adjustment"] = "manual"
-    description: Annotated[str, Field(min_length=1, max_length=500)]
+    description: Annotated[Text, Field(min_length=1, max_length=500)]
     postings: Annotated[list[PostingCreate], Field(max_length=200)]
     dimensions: Annotated[dict[DimensionKey, DimensionValue], Field(max_length=8)] = {}
 
@@ -146,7 +160,7 @@ class EntryPublic(BaseModel):
 
 class ReversalCreate(Strict):
     date: Literal["today", "original"] = "today"
-    description: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    description: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
 
 
 class Balance(BaseModel):
@@ -201,7 +215,7 @@ class PeriodPublic(BaseModel):
 
 
 class PeriodClose(Strict):
-    period: Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2024-05"])]
+    period: Annotated[str, Field(pattern=r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$", examples=["2024-05"])]
 
 
 class AuditRecordPublic(BaseModel):

@@ -293,7 +293,9 @@ def trial_balance_rows(connection: Connection, book_id: int, as_of: date | None)
 
 
 def account_statement(connection: Connection, account: Row, date_from: date, date_to: date) -> Statement:
-    opening = balances_as_of(connection, account["book_id"], date_from - timedelta(days=1), [account["id"]])
+    opening = {}
+    if date_from > date.min:
+        opening = balances_as_of(connection, account["book_id"], date_from - timedelta(days=1), [account["id"]])
     query = (
         select(entry_t.c.id, entry_t.c.effective_date, entry_t.c.description, posting_t.c.amount_satang)
         .join(entry_t, entry_t.c.id == posting_t.c.entry_id)

@@ -177,6 +177,13 @@ def test_no_route_answers_500_for_junk(api, fund):
         assert response.status_code == 422, response.text
     assert api.client.post("/v1/entries", content=b"{not json", headers=api.headers("j2")).status_code == 422
     assert api.get("/v1/entries/not-a-number").status_code == 422
+    assert api.get(f"/v1/entries/{2**70}").status_code == 422
+    assert api.get("/v1/entries", book_id=2**70).status_code == 422
+    nul = api.entry(fund["book_id"], [(fund["1100"], "1.00"), (fund["3100"], "-1.00")], description="a\x00b")
+    assert nul.status_code == 422
+    early = api.get(f"/v1/accounts/{fund['1100']}/statement", **{"from": "0001-01-01", "to": "2024-01-01"})
+    assert early.status_code == 200 and early.json()["opening_balance"] == "0.00"
+    assert api.post(f"/v1/books/{fund['book_id']}/periods/close", {"period": "0000-01"}).status_code == 422
     assert api.get("/v1/nowhere").json()["reason"] == "not_found"
 
 

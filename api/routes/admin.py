@@ -7,7 +7,16 @@ from fastapi.responses import Response
 
 from api.context import Admin, AuditReader, ReadDep
 from api.pages import PageDep, next_cursor
-from api.schemas import AuditRecordPublic, DigestPublic, Page, UserCreate, UserCreated, UserPublic, VerificationPublic
+from api.schemas import (
+    AuditRecordPublic,
+    DigestPublic,
+    IdPath,
+    Page,
+    UserCreate,
+    UserCreated,
+    UserPublic,
+    VerificationPublic,
+)
 from api.writes import Outcome, WriteRequest, describe, perform
 from ledger.audit import Digest, verify_chain
 from store import audit_log, users
@@ -58,7 +67,7 @@ def list_users(connection: ReadDep, principal: Admin) -> list[dict]:
 
 
 @router.post("/users/{user_id}/revoke", status_code=204, tags=["users"])
-def revoke_user(user_id: int, request: Request, write: Write, principal: Admin) -> Response:
+def revoke_user(user_id: IdPath, request: Request, write: Write, principal: Admin) -> Response:
     def work(connection, now):
         users.revoke_user(connection, user_id, now=now)
         return Outcome(None, f"user:{user_id}", 204)

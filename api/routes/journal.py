@@ -14,6 +14,8 @@ from api.schemas import (
     Balance,
     EntryCreate,
     EntryPublic,
+    IdPath,
+    IdQuery,
     Page,
     PeriodClose,
     PeriodPublic,
@@ -70,7 +72,7 @@ def visible_entry(connection, entry_id: int, principal: Principal) -> dict:
 
 
 @router.get("/entries/{entry_id}", response_model=EntryPublic, tags=["entries"])
-def get_entry(entry_id: int, connection: ReadDep, principal: Reader) -> dict:
+def get_entry(entry_id: IdPath, connection: ReadDep, principal: Reader) -> dict:
     return entry_body(visible_entry(connection, entry_id, principal))
 
 
@@ -79,9 +81,9 @@ def list_entries(
     connection: ReadDep,
     principal: Reader,
     page: PageDep,
-    book_id: int | None = None,
-    account_id: int | None = None,
-    party_id: int | None = None,
+    book_id: IdQuery = None,
+    account_id: IdQuery = None,
+    party_id: IdQuery = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
@@ -97,7 +99,7 @@ def list_entries(
 
 @router.post("/entries/{entry_id}/reversal", status_code=201, response_model=EntryPublic, tags=["entries"])
 def reverse_entry(
-    entry_id: int, body: ReversalCreate, request: Request, write: Write, principal: JournalWriter, clock: ClockDep
+    entry_id: IdPath, body: ReversalCreate, request: Request, write: Write, principal: JournalWriter, clock: ClockDep
 ) -> Response:
     """Reverse an entry, dated today (Bangkok) or on the original's date. At most once."""
 
@@ -115,7 +117,7 @@ def reverse_entry(
 
 
 @router.get("/accounts/{account_id}/balance", response_model=Balance, tags=["accounts"])
-def account_balance(account_id: int, connection: ReadDep, principal: Reader, as_of: date | None = None) -> dict:
+def account_balance(account_id: IdPath, connection: ReadDep, principal: Reader, as_of: date | None = None) -> dict:
     account = visible_account(connection, account_id, principal)
     balance = account["balance_satang"]
     if as_of is not None:
@@ -125,7 +127,7 @@ def account_balance(account_id: int, connection: ReadDep, principal: Reader, as_
 
 @router.get("/accounts/{account_id}/statement", response_model=StatementPublic, responses={200: CSV}, tags=["accounts"])
 def account_statement(
-    account_id: int,
+    account_id: IdPath,
     request: Request,
     connection: ReadDep,
     principal: Reader,
@@ -155,7 +157,7 @@ def account_statement(
 
 @router.get("/books/{book_id}/trial-balance", response_model=TrialBalancePublic, responses={200: CSV}, tags=["books"])
 def book_trial_balance(
-    book_id: int, request: Request, connection: ReadDep, principal: Reader, as_of: date | None = None
+    book_id: IdPath, request: Request, connection: ReadDep, principal: Reader, as_of: date | None = None
 ):
     """Every account's balance in a debit or credit column, current or at the end of `as_of`."""
     owned_book(connection, book_id, principal)
@@ -195,7 +197,7 @@ def periods_body(fiscal_year: int, closed_through: date | None) -> list[dict]:
 
 @router.get("/books/{book_id}/periods", response_model=list[PeriodPublic], tags=["periods"])
 def list_periods(
-    book_id: int,
+    book_id: IdPath,
     connection: ReadDep,
     principal: Reader,
     clock: ClockDep,
@@ -208,7 +210,7 @@ def list_periods(
 
 
 @router.post("/books/{book_id}/periods/close", response_model=list[PeriodPublic], tags=["periods"])
-def close_period(book_id: int, body: PeriodClose, request: Request, write: Write, principal: Admin) -> Response:
+def close_period(book_id: IdPath, body: PeriodClose, request: Request, write: Write, principal: Admin) -> Response:
     """Close a month and every month before it: no entry may be dated in them afterwards."""
     year, month = map(int, body.period.split("-"))
     period = Period(year, month)

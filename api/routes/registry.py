@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from api.context import ReadDep, Reader, Registrar
 from api.pages import PageDep, next_cursor
 from api.render import account_body
-from api.schemas import AccountCreate, AccountPublic, BookCreate, BookPublic, Page, PartyCreate, PartyPublic
+from api.schemas import AccountCreate, AccountPublic, BookCreate, BookPublic, IdPath, Page, PartyCreate, PartyPublic
 from api.writes import Outcome, WriteRequest, describe, perform
 from ledger.reports import rolled_up
 from store import books
@@ -34,7 +34,7 @@ def list_parties(connection: ReadDep, principal: Reader, page: PageDep) -> dict:
 
 
 @router.get("/parties/{party_id}", response_model=PartyPublic, tags=["parties"])
-def get_party(party_id: int, connection: ReadDep, principal: Reader) -> dict:
+def get_party(party_id: IdPath, connection: ReadDep, principal: Reader) -> dict:
     if principal.party_id not in (None, party_id):
         raise books.not_found("party", party_id)
     return books.get_party(connection, party_id)
@@ -72,12 +72,14 @@ def owned_book(connection, book_id: int, principal: Principal) -> dict:
 
 
 @router.get("/books/{book_id}", response_model=BookPublic, tags=["books"])
-def get_book(book_id: int, connection: ReadDep, principal: Reader) -> dict:
+def get_book(book_id: IdPath, connection: ReadDep, principal: Reader) -> dict:
     return visible_book(connection, book_id, principal)
 
 
 @router.post("/books/{book_id}/accounts", status_code=201, response_model=AccountPublic, tags=["accounts"])
-def create_account(book_id: int, body: AccountCreate, request: Request, write: Write, principal: Registrar) -> Response:
+def create_account(
+    book_id: IdPath, body: AccountCreate, request: Request, write: Write, principal: Registrar
+) -> Response:
     def work(connection, now):
         account = books.create_account(connection, {**body.model_dump(), "book_id": book_id}, now=now)
         return Outcome(AccountPublic.model_validate(account_body(account)), f"account:{account['id']}", 201)
@@ -86,7 +88,7 @@ def create_account(book_id: int, body: AccountCreate, request: Request, write: W
 
 
 @router.get("/books/{book_id}/accounts", response_model=Page[AccountPublic], tags=["accounts"])
-def list_accounts(book_id: int, connection: ReadDep, principal: Reader, page: PageDep) -> dict:
+def list_accounts(book_id: IdPath, connection: ReadDep, principal: Reader, page: PageDep) -> dict:
     visible_book(connection, book_id, principal)
     rows = books.list_accounts(
         connection, book_id=book_id, only_party=principal.party_id, after=page.after, limit=page.limit
@@ -104,7 +106,7 @@ def visible_account(connection, account_id: int, principal: Principal) -> dict:
 
 
 @router.get("/accounts/{account_id}", response_model=AccountPublic, tags=["accounts"])
-def get_account(account_id: int, connection: ReadDep, principal: Reader) -> dict:
+def get_account(account_id: IdPath, connection: ReadDep, principal: Reader) -> dict:
     account = visible_account(connection, account_id, principal)
     tree = books.book_accounts(connection, account["book_id"])
     totals = rolled_up({a["id"]: a["balance_satang"] for a in tree}, {a["id"]: a["parent_id"] for a in tree})
