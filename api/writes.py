@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from sqlalchemy import Connection
@@ -143,3 +143,6 @@ def audit_refused_attempt(request: Request, reason: str) -> None:
     action = f"{request.method} {request.scope.get('route').path if request.scope.get('route') else request.url.path}"
     audit = _audit_fields(write, principal, action[:60])
     _audit_refusal(request.app.state.db, audit, request.url.path, reason, request.app.state.clock.now())
+
+
+Write = Annotated[WriteRequest, Depends(describe)]

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.context import Admin, AuditReader, ReadDep
@@ -17,12 +17,11 @@ from api.schemas import (
     UserPublic,
     VerificationPublic,
 )
-from api.writes import Outcome, WriteRequest, describe, perform
+from api.writes import Outcome, Write, perform
 from ledger.audit import Digest, verify_chain
 from store import audit_log, users
 
 router = APIRouter(prefix="/v1")
-Write = Annotated[WriteRequest, Depends(describe)]
 
 
 @router.get("/audit", response_model=Page[AuditRecordPublic], tags=["audit"])

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.context import Admin, ClockDep, JournalWriter, ReadDep, Reader
@@ -23,7 +23,7 @@ from api.schemas import (
     StatementPublic,
     TrialBalancePublic,
 )  # fmt: skip
-from api.writes import Outcome, WriteRequest, describe, perform
+from api.writes import Outcome, Write, perform
 from ledger.accounts import EntryDraft, Posting
 from ledger.calendar import Period, fiscal_year_of, is_closed, periods_of_fiscal_year
 from ledger.errors import LedgerError, Rejection
@@ -33,7 +33,6 @@ from store import books, journal
 from store.users import Principal
 
 router = APIRouter(prefix="/v1")
-Write = Annotated[WriteRequest, Depends(describe)]
 CSV = {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv or Accept: text/csv"}
 
 

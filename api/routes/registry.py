@@ -1,21 +1,19 @@
 """Parties, books and accounts."""
 
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.context import ReadDep, Reader, Registrar
 from api.pages import PageDep, next_cursor
 from api.render import account_body
 from api.schemas import AccountCreate, AccountPublic, BookCreate, BookPublic, IdPath, Page, PartyCreate, PartyPublic
-from api.writes import Outcome, WriteRequest, describe, perform
+from api.writes import Outcome, Write, perform
 from ledger.reports import rolled_up
 from store import books
 from store.users import Principal
 
 router = APIRouter(prefix="/v1")
-Write = Annotated[WriteRequest, Depends(describe)]
 
 
 @router.post("/parties", status_code=201, response_model=PartyPublic, tags=["parties"])
