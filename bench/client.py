@@ -34,13 +34,20 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited with {self.process.returncode}")
-            try:
-                if Client(self.port, "").get("/health")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.5)
+            if self.healthy():
+                return
+            time.sleep(0.5)
         self.stop()
         raise RuntimeError("the server did not start")
+
+    def healthy(self) -> bool:
+        probe = Client(self.port, "")
+        try:
+            return probe.get("/health")[0] == 200
+        except OSError:
+            return False
+        finally:
+            probe.close()
 
     def stop(self) -> None:
         self.process.terminate()
@@ -58,14 +65,19 @@ class Client:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         self.headers = {"Authorization": f"Bearer {token}"}
 
-    def request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
-    ) -> tuple[int, bytes]:
-        self.connection.request(
-            method, path, body=body, headers={**self.headers, **(headers or {})}
-        )
-        response = self.connection.getresponse()
-        return response.status, response.read()
+    def request(self, method: str, path: str, body: bytes | None = None, headers=None) -> tuple:
+        """(status, body). The server drops a connection idle for 5 s; then we connect again
+        and resend once, which is safe for a POST too: it carries an Idempotency-Key."""
+        for attempt in range(2):
+            try:
+                self.connection.request(method, path, body, {**self.headers, **(headers or {})})
+                response = self.connection.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.connection.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     def get(self, path: str) -> tuple[int, bytes]:
         return self.request("GET", path)

@@ -21,6 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
+from ledger.audit import chain_hash
+
 SQLITE_PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL", "busy_timeout=30000")
 
 
@@ -50,10 +52,13 @@ class Raw:
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.postgres else statement
 
-    def all(self, statement: str, params=()) -> list[tuple]:
+    def run(self, statement: str, params=()):
         if not self.postgres:  # dates are ISO text in SQLite: say so, rather than rely on adapters
             params = tuple(p.isoformat() if isinstance(p, date) else p for p in params)
-        return self.connection.execute(self.sql(statement), params).fetchall()
+        return self.connection.execute(self.sql(statement), params)
+
+    def all(self, statement: str, params=()) -> list[tuple]:
+        return self.run(statement, params).fetchall()
 
     def many(self, statement: str, rows: list[tuple]) -> None:
         self.connection.cursor().executemany(self.sql(statement), rows)
@@ -132,15 +137,20 @@ def record(
     return ids
 
 
+AUDITED_FIELDS = ("seq", "recorded_at", "actor", "role", "action", "target", "request_id",
+                  "idempotency_key", "request_hash", "outcome", "entry_ids")  # fmt: skip
+
+
 def append_audit(raw: Raw, *, action: str, entry_ids: list[int], recorded_at: str) -> None:
-    """Lock the chain head (last, as the app does), chain one record onto it, move the head."""
+    """Lock the chain head (last, as the app does), chain one record onto it (hashed as
+    `ledger.audit` hashes, so `codi-ledger audit verify` still passes), move the head."""
     [(seq, previous)] = raw.all("SELECT seq, hash FROM audit_head WHERE id = 1" + raw.lock())
     request_hash = hashlib.sha256(recorded_at.encode()).hexdigest()
-    fields = (seq + 1, recorded_at, "bench", "admin", action, f"entry:{entry_ids[0]}", "raw",
-              None, request_hash, "ok", json.dumps(entry_ids))  # fmt: skip
-    record_hash = hashlib.sha256((previous + json.dumps(fields)).encode()).hexdigest()
-    raw.all(INSERT_AUDIT, (*fields, previous, record_hash))
-    raw.all("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq + 1, record_hash))
+    values = (seq + 1, recorded_at, "bench", "admin", action, f"entry:{entry_ids[0]}", "raw", None,
+              request_hash, "ok", json.dumps(entry_ids))  # fmt: skip
+    record_hash = chain_hash(previous, dict(zip(AUDITED_FIELDS, values, strict=True)))
+    raw.run(INSERT_AUDIT, (*values, previous, record_hash))
+    raw.run("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq + 1, record_hash))
 
 
 def satang(amount: str) -> int:

@@ -18,6 +18,7 @@ from api import cli
 from tests.conftest import ON_POSTGRES
 
 GENESIS = "0" * 64
+OPEN_DATABASE = cli.database
 COLUMNS = (
     "seq, recorded_at, actor, role, action, target, request_id, idempotency_key, "
     "request_hash, outcome, entry_ids, previous_hash, hash"
@@ -77,17 +78,34 @@ def verify(api, **digest) -> dict:
 
 
 def cli_verify(db, monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    """`codi-ledger audit verify`, on the test database named by DATABASE_URL."""
     monkeypatch.setenv("DATABASE_URL", db.url)
-    code = cli.main(["audit", "verify", *args])
+    # The command leaves its engine's connections open (api/cli.py never disposes it); close
+    # them here, or PostgreSQL's driver warns when they are collected.
+    opened = []
+    monkeypatch.setattr(cli, "database", lambda: opened.append(OPEN_DATABASE()) or opened[-1])
+    try:
+        code = cli.main(["audit", "verify", *args])
+    finally:
+        for database in opened:
+            database.dispose()
+    assert [d.url for d in opened] == [db.url]
     return code, capsys.readouterr().out
 
 
 def assert_broken_at(
-    api, db, monkeypatch, capsys, seq: int, problem: str, checked: int | None = None, **digest
+    api,
+    db,
+    monkeypatch,
+    capsys,
+    seq: int,
+    problem: str,
+    checked: int | None = None,
+    digest: dict | None = None,
 ) -> None:
     """Verification fails at `seq`, having found the `checked` records before it sound."""
     checked = seq - 1 if checked is None else checked
-    result = verify(api, **digest)
+    result = verify(api, **(digest or {}))
     assert result["ok"] is False
     assert result["first_bad_seq"] == seq
     assert problem in result["problem"]
@@ -202,9 +220,7 @@ def test_deleted_record_is_found(api, db, history, monkeypatch, capsys, seq):
     assert_broken_at(api, db, monkeypatch, capsys, seq + 1, "removed", checked=seq - 1)
 
 
-def test_deleted_record_is_found_even_renumbered_and_rechained(
-    api, db, history, monkeypatch, capsys
-):
+def test_deleted_record_is_found_even_renumbered_and_rechained(api, db, history, monkeypatch, capsys):
     """Records 4.. deleted and written back as 3.. with correct hashes: the chain alone is
     consistent again, and only a digest kept before shows that it lost a record."""
     digest = api.get("/v1/audit/digest").json()
@@ -214,7 +230,7 @@ def test_deleted_record_is_found_even_renumbered_and_rechained(
     shifted = [{**row, "seq": row["seq"] - 1} for row in rows[3:]]
     insert(db, rechain(shifted, rows[1]["hash"]))
     assert verify(api)["ok"] is True  # a perfect forgery, as far as the chain itself goes
-    assert_broken_at(api, db, monkeypatch, capsys, 6, "removed", **digest)
+    assert_broken_at(api, db, monkeypatch, capsys, 6, "removed", digest=digest)
 
 
 def test_forged_record_appended_is_found(api, db, history, monkeypatch, capsys):
@@ -265,8 +281,8 @@ def test_digest_kept_earlier_finds_a_rewritten_tail(api, db, history, monkeypatc
     insert(db, rewritten)
     assert records(db)[4]["actor"] == "officer-x"
     assert verify(api)["ok"] is True  # consistent on its own: only a digest can tell
-    assert_broken_at(api, db, monkeypatch, capsys, 6, "differs from the digest", **digest)
-    assert_broken_at(api, db, monkeypatch, capsys, 8, "differs from the digest", **later)
+    assert_broken_at(api, db, monkeypatch, capsys, 6, "differs from the digest", digest=digest)
+    assert_broken_at(api, db, monkeypatch, capsys, 8, "differs from the digest", digest=later)
     # A digest from before the rewrite started still holds.
     early = {"seq": 4, "hash": rows[3]["hash"]}
     assert verify(api, **early)["ok"] is True
@@ -276,7 +292,7 @@ def test_digest_kept_earlier_finds_a_removed_tail(api, db, history, monkeypatch,
     digest = api.get("/v1/audit/digest").json()
     unlock(db)
     tamper(db, "DELETE FROM audit_record WHERE seq >= 5")
-    assert_broken_at(api, db, monkeypatch, capsys, 5, "removed", **digest)
+    assert_broken_at(api, db, monkeypatch, capsys, 5, "removed", digest=digest)
 
 
 def test_digest_that_was_never_issued_is_refused(api, db, history):

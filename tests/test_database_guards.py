@@ -26,9 +26,7 @@ ENTRY_SQL = text(
     "INSERT INTO entry (id, book_id, effective_date, recorded_at, kind, description, "
     "reverses_entry_id, dimensions, recorded_by) "
     "VALUES (:id, :book_id, :day, :recorded_at, 'manual', 'raw', NULL, '{}', :user_id)"
-).bindparams(
-    bindparam("day", type_=Date()), bindparam("recorded_at", type_=DateTime(timezone=True))
-)
+).bindparams(bindparam("day", type_=Date()), bindparam("recorded_at", type_=DateTime(timezone=True)))
 
 FK_FAILED = "fk_posting_account" if ON_POSTGRES else "FOREIGN KEY constraint failed"
 # An entry's balance check runs at COMMIT on PostgreSQL, at the entry's INSERT on SQLite.
@@ -42,13 +40,9 @@ def ledger(db, fund) -> dict:
     """The fund's accounts, a second book's, and a user to record entries."""
     make_user(db, "clerk", "officer")
     with db.write() as connection:
-        other = books.create_book(
-            connection, {"code": "WF", "kind": "welfare_fund", "name_th": "สวัสดิการ"}, now=NOW
-        )
+        other = books.create_book(connection, {"code": "WF", "kind": "welfare_fund", "name_th": "สวัสดิการ"}, now=NOW)
         other_codes = {a["code"]: a["id"] for a in books.book_accounts(connection, other["id"])}
-        user_id = connection.execute(
-            text("SELECT id FROM app_user WHERE name = 'clerk'")
-        ).scalar_one()
+        user_id = connection.execute(text("SELECT id FROM app_user WHERE name = 'clerk'")).scalar_one()
     return {
         **fund,
         "user_id": user_id,
@@ -67,8 +61,7 @@ def next_entry_id(db) -> int:
 
 def postings(entry_id: int, book_id: int, day: date, lines: list[tuple[int, int]]) -> Step:
     rows = [
-        {"entry_id": entry_id, "book_id": book_id, "account_id": a, "day": day, "amount": amount}
-        for a, amount in lines
+        {"entry_id": entry_id, "book_id": book_id, "account_id": a, "day": day, "amount": amount} for a, amount in lines
     ]
     return lambda connection: connection.execute(POSTING_SQL, rows)
 
@@ -80,6 +73,10 @@ def entry(entry_id: int, book_id: int, day: date, user_id: int) -> Step:
 
 def statement(sql: str, **params) -> Step:
     return lambda connection: connection.execute(text(sql), params)
+
+
+def statement_many(sql: str, rows: list[dict]) -> Step:
+    return lambda connection: connection.execute(text(sql), rows)
 
 
 def record(db, ledger: dict, day: date, lines: list[tuple[int, int]], book: str = "book_id") -> int:
@@ -112,12 +109,8 @@ def state(db) -> dict:
 
         return {
             "entries": rows("SELECT id, book_id, effective_date, description FROM entry"),
-            "postings": rows(
-                "SELECT entry_id, account_id, effective_date, amount_satang FROM posting"
-            ),
-            "balances": rows(
-                "SELECT account_id, balance_satang, posting_count FROM account_balance"
-            ),
+            "postings": rows("SELECT entry_id, account_id, effective_date, amount_satang FROM posting"),
+            "balances": rows("SELECT account_id, balance_satang, posting_count FROM account_balance"),
             "months": rows("SELECT account_id, month_start, movement_satang FROM account_month"),
             "audit": rows("SELECT seq, outcome, hash FROM audit_record"),
             "books": rows("SELECT id, closed_through FROM book"),
@@ -126,9 +119,7 @@ def state(db) -> dict:
 
 def balances(db) -> dict[int, int]:
     with db.read() as connection:
-        return dict(
-            connection.execute(text("SELECT account_id, balance_satang FROM account_balance")).all()
-        )
+        return dict(connection.execute(text("SELECT account_id, balance_satang FROM account_balance")).all())
 
 
 # -- what a correct raw insert does ------------------------------------------------------------
@@ -153,41 +144,30 @@ def test_correct_raw_entries_are_accepted_and_keep_balances_and_months(db, ledge
 
     with db.read() as connection:
         stored = connection.execute(
-            text(
-                "SELECT id, book_id, effective_date FROM entry WHERE book_id = :b ORDER BY id"
-            ).columns(effective_date=Date),
+            text("SELECT id, book_id, effective_date FROM entry WHERE book_id = :b ORDER BY id").columns(
+                effective_date=Date
+            ),
             {"b": ledger["book_id"]},
         ).all()
-        assert [tuple(r) for r in stored] == [
-            (i, ledger["book_id"], d) for i, (d, _) in zip(ids, written, strict=True)
-        ]
+        assert [tuple(r) for r in stored] == [(i, ledger["book_id"], d) for i, (d, _) in zip(ids, written, strict=True)]
         kept = {
             r.account_id: (r.balance_satang, r.posting_count)
-            for r in connection.execute(
-                text("SELECT account_id, balance_satang, posting_count FROM account_balance")
-            )
+            for r in connection.execute(text("SELECT account_id, balance_satang, posting_count FROM account_balance"))
         }
         summed = {
             r.account_id: (int(r.total), r.n)
             for r in connection.execute(
-                text(
-                    "SELECT account_id, sum(amount_satang) AS total, count(*) AS n "
-                    "FROM posting GROUP BY account_id"
-                )
+                text("SELECT account_id, sum(amount_satang) AS total, count(*) AS n FROM posting GROUP BY account_id")
             )
         }
         months = {
             (r.account_id, r.month_start): r.movement_satang
             for r in connection.execute(
-                text("SELECT account_id, month_start, movement_satang FROM account_month").columns(
-                    month_start=Date
-                )
+                text("SELECT account_id, month_start, movement_satang FROM account_month").columns(month_start=Date)
             )
         }
         dated = connection.execute(
-            text("SELECT account_id, effective_date, amount_satang FROM posting").columns(
-                effective_date=Date
-            )
+            text("SELECT account_id, effective_date, amount_satang FROM posting").columns(effective_date=Date)
         ).all()
 
     # Worked out by hand from the entries above.
@@ -245,9 +225,7 @@ def test_unbalanced_entry_is_refused(db, ledger):
     day = date(2024, 6, 1)
     done, message = refused(
         db,
-        postings(
-            entry_id, ledger["book_id"], day, [(ledger["1100"], 10_000), (ledger["3100"], -9_999)]
-        ),
+        postings(entry_id, ledger["book_id"], day, [(ledger["1100"], 10_000), (ledger["3100"], -9_999)]),
         entry(entry_id, ledger["book_id"], day, ledger["user_id"]),
     )
     assert "unbalanced_entry" in message
@@ -255,18 +233,14 @@ def test_unbalanced_entry_is_refused(db, ledger):
     assert state(db) == before
 
 
-@pytest.mark.parametrize(
-    "lines", [[], [("1100", 5_000)], [("5400", -5_000)]], ids=["none", "one-debit", "one-credit"]
-)
+@pytest.mark.parametrize("lines", [[], [("1100", 5_000)], [("5400", -5_000)]], ids=["none", "one-debit", "one-credit"])
 def test_entry_with_fewer_than_two_postings_is_refused(db, ledger, lines):
     before = state(db)
     entry_id = next_entry_id(db)
     day = date(2024, 6, 1)
     done, message = refused(
         db,
-        postings(
-            entry_id, ledger["book_id"], day, [(ledger[code], amount) for code, amount in lines]
-        )
+        postings(entry_id, ledger["book_id"], day, [(ledger[code], amount) for code, amount in lines])
         if lines
         else statement("SELECT 1"),
         entry(entry_id, ledger["book_id"], day, ledger["user_id"]),
@@ -290,8 +264,7 @@ def test_postings_without_their_entry_are_refused_at_commit(db, ledger):
     )
     assert done == 1  # both dialects defer this to COMMIT
     assert any(
-        marker in message
-        for marker in ("unbalanced_entry", "fk_posting_entry", "FOREIGN KEY constraint failed")
+        marker in message for marker in ("unbalanced_entry", "fk_posting_entry", "FOREIGN KEY constraint failed")
     )
     assert state(db) == before
 
@@ -432,9 +405,7 @@ CHANGES = {
 @pytest.mark.parametrize("change", list(CHANGES), ids=[" ".join(c) for c in CHANGES])
 def test_append_only_rows_cannot_be_updated_or_deleted(db, recorded, change):
     before = state(db)
-    assert (
-        len(before["entries"]) == 1 and len(before["postings"]) == 2 and len(before["audit"]) == 2
-    )
+    assert len(before["entries"]) == 1 and len(before["postings"]) == 2 and len(before["audit"]) == 2
     sql = CHANGES[change]
     params = {"entry_id": recorded["entry_id"]} if ":entry_id" in sql else {}
     done, message = refused(db, statement(sql, **params))
@@ -459,9 +430,7 @@ def test_append_only_tables_cannot_be_emptied(db, recorded, table):
 def test_entry_dated_in_a_closed_period_is_refused(db, ledger, day):
     with db.write() as connection:
         connection.execute(
-            text("UPDATE book SET closed_through = :d WHERE id = :b").bindparams(
-                bindparam("d", type_=Date())
-            ),
+            text("UPDATE book SET closed_through = :d WHERE id = :b").bindparams(bindparam("d", type_=Date())),
             {"d": date(2024, 5, 31), "b": ledger["book_id"]},
         )
     before = state(db)
@@ -483,6 +452,37 @@ def test_entry_dated_in_a_closed_period_is_refused(db, ledger, day):
         "other_book",
     )
     assert balances(db)[ledger["1100"]] == 100 and balances(db)[ledger["other_cash"]] == 100
+
+
+@pytest.mark.parametrize("day", ["2024-05-31 12:00:00", "2024-05-31T23:59:59", "2024-05-31 00:00"])
+def test_entry_dated_in_a_closed_period_with_a_time_of_day_is_refused(db, ledger, day):
+    """A date written as text with a time after it is still that date. (SQLite keeps the text
+    as given, and compared as text it sorts after the day the book is closed through.)"""
+    with db.write() as connection:
+        connection.execute(
+            text("UPDATE book SET closed_through = '2024-05-31' WHERE id = :b"), {"b": ledger["book_id"]}
+        )
+    before = state(db)
+    entry_id = next_entry_id(db)
+    rows = [
+        {"e": entry_id, "b": ledger["book_id"], "a": a, "d": day, "m": m}
+        for a, m in ((ledger["1100"], 5), (ledger["3100"], -5))
+    ]
+    done, message = refused(
+        db,
+        statement_many(
+            "INSERT INTO posting (entry_id, book_id, account_id, effective_date, amount_satang) "
+            "VALUES (:e, :b, :a, :d, :m)",
+            rows,
+        ),
+        statement(
+            "INSERT INTO entry (id, book_id, effective_date, recorded_at, kind, description, dimensions, recorded_by) "
+            "VALUES (:e, :b, :d, :t, 'manual', 'raw', '{}', :u)",
+            e=entry_id, b=ledger["book_id"], d=day, t="2024-06-14 03:00:00", u=ledger["user_id"],
+        ),
+    )  # fmt: skip
+    assert "period_closed" in message and done == 1
+    assert state(db) == before
 
 
 @pytest.mark.parametrize(
