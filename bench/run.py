@@ -1,6 +1,6 @@
 """Run the benchmarks and print a markdown table (`make bench`):
 
-    python -m bench.run [--postings 100000] [--db sqlite|postgres|both] [--import-entries 5000]
+    python -m bench.run [--postings 100000] [--db sqlite|postgres|both] [--import-entries 2000]
 
 It writes the fund's seeded history once as JSON lines (bench.generate), then for each database
 makes a fresh one (an SQLite file in a temporary directory; on PostgreSQL the database
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--years", type=int, default=3, help="fiscal years of history (at least 2)")
     parser.add_argument("--borrowers", type=int, default=200)
-    parser.add_argument("--import-entries", type=int, default=5_000,
+    parser.add_argument("--import-entries", type=int, default=2_000,
                         help="entries imported by store.bulk, and as many by the raw driver (benchmark 2); "
                         "the rest of the history is loaded fast (bench.load)")  # fmt: skip
     parser.add_argument("--batch", type=int, default=1000, help="bulk import batch size")

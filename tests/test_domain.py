@@ -226,6 +226,13 @@ def test_parse_rate():
         assert reason_of(parse_rate, value) == Rejection.malformed_rate
 
 
+@pytest.mark.parametrize("text", ["3_5", "1_000", " 3.5", "3.5 ", "3.5\n", "٣", "３.５"])
+def test_parse_rate_takes_only_plain_decimal_strings(text):
+    """A rate is a plain decimal like '3.5'. Python's Decimal also reads '3_5' (35 %), spaces
+    and non-ASCII digits; a rate typed wrongly must be refused, not read as another rate."""
+    assert reason_of(parse_rate, text) == Rejection.malformed_rate
+
+
 # --- money: allocation by largest remainder ----------------------------------------------------
 
 

@@ -51,7 +51,7 @@ SQLITE_UP = [
         SELECT RAISE(ABORT, 'unbalanced_entry: postings must be two or more and sum to zero');
     END""",
     """CREATE TRIGGER entry_period_open BEFORE INSERT ON entry
-    WHEN NEW.effective_date <= (SELECT closed_through FROM book WHERE id = NEW.book_id) BEGIN
+    WHEN date(NEW.effective_date) <= (SELECT closed_through FROM book WHERE id = NEW.book_id) BEGIN
         SELECT RAISE(ABORT, 'period_closed: the entry is dated in a closed period');
     END""",
 ] + [
