@@ -10,6 +10,7 @@ entries (bulk import) takes the same path as one entry.
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -67,7 +68,9 @@ def record_entries(
     entry_ids = _next_entry_ids(connection, len(accepted))
     for (index, _), entry_id in zip(accepted, entry_ids, strict=True):
         outcomes[index] = entry_id
-    recorded = [(entry_id, draft) for entry_id, (_, draft) in zip(entry_ids, accepted, strict=True)]
+    recorded = [
+        (entry_id, _rule_safe_order(draft, accounts)) for entry_id, (_, draft) in zip(entry_ids, accepted, strict=True)
+    ]
     _insert(connection, recorded, recorded_by, recorded_at)
     return outcomes  # type: ignore[return-value]
 
@@ -102,6 +105,17 @@ def _check_against_state(draft: EntryDraft, books: dict[int, Row], accounts: dic
     check_balance_rules(balances, {a: accounts[a]["rule"] for a in moved}, draft.postings)
     for account_id, amount in moved.items():
         accounts[account_id]["balance_satang"] += amount
+
+
+def _rule_safe_order(draft: EntryDraft, accounts: dict[int, Row]) -> EntryDraft:
+    """The domain checks an account's net movement; the database checks each posting row. When an
+    account appears twice in one entry, write its postings towards the allowed side first, so no
+    row in between breaks the rule that the whole entry keeps."""
+    if len({p.account_id for p in draft.postings}) == len(draft.postings):
+        return draft
+    side = {BalanceRule.debit_or_zero: -1, BalanceRule.credit_or_zero: 1, BalanceRule.none: 0}
+    ordered = sorted(draft.postings, key=lambda p: side[accounts[p.account_id]["rule"]] * p.amount_satang)
+    return replace(draft, postings=tuple(ordered))
 
 
 def _lock_books(connection: Connection, book_ids: set[int]) -> dict[int, Row]:

@@ -219,3 +219,13 @@ def test_roles(api, db, fund):
     assert auditor.get("/v1/audit").status_code == 200
     assert api.as_(None).get("/v1/books").status_code == 401
     assert api.as_("codi_wrong").get("/v1/books").json()["reason"] == "unauthenticated"
+
+
+def test_an_account_twice_in_one_entry_is_judged_by_its_net_movement(api, fund):
+    response = api.entry(
+        fund["book_id"], [(fund["1100"], "-100.00"), (fund["1100"], "150.00"), (fund["3100"], "-50.00")]
+    )
+    assert response.status_code == 201, response.text
+    assert api.get(f"/v1/accounts/{fund['1100']}").json()["balance"] == "50.00"
+    refused = api.entry(fund["book_id"], [(fund["1100"], "-100.00"), (fund["1100"], "40.00"), (fund["3100"], "60.00")])
+    assert (refused.status_code, refused.json()["reason"]) == (409, "insufficient_balance")
