@@ -8,9 +8,13 @@ from api.context import Clock
 from store import audit_log, users
 from store.engine import DEFAULT_URL, Database
 
+_opened: list[Database] = []
+
 
 def database() -> Database:
-    return Database(os.environ.get("DATABASE_URL", DEFAULT_URL))
+    """The database of DATABASE_URL; `main` closes its connections when the command ends."""
+    _opened.append(Database(os.environ.get("DATABASE_URL", DEFAULT_URL)))
+    return _opened[-1]
 
 
 def cmd_migrate(_args) -> int:
@@ -113,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     except LedgerError as error:
         print(f"refused: {error.reason}: {error.detail}", file=sys.stderr)
         return 2
+    finally:
+        while _opened:
+            _opened.pop().dispose()
 
 
 if __name__ == "__main__":
