@@ -17,13 +17,15 @@ non-negative and always sum exactly to the whole.
 
 import re
 from collections.abc import Sequence
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from ledger.errors import LedgerError, Rejection
 
 SATANG_PER_BAHT = 100
 MAX_AMOUNT_SATANG = 10**14 - 1  # 999,999,999,999.99 baht, far beyond the fund, far inside BIGINT
 _AMOUNT = re.compile(r"-?(0|[1-9][0-9]{0,20})(\.[0-9]{1,2})?")
+# ASCII digits only: Decimal() would also read "3_5" as 35, padded spaces and non-ASCII digits.
+_RATE = re.compile(r"[0-9]{1,4}(\.[0-9]{1,12})?")
 ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
 
@@ -58,11 +60,8 @@ def format_amount(satang: int) -> str:
 
 def parse_rate(text: str) -> Decimal:
     """Parse a percentage rate ("3.5" is 3.5 %) as an exact, finite, non-negative Decimal."""
-    try:
-        rate = Decimal(text) if isinstance(text, str) and "e" not in text.lower() else None
-    except InvalidOperation:
-        rate = None
-    if rate is None or not rate.is_finite() or rate < 0 or rate > 1000:
+    rate = Decimal(text) if isinstance(text, str) and _RATE.fullmatch(text) else None
+    if rate is None or rate > 1000:
         raise LedgerError(Rejection.malformed_rate, f"rate {text!r} must be a percentage like '3.5'")
     return rate
 
