@@ -77,15 +77,14 @@ def perform(
     audit = _audit_fields(write, principal, action)
     for attempt in range(RETRIES):
         try:
-            with db.write() as connection:
-                return _run(connection, write, principal, audit, work, clock.now())
+            return db.run_write(lambda connection: _run(connection, write, principal, audit, work, clock.now()))
         except LedgerError as error:
             _audit_refusal(db, audit, request.url.path, error.reason, clock.now())
             request.state.refusal_audited = True
             raise
-        except IntegrityError:
-            if write.idempotency_key is None or attempt == RETRIES - 1:
-                raise  # a concurrent twin with the same key committed first: answer from its record
+        except IntegrityError as error:
+            if not idempotency.is_duplicate_key(error) or attempt == RETRIES - 1:
+                raise  # a twin with the same key committed first (another process): answer from its record
         except DBAPIError as error:
             if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES or attempt == RETRIES - 1:
                 raise
@@ -122,9 +121,9 @@ def _audit_fields(write: WriteRequest, principal: Principal, action: str) -> dic
 
 
 def _audit_refusal(db, audit: dict, target: str, reason: str, now: datetime) -> None:
-    with db.write() as connection:
-        audit_log.append(connection, {**audit, "recorded_at": now.isoformat(), "target": target[:200],
-                                      "outcome": f"refused: {reason}", "entry_ids": []})  # fmt: skip
+    record = {**audit, "recorded_at": now.isoformat(), "target": target[:200], "outcome": f"refused: {reason}",
+              "entry_ids": []}  # fmt: skip
+    db.run_write(lambda connection: audit_log.append(connection, record))
 
 
 def audit_refused_attempt(request: Request, reason: str) -> None:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ledger.audit import Digest, StoredRecord, chain_hash
 from store.tables import AuditHead, AuditRecord
@@ -24,16 +24,19 @@ HASHED_FIELDS = (
     "idempotency_key", "request_hash", "outcome", "entry_ids",
 )  # fmt: skip
 READ_BATCH = 5_000
+_LOCK_HEAD = select(head_t).where(head_t.c.id == 1).with_for_update()
+_INSERT_RECORD = insert(audit_t)
+_MOVE_HEAD = update(head_t).where(head_t.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 
 
 def append(connection: Connection, fields: dict[str, Any]) -> Digest:
     """Append one record (every field of HASHED_FIELDS but seq) and return the new head."""
-    head = connection.execute(select(head_t).where(head_t.c.id == 1).with_for_update()).one()
+    head = connection.execute(_LOCK_HEAD).one()
     record = {**fields, "seq": head.seq + 1, "entry_ids": json.dumps(fields["entry_ids"])}
     hashed = {name: record[name] for name in HASHED_FIELDS}
     record_hash = chain_hash(head.hash, hashed)
-    connection.execute(insert(audit_t).values(**hashed, previous_hash=head.hash, hash=record_hash))
-    connection.execute(update(head_t).where(head_t.c.id == 1).values(seq=record["seq"], hash=record_hash))
+    connection.execute(_INSERT_RECORD, {**hashed, "previous_hash": head.hash, "hash": record_hash})
+    connection.execute(_MOVE_HEAD, {"new_seq": record["seq"], "new_hash": record_hash})
     return Digest(record["seq"], record_hash)
 
 

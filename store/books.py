@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, or_, select
+from sqlalchemy import Connection, bindparam, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.charts import CHARTS, BookKind
@@ -22,8 +22,8 @@ def not_found(what: str, key: object) -> LedgerError:
     return LedgerError(Rejection.not_found, f"{what} {key} does not exist or is not yours")
 
 
-def _one(connection: Connection, statement, what: str, key: object) -> Row:
-    row = connection.execute(statement).mappings().first()
+def _one(connection: Connection, statement, what: str, key: object, parameters: Row | None = None) -> Row:
+    row = connection.execute(statement, parameters).mappings().first()
     if row is None:
         raise not_found(what, key)
     return dict(row)
@@ -67,8 +67,11 @@ def create_book(connection: Connection, fields: Row, *, now: datetime) -> Row:
     return get_book(connection, book_id)
 
 
+_BOOK_BY_ID = select(book_t).where(book_t.c.id == bindparam("book_id"))
+
+
 def get_book(connection: Connection, book_id: int) -> Row:
-    return _one(connection, select(book_t).where(book_t.c.id == book_id), "book", book_id)
+    return _one(connection, _BOOK_BY_ID, "book", book_id, {"book_id": book_id})
 
 
 def visible_book_filter(party_id: int):

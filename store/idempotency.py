@@ -5,11 +5,16 @@ the write's effect, so a retried request gets the same answer and causes nothing
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from store.tables import IdempotencyRecord
 
 idempotency_t = IdempotencyRecord.__table__
+_FIND = select(idempotency_t).where(
+    idempotency_t.c.user_id == bindparam("user_id"), idempotency_t.c.key == bindparam("key")
+)
+_SAVE = insert(idempotency_t)
 
 
 @dataclass(frozen=True)
@@ -20,13 +25,20 @@ class StoredAnswer:
 
 
 def find(connection: Connection, *, user_id: int, key: str) -> StoredAnswer | None:
-    query = select(idempotency_t).where(idempotency_t.c.user_id == user_id, idempotency_t.c.key == key)
-    row = connection.execute(query).mappings().first()
+    row = connection.execute(_FIND, {"user_id": user_id, "key": key}).mappings().first()
     return None if row is None else StoredAnswer(row["request_hash"], row["status_code"], row["response_body"])
 
 
 def save(connection: Connection, *, user_id: int, key: str, answer: StoredAnswer, now: datetime) -> None:
-    connection.execute(insert(idempotency_t).values(
-        user_id=user_id, key=key, request_hash=answer.request_hash,
-        status_code=answer.status_code, response_body=answer.body, created_at=now,
-    ))  # fmt: skip
+    connection.execute(_SAVE, {
+        "user_id": user_id, "key": key, "request_hash": answer.request_hash,
+        "status_code": answer.status_code, "response_body": answer.body, "created_at": now,
+    })  # fmt: skip
+
+
+def is_duplicate_key(error: IntegrityError) -> bool:
+    """Whether `error` says another transaction saved this user's key first."""
+    diagnostics = getattr(error.orig, "diag", None)
+    if diagnostics is not None:  # PostgreSQL names the constraint
+        return diagnostics.constraint_name == "idempotency_record_pkey"
+    return "idempotency_record.user_id, idempotency_record.key" in str(error.orig)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, text
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, text
 
 from ledger.accounts import (
     BalanceRule,
@@ -38,6 +38,34 @@ month_t = AccountMonth.__table__
 period_close_t = PeriodClose.__table__
 
 Row = dict[str, Any]
+
+# The statements of the write path, built once: SQLAlchemy then reuses their compiled form
+# without recomputing a cache key on every call.
+_SHARE_LOCK_BOOKS = (
+    select(book_t.c.id, book_t.c.closed_through)
+    .where(book_t.c.id.in_(bindparam("ids", expanding=True)))
+    .with_for_update(read=True)
+)
+_LOCK_BALANCES = (
+    select(balance_t.c.account_id, balance_t.c.book_id, balance_t.c.balance_rule, balance_t.c.balance_satang)
+    .where(balance_t.c.account_id.in_(bindparam("ids", expanding=True)))
+    .order_by(balance_t.c.account_id)
+    .with_for_update()
+)
+_LAST_ENTRY_ID = select(func.max(entry_t.c.id))  # bare, so SQLite answers it from the index end
+_NEXT_ENTRY_IDS = text("SELECT nextval('entry_id_seq') FROM generate_series(1, :n)")
+_INSERT_POSTINGS = insert(posting_t)
+_INSERT_ENTRIES = insert(entry_t)
+_ENTRY_BY_ID = select(entry_t).where(entry_t.c.id == bindparam("entry_id"))
+_POSTINGS_OF_ENTRIES = (
+    select(posting_t.c.entry_id, posting_t.c.account_id, account_t.c.code, posting_t.c.amount_satang)
+    .join(account_t, account_t.c.id == posting_t.c.account_id)
+    .where(posting_t.c.entry_id.in_(bindparam("ids", expanding=True)))
+    .order_by(posting_t.c.id)
+)
+_REVERSALS_OF_ENTRIES = select(entry_t.c.reverses_entry_id, entry_t.c.id).where(
+    entry_t.c.reverses_entry_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def record_entry(connection: Connection, draft: EntryDraft, *, recorded_by: int, recorded_at: datetime) -> int:
@@ -120,21 +148,16 @@ def _rule_safe_order(draft: EntryDraft, accounts: dict[int, Row]) -> EntryDraft:
 
 def _lock_books(connection: Connection, book_ids: set[int]) -> dict[int, Row]:
     """Share-lock the books written to: a period close waits for the writes in flight."""
-    query = select(book_t.c.id, book_t.c.closed_through).where(book_t.c.id.in_(sorted(book_ids)))
-    return {r["id"]: dict(r) for r in connection.execute(query.with_for_update(read=True)).mappings()}
+    rows = connection.execute(_SHARE_LOCK_BOOKS, {"ids": sorted(book_ids)}).mappings()
+    return {r["id"]: dict(r) for r in rows}
 
 
 def _lock_balances(connection: Connection, account_ids: set[int]) -> dict[int, Row]:
     """Lock the balance rows in ascending account order, the one order every writer uses."""
-    query = (
-        select(balance_t.c.account_id, balance_t.c.book_id, balance_t.c.balance_rule, balance_t.c.balance_satang)
-        .where(balance_t.c.account_id.in_(sorted(account_ids)))
-        .order_by(balance_t.c.account_id)
-        .with_for_update()
-    )
+    rows = connection.execute(_LOCK_BALANCES, {"ids": sorted(account_ids)})
     return {
         r.account_id: {"book_id": r.book_id, "rule": BalanceRule(r.balance_rule), "balance_satang": r.balance_satang}
-        for r in connection.execute(query)
+        for r in rows
     }
 
 
@@ -142,10 +165,9 @@ def _next_entry_ids(connection: Connection, count: int) -> list[int]:
     if count == 0:
         return []
     if connection.dialect.name == "postgresql":
-        query = text("SELECT nextval('entry_id_seq') FROM generate_series(1, :n)")
-        return sorted(connection.execute(query, {"n": count}).scalars())
+        return sorted(connection.execute(_NEXT_ENTRY_IDS, {"n": count}).scalars())
     # SQLite: BEGIN IMMEDIATE holds the only write lock, so max + 1 cannot race.
-    first = connection.execute(select(func.coalesce(func.max(entry_t.c.id), 0) + 1)).scalar_one()
+    first = (connection.execute(_LAST_ENTRY_ID).scalar_one() or 0) + 1
     return list(range(first, first + count))
 
 
@@ -154,12 +176,12 @@ def _insert(
 ) -> None:
     if not entries:
         return
-    connection.execute(insert(posting_t), [
+    connection.execute(_INSERT_POSTINGS, [
         {"entry_id": entry_id, "book_id": d.book_id, "account_id": p.account_id,
          "effective_date": d.effective_date, "amount_satang": p.amount_satang}
         for entry_id, d in entries for p in d.postings
     ])  # fmt: skip
-    connection.execute(insert(entry_t), [
+    connection.execute(_INSERT_ENTRIES, [
         {"id": entry_id, "book_id": d.book_id, "effective_date": d.effective_date, "recorded_at": recorded_at,
          "kind": d.kind, "description": d.description, "reverses_entry_id": d.reverses_entry_id,
          "dimensions": json.dumps(d.dimensions, sort_keys=True, ensure_ascii=False), "recorded_by": recorded_by}
@@ -168,7 +190,7 @@ def _insert(
 
 
 def get_entry(connection: Connection, entry_id: int) -> Row:
-    row = connection.execute(select(entry_t).where(entry_t.c.id == entry_id)).mappings().first()
+    row = connection.execute(_ENTRY_BY_ID, {"entry_id": entry_id}).mappings().first()
     if row is None:
         raise not_found("entry", entry_id)
     return _with_postings(connection, [dict(row)])[0]
@@ -178,19 +200,9 @@ def _with_postings(connection: Connection, entries: list[Row]) -> list[Row]:
     if not entries:
         return entries
     ids = [e["id"] for e in entries]
-    query = (
-        select(posting_t.c.entry_id, posting_t.c.account_id, account_t.c.code, posting_t.c.amount_satang)
-        .join(account_t, account_t.c.id == posting_t.c.account_id)
-        .where(posting_t.c.entry_id.in_(ids))
-        .order_by(posting_t.c.id)
-    )
-    reversed_by = dict(
-        connection.execute(
-            select(entry_t.c.reverses_entry_id, entry_t.c.id).where(entry_t.c.reverses_entry_id.in_(ids))
-        ).all()
-    )
+    reversed_by = dict(connection.execute(_REVERSALS_OF_ENTRIES, {"ids": ids}).all())
     by_entry: dict[int, list[Row]] = {i: [] for i in ids}
-    for row in connection.execute(query):
+    for row in connection.execute(_POSTINGS_OF_ENTRIES, {"ids": ids}):
         by_entry[row.entry_id].append(
             {"account_id": row.account_id, "account_code": row.code, "amount_satang": row.amount_satang}
         )

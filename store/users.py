@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import LedgerError, Rejection
@@ -57,10 +57,13 @@ def add_user(
     return user_id, token
 
 
+_USER_BY_TOKEN_HASH = select(user_t).where(user_t.c.token_hash == bindparam("token_hash"))
+
+
 def authenticate(connection: Connection, token: str, *, now: datetime) -> Principal | None:
     """The principal a token belongs to, or None if it is unknown, revoked or expired."""
     presented = token_hash(token)
-    row = connection.execute(select(user_t).where(user_t.c.token_hash == presented)).mappings().first()
+    row = connection.execute(_USER_BY_TOKEN_HASH, {"token_hash": presented}).mappings().first()
     if row is None or not hmac.compare_digest(row["token_hash"], presented):
         return None
     if row["revoked_at"] is not None or (row["expires_at"] is not None and row["expires_at"] <= now):

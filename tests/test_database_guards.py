@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Connection, Date, DateTime, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
-from store import audit_log, books
+from store import audit_log, books, idempotency
 from tests.conftest import NOW, ON_POSTGRES, make_user
 
 POSTING_SQL = text(
@@ -539,3 +539,16 @@ def test_a_refused_write_leaves_earlier_work_intact(db, ledger):
     after = state(db)
     assert [e[0] for e in after["entries"]] == [str(first)]
     assert balances(db)[ledger["1100"]] == 500 and balances(db)[ledger["3100"]] == -500
+
+
+def test_a_twin_idempotency_key_is_told_from_other_integrity_errors(db, ledger):
+    """The service retries a write only when another transaction saved the same key first."""
+    answer = idempotency.StoredAnswer("0" * 64, 201, "{}")
+    with db.write() as connection:
+        idempotency.save(connection, user_id=ledger["user_id"], key="twin", answer=answer, now=NOW)
+    with pytest.raises(IntegrityError) as twin, db.write() as connection:
+        idempotency.save(connection, user_id=ledger["user_id"], key="twin", answer=answer, now=NOW)
+    with pytest.raises(IntegrityError) as unknown_user, db.write() as connection:
+        idempotency.save(connection, user_id=999_999, key="other", answer=answer, now=NOW)
+    assert idempotency.is_duplicate_key(twin.value)
+    assert not idempotency.is_duplicate_key(unknown_user.value)

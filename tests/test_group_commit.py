@@ -1,0 +1,143 @@
+"""Group commit: concurrent writes share transactions, and each caller hears only its own outcome."""
+
+import threading
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import StaticPool
+
+from store.group_commit import GroupCommit
+
+
+class Store:
+    """An in-memory table of numbers, counting the transactions that commit."""
+
+    def __init__(self) -> None:
+        self.engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+        # As store.engine does: BEGIN ourselves, or the driver lets a savepoint's RELEASE commit.
+        event.listen(self.engine, "connect", lambda dbapi, _: setattr(dbapi, "isolation_level", None))
+        event.listen(self.engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE number (value INTEGER PRIMARY KEY)")
+        self.commits = 0
+
+    @contextmanager
+    def begin(self):
+        with self.engine.begin() as connection:
+            yield connection
+            if connection.info.pop("spoil_commit", False):
+                raise RuntimeError("the commit failed")
+        self.commits += 1
+
+    def numbers(self) -> list[int]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(text("SELECT value FROM number ORDER BY value")).scalars())
+
+
+def insert(value: int):
+    def write(connection):
+        connection.execute(text("INSERT INTO number VALUES (:v)"), {"v": value})
+        return value
+
+    return write
+
+
+def run_concurrently(group: GroupCommit, writes) -> list:
+    outcomes: list = [None] * len(writes)
+
+    def call(index: int) -> None:
+        try:
+            outcomes[index] = group.run(writes[index])
+        except Exception as error:  # noqa: BLE001 - the outcome under test
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(writes))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def held_open(group: GroupCommit):
+    """A write that keeps the writer busy until released, so that others queue up behind it."""
+    entered, release = threading.Event(), threading.Event()
+
+    def write(connection):
+        entered.set()
+        release.wait(10)
+        return "held"
+
+    waiter = threading.Thread(target=group.run, args=(write,))
+    waiter.start()
+    entered.wait(10)
+    return release, waiter
+
+
+@pytest.fixture
+def store():
+    return Store()
+
+
+def test_queued_writes_commit_together(store):
+    group = GroupCommit(store.begin)
+    release, waiter = held_open(group)
+    threading.Timer(0.3, release.set).start()
+    outcomes = run_concurrently(group, [insert(v) for v in range(1, 21)])
+    waiter.join()
+    group.close()
+    assert outcomes == list(range(1, 21))
+    assert store.numbers() == list(range(1, 21))
+    assert store.commits < 21  # the 20 writes queued behind the held one shared transactions
+
+
+def test_a_failing_write_leaves_no_trace_and_spoils_nothing(store):
+    group = GroupCommit(store.begin)
+    release, waiter = held_open(group)
+    threading.Timer(0.3, release.set).start()
+    outcomes = run_concurrently(group, [insert(1), insert(2), insert(1), insert(3)])  # the second 1 collides
+    waiter.join()
+    group.close()
+    assert sorted(o for o in outcomes if isinstance(o, int)) == [1, 2, 3]
+    assert sum(isinstance(o, Exception) for o in outcomes) == 1
+    assert store.numbers() == [1, 2, 3]
+
+
+def test_a_failed_commit_runs_each_write_alone(store):
+    group = GroupCommit(store.begin)
+
+    def spoiler(connection):
+        insert(99)(connection)
+        connection.info["spoil_commit"] = True
+        return 99
+
+    release, waiter = held_open(group)
+    threading.Timer(0.3, release.set).start()
+    outcomes = run_concurrently(group, [insert(1), spoiler, insert(2)])
+    waiter.join()
+    group.close()
+    assert outcomes[0] == 1 and outcomes[2] == 2
+    assert isinstance(outcomes[1], RuntimeError)
+    assert store.numbers() == [1, 2]
+
+
+def test_batches_are_bounded(store):
+    group = GroupCommit(store.begin, max_batch=3)
+    release, waiter = held_open(group)
+    threading.Timer(0.3, release.set).start()
+    run_concurrently(group, [insert(v) for v in range(1, 10)])
+    waiter.join()
+    group.close()
+    assert store.numbers() == list(range(1, 10))
+    assert store.commits >= 1 + 9 // 3
+
+
+def test_close_finishes_queued_writes_and_a_later_write_starts_again(store):
+    group = GroupCommit(store.begin)
+    assert group.run(insert(1)) == 1
+    group.close()
+    group.close()  # closing twice is harmless
+    assert group.run(insert(2)) == 2
+    group.close()
+    assert store.numbers() == [1, 2]
