@@ -66,11 +66,11 @@ def cmd_import(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
-    from ledger.audit import Digest, verify_chain
+    from ledger.audit import Digest
 
     expected = Digest(args.seq, args.hash) if args.seq and args.hash else None
     with database().read() as connection:
-        result = verify_chain(audit_log.stored_records(connection), expected)
+        result = audit_log.verify(connection, expected)
     if result.ok:
         print(f"audit chain verified: {result.records_checked} records, head {result.head.seq} {result.head.hash}")
         return 0

@@ -48,8 +48,14 @@ class Verification:
     problem: str | None = None
 
 
-def verify_chain(records: Iterable[StoredRecord], expected: Digest | None = None) -> Verification:
-    """Recompute the chain in sequence order; stop at the first record that does not match."""
+def verify_chain(
+    records: Iterable[StoredRecord], expected: Digest | None = None, head: Digest | None = None
+) -> Verification:
+    """Recompute the chain in sequence order; stop at the first record that does not match.
+
+    `expected` is a digest the auditor kept; `head` is the head the database keeps, which the
+    last record must match, so records cut from the end are found even without a digest.
+    """
     previous = Digest(0, GENESIS_HASH)
     checked = 0
     for record in records:
@@ -63,7 +69,17 @@ def verify_chain(records: Iterable[StoredRecord], expected: Digest | None = None
     if expected and previous.seq < expected.seq:
         missing = previous.seq + 1
         return Verification(False, checked, previous, missing, "removed: the digest is beyond it")
+    if head and previous != head:
+        return Verification(False, checked, previous, *_head_mismatch(previous, head))
     return Verification(True, checked, previous)
+
+
+def _head_mismatch(last: Digest, head: Digest) -> tuple[int, str]:
+    if last.seq < head.seq:
+        return last.seq + 1, "removed: the chain ends before the head the database keeps"
+    if last.seq > head.seq:
+        return head.seq + 1, "added after the head the database keeps"
+    return last.seq, "differs from the head the database keeps"
 
 
 def _record_problem(record: StoredRecord, previous: Digest) -> str | None:

@@ -39,6 +39,19 @@ class Rejection(StrEnum):
     # authentication and roles
     unauthenticated = "unauthenticated"
     forbidden = "forbidden"
+    # loan terms, schedules and payments (422)
+    amount_must_be_positive = "amount_must_be_positive"
+    rate_out_of_range = "rate_out_of_range"
+    invalid_term = "invalid_term"
+    invalid_frequency = "invalid_frequency"
+    invalid_grace_periods = "invalid_grace_periods"
+    invalid_first_repayment_date = "invalid_first_repayment_date"
+    invalid_rounding = "invalid_rounding"
+    invalid_rate_schedule = "invalid_rate_schedule"
+    invalid_arrears_settings = "invalid_arrears_settings"
+    invalid_allocation_order = "invalid_allocation_order"
+    invalid_ageing_buckets = "invalid_ageing_buckets"
+    advance_exceeds_outstanding = "advance_exceeds_outstanding"
 
 
 class LedgerError(Exception):

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from ledger.audit import Digest, StoredRecord, chain_hash
+from ledger.audit import Digest, StoredRecord, Verification, chain_hash, verify_chain
 from store.tables import AuditHead, AuditRecord
 
 audit_t = AuditRecord.__table__
@@ -43,6 +43,11 @@ def append(connection: Connection, fields: dict[str, Any]) -> Digest:
 def digest(connection: Connection) -> Digest:
     head = connection.execute(select(head_t).where(head_t.c.id == 1)).one()
     return Digest(head.seq, head.hash)
+
+
+def verify(connection: Connection, expected: Digest | None = None) -> Verification:
+    """Recompute the whole chain against the head kept here and, if given, a digest kept elsewhere."""
+    return verify_chain(stored_records(connection), expected, head=digest(connection))
 
 
 def stored_records(connection: Connection) -> Iterator[StoredRecord]:

@@ -71,6 +71,11 @@ def rechain(rows: list[dict], previous_hash: str) -> list[dict]:
     return chained
 
 
+def move_head(db, row: dict) -> None:
+    """What a forger who knows the design does too: point the head at the forged chain's end."""
+    tamper(db, "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1", seq=row["seq"], hash=row["hash"])
+
+
 def verify(api, **digest) -> dict:
     response = api.get("/v1/audit/verify", **digest)
     assert response.status_code == 200, response.text
@@ -228,8 +233,11 @@ def test_deleted_record_is_found_even_renumbered_and_rechained(api, db, history,
     rows = records(db)
     tamper(db, "DELETE FROM audit_record WHERE seq >= 3")
     shifted = [{**row, "seq": row["seq"] - 1} for row in rows[3:]]
-    insert(db, rechain(shifted, rows[1]["hash"]))
-    assert verify(api)["ok"] is True  # a perfect forgery, as far as the chain itself goes
+    forged = rechain(shifted, rows[1]["hash"])
+    insert(db, forged)
+    assert_broken_at(api, db, monkeypatch, capsys, 6, "the chain ends before the head", checked=5)
+    move_head(db, forged[-1])
+    assert verify(api)["ok"] is True  # a perfect forgery, head and all, as far as the database goes
     assert_broken_at(api, db, monkeypatch, capsys, 6, "removed", digest=digest)
 
 
@@ -280,12 +288,29 @@ def test_digest_kept_earlier_finds_a_rewritten_tail(api, db, history, monkeypatc
     tamper(db, "DELETE FROM audit_record WHERE seq >= 5")
     insert(db, rewritten)
     assert records(db)[4]["actor"] == "officer-x"
+    assert_broken_at(api, db, monkeypatch, capsys, 8, "differs from the head", checked=8)
+    move_head(db, rewritten[-1])
     assert verify(api)["ok"] is True  # consistent on its own: only a digest can tell
     assert_broken_at(api, db, monkeypatch, capsys, 6, "differs from the digest", digest=digest)
     assert_broken_at(api, db, monkeypatch, capsys, 8, "differs from the digest", digest=later)
     # A digest from before the rewrite started still holds.
     early = {"seq": 4, "hash": rows[3]["hash"]}
     assert verify(api, **early)["ok"] is True
+
+
+def test_removed_tail_is_found_by_the_head_the_database_keeps(api, db, history, monkeypatch, capsys):
+    unlock(db)
+    tamper(db, "DELETE FROM audit_record WHERE seq >= 5")
+    assert_broken_at(api, db, monkeypatch, capsys, 5, "the chain ends before the head", checked=4)
+
+
+def test_record_appended_behind_the_head_is_found(api, db, history, monkeypatch, capsys):
+    """A seventh record correctly chained to the sixth, but the head never moved to it."""
+    unlock(db)
+    last = records(db)[-1]
+    [forged] = rechain([{**last, "seq": 7, "target": "entry:99"}], last["hash"])
+    insert(db, [forged])
+    assert_broken_at(api, db, monkeypatch, capsys, 7, "added after the head", checked=7)
 
 
 def test_digest_kept_earlier_finds_a_removed_tail(api, db, history, monkeypatch, capsys):

@@ -618,6 +618,21 @@ def test_a_removed_record_is_found(all_fields, data):
     assert verify_chain(records[:keep]).ok
     cut = verify_chain(records[:keep], head)
     assert not cut.ok and cut.first_bad_seq == keep + 1
+    # ... and against the head the database keeps, without any digest.
+    cut_from_head = verify_chain(records[:keep], head=head)
+    assert not cut_from_head.ok and cut_from_head.first_bad_seq == keep + 1
+    assert verify_chain(records, head=head).ok
+
+
+@FEW
+@given(st.lists(record_fields, min_size=1, max_size=8), st.data())
+def test_a_chain_that_disagrees_with_the_kept_head_is_named(all_fields, data):
+    records = build_chain(all_fields)
+    head_seq = data.draw(st.integers(0, len(records) - 1))
+    behind = verify_chain(records, head=Digest(head_seq, records[head_seq - 1].hash if head_seq else GENESIS_HASH))
+    assert not behind.ok and behind.first_bad_seq == head_seq + 1 and "added after" in behind.problem
+    other = verify_chain(records, head=Digest(len(records), "0" * 63 + "1"))
+    assert not other.ok and other.first_bad_seq == len(records) and "differs" in other.problem
 
 
 @FEW
