@@ -55,6 +55,15 @@ _LOCK_BALANCES = (
 _LAST_ENTRY_ID = select(func.max(entry_t.c.id))  # bare, so SQLite answers it from the index end
 _NEXT_ENTRY_IDS = text("SELECT nextval('entry_id_seq') FROM generate_series(1, :n)")
 _INSERT_POSTINGS = insert(posting_t)
+# PostgreSQL: all of a batch's postings in one statement, so its statement trigger moves each
+# account's balance once (migration 0003); WITH ORDINALITY keeps the postings' ids in order.
+_INSERT_POSTINGS_AT_ONCE = text(
+    "INSERT INTO posting (entry_id, book_id, account_id, effective_date, amount_satang) "
+    "SELECT entry_id, book_id, account_id, effective_date, amount_satang FROM unnest("
+    "CAST(:entry_ids AS bigint[]), CAST(:book_ids AS integer[]), CAST(:account_ids AS integer[]), "
+    "CAST(:dates AS date[]), CAST(:amounts AS bigint[])) WITH ORDINALITY "
+    "AS p(entry_id, book_id, account_id, effective_date, amount_satang, n) ORDER BY n"
+)
 _INSERT_ENTRIES = insert(entry_t)
 _ENTRY_BY_ID = select(entry_t).where(entry_t.c.id == bindparam("entry_id"))
 _POSTINGS_OF_ENTRIES = (
@@ -176,11 +185,15 @@ def _insert(
 ) -> None:
     if not entries:
         return
-    connection.execute(_INSERT_POSTINGS, [
-        {"entry_id": entry_id, "book_id": d.book_id, "account_id": p.account_id,
-         "effective_date": d.effective_date, "amount_satang": p.amount_satang}
-        for entry_id, d in entries for p in d.postings
-    ])  # fmt: skip
+    postings = [(entry_id, d.book_id, p.account_id, d.effective_date, p.amount_satang)
+                for entry_id, d in entries for p in d.postings]  # fmt: skip
+    if connection.dialect.name == "postgresql":
+        columns = ("entry_ids", "book_ids", "account_ids", "dates", "amounts")
+        arrays = [list(column) for column in zip(*postings, strict=True)]
+        connection.execute(_INSERT_POSTINGS_AT_ONCE, dict(zip(columns, arrays, strict=True)))
+    else:
+        names = ("entry_id", "book_id", "account_id", "effective_date", "amount_satang")
+        connection.execute(_INSERT_POSTINGS, [dict(zip(names, row, strict=True)) for row in postings])
     connection.execute(_INSERT_ENTRIES, [
         {"id": entry_id, "book_id": d.book_id, "effective_date": d.effective_date, "recorded_at": recorded_at,
          "kind": d.kind, "description": d.description, "reverses_entry_id": d.reverses_entry_id,
