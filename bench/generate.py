@@ -118,16 +118,19 @@ def history_start(years: int) -> date:
     return FUND_END.replace(year=FUND_END.year - years) + timedelta(days=1)
 
 
-def write_entries(path: str, *, postings: int, years: int, borrowers: int, seed: int) -> tuple:
-    """Write entries holding about `postings` postings over `years` fiscal years, the first one
-    the opening capital; returns the numbers of entries and postings written."""
+def write_entries(
+    path: str, *, postings: int, years: int, borrowers: int, seed: int, most_entries: int | None = None
+) -> tuple:
+    """Write entries holding about `postings` postings over `years` fiscal years (or stop at
+    `most_entries`), the first one the opening capital; returns the numbers of entries and
+    postings written."""
     rng = random.Random(seed)
     history = History(rng, tuple(borrower_code(n) for n in range(1, borrowers + 1)))
     start = history_start(years)
     days = (FUND_END - start).days + 1
     entries = written = 0
     with open(path, "w", encoding="utf-8") as out:
-        while written < postings:
+        while written < postings and entries != most_entries:
             day = start + timedelta(days=written * days // postings)
             if entries:
                 description, lines = history.next_entry()

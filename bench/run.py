@@ -1,6 +1,7 @@
 """Run the benchmarks and print a markdown table (`make bench`):
 
-    python -m bench.run [--postings 100000] [--db sqlite|postgres|both] [--import-entries 2000]
+    python -m bench.run [--postings 1000000] [--db sqlite|postgres|both] [--import-entries 20000]
+                        [--large-import 1000000]
 
 It writes the fund's seeded history once as JSON lines (bench.generate), then for each database
 makes a fresh one (an SQLite file in a temporary directory; on PostgreSQL the database
@@ -10,13 +11,16 @@ makes a fresh one (an SQLite file in a temporary directory; on PostgreSQL the da
     2.   imports the next entries with store.bulk, then the last ones with the raw driver
     3-5. reads through the real server (`codi-ledger run`), and the same queries raw
     1.   posts entries through the server from 8 clients, then the same writes raw
-    and checks at the end that every entry balances and every balance is the sum of its postings.
+    and checks at the end that every entry balances and every balance is the sum of its postings;
+    then, in another new database, imports --large-import entries with store.bulk alone, for the
+    rate and the peak memory at that scale, and checks them the same way.
 
 Figures are wall times on whatever machine runs this; they are never asserted in tests.
 """
 
 import argparse
 import contextlib
+import math
 import os
 import shutil
 import sys
@@ -141,7 +145,20 @@ def bench_database(kind: str, args, paths: tuple[str, str, str, int], workdir: s
     return rows
 
 
+def bench_large_import(kind: str, args, path: str, workdir: str) -> list[cases.Row]:
+    with fresh_database(kind, "large", workdir) as url:
+        prepare(url, args.borrowers)
+        say(f"{kind}: 2. bulk import of {args.large_import:,} entries into a new ledger")
+        started = time.perf_counter()
+        rows = cases.large_import(kind, url, path, args.batch, args.large_import)
+        say(f"{kind}: imported in {time.perf_counter() - started:,.0f} s; checking every entry and balance")
+        load.check(url)
+    return rows
+
+
 def figure(value: float, unit: str) -> str:
+    if math.isnan(value):
+        return "–"
     if unit == "entries/s":
         return f"{value:,.0f} entries/s"
     if unit == "MB":
@@ -154,7 +171,8 @@ def table(rows: list[cases.Row]) -> str:
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for row in sorted(rows, key=lambda r: (r.benchmark[:2], r.db == "postgres")):
         ours, raw = figure(row.ours, row.unit), figure(row.raw, row.unit)
-        lines.append(f"| {row.benchmark} | {row.db} | {ours} | {raw} | {row.cost_ratio:.1f}x "
+        ratio = "–" if math.isnan(row.cost_ratio) else f"{row.cost_ratio:.1f}x"
+        lines.append(f"| {row.benchmark} | {row.db} | {ours} | {raw} | {ratio} "
                      f"| {row.target} | {row.met} |")  # fmt: skip
     return "\n".join(lines)
 
@@ -162,13 +180,16 @@ def table(rows: list[cases.Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--postings", type=int, default=100_000, help="postings in the history")
+    parser.add_argument("--postings", type=int, default=1_000_000, help="postings in the history")
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--years", type=int, default=3, help="fiscal years of history (at least 2)")
     parser.add_argument("--borrowers", type=int, default=200)
-    parser.add_argument("--import-entries", type=int, default=2_000,
+    parser.add_argument("--import-entries", type=int, default=20_000,
                         help="entries imported by store.bulk, and as many by the raw driver (benchmark 2); "
                         "the rest of the history is loaded fast (bench.load)")  # fmt: skip
+    parser.add_argument("--large-import", type=int, default=1_000_000,
+                        help="entries imported by store.bulk alone into a new ledger, for rate and memory "
+                        "at scale (0 skips it)")  # fmt: skip
     parser.add_argument("--batch", type=int, default=1000, help="bulk import batch size")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients posting entries")
     parser.add_argument("--seconds", type=float, default=20, help="how long each posting run lasts")
@@ -188,9 +209,16 @@ def main(argv: list[str] | None = None) -> int:
         if entries < 2 * args.import_entries:
             parser.error(f"--import-entries must be at most half of the {entries:,} entries")
         paths = split(path, args.import_entries)
+        large_path = os.path.join(workdir, "large.jsonl")
+        if args.large_import:
+            say(f"writing {args.large_import:,} entries for the large import")
+            write_entries(large_path, postings=3 * args.large_import, years=args.years, borrowers=args.borrowers,
+                          seed=args.seed + 1, most_entries=args.large_import)  # fmt: skip
         rows = []
         for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
             rows += bench_database(kind, args, paths, workdir)
+            if args.large_import:
+                rows += bench_large_import(kind, args, large_path, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     minutes = (time.perf_counter() - started) / 60
