@@ -216,9 +216,11 @@ def main(argv: list[str] | None = None) -> int:
                           seed=args.seed + 1, most_entries=args.large_import)  # fmt: skip
         rows = []
         for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-            rows += bench_database(kind, args, paths, workdir)
+            done = bench_database(kind, args, paths, workdir)
             if args.large_import:
-                rows += bench_large_import(kind, args, large_path, workdir)
+                done += bench_large_import(kind, args, large_path, workdir)
+            say(f"{kind} done:\n{table(done)}")  # kept even if a later database fails
+            rows += done
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     minutes = (time.perf_counter() - started) / 60

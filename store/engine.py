@@ -37,7 +37,12 @@ class Database:
             self._reader = _sqlite_engine(url, begin="BEGIN")
             self._write_turn = threading.Lock()
         else:
-            self._writer = create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True)
+            # The driver prepares a statement it has run five times; a plan fixed while the ledger
+            # was small (a sequential scan of a then-empty table) would outlive the table's growth.
+            custom_plans = {"options": "-c plan_cache_mode=force_custom_plan"}
+            self._writer = create_engine(
+                url, pool_size=20, max_overflow=10, pool_pre_ping=True, connect_args=custom_plans
+            )
             self._reader = self._writer.execution_options(isolation_level="REPEATABLE READ")
             self._write_turn = contextlib.nullcontext()
         self._group_commit = GroupCommit(self.write)
