@@ -25,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.schedules
 
 clean:
 	rm -rf $(VENV) codi-ledger.db codi-ledger.db-wal codi-ledger.db-shm
