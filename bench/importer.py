@@ -7,7 +7,6 @@ prints one JSON object: entries recorded, lines rejected, seconds, peak RSS in M
 """
 
 import json
-import resource
 import sys
 import time
 from datetime import UTC, datetime
@@ -28,8 +27,15 @@ def main(which: str, url: str, path: str, batch_size: int) -> dict:
     else:
         recorded, rejected = raw_import(url, path, batch_size), []
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-    return {"recorded": recorded, "rejected": rejected, "seconds": seconds, "peak_rss_mb": peak_mb}
+    return {"recorded": recorded, "rejected": rejected, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: that one keeps
+    the high-water mark of the parent the process was forked from, across the exec."""
+    with open("/proc/self/status") as status:
+        kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return kib / 1024
 
 
 if __name__ == "__main__":

@@ -198,10 +198,10 @@ def import_file(url: str, path: str, batch_size: int) -> int:
 BALANCE = "SELECT balance_satang FROM account_balance WHERE account_id = ?"
 BOOK_BALANCES = """SELECT a.id, a.code, b.balance_satang FROM account a
     JOIN account_balance b ON b.account_id = a.id WHERE a.book_id = ? ORDER BY a.code"""
-MONTHS_BEFORE = """SELECT account_id, sum(movement_satang) FROM account_month
-    WHERE book_id = ? AND month_start < ?{} GROUP BY account_id"""
+MONTHS_THROUGH = """SELECT account_id, sum(movement_satang) FROM account_month
+    WHERE {} AND month_start {} ? GROUP BY account_id"""
 DAYS_OF_MONTH = """SELECT account_id, sum(amount_satang) FROM posting
-    WHERE book_id = ? AND effective_date >= ? AND effective_date <= ?{} GROUP BY account_id"""
+    WHERE {} AND effective_date >= ? AND effective_date <= ? GROUP BY account_id"""
 STATEMENT_LINES = """SELECT e.id, e.effective_date, e.description, p.amount_satang
     FROM posting p JOIN entry e ON e.id = p.entry_id
     WHERE p.account_id = ? AND p.effective_date >= ? AND p.effective_date <= ?
@@ -221,13 +221,17 @@ def trial_balance(raw: Raw, book_id: int, as_of: date | None) -> dict[str, int]:
 
 
 def balances_as_of(raw: Raw, book_id: int, as_of: date, account_id: int | None = None) -> dict:
-    """Whole months before `as_of` from the monthly movements, plus the postings of its month."""
+    """Whole months from the monthly movements, plus the postings of `as_of`'s month up to it
+    unless it ends the month; one account's rows are found by account, a book's by book."""
     month = as_of.replace(day=1)
-    one, extra = ("", ()) if account_id is None else (" AND account_id = ?", (account_id,))
+    month_ends = (as_of + timedelta(days=1)).day == 1
+    where, key = ("book_id = ?", book_id) if account_id is None else ("account_id = ?", account_id)
+    queries = [(MONTHS_THROUGH.format(where, "<=" if month_ends else "<"), (key, month))]
+    if not month_ends:
+        queries.append((DAYS_OF_MONTH.format(where), (key, month, as_of)))
     result: dict[int, int] = {}
-    queries = ((MONTHS_BEFORE, (book_id, month)), (DAYS_OF_MONTH, (book_id, month, as_of)))
     for query, params in queries:
-        for account, amount in raw.all(query.format(one), (*params, *extra)):
+        for account, amount in raw.all(query, params):
             result[account] = result.get(account, 0) + int(amount)
     return result
 

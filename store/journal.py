@@ -298,20 +298,29 @@ def reverse_entry(
 def balances_as_of(
     connection: Connection, book_id: int, as_of: date, account_ids: Sequence[int] | None = None
 ) -> dict[int, int]:
-    """Each account's balance at the end of `as_of`: whole months before it from the monthly
-    movements, plus the postings of its own month up to that day."""
+    """Each account's balance at the end of `as_of`: whole months from the monthly movements,
+    plus, unless `as_of` ends its month, the postings of its own month up to that day.
+
+    For given accounts the rows are found by account (their own index), not by book: a busy
+    book's month holds far more postings than one account's."""
     month_start = as_of.replace(day=1)
+    month_ends = (as_of + timedelta(days=1)).day == 1
     months = select(month_t.c.account_id, func.sum(month_t.c.movement_satang)).where(
-        month_t.c.book_id == book_id, month_t.c.month_start < month_start
+        month_t.c.month_start <= month_start if month_ends else month_t.c.month_start < month_start
     )
     days = select(posting_t.c.account_id, func.sum(posting_t.c.amount_satang)).where(
-        posting_t.c.book_id == book_id, posting_t.c.effective_date >= month_start, posting_t.c.effective_date <= as_of
+        posting_t.c.effective_date >= month_start, posting_t.c.effective_date <= as_of
     )
-    if account_ids is not None:
+    if account_ids is None:
+        months, days = months.where(month_t.c.book_id == book_id), days.where(posting_t.c.book_id == book_id)
+    else:
         months = months.where(month_t.c.account_id.in_(account_ids))
         days = days.where(posting_t.c.account_id.in_(account_ids))
+    queries = [months.group_by(month_t.c.account_id)]
+    if not month_ends:
+        queries.append(days.group_by(posting_t.c.account_id))
     result: dict[int, int] = {}
-    for query in (months.group_by(month_t.c.account_id), days.group_by(posting_t.c.account_id)):
+    for query in queries:
         for account_id, amount in connection.execute(query):
             result[account_id] = result.get(account_id, 0) + int(amount)
     return result
