@@ -43,7 +43,12 @@ class Database:
             self._writer = create_engine(
                 url, pool_size=20, max_overflow=10, pool_pre_ping=True, connect_args=custom_plans
             )
-            self._reader = self._writer.execution_options(isolation_level="REPEATABLE READ")
+            # An engine of its own, so each connection is set to REPEATABLE READ once, when it is
+            # opened, rather than set and reset around every request.
+            self._reader = create_engine(
+                url, pool_size=20, max_overflow=10, pool_pre_ping=True, connect_args=custom_plans,
+                isolation_level="REPEATABLE READ",
+            )  # fmt: skip
             self._write_turn = contextlib.nullcontext()
         self._group_commit = GroupCommit(self.write)
 
