@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from api import problems
 from api.context import Clock
 from api.problems import PROBLEM_RESPONSES
-from api.routes import admin, journal, registry
+from api.routes import admin, journal, loans, registry
 from store.engine import DEFAULT_URL, Database
 
 
@@ -22,7 +22,7 @@ def create_app(db: Database | None = None, clock: Clock | None = None) -> FastAP
     app.state.db = db or Database(os.environ.get("DATABASE_URL", DEFAULT_URL))
     app.state.clock = clock or Clock()
     problems.install(app)
-    for module in (registry, journal, admin):
+    for module in (registry, journal, loans, admin):
         app.include_router(module.router)
 
     @app.get("/health", tags=["service"])

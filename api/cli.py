@@ -1,10 +1,12 @@
-"""The `codi-ledger` command: migrate, run, user add, import, audit verify, demo."""
+"""The `codi-ledger` command: migrate, run, user add, import, cob, audit verify, demo."""
 
 import argparse
 import os
 import sys
+from datetime import date
 
 from api.context import Clock
+from ledger.money import format_amount
 from store import audit_log, users
 from store.engine import DEFAULT_URL, Database
 
@@ -65,6 +67,25 @@ def cmd_import(args) -> int:
     return 1 if report.rejected else 0
 
 
+def cmd_cob(args) -> int:
+    """Close of business for a day, as the system principal, audited like an import."""
+    from store.loan_cob import close_of_business
+
+    clock = Clock()
+    with database().write() as connection:
+        now = clock.now()
+        cli = users.system_principal(connection, now=now)
+        report = close_of_business(connection, args.date, today=clock.today(), user_id=cli.user_id, now=now)
+        audit_log.append_system(
+            connection, actor=cli.name, action="loan.close-of-business", target=f"close-of-business:{args.date}",
+            request=f"cob {args.date}".encode(), entry_ids=report.entry_ids, now=now,
+        )  # fmt: skip
+    print(f"close of business {args.date}: {report.loans_processed} loans processed, {report.loans_accrued} accrued "
+          f"{format_amount(report.accrued_satang)}, {report.loans_reversed} reversed "
+          f"{format_amount(report.reversed_satang)}, {report.non_performing} non-performing")  # fmt: skip
+    return 0
+
+
 def cmd_audit_verify(args) -> int:
     from ledger.audit import Digest
 
@@ -100,6 +121,9 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--batch", type=int, default=1000)
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.set_defaults(run=cmd_import)
+    cob = sub.add_parser("cob", help="close of business: accrue loan interest and age the loans through a day")
+    cob.add_argument("--date", required=True, type=date.fromisoformat, help="the business day, YYYY-MM-DD")
+    cob.set_defaults(run=cmd_cob)
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="recompute the hash chain")
     verify.add_argument("--seq", type=int, help="sequence number of a digest kept earlier")

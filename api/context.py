@@ -23,6 +23,9 @@ JOURNAL_WRITERS = frozenset({"admin", "officer", "enterprise"})
 REGISTRARS = frozenset({"admin", "officer"})
 AUDIT_READERS = frozenset({"admin", "auditor"})
 ADMINS = frozenset({"admin"})
+LOAN_OFFICERS = frozenset({"admin", "officer"})
+APPROVERS = frozenset({"admin", "approver"})
+STAFF = ALL_ROLES - {"enterprise"}  # fund-wide reports: no party-bound token
 
 
 class Clock:
@@ -86,3 +89,6 @@ JournalWriter = Annotated[Principal, Depends(role(JOURNAL_WRITERS))]
 Registrar = Annotated[Principal, Depends(role(REGISTRARS))]
 AuditReader = Annotated[Principal, Depends(role(AUDIT_READERS))]
 Admin = Annotated[Principal, Depends(role(ADMINS))]
+LoanOfficer = Annotated[Principal, Depends(role(LOAN_OFFICERS))]
+Approver = Annotated[Principal, Depends(role(APPROVERS))]
+Staff = Annotated[Principal, Depends(role(STAFF))]

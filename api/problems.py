@@ -17,6 +17,7 @@ STATUS = {
     Rejection.not_found: 404,
     Rejection.unauthenticated: 401,
     Rejection.forbidden: 403,
+    Rejection.same_user_approval: 403,
     Rejection.request_too_large: 413,
     **dict.fromkeys(
         [
@@ -27,6 +28,15 @@ STATUS = {
             Rejection.idempotency_key_reused,
             Rejection.duplicate,
             Rejection.period_not_closable,
+            Rejection.loan_not_pending_approval,
+            Rejection.loan_not_approved,
+            Rejection.loan_fully_disbursed,
+            Rejection.disbursement_exceeds_amount,
+            Rejection.loan_not_disbursed,
+            Rejection.loan_closed,
+            Rejection.loan_written_off,
+            Rejection.loan_matured,
+            Rejection.date_before_last_transaction,
         ],
         409,
     ),

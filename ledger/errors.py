@@ -52,6 +52,20 @@ class Rejection(StrEnum):
     invalid_allocation_order = "invalid_allocation_order"
     invalid_ageing_buckets = "invalid_ageing_buckets"
     advance_exceeds_outstanding = "advance_exceeds_outstanding"
+    # the loan life cycle: applications (422), approval (403), the loan's state (409)
+    insufficient_savings = "insufficient_savings"
+    ineligible_borrower = "ineligible_borrower"
+    date_in_future = "date_in_future"
+    same_user_approval = "same_user_approval"
+    loan_not_pending_approval = "loan_not_pending_approval"
+    loan_not_approved = "loan_not_approved"
+    loan_fully_disbursed = "loan_fully_disbursed"
+    disbursement_exceeds_amount = "disbursement_exceeds_amount"
+    loan_not_disbursed = "loan_not_disbursed"
+    loan_closed = "loan_closed"
+    loan_written_off = "loan_written_off"
+    loan_matured = "loan_matured"
+    date_before_last_transaction = "date_before_last_transaction"
 
 
 class LedgerError(Exception):

@@ -16,7 +16,9 @@ from sqlalchemy import (
     Index,
     Integer,
     Sequence,
+    Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -193,3 +195,171 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(primary_key=True)
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     hash: str = Field(max_length=64)
+
+
+# --- loans (migration 0004) ---------------------------------------------------------------------
+# A loan's figures are re-derived from its schedule versions and loan transactions, both
+# append-only (UPDATE and DELETE refused by triggers); the loan row holds its life-cycle state.
+
+LOAN_STATUSES = ("applied", "approved", "active", "closed", "written_off")
+LOAN_TX_KINDS = ("disbursement", "repayment", "accrual", "accrual_reversal")
+
+
+class LoanProduct(SQLModel, table=True):
+    """A kind of loan: its terms (canonical JSON of `ledger.loans.LoanTerms` fields but the rate
+    changes, which are rows of `loan_product_rate`), the savings a group must hold, and the
+    accounts of the book that each event posts to (canonical JSON: role -> account id)."""
+
+    __tablename__ = "loan_product"
+    __table_args__ = (UniqueConstraint("book_id", "code", name="uq_loan_product_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    book_id: int = Field(foreign_key="book.id")
+    code: str = Field(max_length=40)
+    name_th: str = Field(max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+    terms: str = Field(sa_column=Column(Text, nullable=False))
+    min_savings_percent: str = Field(max_length=20)  # a Decimal string: "10" is 10 %
+    accounts: str = Field(max_length=1000)
+    created_at: datetime
+    created_by: int = Field(foreign_key="app_user.id")
+
+
+class LoanProductRate(SQLModel, table=True):
+    """From `effective_on`, loans of the product disbursed afterwards run at this yearly rate."""
+
+    __tablename__ = "loan_product_rate"
+    product_id: int = Field(foreign_key="loan_product.id", primary_key=True)
+    effective_on: date = Field(primary_key=True)
+    rate_annual_percent: str = Field(max_length=20)
+
+
+class Loan(SQLModel, table=True):
+    __table_args__ = (
+        CheckConstraint("amount_satang > 0", name="ck_loan_amount"),
+        CheckConstraint("savings_satang >= 0", name="ck_loan_savings"),
+        CheckConstraint("term_instalments > 0", name="ck_loan_term"),
+        CheckConstraint("days_past_due >= 0", name="ck_loan_days_past_due"),
+        CheckConstraint(f"status IN {LOAN_STATUSES!r}".replace('"', "'"), name="ck_loan_status"),
+        # four eyes: approved by someone other than who recorded it, and nothing goes further unapproved
+        CheckConstraint("approved_by IS NULL OR approved_by <> recorded_by", name="ck_loan_four_eyes"),
+        CheckConstraint("status = 'applied' OR approved_by IS NOT NULL", name="ck_loan_approved"),
+        Index("ix_loan_book_status", "book_id", "status", "id"),
+        Index("ix_loan_book_borrower", "book_id", "borrower_party_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    book_id: int = Field(foreign_key="book.id")
+    product_id: int = Field(foreign_key="loan_product.id")
+    borrower_party_id: int = Field(foreign_key="party.id")
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    term_instalments: int
+    first_repayment_on: date | None = None
+    status: str = Field(max_length=20)
+    savings_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    savings_override_reason: str | None = Field(default=None, max_length=500)
+    guarantors: str = Field(max_length=4000)  # canonical JSON list
+    purpose: str | None = Field(default=None, max_length=500)
+    receivable_account_id: int | None = Field(default=None, foreign_key="account.id")
+    recorded_by: int = Field(foreign_key="app_user.id")
+    recorded_at: datetime
+    approved_by: int | None = Field(default=None, foreign_key="app_user.id")
+    approved_at: datetime | None = None
+    closed_on: date | None = None
+    # as of the last close of business that reached the loan
+    days_past_due: int = 0
+    loan_class: str = Field(default="pass", max_length=20)
+    accruing: bool = True
+    cob_through: date | None = None
+
+
+class LoanSchedule(SQLModel, table=True):
+    """One version of a loan's schedule, fixed at a disbursement and never changed."""
+
+    __tablename__ = "loan_schedule"
+    __table_args__ = (
+        CheckConstraint("version >= 1", name="ck_loan_schedule_version"),
+        CheckConstraint("amount_satang > 0", name="ck_loan_schedule_amount"),
+        Index("ix_loan_schedule_book", "book_id", "loan_id", "effective_from"),
+    )
+    loan_id: int = Field(foreign_key="loan.id", primary_key=True)
+    version: int = Field(primary_key=True)
+    book_id: int = Field(foreign_key="book.id")
+    effective_from: date
+    disbursed_on: date  # of the first tranche: where the first period starts
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    terms: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON of the loan's LoanTerms
+    reason: str = Field(max_length=200)
+    created_at: datetime
+    created_by: int = Field(foreign_key="app_user.id")
+
+
+class LoanInstalment(SQLModel, table=True):
+    __tablename__ = "loan_instalment"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["loan_id", "version"], ["loan_schedule.loan_id", "loan_schedule.version"], name="fk_instalment_schedule"
+        ),
+        CheckConstraint(
+            "number >= 1 AND principal_satang >= 0 AND interest_satang >= 0 AND interest_accrued_satang >= 0 "
+            "AND outstanding_after_satang >= 0",
+            name="ck_loan_instalment_parts",
+        ),
+    )
+    loan_id: int = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    number: int = Field(primary_key=True)
+    due_on: date
+    principal_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    interest_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    interest_accrued_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    outstanding_after_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class LoanTransaction(SQLModel, table=True):
+    """A disbursement, repayment (with its allocation), accrual or accrual reversal, and the
+    journal entry that posted it (one close-of-business entry carries many loans' accruals)."""
+
+    __tablename__ = "loan_transaction"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {LOAN_TX_KINDS!r}".replace('"', "'"), name="ck_loan_tx_kind"),
+        CheckConstraint(
+            "amount_satang > 0 AND principal_satang >= 0 AND interest_satang >= 0 AND penalty_satang >= 0 "
+            "AND overpayment_satang >= 0 AND interest_from_receivable_satang >= 0",
+            name="ck_loan_tx_amounts",
+        ),
+        CheckConstraint(  # every satang allocated exactly once
+            "principal_satang + interest_satang + penalty_satang + overpayment_satang = amount_satang",
+            name="ck_loan_tx_allocated",
+        ),
+        CheckConstraint("interest_from_receivable_satang <= interest_satang", name="ck_loan_tx_receivable"),
+        CheckConstraint(
+            "(kind <> 'disbursement' OR principal_satang = amount_satang) AND "
+            "(kind NOT IN ('accrual', 'accrual_reversal') OR interest_satang = amount_satang)",
+            name="ck_loan_tx_kind_parts",
+        ),
+        Index("ix_loan_tx_book_loan", "book_id", "loan_id", "effective_date", "id"),
+        Index("ix_loan_tx_entry", "entry_id"),
+        # close of business accrues (or reverses) a loan's interest at most once a day
+        Index(
+            "uq_loan_tx_accrual_day",
+            "loan_id",
+            "kind",
+            "effective_date",
+            unique=True,
+            sqlite_where=text("kind IN ('accrual', 'accrual_reversal')"),
+            postgresql_where=text("kind IN ('accrual', 'accrual_reversal')"),
+        ),  # fmt: skip
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    loan_id: int = Field(foreign_key="loan.id")
+    book_id: int = Field(foreign_key="book.id")
+    kind: str = Field(max_length=20)
+    effective_date: date
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    principal_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    interest_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    penalty_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    overpayment_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    interest_from_receivable_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")

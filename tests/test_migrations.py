@@ -51,15 +51,22 @@ def migrate(url: str, direction: str, revision: str) -> tuple[list[str], list[st
     return triggers, tables
 
 
+LOAN_TABLES = {"loan_product", "loan_product_rate", "loan", "loan_schedule", "loan_instalment", "loan_transaction"}
+
+
 def test_down_to_nothing_and_up_again_gives_the_same_schema(empty_url):
     at_head = migrate(empty_url, "upgrade", "head")
     assert "audit_record_append_only" in at_head[0] or "audit_record_no_update" in at_head[0]
+    assert "loan_transaction_append_only" in at_head[0] or "loan_transaction_no_update" in at_head[0]
+    before_0004 = migrate(empty_url, "downgrade", "0003")
+    assert set(at_head[1]) - set(before_0004[1]) == LOAN_TABLES
+    assert not any(name.startswith("loan_") for name in before_0004[0])
     before_0003 = migrate(empty_url, "downgrade", "0002")
     if ON_POSTGRES:
         assert "posting_balanced" in before_0003[0] and "postings_move_balances" not in before_0003[0]
-        assert "postings_move_balances" in at_head[0] and "posting_balanced" not in at_head[0]
+        assert "postings_move_balances" in before_0004[0] and "posting_balanced" not in before_0004[0]
     else:
-        assert before_0003 == at_head  # 0003 changes PostgreSQL only
+        assert before_0003 == before_0004  # 0003 changes PostgreSQL only
     triggers, tables = migrate(empty_url, "downgrade", "base")
     assert triggers == [] and tables in ([], ["alembic_version"])
     assert migrate(empty_url, "upgrade", "head") == at_head

@@ -1,0 +1,264 @@
+"""Request and response bodies of loan products, loans, close of business and the portfolio.
+
+Amounts are decimal strings of baht and rates decimal strings of percent a year, both parsed by
+`ledger` (`money.parse_amount`, `loans.loan_rate`); whole numbers of periods and days are bounded
+loosely here and judged by `ledger.loans.LoanTerms`, so a zero term gets its own reason."""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas import AmountText, Code, Id, Name, Strict, Text
+from ledger.loans import (
+    DEFAULT_ALLOCATION_ORDER,
+    Amortization,
+    Component,
+    DayCount,
+    DeferredInterest,
+    FrequencyUnit,
+    InterestBasis,
+    InterestMethod,
+    Rounding,
+)
+
+RateText = Annotated[str, Field(min_length=1, max_length=20, examples=["3.5"], description="Percent a year")]
+Count = Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
+Reason = Annotated[Text, Field(min_length=1, max_length=500)]
+AccountRole = Literal["cash", "receivable", "interest_receivable", "overpayments", "interest_income", "penalty_income"]
+
+
+class RateChangeBody(Strict):
+    effective_on: date
+    rate_annual_percent: RateText
+
+
+class LoanTermsBody(Strict):
+    """`ledger.loans.LoanTerms`, with amounts in baht."""
+
+    rate_annual_percent: RateText
+    term_instalments: Count
+    interest_method: InterestMethod = InterestMethod.declining_balance
+    amortization: Amortization = Amortization.equal_instalments
+    interest_basis: InterestBasis = InterestBasis.per_period
+    repayment_every: Count = 1
+    repayment_unit: FrequencyUnit = FrequencyUnit.months
+    day_count: DayCount = DayCount.days_365
+    rounding: Rounding = Rounding.half_up
+    instalment_multiple: AmountText = Field("0.01", description="Instalments rounded up to this (1.00: whole baht)")
+    grace_principal_periods: Count = 0
+    grace_interest_periods: Count = 0
+    deferred_interest: DeferredInterest = DeferredInterest.spread
+    interest_free_periods: Count = 0
+    arrears_tolerance: AmountText = "0.00"
+    overdue_grace_days: Count = 0
+    penalty_rate_annual_percent: RateText = "0"
+    penalty_from_day: Count = 1
+    allocation_order: Annotated[list[Component], Field(max_length=3)] = list(DEFAULT_ALLOCATION_ORDER)
+    rate_changes: Annotated[list[RateChangeBody], Field(max_length=100)] = []
+
+
+class LoanProductCreate(LoanTermsBody):
+    book_id: Id
+    code: Code
+    name_th: Name
+    name_en: Name | None = None
+    min_savings_percent: RateText = Field("10", description="Savings a group must hold, percent of the amount")
+    account_codes: Annotated[dict[AccountRole, Code], Field(description="Override the fund chart's codes")] = {}
+
+
+class LoanTermsPublic(BaseModel):
+    rate_annual_percent: str
+    term_instalments: int
+    interest_method: str
+    amortization: str
+    interest_basis: str
+    repayment_every: int
+    repayment_unit: str
+    first_repayment_on: date | None = None
+    day_count: str
+    rounding: str
+    instalment_multiple: str
+    grace_principal_periods: int
+    grace_interest_periods: int
+    deferred_interest: str
+    interest_free_periods: int
+    arrears_tolerance: str
+    overdue_grace_days: int
+    penalty_rate_annual_percent: str
+    penalty_from_day: int
+    allocation_order: list[str]
+    rate_changes: list[RateChangeBody]
+
+
+class LoanProductPublic(BaseModel):
+    id: int
+    book_id: int
+    code: str
+    name_th: str
+    name_en: str | None
+    terms: LoanTermsPublic
+    min_savings_percent: str
+    accounts: dict[str, int]
+    created_at: datetime
+
+
+class Guarantor(Strict):
+    name: Name
+    party_id: Id | None = None
+    relationship: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+
+
+class LoanCreate(Strict):
+    product_id: Id
+    borrower_party_id: Id
+    amount: AmountText
+    savings: AmountText = Field(description="What the group has saved, in baht")
+    savings_override_reason: Reason | None = None
+    guarantors: Annotated[list[Guarantor], Field(max_length=10)] = []
+    purpose: Reason | None = None
+    term_instalments: Count | None = Field(None, description="Instalments, if not the product's")
+    first_repayment_on: date | None = None
+
+
+class FiguresPublic(BaseModel):
+    as_of: date
+    disbursed: str
+    undisbursed: str
+    principal_outstanding: str
+    principal_due: str
+    interest_due: str
+    penalty_due: str
+    total_due: str
+    interest_receivable: str
+    overpaid: str
+    days_past_due: int
+    loan_class: str
+    ageing_bucket: str
+    next_due_on: date | None
+    next_due_amount: str
+    maturity_on: date | None
+
+
+class LoanPublic(BaseModel):
+    id: int
+    book_id: int
+    product_id: int
+    borrower_party_id: int
+    amount: str
+    term_instalments: int
+    first_repayment_on: date | None
+    status: str
+    savings: str
+    savings_override_reason: str | None
+    guarantors: list[Guarantor]
+    purpose: str | None
+    receivable_account_id: int | None
+    recorded_by: int
+    recorded_at: datetime
+    approved_by: int | None
+    approved_at: datetime | None
+    closed_on: date | None
+    accruing: bool
+    cob_through: date | None
+    figures: FiguresPublic | None = None
+
+
+class MoneyMovement(Strict):
+    amount: AmountText
+    effective_date: date
+
+
+class LoanTransactionPublic(BaseModel):
+    id: int
+    loan_id: int
+    kind: str
+    effective_date: date
+    amount: str
+    principal: str
+    interest: str
+    penalty: str
+    overpayment: str
+    interest_from_receivable: str
+    entry_id: int
+    recorded_at: datetime
+
+
+class LoanEventPublic(BaseModel):
+    transaction: LoanTransactionPublic
+    loan: LoanPublic
+
+
+class InstalmentPublic(BaseModel):
+    number: int
+    due_on: date
+    principal: str
+    interest: str
+    total: str
+    principal_paid: str
+    interest_paid: str
+    unpaid: str
+    status: Literal["paid", "overdue", "due", "upcoming"]
+
+
+class SchedulePublic(BaseModel):
+    loan_id: int
+    as_of: date
+    amount: str = Field(description="Principal of the schedule: what has been disbursed")
+    total_principal: str
+    total_interest: str
+    instalments: list[InstalmentPublic]
+
+
+class LoanStatementLinePublic(BaseModel):
+    transaction_id: int
+    entry_id: int
+    effective_date: date
+    kind: str
+    amount: str
+    principal: str
+    interest: str
+    penalty: str
+    overpayment: str
+    principal_outstanding: str
+
+
+class LoanStatementPublic(BaseModel):
+    loan_id: int
+    lines: list[LoanStatementLinePublic]
+    principal_outstanding: str
+
+
+class CloseOfBusinessCreate(Strict):
+    day: date = Field(alias="date")
+
+
+class CloseOfBusinessPublic(BaseModel):
+    date: date
+    loans_processed: int
+    loans_accrued: int
+    accrued_interest: str
+    loans_reversed: int
+    reversed_interest: str
+    non_performing: int
+    entry_ids: list[int]
+
+
+class PortfolioLinePublic(BaseModel):
+    key: str
+    count: int
+    outstanding: str
+
+
+class PortfolioPublic(BaseModel):
+    as_of: date
+    book_id: int | None
+    count: int
+    gross_outstanding: str
+    par30_outstanding: str
+    par30_percent: str
+    par90_outstanding: str
+    par90_percent: str
+    groups: dict[str, list[PortfolioLinePublic]] = Field(
+        description="By class, bucket (days past due), region, province, centre and product"
+    )

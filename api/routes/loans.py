@@ -1,0 +1,351 @@
+"""Loan products, loans and their life cycle, close of business and the portfolio report.
+
+Officers (and admins) make products, record applications, disburse and take repayments; an
+approver (or admin) other than the officer who recorded a loan approves it; an admin runs close
+of business. Every role but enterprise reads every loan; an enterprise token reads only the
+loans of its own party (any other is 404) and not the portfolio (403).
+"""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api.context import Admin, Approver, ClockDep, LoanOfficer, ReadDep, Reader, Staff
+from api.loan_schemas import (
+    CloseOfBusinessCreate,
+    CloseOfBusinessPublic,
+    LoanCreate,
+    LoanEventPublic,
+    LoanProductCreate,
+    LoanProductPublic,
+    LoanPublic,
+    LoanStatementPublic,
+    LoanTermsBody,
+    MoneyMovement,
+    PortfolioPublic,
+    SchedulePublic,
+)
+from api.pages import PageDep, next_cursor
+from api.render import csv_response, wants_csv
+from api.schemas import IdPath, IdQuery, Page
+from api.writes import Outcome, Write, perform
+from ledger.loan_book import Figures, Portfolio, instalment_views, statement_lines, totals
+from ledger.loans import DEFAULT_AGEING_BOUNDS, LoanTerms, RateChange, loan_rate
+from ledger.money import format_amount, parse_amount
+from store import books, loan_cob, loans
+from store.loans import LoanState, Recorded
+from store.users import Principal
+
+router = APIRouter(prefix="/v1")
+CSV = {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv or Accept: text/csv"}
+STATEMENT_COLUMNS = ("transaction_id", "entry_id", "effective_date", "kind", "amount", "principal", "interest",
+                     "penalty", "overpayment", "principal_outstanding")  # fmt: skip
+AsOf = Annotated[date | None, Query(description="Default: the business date (Bangkok)")]
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+
+def parse_terms(body: LoanTermsBody) -> LoanTerms:
+    """The domain's terms from the request: rates and amounts parsed exactly, the rest judged by
+    `LoanTerms`, which refuses bad terms with their own reasons."""
+    return LoanTerms(
+        rate_annual_percent=loan_rate(body.rate_annual_percent),
+        term_instalments=body.term_instalments,
+        interest_method=body.interest_method, amortization=body.amortization, interest_basis=body.interest_basis,
+        repayment_every=body.repayment_every, repayment_unit=body.repayment_unit, day_count=body.day_count,
+        rounding=body.rounding, instalment_multiple_satang=parse_amount(body.instalment_multiple),
+        grace_principal_periods=body.grace_principal_periods, grace_interest_periods=body.grace_interest_periods,
+        deferred_interest=body.deferred_interest, interest_free_periods=body.interest_free_periods,
+        rate_changes=tuple(RateChange(c.effective_on, loan_rate(c.rate_annual_percent)) for c in body.rate_changes),
+        arrears_tolerance_satang=parse_amount(body.arrears_tolerance), overdue_grace_days=body.overdue_grace_days,
+        penalty_rate_annual_percent=loan_rate(body.penalty_rate_annual_percent),
+        penalty_from_day=body.penalty_from_day, allocation_order=tuple(body.allocation_order),
+    )  # fmt: skip
+
+
+def terms_body(terms: LoanTerms) -> dict:
+    return {
+        **{name: getattr(terms, name) for name in LoanTerms.__dataclass_fields__},
+        "rate_annual_percent": str(terms.rate_annual_percent),
+        "penalty_rate_annual_percent": str(terms.penalty_rate_annual_percent),
+        "instalment_multiple": format_amount(terms.instalment_multiple_satang),
+        "arrears_tolerance": format_amount(terms.arrears_tolerance_satang),
+        "allocation_order": [str(c) for c in terms.allocation_order],
+        "rate_changes": [
+            {"effective_on": c.effective_on, "rate_annual_percent": str(c.rate_annual_percent)}
+            for c in terms.rate_changes
+        ],
+    }
+
+
+def product_body(product: dict) -> dict:
+    terms, share = terms_body(product["terms"]), str(product["min_savings_percent"])
+    return {**product, "terms": terms, "min_savings_percent": share}
+
+
+def figures_body(loan: dict, f: Figures) -> dict:
+    return {
+        "as_of": f.as_of, "disbursed": format_amount(f.disbursed_satang),
+        "undisbursed": format_amount(loan["amount_satang"] - f.disbursed_satang),
+        "principal_outstanding": format_amount(f.principal_outstanding_satang),
+        "principal_due": format_amount(f.principal_due_satang), "interest_due": format_amount(f.interest_due_satang),
+        "penalty_due": format_amount(f.penalty_due_satang),
+        "total_due": format_amount(f.principal_due_satang + f.interest_due_satang + f.penalty_due_satang),
+        "interest_receivable": format_amount(f.interest_receivable_satang),
+        "overpaid": format_amount(f.overpaid_satang),
+        "days_past_due": f.days_past_due, "loan_class": f.loan_class.value, "ageing_bucket": f.ageing_bucket,
+        "next_due_on": f.next_due_on, "next_due_amount": format_amount(f.next_due_satang), "maturity_on": f.maturity_on,
+    }  # fmt: skip
+
+
+def loan_body(loan: dict, figures: Figures | None = None) -> dict:
+    body = {**loan, "amount": format_amount(loan["amount_satang"]), "savings": format_amount(loan["savings_satang"])}
+    return {**body, "figures": figures_body(loan, figures) if figures else None}
+
+
+def transaction_body(row: dict) -> dict:
+    parts = ("amount", "principal", "interest", "penalty", "overpayment", "interest_from_receivable")
+    return {**row, **{name: format_amount(row[f"{name}_satang"]) for name in parts}}
+
+
+# --- products ----------------------------------------------------------------------------------
+
+
+@router.post("/loan-products", status_code=201, response_model=LoanProductPublic, tags=["loans"])
+def create_product(body: LoanProductCreate, request: Request, write: Write, principal: LoanOfficer) -> Response:
+    """A loan product: its terms, the savings a group must hold (percent of the amount) and the
+    accounts it posts to (the fund chart's, unless `account_codes` names others)."""
+    fields = {
+        "book_id": body.book_id, "code": body.code, "name_th": body.name_th, "name_en": body.name_en,
+        "terms": parse_terms(body), "min_savings_percent": loan_rate(body.min_savings_percent),
+        "account_codes": body.account_codes,
+    }  # fmt: skip
+
+    def work(connection, now):
+        product = loans.create_product(connection, fields, created_by=principal.user_id, now=now)
+        return Outcome(LoanProductPublic.model_validate(product_body(product)), f"loan-product:{product['id']}", 201)
+
+    return perform(request, write, principal, "loan-product.create", work)
+
+
+@router.get("/loan-products", response_model=Page[LoanProductPublic], tags=["loans"])
+def list_products(connection: ReadDep, principal: Reader, page: PageDep) -> dict:
+    rows = loans.list_products(connection, after=page.after, limit=page.limit)
+    return {"data": [product_body(r) for r in rows], "next_cursor": next_cursor(rows, page)}
+
+
+@router.get("/loan-products/{product_id}", response_model=LoanProductPublic, tags=["loans"])
+def get_product(product_id: IdPath, connection: ReadDep, principal: Reader) -> dict:
+    return product_body(loans.get_product(connection, product_id))
+
+
+# --- loans -------------------------------------------------------------------------------------
+
+
+def visible_loan(connection, loan_id: int, principal: Principal) -> dict:
+    """A loan the principal may read: any loan, or for a party its own loans only."""
+    loan = loans.get_loan(connection, loan_id)
+    if principal.party_id is not None and loan["borrower_party_id"] != principal.party_id:
+        raise books.not_found("loan", loan_id)
+    return loan
+
+
+@router.post("/loans", status_code=201, response_model=LoanPublic, tags=["loans"])
+def apply_for_loan(body: LoanCreate, request: Request, write: Write, principal: LoanOfficer) -> Response:
+    """Record an application for a borrower group (status `applied`). The group's savings must be
+    at least the product's share of the amount, unless `savings_override_reason` says why not."""
+    fields = {
+        **body.model_dump(exclude={"amount", "savings"}),
+        "amount_satang": parse_amount(body.amount), "savings_satang": parse_amount(body.savings),
+    }  # fmt: skip
+
+    def work(connection, now):
+        loan = loans.apply(connection, fields, recorded_by=principal.user_id, now=now)
+        return Outcome(LoanPublic.model_validate(loan_body(loan)), f"loan:{loan['id']}", 201)
+
+    return perform(request, write, principal, "loan.apply", work)
+
+
+@router.get("/loans", response_model=Page[LoanPublic], tags=["loans"])
+def list_loans(
+    connection: ReadDep,
+    principal: Reader,
+    page: PageDep,
+    book_id: IdQuery = None,
+    product_id: IdQuery = None,
+    borrower_party_id: IdQuery = None,
+    status: Annotated[str | None, Query(pattern="^(applied|approved|active|closed|written_off)$")] = None,
+) -> dict:
+    filters = {"book_id": book_id, "product_id": product_id, "borrower_party_id": borrower_party_id, "status": status}
+    rows = loans.list_loans(
+        connection, filters=filters, only_party=principal.party_id, after=page.after, limit=page.limit
+    )
+    return {"data": [loan_body(r) for r in rows], "next_cursor": next_cursor(rows, page)}
+
+
+@router.get("/loans/{loan_id}", response_model=LoanPublic, tags=["loans"])
+def get_loan(loan_id: IdPath, connection: ReadDep, principal: Reader, clock: ClockDep, as_of: AsOf = None) -> dict:
+    """The loan with its figures as of a date: principal outstanding, what is due, days past
+    due, class, and the next instalment."""
+    loan = visible_loan(connection, loan_id, principal)
+    day = as_of or clock.today()
+    return loan_body(loan, loans.state(connection, loan, day).figures(day))
+
+
+@router.post("/loans/{loan_id}/approval", response_model=LoanPublic, tags=["loans"])
+def approve_loan(loan_id: IdPath, request: Request, write: Write, principal: Approver) -> Response:
+    """Approve an application: by an approver (or admin) other than the user who recorded it."""
+
+    def work(connection, now):
+        loan = loans.approve(connection, loan_id, approved_by=principal.user_id, now=now)
+        return Outcome(LoanPublic.model_validate(loan_body(loan)), f"loan:{loan_id}")
+
+    return perform(request, write, principal, "loan.approve", work)
+
+
+def _event(connection, recorded: Recorded, day: date) -> LoanEventPublic:
+    figures = loans.state(connection, recorded.loan, day).figures(day)
+    return LoanEventPublic.model_validate(
+        {"transaction": transaction_body(recorded.transaction), "loan": loan_body(recorded.loan, figures)}
+    )
+
+
+@router.post("/loans/{loan_id}/disbursements", status_code=201, response_model=LoanEventPublic, tags=["loans"])
+def disburse(
+    loan_id: IdPath, body: MoneyMovement, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
+) -> Response:
+    """Pay out a tranche of an approved loan (Dr the loan's receivable / Cr cash at bank). Needs
+    an Idempotency-Key. The first tranche fixes the schedule; each later one adds a version."""
+    amount, today = parse_amount(body.amount), clock.today()
+
+    def work(connection, now):
+        recorded = loans.disburse(connection, loan_id, amount_satang=amount, on=body.effective_date, today=today,
+                                  user_id=principal.user_id, now=now)  # fmt: skip
+        event = _event(connection, recorded, body.effective_date)
+        return Outcome(event, f"loan:{loan_id}", 201, [recorded.entry_id])
+
+    return perform(request, write, principal, "loan.disburse", work, needs_key=True)
+
+
+@router.post("/loans/{loan_id}/repayments", status_code=201, response_model=LoanEventPublic, tags=["loans"])
+def repay(
+    loan_id: IdPath, body: MoneyMovement, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
+) -> Response:
+    """Take a repayment: penalties, interest and principal due on its date, in the product's
+    order; any excess is an overpayment (a liability). Needs an Idempotency-Key."""
+    amount, today = parse_amount(body.amount), clock.today()
+
+    def work(connection, now):
+        recorded = loans.repay(connection, loan_id, amount_satang=amount, on=body.effective_date, today=today,
+                               user_id=principal.user_id, now=now)  # fmt: skip
+        event = _event(connection, recorded, body.effective_date)
+        return Outcome(event, f"loan:{loan_id}", 201, [recorded.entry_id])
+
+    return perform(request, write, principal, "loan.repay", work, needs_key=True)
+
+
+@router.get("/loans/{loan_id}/schedule", response_model=SchedulePublic, responses={200: CSV}, tags=["loans"])
+def loan_schedule(
+    loan_id: IdPath, request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, as_of: AsOf = None
+):
+    """The instalments in force on a date, with what has been paid of each (oldest first)."""
+    loan = visible_loan(connection, loan_id, principal)
+    day = as_of or clock.today()
+    current = loans.state(connection, loan, day)
+    if current.plan is None:
+        raise books.not_found("schedule of loan", loan_id)  # fixed at the first disbursement
+    views = instalment_views(current.plan, totals(current.txs, day), day)
+    rows = [
+        {"number": v.number, "due_on": v.due_on, "principal": format_amount(v.principal_satang),
+         "interest": format_amount(v.interest_satang), "total": format_amount(v.total_satang),
+         "principal_paid": format_amount(v.principal_paid_satang),
+         "interest_paid": format_amount(v.interest_paid_satang),
+         "unpaid": format_amount(v.unpaid_satang), "status": v.status}
+        for v in views
+    ]  # fmt: skip
+    if wants_csv(request):
+        return csv_response(list(rows[0]), [tuple(r.values()) for r in rows], f"loan-{loan_id}-schedule-{day}.csv")
+    plan = current.plan
+    return {"loan_id": loan_id, "as_of": day, "amount": format_amount(plan.amount_satang),
+            "total_principal": format_amount(sum(i.principal_satang for i in plan.instalments)),
+            "total_interest": format_amount(plan.interest_satang), "instalments": rows}  # fmt: skip
+
+
+@router.get("/loans/{loan_id}/statement", response_model=LoanStatementPublic, responses={200: CSV}, tags=["loans"])
+def loan_statement(loan_id: IdPath, request: Request, connection: ReadDep, principal: Reader):
+    """Every transaction of the loan with its allocation and the principal outstanding after it."""
+    loan = visible_loan(connection, loan_id, principal)
+    current: LoanState = loans.state(connection, loan)
+    lines = [
+        {**transaction_body(row), "transaction_id": row["id"],
+         "principal_outstanding": format_amount(line.outstanding_after_satang)}
+        for row, line in zip(current.rows, statement_lines(current.txs), strict=True)
+    ]  # fmt: skip
+    outstanding = format_amount(totals(current.txs).outstanding_satang)
+    if wants_csv(request):
+        rows = [tuple(line[name] for name in STATEMENT_COLUMNS) for line in lines]
+        return csv_response(STATEMENT_COLUMNS, rows, f"loan-{loan_id}-statement.csv")
+    return {"loan_id": loan_id, "lines": lines, "principal_outstanding": outstanding}
+
+
+# --- close of business and the portfolio -------------------------------------------------------
+
+
+@router.post("/close-of-business", response_model=CloseOfBusinessPublic, tags=["loans"])
+def close_of_business(body: CloseOfBusinessCreate, request: Request, write: Write, principal: Admin, clock: ClockDep):
+    """Close a business day for every active loan: accrue interest through it, age the loans,
+    and stop accruing on non-performing ones (reversing what they had accrued and not received).
+    Running it again for the same day changes nothing."""
+    today = clock.today()
+
+    def work(connection, now):
+        report = loan_cob.close_of_business(connection, body.day, today=today, user_id=principal.user_id, now=now)
+        return Outcome(cob_body(report), f"close-of-business:{body.day}", entry_ids=report.entry_ids)
+
+    return perform(request, write, principal, "loan.close-of-business", work)
+
+
+def cob_body(report: loan_cob.CloseOfBusiness) -> dict:
+    return {
+        "date": report.day, "loans_processed": report.loans_processed, "loans_accrued": report.loans_accrued,
+        "accrued_interest": format_amount(report.accrued_satang), "loans_reversed": report.loans_reversed,
+        "reversed_interest": format_amount(report.reversed_satang), "non_performing": report.non_performing,
+        "entry_ids": report.entry_ids,
+    }  # fmt: skip
+
+
+@router.get("/portfolio", response_model=PortfolioPublic, tags=["loans"])
+def portfolio(
+    connection: ReadDep,
+    principal: Staff,
+    clock: ClockDep,
+    as_of: AsOf = None,
+    book_id: IdQuery = None,
+    buckets: Annotated[str, Query(pattern=r"^[0-9]{1,5}(,[0-9]{1,5}){0,19}$", description="Lower bounds")] = (
+        ",".join(map(str, DEFAULT_AGEING_BOUNDS))
+    ),
+) -> dict:
+    """Portfolio quality as of a date: loans with principal outstanding by Bank of Thailand
+    class, days-past-due bucket (lower bounds, default 1,31,91,181,366), region, province,
+    incubation centre and product, with PAR30 and PAR90."""
+    day, bounds = as_of or clock.today(), tuple(int(b) for b in buckets.split(","))
+    return portfolio_body(loan_cob.portfolio(connection, day, book_id=book_id, bounds=bounds), day, book_id)
+
+
+def portfolio_body(result: Portfolio, day: date, book_id: int | None) -> dict:
+    groups = {
+        name: [{"key": key, "count": line.count, "outstanding": format_amount(line.outstanding_satang)}
+               for key, line in sorted(lines.items())]
+        for name, lines in result.groups.items()
+    }  # fmt: skip
+    return {
+        "as_of": day, "book_id": book_id, "count": result.gross.count,
+        "gross_outstanding": format_amount(result.gross.outstanding_satang),
+        "par30_outstanding": format_amount(result.over_30_satang),
+        "par30_percent": str(result.par_percent(result.over_30_satang)),
+        "par90_outstanding": format_amount(result.over_90_satang),
+        "par90_percent": str(result.par_percent(result.over_90_satang)), "groups": groups,
+    }  # fmt: skip

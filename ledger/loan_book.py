@@ -1,0 +1,389 @@
+"""A loan's book: what a loan owes, derived from its schedule and its loan transactions.
+
+The store keeps two append-only records of each loan: its *schedule versions* (the instalments
+fixed at each disbursement) and its *loan transactions* (disbursements, repayments, accruals and
+accrual reversals, each with the journal entry that posted it). Everything a loan shows is a
+function of those two, computed here without I/O:
+
+    principal outstanding = disbursed - principal repaid          (invariant 8; no write-offs yet)
+    principal due on D    = scheduled principal due by D - principal repaid, at most outstanding
+    interest due on D     = scheduled interest due by D - interest paid
+    interest receivable   = accrued - reversed - interest paid out of what was accrued
+    days past due, class  = `ledger.loans.days_past_due` / `loan_class` over the repayments'
+                            interest and principal (penalties and overpayments pay no instalment)
+
+Tranches. The first disbursement fixes a schedule (`ledger.loans.schedule`). A later tranche
+gets a schedule of its own over the loan's remaining due dates (its first repayment is the
+loan's next due date, its grace whatever grace is left), and the loan's new schedule version is
+the sum of the two, instalment by instalment: what was already disbursed keeps its interest and
+its instalments, and the new money is charged interest from its own disbursement date only. So
+a version's principal always sums to what has been disbursed.
+
+Accrual. Each instalment's accrued interest (`interest_accrued_satang`, which under an interest
+grace differs from the interest due with it) is earned evenly over the days of its period
+[previous due date, due date): through the end of day D a period of L days has earned
+round(interest x elapsed / L), half-up, and all of it on the day before its due date. Close of
+business accrues the difference between what the schedule has earned through D and what has
+been recognised already (accrued, net of reversals, plus interest paid straight to income), so
+running it again for the same day accrues nothing, and a day missed is caught up on the next.
+A non-performing loan (more than 90 days past due) accrues nothing, and what it had accrued but
+not received is reversed; interest it pays then goes straight to income.
+
+>>> from decimal import Decimal
+>>> from ledger.loans import LoanTerms, schedule
+>>> plan = schedule(1_000_000, LoanTerms(rate_annual_percent=Decimal("12"), term_instalments=3), date(2024, 1, 31))
+>>> interest_earned_through(plan, date(2024, 2, 28)), plan.instalments[0].interest_satang
+(10000, 10000)
+>>> interest_earned_through(plan, date(2024, 2, 14))  # 15 of the first period's 29 days
+5172
+"""
+
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from itertools import accumulate
+
+from ledger.errors import LedgerError, Rejection
+from ledger.loans import (
+    DEFAULT_AGEING_BOUNDS,
+    Allocation,
+    Component,
+    Instalment,
+    LoanClass,
+    LoanTerms,
+    Schedule,
+    ageing_bucket,
+    allocate_payment,
+    days_past_due,
+    is_non_performing,
+    loan_class,
+    schedule,
+)
+
+__all__ = [
+    "CloseOfDay", "Figures", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals", "TxKind",
+    "close_of_day", "dues", "figures", "instalment_payments", "instalment_views", "interest_earned_through",
+    "is_settled", "missing_savings_satang", "repayment", "statement_lines", "totals", "with_tranche",
+]  # fmt: skip
+
+
+class TxKind(StrEnum):
+    disbursement = "disbursement"
+    repayment = "repayment"
+    accrual = "accrual"  # Dr interest receivable / Cr interest income
+    accrual_reversal = "accrual_reversal"  # Dr interest income / Cr interest receivable
+
+
+@dataclass(frozen=True)
+class LoanTx:
+    """One loan transaction. A repayment's parts sum to its amount; a disbursement is all
+    principal; an accrual or its reversal all interest."""
+
+    kind: TxKind
+    on: date
+    amount_satang: int
+    principal_satang: int = 0
+    interest_satang: int = 0
+    penalty_satang: int = 0
+    overpayment_satang: int = 0
+    interest_from_receivable_satang: int = 0  # of the interest paid, what settled accrued interest
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A loan's transactions summed up."""
+
+    disbursed_satang: int = 0
+    principal_repaid_satang: int = 0
+    interest_paid_satang: int = 0
+    penalty_paid_satang: int = 0
+    overpaid_satang: int = 0
+    accrued_satang: int = 0
+    reversed_satang: int = 0
+    interest_paid_from_receivable_satang: int = 0
+
+    @property
+    def outstanding_satang(self) -> int:
+        return self.disbursed_satang - self.principal_repaid_satang
+
+    @property
+    def interest_receivable_satang(self) -> int:
+        return self.accrued_satang - self.reversed_satang - self.interest_paid_from_receivable_satang
+
+    @property
+    def interest_recognised_satang(self) -> int:
+        """Income taken so far: net accruals, and interest paid that had not been accrued."""
+        paid_to_income = self.interest_paid_satang - self.interest_paid_from_receivable_satang
+        return self.accrued_satang - self.reversed_satang + paid_to_income
+
+
+def totals(txs: Iterable[LoanTx], as_of: date | None = None) -> Totals:
+    """The sums of the transactions dated on or before `as_of` (all of them if None)."""
+    sums = dict.fromkeys(Totals.__dataclass_fields__, 0)
+    for tx in txs:
+        if as_of is not None and tx.on > as_of:
+            continue
+        if tx.kind is TxKind.disbursement:
+            sums["disbursed_satang"] += tx.principal_satang
+        elif tx.kind is TxKind.accrual:
+            sums["accrued_satang"] += tx.interest_satang
+        elif tx.kind is TxKind.accrual_reversal:
+            sums["reversed_satang"] += tx.interest_satang
+        else:
+            sums["principal_repaid_satang"] += tx.principal_satang
+            sums["interest_paid_satang"] += tx.interest_satang
+            sums["penalty_paid_satang"] += tx.penalty_satang
+            sums["overpaid_satang"] += tx.overpayment_satang
+            sums["interest_paid_from_receivable_satang"] += tx.interest_from_receivable_satang
+    return Totals(**sums)
+
+
+def instalment_payments(txs: Iterable[LoanTx]) -> list[tuple[date, int]]:
+    """(date, satang) of what each repayment paid towards instalments: interest and principal."""
+    return [(tx.on, tx.interest_satang + tx.principal_satang) for tx in txs if tx.kind is TxKind.repayment]
+
+
+# --- tranches ----------------------------------------------------------------------------------
+
+
+def with_tranche(current: Schedule | None, terms: LoanTerms, amount_satang: int, on: date) -> Schedule:
+    """The loan's schedule after disbursing `amount_satang` on `on` (see the module docstring)."""
+    if current is None:
+        return schedule(amount_satang, terms, on)
+    rows = current.instalments
+    passed = bisect_right([i.due_on for i in rows], on)
+    if passed == len(rows):
+        raise LedgerError(Rejection.loan_matured, f"the loan's last instalment fell due on {rows[-1].due_on}")
+    part = schedule(amount_satang, _tranche_terms(terms, passed, len(rows) - passed, rows[passed].due_on), on)
+    merged = [*rows[:passed]]
+    for old, new in zip(rows[passed:], part.instalments, strict=True):
+        merged.append(Instalment(
+            old.number, old.due_on, old.principal_satang + new.principal_satang,
+            old.interest_satang + new.interest_satang, old.total_satang + new.total_satang,
+            old.outstanding_after_satang + new.outstanding_after_satang,
+            old.interest_accrued_satang + new.interest_accrued_satang,
+        ))  # fmt: skip
+    return Schedule(current.amount_satang + amount_satang, current.disbursed_on, tuple(merged))
+
+
+def _tranche_terms(terms: LoanTerms, passed: int, remaining: int, first_due: date) -> LoanTerms:
+    """A tranche's terms: the loan's remaining due dates, and whatever grace is left of them.
+    (Its dates count from the next due date, so after a clamped month end a tranche's own dates
+    may fall a day or two before the loan's; its instalments are summed by number.)"""
+    return replace(
+        terms,
+        term_instalments=remaining,
+        first_repayment_on=first_due,
+        grace_principal_periods=min(max(0, terms.grace_principal_periods - passed), remaining - 1),
+        grace_interest_periods=min(max(0, terms.grace_interest_periods - passed), remaining - 1),
+        interest_free_periods=min(max(0, terms.interest_free_periods - passed), remaining),
+    )
+
+
+# --- what is due, and where a payment goes -----------------------------------------------------
+
+
+def dues(plan: Schedule, sums: Totals, on: date) -> dict[Component, int]:
+    """Penalty, interest and principal due on `on`: scheduled by then and not yet paid."""
+    due = [i for i in plan.instalments if i.due_on <= on]
+    scheduled = sum(i.principal_satang for i in due)
+    principal = min(sums.outstanding_satang, max(0, scheduled - sums.principal_repaid_satang))
+    interest = max(0, sum(i.interest_satang for i in due) - sums.interest_paid_satang)
+    return {Component.penalty: 0, Component.interest: interest, Component.principal: principal}
+
+
+def repayment(amount_satang: int, plan: Schedule, terms: LoanTerms, sums: Totals, on: date) -> tuple[Allocation, int]:
+    """Allocate a repayment in the terms' order against what is due on `on`; the rest is an
+    overpayment. Also returns how much of the interest paid settles accrued interest (the rest
+    is income now)."""
+    allocation = allocate_payment(amount_satang, dues(plan, sums, on), terms.allocation_order)
+    from_receivable = min(allocation.interest_satang, max(0, sums.interest_receivable_satang))
+    return allocation, from_receivable
+
+
+def is_settled(plan: Schedule, sums: Totals) -> bool:
+    """Every instalment of the schedule paid: principal and interest."""
+    return sums.outstanding_satang == 0 and sums.interest_paid_satang >= plan.interest_satang
+
+
+# --- accrual and close of business -------------------------------------------------------------
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def interest_earned_through(plan: Schedule, day: date) -> int:
+    """The interest the schedule has earned by the end of `day`: each instalment's accrued
+    interest spread evenly over the days of its period, rounded half-up."""
+    earned, start = 0, plan.disbursed_on
+    for instalment in plan.instalments:
+        if day < start:
+            break
+        length = (instalment.due_on - start).days
+        elapsed = min(length, (day - start).days + 1)
+        earned += _half_up(instalment.interest_accrued_satang * elapsed, length)
+        start = instalment.due_on
+    return earned
+
+
+@dataclass(frozen=True)
+class CloseOfDay:
+    """What close of business on a day does to one active loan."""
+
+    days_past_due: int
+    loan_class: LoanClass
+    accruing: bool
+    accrual_satang: int  # interest to accrue now
+    reversal_satang: int  # accrued interest to reverse now (the loan became non-performing)
+
+
+def close_of_day(
+    plan: Schedule, terms: LoanTerms, sums: Totals, payments: Sequence[tuple[date, int]], day: date
+) -> CloseOfDay:
+    """Age the loan at the end of `day` by its `instalment_payments`; accrue what it has earned
+    and not yet recognised (`sums` of all its transactions), or, if it is non-performing,
+    reverse what it has accrued and not received."""
+    age = days_past_due(plan, terms, payments, day)
+    if is_non_performing(age):
+        return CloseOfDay(age, loan_class(age), False, 0, max(0, sums.interest_receivable_satang))
+    accrual = max(0, interest_earned_through(plan, day) - sums.interest_recognised_satang)
+    return CloseOfDay(age, loan_class(age), True, accrual, 0)
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A loan as of a date."""
+
+    as_of: date
+    disbursed_satang: int
+    principal_outstanding_satang: int
+    principal_due_satang: int
+    interest_due_satang: int
+    penalty_due_satang: int
+    interest_receivable_satang: int
+    overpaid_satang: int
+    days_past_due: int
+    loan_class: LoanClass
+    ageing_bucket: str
+    next_due_on: date | None
+    next_due_satang: int
+    maturity_on: date | None
+
+
+def figures(plan: Schedule | None, terms: LoanTerms, txs: Sequence[LoanTx], as_of: date) -> Figures:
+    """The loan's figures from the transactions dated up to `as_of`, under its schedule then."""
+    sums = totals(txs, as_of)
+    if plan is None:  # nothing disbursed yet
+        return Figures(as_of, 0, 0, 0, 0, 0, 0, sums.overpaid_satang, 0, LoanClass.pass_, "current", None, 0, None)
+    owed = dues(plan, sums, as_of)
+    age = days_past_due(plan, terms, instalment_payments(t for t in txs if t.on <= as_of), as_of)
+    upcoming = next((i for i in plan.instalments if i.due_on > as_of), None)
+    return Figures(
+        as_of, sums.disbursed_satang, sums.outstanding_satang, owed[Component.principal], owed[Component.interest],
+        owed[Component.penalty], sums.interest_receivable_satang, sums.overpaid_satang, age, loan_class(age),
+        ageing_bucket(age), upcoming.due_on if upcoming else None, upcoming.total_satang if upcoming else 0,
+        plan.maturity_on,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class InstalmentView:
+    """A planned instalment with what has been paid of it (payments go to the oldest first)."""
+
+    number: int
+    due_on: date
+    principal_satang: int
+    interest_satang: int
+    total_satang: int
+    principal_paid_satang: int
+    interest_paid_satang: int
+    status: str  # paid, overdue, due (today), upcoming
+
+    @property
+    def unpaid_satang(self) -> int:
+        return self.total_satang - self.principal_paid_satang - self.interest_paid_satang
+
+
+def instalment_views(plan: Schedule, sums: Totals, on: date) -> list[InstalmentView]:
+    """Each instalment with the principal and interest paid towards it, oldest first."""
+    views = []
+    principal_left, interest_left = sums.principal_repaid_satang, sums.interest_paid_satang
+    for i in plan.instalments:
+        principal = min(principal_left, i.principal_satang)
+        interest = min(interest_left, i.interest_satang)
+        principal_left, interest_left = principal_left - principal, interest_left - interest
+        unpaid = i.total_satang - principal - interest
+        status = "paid" if unpaid == 0 else "overdue" if i.due_on < on else "due" if i.due_on == on else "upcoming"
+        views.append(InstalmentView(i.number, i.due_on, i.principal_satang, i.interest_satang, i.total_satang,
+                                    principal, interest, status))  # fmt: skip
+    return views
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    tx: LoanTx
+    outstanding_after_satang: int  # principal outstanding after this transaction
+
+
+def statement_lines(txs: Sequence[LoanTx]) -> list[StatementLine]:
+    """The transactions in the order given, each with the principal outstanding after it."""
+    moves = [t.principal_satang if t.kind is TxKind.disbursement else -t.principal_satang for t in txs]
+    return [StatementLine(t, after) for t, after in zip(txs, accumulate(moves), strict=True)]
+
+
+def missing_savings_satang(savings_satang: int, amount_satang: int, min_percent: Decimal) -> int:
+    """How far the group's savings fall short of `min_percent` of the amount (0 if they do not),
+    the requirement rounded up to the satang."""
+    required = -(-Fraction(amount_satang) * Fraction(min_percent) // 100)
+    return max(0, int(required) - savings_satang)
+
+
+# --- portfolio ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Line:
+    count: int = 0
+    outstanding_satang: int = 0
+
+
+@dataclass
+class Portfolio:
+    """Loans with principal outstanding as of a date, added one at a time (memory flat in the
+    number of loans), grouped by class, days-past-due bucket and any other keys given. PAR30
+    and PAR90 are the outstanding principal of loans more than 30 (90) days past due over the
+    gross portfolio."""
+
+    bounds: tuple[int, ...] = DEFAULT_AGEING_BOUNDS
+    gross: _Line = field(default_factory=_Line)
+    over_30_satang: int = 0
+    over_90_satang: int = 0
+    groups: dict[str, dict[str, _Line]] = field(default_factory=dict)
+
+    def add(self, outstanding_satang: int, age: int, keys: Mapping[str, str]) -> None:
+        if outstanding_satang <= 0:
+            return
+        self.gross.count += 1
+        self.gross.outstanding_satang += outstanding_satang
+        self.over_30_satang += outstanding_satang if age > 30 else 0
+        self.over_90_satang += outstanding_satang if age > 90 else 0
+        named = {"class": str(loan_class(age)), "bucket": ageing_bucket(age, self.bounds), **keys}
+        for group, key in named.items():
+            line = self.groups.setdefault(group, {}).setdefault(key, _Line())
+            line.count += 1
+            line.outstanding_satang += outstanding_satang
+
+    def par_percent(self, over_satang: int) -> Decimal:
+        """A share of the gross portfolio in percent, two places, half-up (0 for no portfolio)."""
+        if self.gross.outstanding_satang == 0:
+            return Decimal("0.00")
+        hundredths = _half_up(over_satang * 100 * 100, self.gross.outstanding_satang)
+        return Decimal(hundredths).scaleb(-2)

@@ -1,0 +1,229 @@
+"""Close of business and the portfolio report: the two walks over every loan, streamed in batches
+so that memory stays flat in the number of loans.
+
+Close of business for a day D takes the active loans that no close of business has reached on
+or after D, a batch at a time in id order, and for each one decides with
+`ledger.loan_book.close_of_day`: its days past due and class, and either
+the interest to accrue through D or, for a non-performing loan, the accrued interest to reverse.
+Each batch posts one accrual entry (Dr interest receivable / Cr interest income) and one reversal
+entry (the opposite) per book and pair of accounts, through `journal.record_entries`, and one
+loan transaction per loan pointing at it; then each loan remembers `cob_through = D`.
+
+Locks: every writer takes loan rows before balance rows. Close of business holds the balance
+rows of the accrual accounts from its first batch to its commit, so it locks all the loans it
+will close first, in id order, in one statement (the rows are counted, not fetched), and only
+then posts; a repayment that got its loan first simply finishes first.
+
+Running it again for D changes nothing: the loans it reached are skipped (`cob_through`), what
+is accrued is the schedule's earnings through D less what is recognised already (zero the second
+time), and the database takes at most one accrual or reversal per loan and day (a unique index).
+"""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+
+from ledger.accounts import EntryDraft, Posting
+from ledger.errors import LedgerError, Rejection
+from ledger.loan_book import CloseOfDay, Portfolio, Totals, TxKind, close_of_day
+from ledger.loans import DEFAULT_AGEING_BOUNDS, ageing_bucket, days_past_due
+from store import books, journal
+from store.loans import loan_t, loan_tx_t, payments_of, plans_of, product_t, sums_of, terms_from_json, tx_values
+
+BATCH = 500
+Row = dict[str, Any]
+_UPDATE_LOAN = (
+    update(loan_t)
+    .where(loan_t.c.id == bindparam("loan_id"))
+    .values(days_past_due=bindparam("age"), loan_class=bindparam("grade"), accruing=bindparam("accrues"),
+            cob_through=bindparam("through"))
+)  # fmt: skip
+
+
+@dataclass
+class CloseOfBusiness:
+    """What a close of business did."""
+
+    day: date
+    loans_processed: int = 0  # loans whose day was closed now
+    loans_accrued: int = 0
+    accrued_satang: int = 0
+    loans_reversed: int = 0
+    reversed_satang: int = 0
+    non_performing: int = 0
+    entry_ids: list[int] = field(default_factory=list)
+
+
+def close_of_business(
+    connection: Connection, day: date, *, today: date, user_id: int, now: datetime, batch_size: int = BATCH
+) -> CloseOfBusiness:
+    if day > today:
+        raise LedgerError(Rejection.date_in_future, f"{day} is after the business date {today}")
+    _check_open(connection, day)
+    report = CloseOfBusiness(day)
+    connection.execute(select(func.count()).select_from(_open_loans_query(day).with_for_update().subquery()))
+    after = 0
+    while loans := _open_loans(connection, day, after, batch_size):
+        _close_batch(connection, loans, day, user_id, now, report)
+        after = loans[-1]["id"]
+    return report
+
+
+def _check_open(connection: Connection, day: date) -> None:
+    """Refuse a day in a closed period of a book with active loans, even if it would post nothing."""
+    book_t = books.book_t
+    has_loans = select(loan_t.c.id).where(loan_t.c.book_id == book_t.c.id, loan_t.c.status == "active").exists()
+    closed = select(book_t.c.id, book_t.c.closed_through).where(book_t.c.closed_through >= day, has_loans)
+    book = connection.execute(closed.limit(1)).first()
+    if book is not None:
+        raise LedgerError(Rejection.period_closed, f"book {book.id} is closed through {book.closed_through}")
+
+
+def _open_loans_query(day: date):
+    """Active loans not yet closed through `day`, in id order."""
+    open_ = or_(loan_t.c.cob_through.is_(None), loan_t.c.cob_through < day)
+    return (
+        select(loan_t.c.id, loan_t.c.book_id, loan_t.c.product_id)
+        .where(loan_t.c.status == "active", open_)
+        .order_by(loan_t.c.id)
+    )
+
+
+def _open_loans(connection: Connection, day: date, after: int, limit: int) -> list[Row]:
+    # Locked already, but for a loan disbursed (by another transaction) since the first lock.
+    query = _open_loans_query(day).where(loan_t.c.id > after).limit(limit).with_for_update()
+    return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def _close_batch(connection: Connection, loans: list[Row], day: date, user_id: int, now: datetime,
+                 report: CloseOfBusiness) -> None:  # fmt: skip
+    ids = [loan["id"] for loan in loans]
+    plans, sums, payments = plans_of(connection, ids, day), sums_of(connection, ids), payments_of(connection, ids, day)
+    decided: list[tuple[Row, CloseOfDay]] = []
+    for loan in loans:
+        if loan["id"] in plans:  # not yet disbursed on `day`: its close of business comes later
+            plan, terms = plans[loan["id"]]
+            paid = payments.get(loan["id"], [])
+            decision = close_of_day(plan, terms_from_json(terms), sums.get(loan["id"], Totals()), paid, day)
+            decided.append((loan, decision))
+    accounts = _accounts(connection, {loan["product_id"] for loan, _ in decided})
+    entry_of = _post_batch(connection, decided, accounts, day, user_id, now)
+    txs = [
+        tx_values(loan, kind, day, entry_of[(kind, loan["book_id"], *accounts[loan["product_id"]])], user_id, now,
+                  amount_satang=satang, interest_satang=satang)
+        for loan, decision in decided for kind, satang in _moves(decision) if satang
+    ]  # fmt: skip
+    if txs:
+        connection.execute(insert(loan_tx_t), txs)
+    if decided:
+        connection.execute(_UPDATE_LOAN, [
+            {"loan_id": loan["id"], "age": d.days_past_due, "grade": d.loan_class.value, "accrues": d.accruing,
+             "through": day}
+            for loan, d in decided
+        ])  # fmt: skip
+    _count(report, decided, entry_of.values())
+
+
+def _moves(decision: CloseOfDay) -> tuple[tuple[TxKind, int], ...]:
+    return (TxKind.accrual, decision.accrual_satang), (TxKind.accrual_reversal, decision.reversal_satang)
+
+
+def _accounts(connection: Connection, product_ids: set[int]) -> dict[int, tuple[int, int]]:
+    """(interest receivable, interest income) of each product."""
+    query = select(product_t.c.id, product_t.c.accounts).where(product_t.c.id.in_(product_ids))
+    return {
+        pid: (roles["interest_receivable"], roles["interest_income"])
+        for pid, roles in ((pid, json.loads(text)) for pid, text in connection.execute(query))
+    }
+
+
+def _post_batch(
+    connection: Connection, decided: list[tuple[Row, CloseOfDay]], accounts: dict[int, tuple[int, int]], day: date,
+    user_id: int, now: datetime,
+) -> dict[tuple, int]:  # fmt: skip
+    """One entry per kind, book and pair of accounts for the whole batch; their ids by that key."""
+    amounts: dict[tuple, int] = {}
+    for loan, decision in decided:
+        pair = accounts[loan["product_id"]]
+        for kind, satang in _moves(decision):
+            if satang:
+                key = (kind, loan["book_id"], *pair)
+                amounts[key] = amounts.get(key, 0) + satang
+    keys = sorted(amounts)
+    drafts = [_draft(key, amounts[key], day) for key in keys]
+    outcomes = journal.record_entries(connection, drafts, recorded_by=user_id, recorded_at=now)
+    for outcome in outcomes:
+        if isinstance(outcome, LedgerError):
+            raise outcome  # a closed period: the whole close of business is refused
+    return dict(zip(keys, outcomes, strict=True))
+
+
+def _draft(key: tuple, satang: int, day: date) -> EntryDraft:
+    kind, book_id, receivable, income = key
+    sign = 1 if kind is TxKind.accrual else -1
+    what = "Interest accrued" if kind is TxKind.accrual else "Accrued interest reversed (non-performing loans)"
+    return EntryDraft(
+        book_id=book_id, effective_date=day, kind=f"loan.{kind.value}", description=f"{what}: close of business {day}",
+        postings=(Posting(receivable, sign * satang), Posting(income, -sign * satang)),
+        dimensions={"close_of_business": day.isoformat()},
+    )  # fmt: skip
+
+
+def _count(report: CloseOfBusiness, decided: list[tuple[Row, CloseOfDay]], entry_ids) -> None:
+    report.loans_processed += len(decided)
+    for _, d in decided:
+        report.loans_accrued += d.accrual_satang > 0
+        report.accrued_satang += d.accrual_satang
+        report.loans_reversed += d.reversal_satang > 0
+        report.reversed_satang += d.reversal_satang
+        report.non_performing += not d.accruing
+    report.entry_ids.extend(entry_ids)
+
+
+# --- portfolio ---------------------------------------------------------------------------------
+
+
+def portfolio(
+    connection: Connection, as_of: date, *, book_id: int | None = None, bounds: tuple[int, ...] = DEFAULT_AGEING_BOUNDS,
+    batch_size: int = BATCH,
+) -> Portfolio:  # fmt: skip
+    """The loans with principal outstanding at the end of `as_of`, re-derived from their
+    transactions and schedules then, by class, days-past-due bucket (lower bounds `bounds`),
+    region, province, incubation centre and product."""
+    ageing_bucket(0, bounds)  # refuses bad bounds before any work
+    result = Portfolio(bounds)
+    for batch in _disbursed_loans(connection, book_id, batch_size):
+        ids = [loan["id"] for loan in batch]
+        plans, sums = plans_of(connection, ids, as_of), sums_of(connection, ids, as_of)
+        paid = payments_of(connection, ids, as_of)
+        for loan in batch:
+            if loan["id"] not in plans:
+                continue
+            plan, terms = plans[loan["id"]]
+            age = days_past_due(plan, terms_from_json(terms), paid.get(loan["id"], []), as_of)
+            keys = {"region": loan["region"] or "unknown", "province": loan["province"] or "unknown",
+                    "centre": str(loan["centre_id"] or "none"), "product": loan["product_code"]}  # fmt: skip
+            result.add(sums.get(loan["id"], Totals()).outstanding_satang, age, keys)
+    return result
+
+
+def _disbursed_loans(connection: Connection, book_id: int | None, batch_size: int) -> Iterator[list[Row]]:
+    party_t = books.party_t
+    query = (
+        select(loan_t.c.id, party_t.c.region, party_t.c.province, party_t.c.centre_id,
+               product_t.c.code.label("product_code"))
+        .join(party_t, party_t.c.id == loan_t.c.borrower_party_id)
+        .join(product_t, product_t.c.id == loan_t.c.product_id)
+        .where(loan_t.c.status.in_(("active", "closed", "written_off")))
+        .order_by(loan_t.c.id).limit(batch_size)
+    )  # fmt: skip
+    if book_id is not None:
+        query = query.where(loan_t.c.book_id == book_id)
+    after = 0
+    while batch := [dict(r) for r in connection.execute(query.where(loan_t.c.id > after)).mappings()]:
+        yield batch
+        after = batch[-1]["id"]

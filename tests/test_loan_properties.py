@@ -1,0 +1,325 @@
+"""A hypothesis state machine over the life of one loan, driven through the store: tranches,
+repayments, backdated repayments (refused for now), close of business on random days and close
+of business run again for a day already closed. After every step it checks:
+
+- invariant 8: principal outstanding = disbursed - principal repaid, never negative, equal to the
+  balance of the loan's receivable sub-account; the schedule's principal sums to what was
+  disbursed;
+- every satang of a repayment allocated exactly once, none to more than was due;
+- the journal balanced (invariants 1, 3, 4) and the loan accounts equal to what the loan
+  transactions say: interest receivable = accrued - reversed - paid out of it, overpayments, and
+  interest income = what was recognised;
+- close of business twice for a day changes nothing.
+
+Then properties of `ledger.loan_book` alone: a tranche adds exactly its principal and keeps the
+due dates and what fell due before it; interest is earned day by day, never more than the
+schedule's; a repayment settles accrued interest before it counts as income.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import text
+
+from ledger.accounts import EntryDraft, Posting
+from ledger.errors import LedgerError, Rejection
+from ledger.loan_book import Totals, TxKind, dues, interest_earned_through, repayment, totals, with_tranche
+from ledger.loans import (
+    Amortization,
+    Component,
+    DayCount,
+    FrequencyUnit,
+    InterestBasis,
+    InterestMethod,
+    LoanTerms,
+    schedule,
+)
+from store import books, journal, loan_cob, loans, users
+from tests.conftest import NOW
+
+FIRST_DAY, TODAY = date(2024, 1, 1), date(2024, 12, 31)
+CASH_SATANG = 10**12
+TERMS = st.sampled_from([
+    LoanTerms(rate_annual_percent=Decimal("12"), term_instalments=6),
+    LoanTerms(rate_annual_percent=Decimal("4"), term_instalments=8, amortization=Amortization.equal_principal,
+              repayment_unit=FrequencyUnit.weeks, repayment_every=2),
+    LoanTerms(rate_annual_percent=Decimal("9"), term_instalments=4, interest_method=InterestMethod.flat,
+              grace_principal_periods=1, instalment_multiple_satang=100),
+    LoanTerms(rate_annual_percent=Decimal("0"), term_instalments=3),
+    LoanTerms(rate_annual_percent=Decimal("18.25"), term_instalments=5, interest_basis=InterestBasis.daily,
+              day_count=DayCount.actual, grace_interest_periods=2,
+              allocation_order=(Component.principal, Component.interest, Component.penalty)),
+])  # fmt: skip
+
+
+class LoanMachine(RuleBasedStateMachine):
+    def __init__(self, databases) -> None:
+        super().__init__()
+        self.db, self._drop = databases.fresh()
+        with self.db.write() as c:
+            self.borrower = books.create_party(c, {"kind": "savings_group", "name_th": "กลุ่มออมทรัพย์"}, now=NOW)["id"]
+            self.book = books.create_book(c, {"code": "FUND", "kind": "fund", "name_th": "กองทุน"}, now=NOW)["id"]
+            self.ids = {a["code"]: a["id"] for a in books.book_accounts(c, self.book)}
+            self.officer = users.add_user(c, name="officer", role="officer", party_id=None, now=NOW)[0]
+            self.approver = users.add_user(c, name="approver", role="approver", party_id=None, now=NOW)[0]
+            journal.record_entry(c, EntryDraft(self.book, FIRST_DAY, "manual", "capital", (
+                Posting(self.ids["1100"], CASH_SATANG), Posting(self.ids["3100"], -CASH_SATANG))),
+                recorded_by=self.officer, recorded_at=NOW)  # fmt: skip
+        self.last_money_day = FIRST_DAY
+        self.closed_days: list[date] = []
+
+    def teardown(self) -> None:
+        self._drop()
+
+    def attempt(self, write, *expected: Rejection):
+        """Run a write in a transaction of its own; a refusal must be one of `expected`."""
+        try:
+            with self.db.write() as c:
+                return write(c)
+        except LedgerError as error:
+            assert error.reason in expected, error
+            return None
+
+    def loan_state(self):
+        with self.db.read() as c:
+            return loans.state(c, loans.get_loan(c, self.loan_id))
+
+    # --- rules -----------------------------------------------------------------------------
+
+    @initialize(terms=TERMS, amount=st.integers(1_000_00, 1_000_000_00), first=st.integers(0, 100),
+                gap=st.integers(0, 60))  # fmt: skip
+    def open_loan(self, terms, amount, first, gap):
+        """An approved loan, most often with a first tranche of `first` % paid out."""
+        with self.db.write() as c:
+            product = {
+                "book_id": self.book,
+                "code": "P",
+                "name_th": "สินเชื่อ",
+                "terms": terms,
+                "min_savings_percent": Decimal(10),
+            }
+            product = loans.create_product(c, product, created_by=self.officer, now=NOW)
+            application = {
+                "product_id": product["id"],
+                "borrower_party_id": self.borrower,
+                "amount_satang": amount,
+                "savings_satang": amount,
+            }
+            loan = loans.apply(c, application, recorded_by=self.officer, now=NOW)
+            loans.approve(c, loan["id"], approved_by=self.approver, now=NOW)
+        self.loan_id = loan["id"]
+        if first:
+            self.last_money_day = FIRST_DAY + timedelta(days=gap)
+            with self.db.write() as c:
+                loans.disburse(c, self.loan_id, amount_satang=max(1, amount * first // 100), on=self.last_money_day,
+                               today=TODAY, user_id=self.officer, now=NOW)  # fmt: skip
+
+    @rule(share=st.integers(1, 100), gap=st.integers(0, 30))
+    def disburse(self, share, gap):
+        current = self.loan_state()
+        left = current.loan["amount_satang"] - totals(current.txs).disbursed_satang
+        on = min(self.last_money_day + timedelta(days=gap), TODAY)
+        done = self.attempt(
+            lambda c: loans.disburse(c, self.loan_id, amount_satang=max(1, left * share // 100), on=on, today=TODAY,
+                                     user_id=self.officer, now=NOW),
+            Rejection.loan_fully_disbursed, Rejection.loan_matured, Rejection.loan_closed,
+        )  # fmt: skip
+        matured = current.plan is not None and on >= current.plan.maturity_on
+        assert (done is None) == (left == 0 or matured or current.loan["status"] == "closed")
+        self.last_money_day = on if done else self.last_money_day
+
+    @rule(share=st.integers(1, 150), gap=st.integers(0, 45))
+    def repay(self, share, gap):
+        """A repayment of a share of what is due (or of the next instalment, if nothing is)."""
+        current = self.loan_state()
+        on = min(self.last_money_day + timedelta(days=gap), TODAY)
+        shown = current.figures(on)
+        due = shown.principal_due_satang + shown.interest_due_satang or shown.next_due_satang or 10_000
+        amount = max(1, due * share // 100)
+        done = self.attempt(
+            lambda c: loans.repay(c, self.loan_id, amount_satang=amount, on=on, today=TODAY, user_id=self.officer,
+                                  now=NOW),
+            Rejection.loan_not_disbursed, Rejection.loan_closed,
+        )  # fmt: skip
+        assert (done is None) == (current.loan["status"] != "active")
+        if done is None:
+            return
+        self.last_money_day = on
+        tx, due = done.transaction, dues(current.plan, totals(current.txs), on)
+        parts = [tx[f"{part}_satang"] for part in ("penalty", "interest", "principal", "overpayment")]
+        assert sum(parts) == amount and all(part >= 0 for part in parts)  # every satang exactly once
+        assert tx["principal_satang"] <= due[Component.principal] and tx["interest_satang"] <= due[Component.interest]
+        paid_due = tx["penalty_satang"] + tx["interest_satang"] + tx["principal_satang"]
+        assert tx["overpayment_satang"] == 0 or paid_due == sum(due.values())  # only the excess is overpaid
+
+    @precondition(lambda self: self.last_money_day > FIRST_DAY)
+    @rule(back=st.integers(1, 30))
+    def repay_backdated(self, back):
+        on = max(FIRST_DAY, self.last_money_day - timedelta(days=back))
+        refused = self.attempt(
+            lambda c: loans.repay(c, self.loan_id, amount_satang=100, on=on, today=TODAY, user_id=self.officer,
+                                  now=NOW),
+            Rejection.date_before_last_transaction, Rejection.loan_not_disbursed, Rejection.loan_closed,
+        )  # fmt: skip
+        assert refused is None
+
+    @rule(gap=st.integers(0, 60))
+    def close_of_business_soon(self, gap):
+        """Close of business some days after the last disbursement or repayment."""
+        self.close_of_business(min(self.last_money_day + timedelta(days=gap), TODAY))
+
+    @rule(day=st.dates(FIRST_DAY, TODAY))
+    def close_of_business(self, day):
+        with self.db.write() as c:
+            loan_cob.close_of_business(c, day, today=TODAY, user_id=self.officer, now=NOW)
+        self.closed_days.append(day)
+
+    @precondition(lambda self: self.closed_days)
+    @rule(data=st.data())
+    def close_of_business_again(self, data):
+        """A day closed before, closed again, and again: the second time changes nothing. (The
+        first may: a tranche dated on or before a closed day is brought up to it.)"""
+        day = data.draw(st.sampled_from(self.closed_days))
+        self.close_of_business(day)
+        before = self.snapshot()
+        with self.db.write() as c:
+            report = loan_cob.close_of_business(c, day, today=TODAY, user_id=self.officer, now=NOW)
+        assert report.entry_ids == [] and report.accrued_satang == report.reversed_satang == 0
+        assert self.snapshot() == before
+
+    def snapshot(self) -> tuple:
+        with self.db.read() as c:
+            balances = c.execute(text("SELECT account_id, balance_satang FROM account_balance ORDER BY 1")).all()
+            count = c.execute(text("SELECT count(*) FROM loan_transaction")).scalar_one()
+            loan = loans.get_loan(c, self.loan_id)
+        return balances, count, loan
+
+    # --- invariants ------------------------------------------------------------------------
+
+    @invariant()
+    def outstanding_principal_is_the_sub_account_balance(self):
+        current = self.loan_state()
+        sums = totals(current.txs)
+        outstanding = sums.disbursed_satang - sums.principal_repaid_satang
+        assert outstanding == sums.outstanding_satang >= 0
+        account_id = current.loan["receivable_account_id"]
+        with self.db.read() as c:
+            shown = books.get_account(c, account_id)["balance_satang"] if account_id else 0
+        assert shown == outstanding
+        assert current.figures(TODAY).principal_outstanding_satang == outstanding
+        if current.plan is not None:
+            assert current.plan.amount_satang == sum(i.principal_satang for i in current.plan.instalments)
+            assert current.plan.amount_satang == sums.disbursed_satang
+        if current.loan["status"] == "closed":  # all paid, and nothing left accrued on the way
+            assert outstanding == 0 and sums.interest_paid_satang >= current.plan.interest_satang
+            assert sums.interest_receivable_satang == 0
+
+    @invariant()
+    def loan_accounts_are_what_the_loan_transactions_say(self):
+        sums = totals(self.loan_state().txs)
+        with self.db.read() as c:
+            balance = {a["code"]: a["balance_satang"] for a in books.book_accounts(c, self.book)}
+        assert balance["1210"] == sums.interest_receivable_satang >= 0
+        assert balance["4100"] == -sums.interest_recognised_satang
+        assert balance["2100"] == -sums.overpaid_satang
+        repaid = sums.principal_repaid_satang + sums.interest_paid_satang + sums.overpaid_satang
+        assert balance["1100"] == CASH_SATANG - sums.disbursed_satang + repaid
+
+    @invariant()
+    def the_journal_balances(self):
+        with self.db.read() as c:
+            unbalanced = c.execute(text(
+                "SELECT entry_id FROM posting GROUP BY entry_id HAVING sum(amount_satang) <> 0"
+            )).all()  # fmt: skip
+            stored = c.execute(text(
+                "SELECT b.account_id, b.balance_satang, coalesce(sum(p.amount_satang), 0) FROM account_balance b "
+                "LEFT JOIN posting p ON p.account_id = b.account_id GROUP BY b.account_id, b.balance_satang"
+            )).all()  # fmt: skip
+            orphans = c.execute(text(
+                "SELECT count(*) FROM loan_transaction t LEFT JOIN entry e ON e.id = t.entry_id WHERE e.id IS NULL"
+            )).scalar_one()  # fmt: skip
+        assert unbalanced == [] and orphans == 0
+        assert all(balance == int(total) for _, balance, total in stored)
+        assert sum(balance for _, balance, _ in stored) == 0
+
+    @invariant()
+    def accruals_happen_at_most_once_a_loan_and_day(self):
+        days = [tx.on for tx in self.loan_state().txs if tx.kind in (TxKind.accrual, TxKind.accrual_reversal)]
+        assert len(days) == len(set(days))  # and never accrued and reversed on the same day
+
+
+def test_a_loan_keeps_its_invariants(databases):
+    run_state_machine_as_test(
+        lambda: LoanMachine(databases),
+        settings=settings(
+            max_examples=20,
+            stateful_step_count=14,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        ),
+    )
+
+
+# --- the pure loan book (ledger.loan_book) ------------------------------------------------------
+
+PURE = settings(max_examples=60, deadline=None)
+AMOUNT = st.integers(1_00, 10_000_000_00)
+
+
+def test_the_module_doctests_pass():
+    import doctest
+
+    import ledger.loan_book
+
+    assert doctest.testmod(ledger.loan_book).failed == 0
+
+
+@PURE
+@given(terms=TERMS, first=AMOUNT, second=AMOUNT, start=st.dates(FIRST_DAY, TODAY), after=st.integers(0, 200))
+def test_a_tranche_adds_its_principal_and_keeps_the_due_dates(terms, first, second, start, after):
+    before = schedule(first, terms, start)
+    on = start + timedelta(days=after)
+    try:
+        merged = with_tranche(before, terms, second, on)
+    except LedgerError as error:
+        assert error.reason is Rejection.loan_matured and on >= before.maturity_on
+        return
+    assert merged.amount_satang == first + second == sum(i.principal_satang for i in merged.instalments)
+    assert [i.due_on for i in merged.instalments] == [i.due_on for i in before.instalments]
+    assert merged.instalments[-1].outstanding_after_satang == 0
+    for old, new in zip(before.instalments, merged.instalments, strict=True):
+        assert min(new.principal_satang, new.interest_satang, new.outstanding_after_satang) >= 0
+        if old.due_on <= on:  # what fell due before the tranche is as it was
+            assert new == old
+        else:  # the new money only adds
+            assert new.interest_accrued_satang >= old.interest_accrued_satang
+
+
+@PURE
+@given(terms=TERMS, amount=AMOUNT, start=st.dates(FIRST_DAY, TODAY), days=st.lists(st.integers(-10, 400), max_size=8))
+def test_interest_is_earned_day_by_day_up_to_the_schedule(terms, amount, start, days):
+    plan = schedule(amount, terms, start)
+    earned = [interest_earned_through(plan, start + timedelta(days=d)) for d in sorted(days)]
+    assert earned == sorted(earned) and all(0 <= e <= plan.interest_satang for e in earned)
+    assert interest_earned_through(plan, plan.maturity_on - timedelta(days=1)) == plan.interest_satang
+    assert interest_earned_through(plan, start - timedelta(days=1)) == 0
+
+
+@PURE
+@given(terms=TERMS, amount=AMOUNT, paid=AMOUNT, receivable=st.integers(0, 10**8), later=st.integers(0, 400))
+def test_a_repayment_settles_what_was_accrued_first(terms, amount, paid, receivable, later):
+    plan = schedule(amount, terms, FIRST_DAY)
+    sums = Totals(disbursed_satang=amount, accrued_satang=receivable)
+    allocation, from_receivable = repayment(paid, plan, terms, sums, FIRST_DAY + timedelta(days=later))
+    assert allocation.total_satang == paid
+    assert from_receivable == min(allocation.interest_satang, receivable)
