@@ -1,8 +1,16 @@
 """Running a write: one transaction holding the effect, its idempotency record and its audit
 record; a refused write is audited too, in a transaction of its own.
 
-    perform(request, principal, action, work)
+    perform(request, write, principal, action, work)
       work(connection, now) -> Outcome   the effect; raises LedgerError to refuse
+
+    perform_batched(request, write, principal, action, item, work_many)
+      work_many(connection, now, items) -> [Outcome or LedgerError]   the effects of a batch
+
+The service's writes are committed in groups (store.group_commit). A batched write goes further:
+the requests of one kind that a group holds share their statements (one key lookup, one
+`work_many`, one insert of answers, one audit append); a refusal is audited in the same
+transaction.
 """
 
 import hashlib
@@ -39,6 +47,7 @@ class Outcome:
 
 
 Work = Callable[[Connection, datetime], Outcome]
+WorkMany = Callable[[Connection, datetime, list[Any]], list[Outcome | LedgerError]]
 
 
 @dataclass(frozen=True)
@@ -69,24 +78,52 @@ def perform(
     needs_key: bool = False,
 ) -> Response:
     """Run `work` once for this request, however often the request is retried."""
+    _require_key(write, needs_key)
+    db, clock = request.app.state.db, request.app.state.clock
+    audit = _audit_fields(write, principal, action)
+    try:
+        return _retrying(lambda: db.run_write(lambda c: _run(c, write, principal, audit, work, clock.now())))
+    except LedgerError as error:
+        _audit_refusal(db, audit, request.url.path, error.reason, clock.now())
+        request.state.refusal_audited = True
+        raise
+
+
+def perform_batched(
+    request: Request, write: WriteRequest, principal: Principal, action: str, item: Any, work_many: WorkMany
+) -> Response:
+    """Like `perform`, for a write that can share its batch's statements: `work_many` does the
+    work of every such request that group commit takes together (money moves: a key is needed)."""
+    _require_key(write, True)
+    pending = BatchedWrite(
+        write, principal, _audit_fields(write, principal, action), request.url.path, item, work_many,
+        request.app.state.clock,
+    )  # fmt: skip
+    try:
+        return _retrying(lambda: request.app.state.db.run_write(pending))
+    except LedgerError:
+        request.state.refusal_audited = True  # in the batch's own transaction
+        raise
+
+
+def _require_key(write: WriteRequest, needs_key: bool) -> None:
     if needs_key and write.idempotency_key is None:
         raise LedgerError(
             Rejection.idempotency_key_required, "this request moves money: send an Idempotency-Key header"
         )
-    db, clock = request.app.state.db, request.app.state.clock
-    audit = _audit_fields(write, principal, action)
-    for attempt in range(RETRIES):
+
+
+def _retrying(attempt: Callable[[], Response]) -> Response:
+    """Try again when a twin request with the same key committed first (its answer is then
+    replayed) or PostgreSQL gave up a transaction to a deadlock or a serialization failure."""
+    for attempt_number in range(1, RETRIES + 1):
         try:
-            return db.run_write(lambda connection: _run(connection, write, principal, audit, work, clock.now()))
-        except LedgerError as error:
-            _audit_refusal(db, audit, request.url.path, error.reason, clock.now())
-            request.state.refusal_audited = True
-            raise
+            return attempt()
         except IntegrityError as error:
-            if not idempotency.is_duplicate_key(error) or attempt == RETRIES - 1:
-                raise  # a twin with the same key committed first (another process): answer from its record
+            if not idempotency.is_duplicate_key(error) or attempt_number == RETRIES:
+                raise
         except DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES or attempt == RETRIES - 1:
+            if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES or attempt_number == RETRIES:
                 raise
     raise AssertionError("unreachable")
 
@@ -95,21 +132,111 @@ def _run(connection, write: WriteRequest, principal: Principal, audit: dict, wor
     key = write.idempotency_key
     stored = idempotency.find(connection, user_id=principal.user_id, key=key) if key else None
     if stored is not None:
-        if stored.request_hash != write.request_hash:
-            raise LedgerError(
-                Rejection.idempotency_key_reused, f"Idempotency-Key {key!r} was used with another request"
-            )
-        return Response(
-            stored.body, stored.status_code, media_type="application/json", headers={"Idempotent-Replayed": "true"}
-        )
+        return _replay(stored, write)
     outcome = work(connection, now)
-    body = "" if outcome.body is None else json.dumps(jsonable_encoder(outcome.body), ensure_ascii=False)
+    body = _encoded(outcome)
     if key and outcome.keep_answer:
         answer = StoredAnswer(write.request_hash, outcome.status_code, body)
         idempotency.save(connection, user_id=principal.user_id, key=key, answer=answer, now=now)
-    audit_log.append(connection, {**audit, "recorded_at": now.isoformat(), "target": outcome.target,
-                                  "outcome": "ok", "entry_ids": outcome.entry_ids})  # fmt: skip
+    audit_log.append(connection, _record(audit, now, outcome.target, "ok", outcome.entry_ids))
     return Response(body, outcome.status_code, media_type="application/json")
+
+
+def _replay(stored: StoredAnswer, write: WriteRequest) -> Response:
+    if stored.request_hash != write.request_hash:
+        key = write.idempotency_key
+        raise LedgerError(Rejection.idempotency_key_reused, f"Idempotency-Key {key!r} was used with another request")
+    replayed = {"Idempotent-Replayed": "true"}
+    return Response(stored.body, stored.status_code, media_type="application/json", headers=replayed)
+
+
+def _encoded(outcome: Outcome) -> str:
+    return "" if outcome.body is None else json.dumps(jsonable_encoder(outcome.body), ensure_ascii=False)
+
+
+def _record(audit: dict, now: datetime, target: str, outcome: str, entry_ids: list[int]) -> dict[str, Any]:
+    return {**audit, "recorded_at": now.isoformat(), "target": target[:200], "outcome": outcome, "entry_ids": entry_ids}
+
+
+@dataclass(eq=False)
+class BatchedWrite:
+    """One request's part in a batch: the item its `work_many` needs, and what answering it takes.
+
+    The batch looks up every key at once, runs `work_many` over the requests not seen before,
+    saves their answers in one insert and audits them, refusals included, in one append. A key
+    sent twice within a batch waits for a later round, which replays the first one's answer.
+    """
+
+    write: WriteRequest
+    principal: Principal
+    audit: dict
+    path: str
+    item: Any
+    work_many: WorkMany
+    clock: Any
+
+    @property
+    def batch_key(self) -> object:
+        return self.work_many
+
+    def run_many(self, connection: Connection, writes: list["BatchedWrite"]) -> list[Response | LedgerError]:
+        now = self.clock.now()
+        answers: dict[int, Response | LedgerError] = {}
+        for round_ in _rounds(writes):
+            answers |= _answer_round(connection, round_, now)
+        return [answers[id(w)] for w in writes]
+
+
+def _rounds(writes: list[BatchedWrite]) -> list[list[BatchedWrite]]:
+    """The writes in order, split so that no (user, key) comes twice in one round."""
+    rounds: list[tuple[set, list[BatchedWrite]]] = []
+    for write in writes:
+        key = (write.principal.user_id, write.write.idempotency_key)
+        place = next((r for r in rounds if key not in r[0]), None)
+        if place is None:
+            place = (set(), [])
+            rounds.append(place)
+        place[0].add(key)
+        place[1].append(write)
+    return [writes for _, writes in rounds]
+
+
+def _answer_round(connection: Connection, writes: list[BatchedWrite], now: datetime) -> dict[int, Any]:
+    stored = idempotency.find_many(connection, [_key_of(w) for w in writes])
+    fresh = [w for w in writes if _key_of(w) not in stored]
+    outcomes = writes[0].work_many(connection, now, [w.item for w in fresh]) if fresh else []
+    settled = {id(w): _settle_known(w, stored[_key_of(w)], now) for w in writes if _key_of(w) in stored}
+    settled |= {id(w): _settle(w, outcome, now) for w, outcome in zip(fresh, outcomes, strict=True)}
+    ordered = [settled[id(w)] for w in writes]
+    if saved := [keep for _, keep, _ in ordered if keep]:
+        idempotency.save_many(connection, saved, now=now)
+    if records := [record for _, _, record in ordered if record]:
+        audit_log.append_many(connection, records)
+    return {key: answer for key, (answer, _, _) in settled.items()}
+
+
+Settled = tuple[Any, tuple[int, str, StoredAnswer] | None, dict | None]  # answer, answer to keep, audit record
+
+
+def _key_of(write: BatchedWrite) -> tuple[int, str]:
+    return write.principal.user_id, write.write.idempotency_key
+
+
+def _settle(write: BatchedWrite, outcome: "Outcome | LedgerError", now: datetime) -> Settled:
+    if isinstance(outcome, LedgerError):
+        return outcome, None, _record(write.audit, now, write.path, f"refused: {outcome.reason}", [])
+    body = _encoded(outcome)
+    keep = (*_key_of(write), StoredAnswer(write.write.request_hash, outcome.status_code, body))
+    record = _record(write.audit, now, outcome.target, "ok", outcome.entry_ids)
+    return Response(body, outcome.status_code, media_type="application/json"), keep, record
+
+
+def _settle_known(write: BatchedWrite, stored: StoredAnswer, now: datetime) -> Settled:
+    """A key seen before: its answer again, or, with another body, a refusal (audited)."""
+    try:
+        return _replay(stored, write.write), None, None
+    except LedgerError as error:
+        return error, None, _record(write.audit, now, write.path, f"refused: {error.reason}", [])
 
 
 def _audit_fields(write: WriteRequest, principal: Principal, action: str) -> dict[str, Any]:
@@ -121,8 +248,7 @@ def _audit_fields(write: WriteRequest, principal: Principal, action: str) -> dic
 
 
 def _audit_refusal(db, audit: dict, target: str, reason: str, now: datetime) -> None:
-    record = {**audit, "recorded_at": now.isoformat(), "target": target[:200], "outcome": f"refused: {reason}",
-              "entry_ids": []}  # fmt: skip
+    record = _record(audit, now, target, f"refused: {reason}", [])
     db.run_write(lambda connection: audit_log.append(connection, record))
 
 

@@ -8,7 +8,7 @@ balance rows), which keeps the lock order the same everywhere.
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -31,13 +31,22 @@ _MOVE_HEAD = update(head_t).where(head_t.c.id == 1).values(seq=bindparam("new_se
 
 def append(connection: Connection, fields: dict[str, Any]) -> Digest:
     """Append one record (every field of HASHED_FIELDS but seq) and return the new head."""
+    return append_many(connection, [fields])
+
+
+def append_many(connection: Connection, records: Sequence[dict[str, Any]]) -> Digest:
+    """Append records in order, under one lock of the head, and return the new head."""
     head = connection.execute(_LOCK_HEAD).one()
-    record = {**fields, "seq": head.seq + 1, "entry_ids": json.dumps(fields["entry_ids"])}
-    hashed = {name: record[name] for name in HASHED_FIELDS}
-    record_hash = chain_hash(head.hash, hashed)
-    connection.execute(_INSERT_RECORD, {**hashed, "previous_hash": head.hash, "hash": record_hash})
-    connection.execute(_MOVE_HEAD, {"new_seq": record["seq"], "new_hash": record_hash})
-    return Digest(record["seq"], record_hash)
+    previous, rows = Digest(head.seq, head.hash), []
+    for fields in records:
+        hashed = {name: fields[name] for name in HASHED_FIELDS if name not in ("seq", "entry_ids")}
+        hashed |= {"seq": previous.seq + 1, "entry_ids": json.dumps(fields["entry_ids"])}
+        record_hash = chain_hash(previous.hash, hashed)
+        rows.append({**hashed, "previous_hash": previous.hash, "hash": record_hash})
+        previous = Digest(previous.seq + 1, record_hash)
+    connection.execute(_INSERT_RECORD, rows)
+    connection.execute(_MOVE_HEAD, {"new_seq": previous.seq, "new_hash": previous.hash})
+    return previous
 
 
 def digest(connection: Connection) -> Digest:

@@ -66,6 +66,10 @@ class Database:
         """Run `write` in a transaction shared with other threads' writes (group commit)."""
         return self._group_commit.run(write)
 
+    @property
+    def group_commit(self) -> GroupCommit:
+        return self._group_commit
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self._reader.connect() as connection, connection.begin():

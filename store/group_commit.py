@@ -8,7 +8,11 @@ deferred constraint, a lost connection), each write of the batch runs again alon
 never sinks the others and a caller hears only its own write's error.
 
 A write is a function of the connection; its caller blocks until the batch holding it has
-committed, then gets its return value, or its exception.
+committed, then gets its return value, or its exception. A write that is also `Batchable` may be
+run together with the writes of the same `batch_key` queued next to it: one call of its
+`run_many` does the work of all of them (one insert of all their rows rather than one each), and
+answers each with a value or the exception that refused it. If `run_many` itself raises, each of
+those writes runs again alone.
 """
 
 import queue
@@ -16,13 +20,21 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
-from typing import TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Connection
 
 T = TypeVar("T")
 Job = tuple[Callable[[Connection], object], Future]
 _STOP = None
+
+
+@runtime_checkable
+class Batchable(Protocol):
+    batch_key: object
+
+    def run_many(self, connection: Connection, writes: list["Batchable"]) -> list[object]:
+        """Each write's answer, in order: a value, or an exception (returned, not raised)."""
 
 
 class GroupCommit:
@@ -32,6 +44,11 @@ class GroupCommit:
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._starting = threading.Lock()
+        self.batches_committed = 0  # how the writes were grouped shows in this and `waiting`
+
+    def waiting(self) -> int:
+        """Writes queued and not yet taken into a batch."""
+        return self._queue.qsize()
 
     def run(self, write: Callable[[Connection], T]) -> T:
         """Run `write` in the next batch; return what it returned once the batch has committed."""
@@ -77,7 +94,7 @@ class GroupCommit:
     def _commit(self, batch: list[Job]) -> None:
         try:
             with self._begin() as connection:
-                outcomes = [_attempt(connection, write) for write, _ in batch]
+                outcomes = [o for group in _groups([w for w, _ in batch]) for o in _attempt_group(connection, group)]
         except Exception as error:
             if len(batch) > 1:
                 for job in batch:
@@ -85,11 +102,40 @@ class GroupCommit:
             else:
                 batch[0][1].set_exception(error)
             return
+        self.batches_committed += 1
         for (_, future), (succeeded, value) in zip(batch, outcomes, strict=True):
             if succeeded:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+
+def _groups(writes: list) -> list[list]:
+    """Consecutive batchable writes of one key together; any other write alone."""
+    groups: list[list] = []
+    for write in writes:
+        if groups and isinstance(write, Batchable) and _key(groups[-1][0]) == write.batch_key:
+            groups[-1].append(write)
+        else:
+            groups.append([write])
+    return groups
+
+
+def _key(write) -> object:
+    return write.batch_key if isinstance(write, Batchable) else None
+
+
+def _attempt_group(connection: Connection, writes: list) -> list[tuple[bool, object]]:
+    if not isinstance(writes[0], Batchable):
+        return [_attempt(connection, writes[0])]
+    try:
+        with connection.begin_nested():
+            answers = writes[0].run_many(connection, writes)
+    except Exception as error:  # the group's code failed: each write on its own, to find whose
+        if len(writes) == 1:
+            return [(False, error)]
+        return [outcome for write in writes for outcome in _attempt_group(connection, [write])]
+    return [(not isinstance(answer, Exception), answer) for answer in answers]
 
 
 def _attempt(connection: Connection, write: Callable[[Connection], object]) -> tuple[bool, object]:

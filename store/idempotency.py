@@ -2,6 +2,7 @@
 the write's effect, so a retried request gets the same answer and causes nothing new
 (invariant 5). Keys are scoped to the user who sent them."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +14,10 @@ from store.tables import IdempotencyRecord
 idempotency_t = IdempotencyRecord.__table__
 _FIND = select(idempotency_t).where(
     idempotency_t.c.user_id == bindparam("user_id"), idempotency_t.c.key == bindparam("key")
+)
+_FIND_MANY = select(idempotency_t).where(
+    idempotency_t.c.user_id.in_(bindparam("user_ids", expanding=True)),
+    idempotency_t.c.key.in_(bindparam("keys", expanding=True)),
 )
 _SAVE = insert(idempotency_t)
 
@@ -29,11 +34,29 @@ def find(connection: Connection, *, user_id: int, key: str) -> StoredAnswer | No
     return None if row is None else StoredAnswer(row["request_hash"], row["status_code"], row["response_body"])
 
 
+def find_many(connection: Connection, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], StoredAnswer]:
+    """The stored answers of those (user id, key) pairs that have one."""
+    wanted = set(keys)
+    user_ids, keys_only = sorted({u for u, _ in wanted}), sorted({k for _, k in wanted})
+    rows = connection.execute(_FIND_MANY, {"user_ids": user_ids, "keys": keys_only})
+    return {
+        (r.user_id, r.key): StoredAnswer(r.request_hash, r.status_code, r.response_body)
+        for r in rows
+        if (r.user_id, r.key) in wanted
+    }
+
+
 def save(connection: Connection, *, user_id: int, key: str, answer: StoredAnswer, now: datetime) -> None:
-    connection.execute(_SAVE, {
-        "user_id": user_id, "key": key, "request_hash": answer.request_hash,
-        "status_code": answer.status_code, "response_body": answer.body, "created_at": now,
-    })  # fmt: skip
+    save_many(connection, [(user_id, key, answer)], now=now)
+
+
+def save_many(connection: Connection, answers: Sequence[tuple[int, str, StoredAnswer]], *, now: datetime) -> None:
+    """Keep each (user id, key)'s answer, in one statement."""
+    connection.execute(_SAVE, [
+        {"user_id": user_id, "key": key, "request_hash": answer.request_hash,
+         "status_code": answer.status_code, "response_body": answer.body, "created_at": now}
+        for user_id, key, answer in answers
+    ])  # fmt: skip
 
 
 def is_duplicate_key(error: IntegrityError) -> bool:

@@ -66,6 +66,7 @@ _INSERT_POSTINGS_AT_ONCE = text(
 )
 _INSERT_ENTRIES = insert(entry_t)
 _ENTRY_BY_ID = select(entry_t).where(entry_t.c.id == bindparam("entry_id"))
+_ENTRIES_BY_ID = select(entry_t).where(entry_t.c.id.in_(bindparam("ids", expanding=True)))
 _POSTINGS_OF_ENTRIES = (
     select(posting_t.c.entry_id, posting_t.c.account_id, account_t.c.code, posting_t.c.amount_satang)
     .join(account_t, account_t.c.id == posting_t.c.account_id)
@@ -200,6 +201,12 @@ def _insert(
          "dimensions": json.dumps(d.dimensions, sort_keys=True, ensure_ascii=False), "recorded_by": recorded_by}
         for entry_id, d in entries
     ])  # fmt: skip
+
+
+def get_entries(connection: Connection, entry_ids: Sequence[int]) -> list[Row]:
+    """Entries by id, with their postings, in the order asked."""
+    rows = {r["id"]: dict(r) for r in connection.execute(_ENTRIES_BY_ID, {"ids": list(entry_ids)}).mappings()}
+    return _with_postings(connection, [rows[i] for i in entry_ids])
 
 
 def get_entry(connection: Connection, entry_id: int) -> Row:

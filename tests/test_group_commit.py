@@ -141,3 +141,69 @@ def test_close_finishes_queued_writes_and_a_later_write_starts_again(store):
     assert group.run(insert(2)) == 2
     group.close()
     assert store.numbers() == [1, 2]
+
+
+class Inserts:
+    """A batchable write: one `run_many` inserts the values of every write of its group at once."""
+
+    calls: list[list[int]] = []
+
+    def __init__(self, value: int, batch_key: str = "numbers") -> None:
+        self.value, self.batch_key = value, batch_key
+
+    def run_many(self, connection, writes: list["Inserts"]) -> list:
+        Inserts.calls.append([w.value for w in writes])
+        if any(w.value == 13 for w in writes) and len(writes) > 1:
+            raise RuntimeError("13 spoils its group")
+        fresh = [w for w in writes if w.value >= 0]
+        if fresh:
+            connection.execute(text("INSERT INTO number VALUES (:v)"), [{"v": w.value} for w in fresh])
+        return [w.value if w.value >= 0 else ValueError(f"{w.value} is refused") for w in writes]
+
+
+def test_batchable_writes_of_one_key_share_one_call(store):
+    Inserts.calls = []
+    group = GroupCommit(store.begin)
+    release, waiter = held_open(group)
+    threading.Timer(0.3, release.set).start()
+    writes = [Inserts(1), Inserts(2), Inserts(-1), insert(3), Inserts(4), Inserts(5, batch_key="other")]
+    outcomes = run_concurrently(group, writes)
+    waiter.join()
+    group.close()
+    assert outcomes[:2] == [1, 2] and outcomes[3:] == [3, 4, 5]
+    assert isinstance(outcomes[2], ValueError)  # returned by run_many, raised to its caller alone
+    assert store.numbers() == [1, 2, 3, 4, 5]
+    assert sum(len(call) for call in Inserts.calls) == 5  # each batchable write handled once
+    assert len(Inserts.calls) < 5  # and some of them together
+
+
+def test_a_group_whose_call_fails_runs_each_write_alone(store):
+    Inserts.calls = []
+    group = GroupCommit(store.begin)
+    release, waiter = held_open(group)
+    threading.Timer(0.3, release.set).start()
+    outcomes = run_concurrently(group, [Inserts(1), Inserts(13), Inserts(2)])
+    waiter.join()
+    group.close()
+    assert outcomes == [1, 13, 2]
+    assert store.numbers() == [1, 2, 13]
+    assert [13] in Inserts.calls  # 13 alone succeeds: only its group failed
+
+
+def test_batches_are_counted_and_waiting_writes_seen(store):
+    group = GroupCommit(store.begin)
+    release, waiter = held_open(group)
+    threads = [threading.Thread(target=group.run, args=(insert(v),)) for v in (1, 2, 3)]
+    for thread in threads:
+        thread.start()
+    deadline = threading.Event()
+    for _ in range(100):
+        if group.waiting() == 3:
+            break
+        deadline.wait(0.05)
+    assert group.waiting() == 3
+    release.set()
+    for thread in [waiter, *threads]:
+        thread.join()
+    group.close()
+    assert group.batches_committed == 2  # the held write's batch, then the three together

@@ -1,7 +1,7 @@
 """Entries, reversals, balances, statements, trial balances and periods."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -23,7 +23,7 @@ from api.schemas import (
     StatementPublic,
     TrialBalancePublic,
 )  # fmt: skip
-from api.writes import Outcome, Write, perform
+from api.writes import Outcome, Write, perform, perform_batched
 from ledger.accounts import EntryDraft, Posting
 from ledger.calendar import Period, fiscal_year_of, is_closed, periods_of_fiscal_year
 from ledger.errors import LedgerError, Rejection
@@ -53,15 +53,42 @@ def post_entry(body: EntryCreate, request: Request, write: Write, principal: Jou
         postings=tuple(Posting(p.account_id, parse_amount(p.amount)) for p in body.postings),
         dimensions=body.dimensions,
     )
+    return perform_batched(request, write, principal, "entry.post", (principal, draft), record_drafts)
 
-    def work(connection, now):
-        if principal.party_id is not None:  # any other writer meets a missing book in record_entry
-            owned_book(connection, body.book_id, principal)
-        entry_id = journal.record_entry(connection, draft, recorded_by=principal.user_id, recorded_at=now)
-        entry = journal.get_entry(connection, entry_id)
-        return Outcome(EntryPublic.model_validate(entry_body(entry)), f"entry:{entry_id}", 201, [entry_id])
 
-    return perform(request, write, principal, "entry.post", work, needs_key=True)
+def record_drafts(connection, now, items: list[tuple[Principal, EntryDraft]]) -> list[Outcome | LedgerError]:
+    """The entries of a batch of requests: checked in order, each against the balances the
+    ones before it leave, recorded together; each request's answer or refusal."""
+    answers: dict[int, Any] = {i: e for i, (p, d) in enumerate(items) if (e := _foreign_book(connection, p, d))}
+    for user_id, indexes in _by_user(items, skip=answers).items():
+        drafts = [items[i][1] for i in indexes]
+        outcomes = journal.record_entries(connection, drafts, recorded_by=user_id, recorded_at=now)
+        answers |= dict(zip(indexes, outcomes, strict=True))
+    recorded = {i: entry_id for i, entry_id in answers.items() if isinstance(entry_id, int)}
+    for index, entry in zip(recorded, journal.get_entries(connection, list(recorded.values())), strict=True):
+        body = EntryPublic.model_validate(entry_body(entry))
+        answers[index] = Outcome(body, f"entry:{entry['id']}", 201, [entry["id"]])
+    return [answers[i] for i in range(len(items))]
+
+
+def _foreign_book(connection, principal: Principal, draft: EntryDraft) -> LedgerError | None:
+    """A party's token may write only in its own books (any other writer meets a missing book
+    in record_entries)."""
+    if principal.party_id is None:
+        return None
+    try:
+        owned_book(connection, draft.book_id, principal)
+    except LedgerError as error:
+        return error
+    return None
+
+
+def _by_user(items: list[tuple[Principal, EntryDraft]], skip: dict) -> dict[int, list[int]]:
+    by_user: dict[int, list[int]] = {}
+    for index, (principal, _) in enumerate(items):
+        if index not in skip:
+            by_user.setdefault(principal.user_id, []).append(index)
+    return by_user
 
 
 def visible_entry(connection, entry_id: int, principal: Principal) -> dict:
