@@ -13,6 +13,7 @@ the requests of one kind that a group holds share their statements (one key look
 transaction.
 """
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -24,6 +25,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -89,21 +91,27 @@ def perform(
         raise
 
 
-def perform_batched(
+async def perform_batched(
     request: Request, write: WriteRequest, principal: Principal, action: str, item: Any, work_many: WorkMany
 ) -> Response:
     """Like `perform`, for a write that can share its batch's statements: `work_many` does the
-    work of every such request that group commit takes together (money moves: a key is needed)."""
+    work of every such request that group commit takes together (money moves: a key is needed).
+    The request waits on the event loop, holding no thread, while its batch runs."""
     _require_key(write, True)
     pending = BatchedWrite(
         write, principal, _audit_fields(write, principal, action), request.url.path, item, work_many,
         request.app.state.clock,
     )  # fmt: skip
-    try:
-        return _retrying(lambda: request.app.state.db.run_write(pending))
-    except LedgerError:
-        request.state.refusal_audited = True  # in the batch's own transaction
-        raise
+    for attempt_number in range(1, RETRIES + 1):
+        try:
+            return await asyncio.wrap_future(request.app.state.db.submit_write(pending))
+        except LedgerError:
+            request.state.refusal_audited = True  # in the batch's own transaction
+            raise
+        except DBAPIError as error:
+            if not _retryable(error, attempt_number):
+                raise
+    raise AssertionError("unreachable")
 
 
 def _require_key(write: WriteRequest, needs_key: bool) -> None:
@@ -114,18 +122,23 @@ def _require_key(write: WriteRequest, needs_key: bool) -> None:
 
 
 def _retrying(attempt: Callable[[], Response]) -> Response:
-    """Try again when a twin request with the same key committed first (its answer is then
-    replayed) or PostgreSQL gave up a transaction to a deadlock or a serialization failure."""
     for attempt_number in range(1, RETRIES + 1):
         try:
             return attempt()
-        except IntegrityError as error:
-            if not idempotency.is_duplicate_key(error) or attempt_number == RETRIES:
-                raise
         except DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) not in RETRYABLE_SQLSTATES or attempt_number == RETRIES:
+            if not _retryable(error, attempt_number):
                 raise
     raise AssertionError("unreachable")
+
+
+def _retryable(error: DBAPIError, attempt_number: int) -> bool:
+    """Whether to try again: a twin request with the same key committed first (its answer is
+    then replayed), or PostgreSQL gave up a transaction to a deadlock or a serialization failure."""
+    if attempt_number == RETRIES:
+        return False
+    if isinstance(error, IntegrityError):
+        return idempotency.is_duplicate_key(error)
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def _run(connection, write: WriteRequest, principal: Principal, audit: dict, work: Work, now: datetime) -> Response:
@@ -151,6 +164,8 @@ def _replay(stored: StoredAnswer, write: WriteRequest) -> Response:
 
 
 def _encoded(outcome: Outcome) -> str:
+    if isinstance(outcome.body, BaseModel):
+        return outcome.body.model_dump_json(by_alias=True)
     return "" if outcome.body is None else json.dumps(jsonable_encoder(outcome.body), ensure_ascii=False)
 
 

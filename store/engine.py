@@ -12,6 +12,7 @@ state. The service's writes go through `run_write`, which commits them in groups
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -65,6 +66,10 @@ class Database:
     def run_write(self, write: Callable[[Connection], T]) -> T:
         """Run `write` in a transaction shared with other threads' writes (group commit)."""
         return self._group_commit.run(write)
+
+    def submit_write(self, write) -> Future:
+        """Queue `write` (a function of the connection, or a `Batchable`) for group commit."""
+        return self._group_commit.submit(write)
 
     @property
     def group_commit(self) -> GroupCommit:

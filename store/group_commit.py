@@ -52,10 +52,15 @@ class GroupCommit:
 
     def run(self, write: Callable[[Connection], T]) -> T:
         """Run `write` in the next batch; return what it returned once the batch has committed."""
+        return self.submit(write).result()
+
+    def submit(self, write: Callable[[Connection], T] | Batchable) -> Future:
+        """Queue `write` for the next batch; the future holds its answer once that has committed
+        (so that an event loop can await it without a thread waiting)."""
         future: Future = Future()
         self._start()
         self._queue.put((write, future))
-        return future.result()
+        return future
 
     def close(self) -> None:
         """Finish the writes already queued and stop the thread."""

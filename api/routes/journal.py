@@ -42,7 +42,7 @@ def check_range(date_from: date | None, date_to: date | None) -> None:
 
 
 @router.post("/entries", status_code=201, response_model=EntryPublic, tags=["entries"])
-def post_entry(body: EntryCreate, request: Request, write: Write, principal: JournalWriter) -> Response:
+async def post_entry(body: EntryCreate, request: Request, write: Write, principal: JournalWriter) -> Response:
     """Record an entry. Needs an Idempotency-Key: a retry with the same key and body answers
     the same and records nothing new."""
     draft = EntryDraft(
@@ -53,7 +53,7 @@ def post_entry(body: EntryCreate, request: Request, write: Write, principal: Jou
         postings=tuple(Posting(p.account_id, parse_amount(p.amount)) for p in body.postings),
         dimensions=body.dimensions,
     )
-    return perform_batched(request, write, principal, "entry.post", (principal, draft), record_drafts)
+    return await perform_batched(request, write, principal, "entry.post", (principal, draft), record_drafts)
 
 
 def record_drafts(connection, now, items: list[tuple[Principal, EntryDraft]]) -> list[Outcome | LedgerError]:
