@@ -132,7 +132,7 @@ def bench_database(kind: str, args, paths: tuple[str, str, str, int], workdir: s
             say(f"{kind}: 3. balance, 4. trial balance, 5. statements")
             rows += cases.balance(kind, client, raw, fund.accounts["1100"], args.samples)
             rows += cases.trial_balance(kind, client, raw, fund, max(args.samples // 25, 5), args.years)
-            rows += cases.statements(kind, client, raw, fund, 3, args.years)
+            rows += cases.statements(kind, client, raw, fund, max(args.samples // 25, 5), args.years)
             say(f"{kind}: 1. posting, {args.clients} clients for {args.seconds:.0f} s, ours then raw")
             rows += cases.posting(kind, server.port, token, fund, url, officer_id,
                                   clients=args.clients, seconds=args.seconds)  # fmt: skip
