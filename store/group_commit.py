@@ -57,6 +57,8 @@ class GroupCommit:
     def submit(self, write: Callable[[Connection], T] | Batchable) -> Future:
         """Queue `write` for the next batch; the future holds its answer once that has committed
         (so that an event loop can await it without a thread waiting)."""
+        # A write that waited for another from the writer thread would wait for itself forever.
+        assert threading.current_thread() is not self._thread, "a write may not submit another write"
         future: Future = Future()
         self._start()
         self._queue.put((write, future))

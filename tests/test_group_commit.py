@@ -207,3 +207,11 @@ def test_batches_are_counted_and_waiting_writes_seen(store):
         thread.join()
     group.close()
     assert group.batches_committed == 2  # the held write's batch, then the three together
+
+
+def test_a_write_that_submits_another_is_our_bug_and_says_so(store):
+    group = GroupCommit(store.begin)
+    with pytest.raises(AssertionError, match="may not submit another write"):
+        group.run(lambda connection: group.run(insert(1)))
+    group.close()
+    assert store.numbers() == []
