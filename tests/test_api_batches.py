@@ -22,7 +22,7 @@ def post_together(api, db, requests: list[tuple[dict, str]]) -> list:
     posters = [threading.Thread(target=post, args=(i,)) for i in range(len(requests))]
     for queued, poster in enumerate(posters, start=1):
         poster.start()  # and wait for it to queue, so that the batch keeps the requests' order
-        for _ in range(200):
+        for _ in range(500):
             if db.group_commit.waiting() == queued:
                 break
             release.wait(0.02)

@@ -1,6 +1,7 @@
 """Group commit: concurrent writes share transactions, and each caller hears only its own outcome."""
 
 import threading
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -43,7 +44,9 @@ def insert(value: int):
     return write
 
 
-def run_concurrently(group: GroupCommit, writes) -> list:
+def run_concurrently(group: GroupCommit, writes, release: threading.Event | None = None) -> list:
+    """Each write from a thread of its own; with `release` (a held writer), once all of them
+    have queued, let the writer go, so that it finds them all waiting."""
     outcomes: list = [None] * len(writes)
 
     def call(index: int) -> None:
@@ -55,9 +58,19 @@ def run_concurrently(group: GroupCommit, writes) -> list:
     threads = [threading.Thread(target=call, args=(i,)) for i in range(len(writes))]
     for thread in threads:
         thread.start()
+    if release is not None:
+        wait_until(lambda: group.waiting() == len(writes))
+        release.set()
     for thread in threads:
         thread.join()
     return outcomes
+
+
+def wait_until(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the writes never queued up"
+        time.sleep(0.01)
 
 
 def held_open(group: GroupCommit):
@@ -83,20 +96,18 @@ def store():
 def test_queued_writes_commit_together(store):
     group = GroupCommit(store.begin)
     release, waiter = held_open(group)
-    threading.Timer(0.3, release.set).start()
-    outcomes = run_concurrently(group, [insert(v) for v in range(1, 21)])
+    outcomes = run_concurrently(group, [insert(v) for v in range(1, 21)], release)
     waiter.join()
     group.close()
     assert outcomes == list(range(1, 21))
     assert store.numbers() == list(range(1, 21))
-    assert store.commits < 21  # the 20 writes queued behind the held one shared transactions
+    assert store.commits == 2  # the held write's, then one for the 20 that queued behind it
 
 
 def test_a_failing_write_leaves_no_trace_and_spoils_nothing(store):
     group = GroupCommit(store.begin)
     release, waiter = held_open(group)
-    threading.Timer(0.3, release.set).start()
-    outcomes = run_concurrently(group, [insert(1), insert(2), insert(1), insert(3)])  # the second 1 collides
+    outcomes = run_concurrently(group, [insert(1), insert(2), insert(1), insert(3)], release)  # the second 1 collides
     waiter.join()
     group.close()
     assert sorted(o for o in outcomes if isinstance(o, int)) == [1, 2, 3]
@@ -113,8 +124,7 @@ def test_a_failed_commit_runs_each_write_alone(store):
         return 99
 
     release, waiter = held_open(group)
-    threading.Timer(0.3, release.set).start()
-    outcomes = run_concurrently(group, [insert(1), spoiler, insert(2)])
+    outcomes = run_concurrently(group, [insert(1), spoiler, insert(2)], release)
     waiter.join()
     group.close()
     assert outcomes[0] == 1 and outcomes[2] == 2
@@ -125,12 +135,11 @@ def test_a_failed_commit_runs_each_write_alone(store):
 def test_batches_are_bounded(store):
     group = GroupCommit(store.begin, max_batch=3)
     release, waiter = held_open(group)
-    threading.Timer(0.3, release.set).start()
-    run_concurrently(group, [insert(v) for v in range(1, 10)])
+    run_concurrently(group, [insert(v) for v in range(1, 10)], release)
     waiter.join()
     group.close()
     assert store.numbers() == list(range(1, 10))
-    assert store.commits >= 1 + 9 // 3
+    assert store.commits == 1 + 9 // 3
 
 
 def test_close_finishes_queued_writes_and_a_later_write_starts_again(store):
@@ -165,9 +174,8 @@ def test_batchable_writes_of_one_key_share_one_call(store):
     Inserts.calls = []
     group = GroupCommit(store.begin)
     release, waiter = held_open(group)
-    threading.Timer(0.3, release.set).start()
     writes = [Inserts(1), Inserts(2), Inserts(-1), insert(3), Inserts(4), Inserts(5, batch_key="other")]
-    outcomes = run_concurrently(group, writes)
+    outcomes = run_concurrently(group, writes, release)
     waiter.join()
     group.close()
     assert outcomes[:2] == [1, 2] and outcomes[3:] == [3, 4, 5]
@@ -181,8 +189,7 @@ def test_a_group_whose_call_fails_runs_each_write_alone(store):
     Inserts.calls = []
     group = GroupCommit(store.begin)
     release, waiter = held_open(group)
-    threading.Timer(0.3, release.set).start()
-    outcomes = run_concurrently(group, [Inserts(1), Inserts(13), Inserts(2)])
+    outcomes = run_concurrently(group, [Inserts(1), Inserts(13), Inserts(2)], release)
     waiter.join()
     group.close()
     assert outcomes == [1, 13, 2]
@@ -196,12 +203,7 @@ def test_batches_are_counted_and_waiting_writes_seen(store):
     threads = [threading.Thread(target=group.run, args=(insert(v),)) for v in (1, 2, 3)]
     for thread in threads:
         thread.start()
-    deadline = threading.Event()
-    for _ in range(100):
-        if group.waiting() == 3:
-            break
-        deadline.wait(0.05)
-    assert group.waiting() == 3
+    wait_until(lambda: group.waiting() == 3)
     release.set()
     for thread in [waiter, *threads]:
         thread.join()
