@@ -82,7 +82,8 @@ def cmd_cob(args) -> int:
         )  # fmt: skip
     print(f"close of business {args.date}: {report.loans_processed} loans processed, {report.loans_accrued} accrued "
           f"{format_amount(report.accrued_satang)}, {report.loans_reversed} reversed "
-          f"{format_amount(report.reversed_satang)}, {report.non_performing} non-performing")  # fmt: skip
+          f"{format_amount(report.reversed_satang)}, {report.non_performing} non-performing, "
+          f"{report.loans_penalised} penalised {format_amount(report.penalty_satang)}")  # fmt: skip
     return 0
 
 

@@ -25,7 +25,8 @@ from ledger.loans import (
 RateText = Annotated[str, Field(min_length=1, max_length=20, examples=["3.5"], description="Percent a year")]
 Count = Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
 Reason = Annotated[Text, Field(min_length=1, max_length=500)]
-AccountRole = Literal["cash", "receivable", "interest_receivable", "overpayments", "interest_income", "penalty_income"]
+AccountRole = Literal["cash", "receivable", "interest_receivable", "overpayments", "interest_income", "penalty_income",
+                      "penalty_receivable", "allowance", "write_off_expense", "recovery_income"]
 
 
 class RateChangeBody(Strict):
@@ -161,6 +162,8 @@ class LoanPublic(BaseModel):
     closed_on: date | None
     accruing: bool
     cob_through: date | None
+    in_litigation: bool = False
+    litigation_reason: str | None = None
     figures: FiguresPublic | None = None
 
 
@@ -169,10 +172,56 @@ class MoneyMovement(Strict):
     effective_date: date
 
 
+class WriteOffCreate(Strict):
+    effective_date: date
+    reason: Annotated[Text, Field(max_length=500)] | None = Field(None, description="Required: why it is written off")
+
+
+class RescheduleCreate(Strict):
+    effective_date: date
+    reason: Annotated[Text, Field(max_length=150)] | None = Field(None, description="Required: why")
+    rate_annual_percent: RateText | None = Field(None, description="The new rate, if it changes")
+    extra_instalments: Count = 0
+
+
+class MoratoriumCreate(Strict):
+    first_day: date
+    last_day: date
+    reason: Annotated[Text, Field(max_length=150)] | None = Field(None, description="Required: why")
+
+
+class RebateCreate(Strict):
+    amount: AmountText
+    effective_date: date
+    reason: Annotated[Text, Field(max_length=400)] | None = Field(None, description="Required: why")
+    to: Literal["overpayments", "cash"] = Field("overpayments", description="Credit the overpayments, or pay out")
+
+
+class LitigationUpdate(Strict):
+    in_litigation: bool
+    reason: Annotated[Text, Field(max_length=500)] | None = Field(None, description="Required: why")
+
+
+class RateChangeByRuleCreate(Strict):
+    effective_on: date
+    rate_annual_percent: RateText
+    max_days_past_due: Count = Field(90, description="Loans more days past due keep their rate (90: 3 months)")
+    reason: Annotated[Text, Field(max_length=150)] | None = Field(None, description="Required: why")
+
+
+class RateChangeByRulePublic(BaseModel):
+    product_id: int
+    effective_on: date
+    rate_annual_percent: str
+    changed: list[int]
+    skipped: dict[int, str] = Field(description="Loans left out, and why: in_litigation, in_arrears, or a reason")
+
+
 class LoanTransactionPublic(BaseModel):
     id: int
     loan_id: int
     kind: str
+    reason: str | None = None
     effective_date: date
     amount: str
     principal: str
@@ -241,6 +290,8 @@ class CloseOfBusinessPublic(BaseModel):
     loans_reversed: int
     reversed_interest: str
     non_performing: int
+    loans_penalised: int = 0
+    penalty_interest: str = "0.00"
     entry_ids: list[int]
 
 

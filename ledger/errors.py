@@ -66,6 +66,16 @@ class Rejection(StrEnum):
     loan_written_off = "loan_written_off"
     loan_matured = "loan_matured"
     date_before_last_transaction = "date_before_last_transaction"
+    # the second slice of loans: penalties, write-off, recovery, refunds (409 but reason_required)
+    nothing_to_write_off = "nothing_to_write_off"
+    loan_not_written_off = "loan_not_written_off"
+    recovery_exceeds_written_off = "recovery_exceeds_written_off"
+    refund_exceeds_overpayment = "refund_exceeds_overpayment"
+    reason_required = "reason_required"
+    nothing_to_reschedule = "nothing_to_reschedule"
+    moratorium_without_due_date = "moratorium_without_due_date"
+    not_in_good_standing = "not_in_good_standing"
+    rebate_exceeds_interest_paid = "rebate_exceeds_interest_paid"
 
 
 class LedgerError(Exception):

@@ -2,15 +2,30 @@
 
 The store keeps two append-only records of each loan: its *schedule versions* (the instalments
 fixed at each disbursement) and its *loan transactions* (disbursements, repayments, accruals and
-accrual reversals, each with the journal entry that posted it). Everything a loan shows is a
-function of those two, computed here without I/O:
+accrual reversals, penalty charges, write-offs, recoveries, refunds, each with the journal entry
+that posted it). Everything a loan shows is a function of those two, computed here without I/O:
 
-    principal outstanding = disbursed - principal repaid          (invariant 8; no write-offs yet)
+    principal outstanding = disbursed - principal repaid - principal written off   (invariant 8)
     principal due on D    = scheduled principal due by D - principal repaid, at most outstanding
     interest due on D     = scheduled interest due by D - interest paid
     interest receivable   = accrued - reversed - interest paid out of what was accrued
+                            - accrued interest reversed at write-off
+    penalty due           = penalty receivable = charged - paid - reversed at write-off
+                            (a penalty is due once close of business has charged it)
+    overpayment balance   = overpaid + rebated to it - refunded
     days past due, class  = `ledger.loans.days_past_due` / `loan_class` over the repayments'
                             interest and principal (penalties and overpayments pay no instalment)
+
+Restructuring. A reschedule (new rate, extra instalments) or a moratorium (periods with nothing
+due and no interest) gives the loan a new schedule version from a date: what fell due by then is
+kept as it was, the principal scheduled later is scheduled again (`reschedule`). The old
+version is kept; figures as of an earlier date use it.
+
+Penalties. Principal overdue since an instalment's due date is charged penalty interest
+(`ledger.loans.penalty_interest`, at the terms' penalty rate from their penalty day) for each
+day it stays unpaid; a repayment dated D stops the penalty of what it pays from day D on. Like
+accrual, close of business charges what the loan has earned in penalties through D less what
+was charged already, so a second run charges nothing. A non-performing loan is charged none.
 
 Tranches. The first disbursement fixes a schedule (`ledger.loans.schedule`). A later tranche
 gets a schedule of its own over the loan's remaining due dates (its first repayment is the
@@ -41,11 +56,11 @@ not received is reversed; interest it pays then goes straight to income.
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 from ledger.errors import LedgerError, Rejection
 from ledger.loans import (
@@ -61,13 +76,15 @@ from ledger.loans import (
     days_past_due,
     is_non_performing,
     loan_class,
+    penalty_interest,
     schedule,
 )
 
 __all__ = [
-    "CloseOfDay", "Figures", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals", "TxKind",
-    "close_of_day", "dues", "figures", "instalment_payments", "instalment_views", "interest_earned_through",
-    "is_settled", "missing_savings_satang", "repayment", "statement_lines", "totals", "with_tranche",
+    "SUMMED_PARTS", "CloseOfDay", "Figures", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals",
+    "TxKind", "WriteOff", "close_of_day", "dues", "figures", "instalment_payments", "instalment_views",
+    "interest_earned_through", "is_settled", "missing_savings_satang", "penalty_earned_through", "repayment",
+    "reschedule", "statement_lines", "suspended_periods", "totals", "with_tranche", "write_off",
 ]  # fmt: skip
 
 
@@ -76,6 +93,19 @@ class TxKind(StrEnum):
     repayment = "repayment"
     accrual = "accrual"  # Dr interest receivable / Cr interest income
     accrual_reversal = "accrual_reversal"  # Dr interest income / Cr interest receivable
+    penalty = "penalty"  # close of business: Dr penalty receivable / Cr penalty income
+    write_off = "write_off"  # principal, accrued interest and penalties taken off the books
+    recovery = "recovery"  # cash received after a write-off: Dr cash / Cr recovery income
+    refund = "refund"  # an overpayment paid back: Dr overpayments / Cr cash
+    rebate = "rebate"  # interest given back: Dr interest income / Cr overpayments (or cash)
+
+
+# Which part of a transaction's amount each kind carries (the parts always sum to the amount):
+#   disbursement  principal          penalty     penalty
+#   repayment     all four           write_off   principal, interest and penalty taken off
+#   accrual(_rev) interest           recovery    principal (of what was written off)
+#                                    refund      overpayment (paid back)
+#                                    rebate      overpayment (credited) or interest (paid in cash)
 
 
 @dataclass(frozen=True)
@@ -105,20 +135,52 @@ class Totals:
     accrued_satang: int = 0
     reversed_satang: int = 0
     interest_paid_from_receivable_satang: int = 0
+    penalty_charged_satang: int = 0
+    principal_written_off_satang: int = 0
+    interest_written_off_satang: int = 0
+    penalty_written_off_satang: int = 0
+    recovered_satang: int = 0
+    refunded_satang: int = 0
+    rebated_satang: int = 0
+    rebated_to_overpayment_satang: int = 0
 
     @property
     def outstanding_satang(self) -> int:
-        return self.disbursed_satang - self.principal_repaid_satang
+        return self.disbursed_satang - self.principal_repaid_satang - self.principal_written_off_satang
 
     @property
     def interest_receivable_satang(self) -> int:
-        return self.accrued_satang - self.reversed_satang - self.interest_paid_from_receivable_satang
+        paid = self.interest_paid_from_receivable_satang
+        return self.accrued_satang - self.reversed_satang - paid - self.interest_written_off_satang
+
+    @property
+    def penalty_receivable_satang(self) -> int:
+        return self.penalty_charged_satang - self.penalty_paid_satang - self.penalty_written_off_satang
+
+    @property
+    def overpayment_balance_satang(self) -> int:
+        return self.overpaid_satang + self.rebated_to_overpayment_satang - self.refunded_satang
+
+    @property
+    def interest_income_satang(self) -> int:
+        """What interest income holds for the loan: what was recognised less what was rebated.
+        (Rebates are kept apart from `interest_recognised_satang`, which accrual catches up to.)"""
+        return self.interest_recognised_satang - self.rebated_satang
+
+    @property
+    def written_off_satang(self) -> int:
+        return self.principal_written_off_satang + self.interest_written_off_satang + self.penalty_written_off_satang
 
     @property
     def interest_recognised_satang(self) -> int:
-        """Income taken so far: net accruals, and interest paid that had not been accrued."""
+        """Income taken so far: net accruals (less what a write-off reversed), and interest paid
+        that had not been accrued."""
         paid_to_income = self.interest_paid_satang - self.interest_paid_from_receivable_satang
-        return self.accrued_satang - self.reversed_satang + paid_to_income
+        return self.accrued_satang - self.reversed_satang - self.interest_written_off_satang + paid_to_income
+
+    @property
+    def penalty_recognised_satang(self) -> int:
+        return self.penalty_charged_satang - self.penalty_written_off_satang
 
 
 def totals(txs: Iterable[LoanTx], as_of: date | None = None) -> Totals:
@@ -127,19 +189,30 @@ def totals(txs: Iterable[LoanTx], as_of: date | None = None) -> Totals:
     for tx in txs:
         if as_of is not None and tx.on > as_of:
             continue
-        if tx.kind is TxKind.disbursement:
-            sums["disbursed_satang"] += tx.principal_satang
-        elif tx.kind is TxKind.accrual:
-            sums["accrued_satang"] += tx.interest_satang
-        elif tx.kind is TxKind.accrual_reversal:
-            sums["reversed_satang"] += tx.interest_satang
-        else:
-            sums["principal_repaid_satang"] += tx.principal_satang
-            sums["interest_paid_satang"] += tx.interest_satang
-            sums["penalty_paid_satang"] += tx.penalty_satang
-            sums["overpaid_satang"] += tx.overpayment_satang
-            sums["interest_paid_from_receivable_satang"] += tx.interest_from_receivable_satang
+        for name, part in SUMMED_PARTS[tx.kind]:
+            sums[name] += getattr(tx, part)
     return Totals(**sums)
+
+
+# Which Totals field each kind's parts add to: (field, LoanTx attribute).
+SUMMED_PARTS: dict[TxKind, tuple[tuple[str, str], ...]] = {
+    TxKind.disbursement: (("disbursed_satang", "principal_satang"),),
+    TxKind.accrual: (("accrued_satang", "interest_satang"),),
+    TxKind.accrual_reversal: (("reversed_satang", "interest_satang"),),
+    TxKind.penalty: (("penalty_charged_satang", "penalty_satang"),),
+    TxKind.repayment: (
+        ("principal_repaid_satang", "principal_satang"), ("interest_paid_satang", "interest_satang"),
+        ("penalty_paid_satang", "penalty_satang"), ("overpaid_satang", "overpayment_satang"),
+        ("interest_paid_from_receivable_satang", "interest_from_receivable_satang"),
+    ),
+    TxKind.write_off: (
+        ("principal_written_off_satang", "principal_satang"), ("interest_written_off_satang", "interest_satang"),
+        ("penalty_written_off_satang", "penalty_satang"),
+    ),
+    TxKind.recovery: (("recovered_satang", "principal_satang"),),
+    TxKind.refund: (("refunded_satang", "overpayment_satang"),),
+    TxKind.rebate: (("rebated_satang", "amount_satang"), ("rebated_to_overpayment_satang", "overpayment_satang")),
+}  # fmt: skip
 
 
 def instalment_payments(txs: Iterable[LoanTx]) -> list[tuple[date, int]]:
@@ -184,6 +257,52 @@ def _tranche_terms(terms: LoanTerms, passed: int, remaining: int, first_due: dat
     )
 
 
+# --- rescheduling and moratorium --------------------------------------------------------------
+
+
+def reschedule(
+    plan: Schedule, terms: LoanTerms, on: date, *, rate_percent: Decimal | None = None, extra_instalments: int = 0,
+    suspended_periods: int = 0,
+) -> tuple[Schedule, LoanTerms]:  # fmt: skip
+    """The loan's schedule restructured on `on`: the instalments due by then stay as they were;
+    the principal scheduled after them is re-scheduled from the last of them (the start of the
+    period `on` falls in), over the instalments left plus `extra_instalments`, at `rate_percent`
+    (the loan's rate if None), re-levelled, on the old due dates and as many more as needed.
+
+    A moratorium is `suspended_periods` first new periods with nothing due and no interest
+    (`grace_principal_periods` and `interest_free_periods` of the new part): every instalment
+    after them moves that many periods later. Returns the new schedule (its principal still sums
+    to what was disbursed) and the terms the loan runs under from then on."""
+    rows = plan.instalments
+    kept = bisect_right([i.due_on for i in rows], on)
+    remaining = plan.amount_satang - sum(i.principal_satang for i in rows[:kept])
+    if remaining == 0 or kept == len(rows):
+        raise LedgerError(Rejection.nothing_to_reschedule, "no principal is scheduled after that date")
+    count = len(rows) - kept + extra_instalments + suspended_periods
+    start = rows[kept - 1].due_on if kept else plan.disbursed_on
+    rate = terms.rate_annual_percent if rate_percent is None else rate_percent
+    changes = terms.rate_changes if rate_percent is None else ()
+    loan_terms = replace(terms, rate_annual_percent=rate, rate_changes=changes, term_instalments=count + kept)
+    part_terms = replace(loan_terms, term_instalments=count, first_repayment_on=rows[kept].due_on,
+                         grace_principal_periods=suspended_periods, grace_interest_periods=0,
+                         interest_free_periods=suspended_periods)  # fmt: skip
+    part = schedule(remaining, part_terms, start)
+    moved = [i._replace(number=kept + i.number) for i in part.instalments]
+    return Schedule(plan.amount_satang, plan.disbursed_on, (*rows[:kept], *moved)), loan_terms
+
+
+def suspended_periods(plan: Schedule, first_day: date, last_day: date) -> int:
+    """How many of the schedule's due dates fall in [first_day, last_day]: the periods a
+    moratorium over those days suspends (whole periods: the first begins at the due date
+    before `first_day`)."""
+    if first_day > last_day:
+        raise LedgerError(Rejection.invalid_date_range, f"the span {first_day}..{last_day} ends before it starts")
+    count = sum(1 for i in plan.instalments if first_day <= i.due_on <= last_day)
+    if count == 0:
+        raise LedgerError(Rejection.moratorium_without_due_date, "no instalment falls due in that span")
+    return count
+
+
 # --- what is due, and where a payment goes -----------------------------------------------------
 
 
@@ -193,7 +312,8 @@ def dues(plan: Schedule, sums: Totals, on: date) -> dict[Component, int]:
     scheduled = sum(i.principal_satang for i in due)
     principal = min(sums.outstanding_satang, max(0, scheduled - sums.principal_repaid_satang))
     interest = max(0, sum(i.interest_satang for i in due) - sums.interest_paid_satang)
-    return {Component.penalty: 0, Component.interest: interest, Component.principal: principal}
+    penalty = max(0, sums.penalty_receivable_satang)
+    return {Component.penalty: penalty, Component.interest: interest, Component.principal: principal}
 
 
 def repayment(amount_satang: int, plan: Schedule, terms: LoanTerms, sums: Totals, on: date) -> tuple[Allocation, int]:
@@ -205,9 +325,37 @@ def repayment(amount_satang: int, plan: Schedule, terms: LoanTerms, sums: Totals
     return allocation, from_receivable
 
 
-def is_settled(plan: Schedule, sums: Totals) -> bool:
-    """Every instalment of the schedule paid: principal and interest."""
-    return sums.outstanding_satang == 0 and sums.interest_paid_satang >= plan.interest_satang
+def is_settled(plan: Schedule, sums: Totals, *, amount_satang: int) -> bool:
+    """The loan is fully repaid: all of its amount disbursed, every instalment paid, principal
+    and interest, and no penalty owed. (A loan with an amount never disbursed stays active even
+    when its schedule is paid: closing it would silently cancel the rest of the amount.)"""
+    if sums.disbursed_satang < amount_satang:
+        return False
+    paid = sums.outstanding_satang == 0 and sums.interest_paid_satang >= plan.interest_satang
+    return paid and sums.penalty_receivable_satang == 0
+
+
+@dataclass(frozen=True)
+class WriteOff:
+    """What writing a loan off takes off the books: its outstanding principal, and the interest
+    and penalties accrued but not received (their income reversed)."""
+
+    principal_satang: int
+    interest_satang: int
+    penalty_satang: int
+
+    @property
+    def total_satang(self) -> int:
+        return self.principal_satang + self.interest_satang + self.penalty_satang
+
+
+def write_off(sums: Totals) -> WriteOff:
+    """The write-off of a loan with these totals; refused if there is nothing to write off."""
+    parts = WriteOff(sums.outstanding_satang, max(0, sums.interest_receivable_satang),
+                     max(0, sums.penalty_receivable_satang))  # fmt: skip
+    if parts.total_satang == 0:
+        raise LedgerError(Rejection.nothing_to_write_off, "the loan owes no principal, interest or penalty")
+    return parts
 
 
 # --- accrual and close of business -------------------------------------------------------------
@@ -231,6 +379,32 @@ def interest_earned_through(plan: Schedule, day: date) -> int:
     return earned
 
 
+def penalty_earned_through(
+    plan: Schedule, terms: LoanTerms, principal_payments: Sequence[tuple[date, int]], day: date
+) -> int:
+    """The penalty interest the loan has earned by the end of `day`: for each stretch of days
+    between repayments, each instalment's principal still unpaid (repayments paying the oldest
+    first) charged `penalty_interest` from its due date. `principal_payments` are (date, principal
+    paid) of the repayments; one dated D pays from day D on."""
+    if terms.penalty_rate_annual_percent == 0:
+        return 0
+    end = day + timedelta(days=1)
+    rows = [i for i in plan.instalments if i.due_on < day]
+    if not rows:
+        return 0
+    owed = list(accumulate(i.principal_satang for i in rows))
+    cuts = sorted({plan.disbursed_on, end, *(d for d, _ in principal_payments if plan.disbursed_on < d < end)})
+    earned = 0
+    for start, stop in pairwise(cuts):
+        paid = sum(satang for d, satang in principal_payments if d <= start)
+        for k in range(bisect_right(owed, paid), len(rows)):
+            if rows[k].due_on >= stop:
+                break
+            unpaid = min(rows[k].principal_satang, owed[k] - paid)
+            earned += penalty_interest(unpaid, terms, due_on=rows[k].due_on, start=start, end=stop)
+    return earned
+
+
 @dataclass(frozen=True)
 class CloseOfDay:
     """What close of business on a day does to one active loan."""
@@ -240,19 +414,23 @@ class CloseOfDay:
     accruing: bool
     accrual_satang: int  # interest to accrue now
     reversal_satang: int  # accrued interest to reverse now (the loan became non-performing)
+    penalty_satang: int = 0  # penalty interest to charge now
 
 
 def close_of_day(
-    plan: Schedule, terms: LoanTerms, sums: Totals, payments: Sequence[tuple[date, int]], day: date
-) -> CloseOfDay:
+    plan: Schedule, terms: LoanTerms, sums: Totals, payments: Sequence[tuple[date, int]], day: date,
+    principal_payments: Sequence[tuple[date, int]] = (),
+) -> CloseOfDay:  # fmt: skip
     """Age the loan at the end of `day` by its `instalment_payments`; accrue what it has earned
-    and not yet recognised (`sums` of all its transactions), or, if it is non-performing,
-    reverse what it has accrued and not received."""
+    and not yet recognised (`sums` of all its transactions) and charge the penalties it has
+    earned and not been charged, or, if it is non-performing, reverse what it has accrued and
+    not received (and charge no penalty)."""
     age = days_past_due(plan, terms, payments, day)
     if is_non_performing(age):
         return CloseOfDay(age, loan_class(age), False, 0, max(0, sums.interest_receivable_satang))
     accrual = max(0, interest_earned_through(plan, day) - sums.interest_recognised_satang)
-    return CloseOfDay(age, loan_class(age), True, accrual, 0)
+    earned = penalty_earned_through(plan, terms, principal_payments, day)
+    return CloseOfDay(age, loan_class(age), True, accrual, 0, max(0, earned - sums.penalty_charged_satang))
 
 
 # --- reads -------------------------------------------------------------------------------------
@@ -269,7 +447,7 @@ class Figures:
     interest_due_satang: int
     penalty_due_satang: int
     interest_receivable_satang: int
-    overpaid_satang: int
+    overpaid_satang: int  # the overpayment balance: overpaid less refunded
     days_past_due: int
     loan_class: LoanClass
     ageing_bucket: str
@@ -282,13 +460,15 @@ def figures(plan: Schedule | None, terms: LoanTerms, txs: Sequence[LoanTx], as_o
     """The loan's figures from the transactions dated up to `as_of`, under its schedule then."""
     sums = totals(txs, as_of)
     if plan is None:  # nothing disbursed yet
-        return Figures(as_of, 0, 0, 0, 0, 0, 0, sums.overpaid_satang, 0, LoanClass.pass_, "current", None, 0, None)
+        held = sums.overpayment_balance_satang
+        return Figures(as_of, 0, 0, 0, 0, 0, 0, held, 0, LoanClass.pass_, "current", None, 0, None)
     owed = dues(plan, sums, as_of)
     age = days_past_due(plan, terms, instalment_payments(t for t in txs if t.on <= as_of), as_of)
-    upcoming = next((i for i in plan.instalments if i.due_on > as_of), None)
+    # an instalment a moratorium emptied is not "next due"
+    upcoming = next((i for i in plan.instalments if i.due_on > as_of and i.total_satang), None)
     return Figures(
         as_of, sums.disbursed_satang, sums.outstanding_satang, owed[Component.principal], owed[Component.interest],
-        owed[Component.penalty], sums.interest_receivable_satang, sums.overpaid_satang, age, loan_class(age),
+        owed[Component.penalty], sums.interest_receivable_satang, sums.overpayment_balance_satang, age, loan_class(age),
         ageing_bucket(age), upcoming.due_on if upcoming else None, upcoming.total_satang if upcoming else 0,
         plan.maturity_on,
     )  # fmt: skip
@@ -333,9 +513,12 @@ class StatementLine:
     outstanding_after_satang: int  # principal outstanding after this transaction
 
 
+_PRINCIPAL_SIGN = {TxKind.disbursement: 1, TxKind.repayment: -1, TxKind.write_off: -1}
+
+
 def statement_lines(txs: Sequence[LoanTx]) -> list[StatementLine]:
     """The transactions in the order given, each with the principal outstanding after it."""
-    moves = [t.principal_satang if t.kind is TxKind.disbursement else -t.principal_satang for t in txs]
+    moves = [_PRINCIPAL_SIGN.get(t.kind, 0) * t.principal_satang for t in txs]
     return [StatementLine(t, after) for t, after in zip(txs, accumulate(moves), strict=True)]
 
 

@@ -3,11 +3,12 @@ so that memory stays flat in the number of loans.
 
 Close of business for a day D takes the active loans that no close of business has reached on
 or after D, a batch at a time in id order, and for each one decides with
-`ledger.loan_book.close_of_day`: its days past due and class, and either
-the interest to accrue through D or, for a non-performing loan, the accrued interest to reverse.
-Each batch posts one accrual entry (Dr interest receivable / Cr interest income) and one reversal
-entry (the opposite) per book and pair of accounts, through `journal.record_entries`, and one
-loan transaction per loan pointing at it; then each loan remembers `cob_through = D`.
+`ledger.loan_book.close_of_day`: its days past due and class, and either the interest to accrue
+and the penalty interest to charge through D or, for a non-performing loan, the accrued interest
+to reverse. Each batch posts one accrual entry (Dr interest receivable / Cr interest income), one
+reversal entry (the opposite) and one penalty entry (Dr penalty receivable / Cr penalty income)
+per book and pair of accounts, through `journal.record_entries`, and one loan transaction per
+loan and kind pointing at it; then each loan remembers `cob_through = D`.
 
 Locks: every writer takes loan rows before balance rows. Close of business holds the balance
 rows of the accrual accounts from its first batch to its commit, so it locks all the loans it
@@ -16,10 +17,10 @@ then posts; a repayment that got its loan first simply finishes first.
 
 Running it again for D changes nothing: the loans it reached are skipped (`cob_through`), what
 is accrued is the schedule's earnings through D less what is recognised already (zero the second
-time), and the database takes at most one accrual or reversal per loan and day (a unique index).
+time), and the database takes at most one accrual or reversal, and one penalty, per loan and day
+(unique indexes).
 """
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,7 +33,18 @@ from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import CloseOfDay, Portfolio, Totals, TxKind, close_of_day
 from ledger.loans import DEFAULT_AGEING_BOUNDS, ageing_bucket, days_past_due
 from store import books, journal
-from store.loans import loan_t, loan_tx_t, payments_of, plans_of, product_t, sums_of, terms_from_json, tx_values
+from store.loans import (
+    get_product,
+    loan_t,
+    loan_tx_t,
+    payments_of,
+    plans_of,
+    principal_payments_of,
+    product_t,
+    sums_of,
+    terms_from_json,
+    tx_values,
+)
 
 BATCH = 500
 Row = dict[str, Any]
@@ -54,6 +66,8 @@ class CloseOfBusiness:
     accrued_satang: int = 0
     loans_reversed: int = 0
     reversed_satang: int = 0
+    loans_penalised: int = 0
+    penalty_satang: int = 0
     non_performing: int = 0
     entry_ids: list[int] = field(default_factory=list)
 
@@ -103,18 +117,21 @@ def _close_batch(connection: Connection, loans: list[Row], day: date, user_id: i
                  report: CloseOfBusiness) -> None:  # fmt: skip
     ids = [loan["id"] for loan in loans]
     plans, sums, payments = plans_of(connection, ids, day), sums_of(connection, ids), payments_of(connection, ids, day)
+    terms = {loan_id: terms_from_json(text) for loan_id, (_, text) in plans.items()}
+    penalised = [loan_id for loan_id, t in terms.items() if t.penalty_rate_annual_percent > 0]
+    principal_paid = principal_payments_of(connection, penalised, day)
     decided: list[tuple[Row, CloseOfDay]] = []
     for loan in loans:
         if loan["id"] in plans:  # not yet disbursed on `day`: its close of business comes later
-            plan, terms = plans[loan["id"]]
-            paid = payments.get(loan["id"], [])
-            decision = close_of_day(plan, terms_from_json(terms), sums.get(loan["id"], Totals()), paid, day)
+            paid, principal = payments.get(loan["id"], []), principal_paid.get(loan["id"], [])
+            decision = close_of_day(plans[loan["id"]][0], terms[loan["id"]], sums.get(loan["id"], Totals()), paid,
+                                    day, principal)  # fmt: skip
             decided.append((loan, decision))
     accounts = _accounts(connection, {loan["product_id"] for loan, _ in decided})
     entry_of = _post_batch(connection, decided, accounts, day, user_id, now)
     txs = [
-        tx_values(loan, kind, day, entry_of[(kind, loan["book_id"], *accounts[loan["product_id"]])], user_id, now,
-                  amount_satang=satang, interest_satang=satang)
+        tx_values(loan, kind, day, entry_of[(kind, loan["book_id"], *accounts[loan["product_id"]][kind])], user_id,
+                  now, amount_satang=satang, **{_PART[kind]: satang})
         for loan, decision in decided for kind, satang in _moves(decision) if satang
     ]  # fmt: skip
     if txs:
@@ -129,16 +146,30 @@ def _close_batch(connection: Connection, loans: list[Row], day: date, user_id: i
 
 
 def _moves(decision: CloseOfDay) -> tuple[tuple[TxKind, int], ...]:
-    return (TxKind.accrual, decision.accrual_satang), (TxKind.accrual_reversal, decision.reversal_satang)
+    return ((TxKind.accrual, decision.accrual_satang), (TxKind.accrual_reversal, decision.reversal_satang),
+            (TxKind.penalty, decision.penalty_satang))  # fmt: skip
 
 
-def _accounts(connection: Connection, product_ids: set[int]) -> dict[int, tuple[int, int]]:
-    """(interest receivable, interest income) of each product."""
-    query = select(product_t.c.id, product_t.c.accounts).where(product_t.c.id.in_(product_ids))
-    return {
-        pid: (roles["interest_receivable"], roles["interest_income"])
-        for pid, roles in ((pid, json.loads(text)) for pid, text in connection.execute(query))
-    }
+_PART = {TxKind.accrual: "interest_satang", TxKind.accrual_reversal: "interest_satang",
+         TxKind.penalty: "penalty_satang"}  # fmt: skip
+_SIGN = {TxKind.accrual: 1, TxKind.accrual_reversal: -1, TxKind.penalty: 1}
+_WHAT = {
+    TxKind.accrual: "Interest accrued",
+    TxKind.accrual_reversal: "Accrued interest reversed (non-performing loans)",
+    TxKind.penalty: "Penalty interest charged on overdue principal",
+}
+
+
+def _accounts(connection: Connection, product_ids: set[int]) -> dict[int, dict[TxKind, tuple[int, int]]]:
+    """Each product's (receivable, income) pair for each kind, as `store.loans` resolves its
+    accounts (penalties go to interest receivable when the chart has no penalty receivable)."""
+    pairs = {}
+    for product_id in sorted(product_ids):
+        roles = get_product(connection, product_id)["accounts"]
+        interest = (roles["interest_receivable"], roles["interest_income"])
+        penalty = (roles["penalty_receivable"], roles["penalty_income"])
+        pairs[product_id] = {TxKind.accrual: interest, TxKind.accrual_reversal: interest, TxKind.penalty: penalty}
+    return pairs
 
 
 def _post_batch(
@@ -148,10 +179,10 @@ def _post_batch(
     """One entry per kind, book and pair of accounts for the whole batch; their ids by that key."""
     amounts: dict[tuple, int] = {}
     for loan, decision in decided:
-        pair = accounts[loan["product_id"]]
+        pairs = accounts[loan["product_id"]]
         for kind, satang in _moves(decision):
             if satang:
-                key = (kind, loan["book_id"], *pair)
+                key = (kind, loan["book_id"], *pairs[kind])
                 amounts[key] = amounts.get(key, 0) + satang
     keys = sorted(amounts)
     drafts = [_draft(key, amounts[key], day) for key in keys]
@@ -164,10 +195,10 @@ def _post_batch(
 
 def _draft(key: tuple, satang: int, day: date) -> EntryDraft:
     kind, book_id, receivable, income = key
-    sign = 1 if kind is TxKind.accrual else -1
-    what = "Interest accrued" if kind is TxKind.accrual else "Accrued interest reversed (non-performing loans)"
+    sign = _SIGN[kind]
     return EntryDraft(
-        book_id=book_id, effective_date=day, kind=f"loan.{kind.value}", description=f"{what}: close of business {day}",
+        book_id=book_id, effective_date=day, kind=f"loan.{kind.value}",
+        description=f"{_WHAT[kind]}: close of business {day}",
         postings=(Posting(receivable, sign * satang), Posting(income, -sign * satang)),
         dimensions={"close_of_business": day.isoformat()},
     )  # fmt: skip
@@ -180,6 +211,8 @@ def _count(report: CloseOfBusiness, decided: list[tuple[Row, CloseOfDay]], entry
         report.accrued_satang += d.accrual_satang
         report.loans_reversed += d.reversal_satang > 0
         report.reversed_satang += d.reversal_satang
+        report.loans_penalised += d.penalty_satang > 0
+        report.penalty_satang += d.penalty_satang
         report.non_performing += not d.accruing
     report.entry_ids.extend(entry_ids)
 

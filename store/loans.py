@@ -1,29 +1,40 @@
 """Loans in the database: products, a loan's life cycle (application, approval, disbursement,
-repayment), and its figures, schedule and statement read back.
+repayment, write-off and recovery, refunds and rebates, rescheduling and moratoria, rate changes
+for loans meeting a rule), and its figures, schedule and statement read back.
 
 A loan is a `loan` row (its state in the life cycle), its schedule versions (`loan_schedule`
-and `loan_instalment`) and its loan transactions (`loan_transaction`); the last two are
-append-only. Every money movement is one journal entry, recorded with `journal.record_entry` in
-the same transaction as the loan transaction that names it, so what `ledger.loan_book` derives
-from a loan's transactions is what the journal says: the principal outstanding is the balance of
-the loan's own receivable sub-account (a child of 1200 carrying the borrower party).
+and `loan_instalment`) and its loan transactions (`loan_transaction`, with
+`loan_repayment_reversal` linking a repayment re-allocated after a backdated one to its reversal
+and re-posting); the last three are append-only. Every money movement is one journal entry,
+recorded with `journal.record_entry` in the same transaction as the loan transaction that names
+it, so what `ledger.loan_book` derives from a loan's live transactions is what the journal says:
+the principal outstanding is the balance of the loan's own receivable sub-account (a child of
+1200 carrying the borrower party).
 
     disbursement  Dr the loan's receivable sub-account       Cr cash at bank (1100)
-    repayment     Dr cash at bank                            Cr penalty income (4200)
+    repayment     Dr cash at bank                            Cr penalty receivable (1220)
                                                              Cr interest receivable (1210), as far as
                                                                 accrued; the rest interest income (4100)
                                                              Cr the loan's receivable sub-account
                                                              Cr overpayments from borrowers (2100)
     accrual       (close of business: store.loan_cob)        Dr 1210 / Cr 4100; a reversal the opposite
+    penalty       (close of business)                        Dr 1220 / Cr penalty income (4200)
+    write-off     Dr allowance (1290) as far as it holds,    Cr the loan's receivable sub-account
+                  the rest loan loss expense (5200)
+                  Dr 4100 / Cr 1210 and Dr 4200 / Cr 1220    what was accrued and not received
+    recovery      Dr cash                                    Cr recovery income (4400)
+    refund        Dr overpayments (2100)                     Cr cash
+    rebate        Dr interest income (4100)                  Cr overpayments (2100), or cash
 
-The accounts are the product's, chosen by code when it is made, by default the fund chart's.
-A write locks the loan's row before the journal locks balance rows, as close of business does.
+The accounts are the product's, chosen by code when it is made, by default the fund chart's
+(penalties go to interest receivable in a chart without 1220). A write locks the loan's row
+before the journal locks balance rows, as close of business does.
 """
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -34,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger.accounts import EntryDraft, Posting
 from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import (
+    SUMMED_PARTS,
     Figures,
     LoanTx,
     Totals,
@@ -42,13 +54,24 @@ from ledger.loan_book import (
     is_settled,
     missing_savings_satang,
     repayment,
+    reschedule,
+    suspended_periods,
     totals,
     with_tranche,
+    write_off,
 )
 from ledger.loans import Instalment, LoanTerms, RateChange, Schedule
 from ledger.money import format_amount
 from store import books, journal
-from store.tables import Loan, LoanInstalment, LoanProduct, LoanProductRate, LoanSchedule, LoanTransaction
+from store.tables import (
+    Loan,
+    LoanInstalment,
+    LoanProduct,
+    LoanProductRate,
+    LoanRepaymentReversal,
+    LoanSchedule,
+    LoanTransaction,
+)
 
 product_t = LoanProduct.__table__
 rate_t = LoanProductRate.__table__
@@ -56,6 +79,9 @@ loan_t = Loan.__table__
 schedule_t = LoanSchedule.__table__
 instalment_t = LoanInstalment.__table__
 loan_tx_t = LoanTransaction.__table__
+link_t = LoanRepaymentReversal.__table__
+# A repayment re-allocated after a backdated one is reversed and re-posted: it no longer counts.
+LIVE_TX = loan_tx_t.c.id.not_in(select(link_t.c.original_tx_id))
 
 Row = dict[str, Any]
 
@@ -68,9 +94,21 @@ DEFAULT_ACCOUNT_CODES = {
     "interest_income": "4100",
     "penalty_income": "4200",
 }
+# Roles a book's chart may lack (a product made before they existed lacks them too): each is
+# looked up by its default code when the product is read; penalties fall back to interest
+# receivable, the others are refused (404) only when an event needs them.
+OPTIONAL_ACCOUNT_CODES = {
+    "penalty_receivable": "1220",
+    "allowance": "1290",  # allowance for loan losses: a write-off uses what it holds first
+    "write_off_expense": "5200",  # the rest of a write-off is a loss
+    "recovery_income": "4400",
+}
+FALLBACK_ROLES = {"penalty_receivable": "interest_receivable"}
 # CODI lends to groups only, never to individuals or to other public bodies.
 BORROWER_KINDS = frozenset({"savings_group", "cooperative", "network", "community_enterprise"})
-MONEY_KINDS = (TxKind.disbursement.value, TxKind.repayment.value)
+# The loan transactions an officer dates: a new one may not be dated before any of them.
+MONEY_KINDS = tuple(k.value for k in (TxKind.disbursement, TxKind.repayment, TxKind.write_off, TxKind.recovery,
+                                      TxKind.refund, TxKind.rebate))  # fmt: skip
 MAX_RATE_CHANGES = 100
 
 
@@ -115,7 +153,11 @@ def create_product(connection: Connection, fields_: Row, *, created_by: int, now
     changes becoming rows of their own), min_savings_percent and account codes by role."""
     book = books.get_book(connection, fields_["book_id"])
     terms: LoanTerms = fields_["terms"]
-    accounts = _account_ids(connection, book["id"], {**DEFAULT_ACCOUNT_CODES, **fields_.get("account_codes", {})})
+    codes = fields_.get("account_codes", {})
+    required = {role: codes.get(role, code) for role, code in DEFAULT_ACCOUNT_CODES.items()}
+    accounts = _account_ids(connection, book["id"], required)
+    optional = {role: codes[role] for role in OPTIONAL_ACCOUNT_CODES if role in codes}
+    accounts |= _account_ids(connection, book["id"], optional)  # named: they must exist
     if len(terms.rate_changes) > MAX_RATE_CHANGES:
         raise LedgerError(Rejection.invalid_rate_schedule, f"a product has at most {MAX_RATE_CHANGES} rate changes")
     base = replace(terms, rate_changes=())
@@ -164,8 +206,32 @@ def _product(connection: Connection, row: Row) -> Row:
     ).all()
     changes = tuple(RateChange(day, Decimal(rate)) for day, rate in rates)
     terms = replace(terms_from_json(row["terms"]), rate_changes=changes)
-    return {**row, "terms": terms, "accounts": json.loads(row["accounts"]),
+    accounts = _with_optional_roles(connection, row["book_id"], json.loads(row["accounts"]))
+    return {**row, "terms": terms, "accounts": accounts,
             "min_savings_percent": Decimal(row["min_savings_percent"])}  # fmt: skip
+
+
+def _with_optional_roles(connection: Connection, book_id: int, accounts: dict[str, int]) -> dict[str, int]:
+    missing = {role: code for role, code in OPTIONAL_ACCOUNT_CODES.items() if role not in accounts}
+    if not missing:
+        return accounts
+    query = select(books.account_t.c.code, books.account_t.c.id).where(
+        books.account_t.c.book_id == book_id, books.account_t.c.code.in_(set(missing.values()))
+    )
+    found = dict(connection.execute(query).all())
+    resolved = {role: found[code] for role, code in missing.items() if code in found}
+    for role, fallback in FALLBACK_ROLES.items():
+        if role not in accounts and role not in resolved:
+            resolved[role] = accounts[fallback]
+    return {**accounts, **resolved}
+
+
+def account_for(product: Row, role: str) -> int:
+    """The product's account for `role`, refused (404) if its book's chart has none."""
+    if role not in product["accounts"]:
+        code = OPTIONAL_ACCOUNT_CODES.get(role, role)
+        raise books.not_found(f"account {code!r} (for {role}) in book", product["book_id"])
+    return product["accounts"][role]
 
 
 def list_products(connection: Connection, *, after: int, limit: int) -> list[Row]:
@@ -299,7 +365,7 @@ def transactions(connection: Connection, loan: Row) -> list[Row]:
     """The loan's transactions in date order (and in the order recorded within a day)."""
     query = (
         select(loan_tx_t)
-        .where(loan_tx_t.c.book_id == loan["book_id"], loan_tx_t.c.loan_id == loan["id"])
+        .where(loan_tx_t.c.book_id == loan["book_id"], loan_tx_t.c.loan_id == loan["id"], LIVE_TX)
         .order_by(loan_tx_t.c.effective_date, loan_tx_t.c.id)
     )
     return [dict(r) for r in connection.execute(query).mappings()]
@@ -318,18 +384,13 @@ def sums_of(connection: Connection, loan_ids: Sequence[int], as_of: date | None 
     def total(column, kinds: tuple[str, ...]):
         return func.coalesce(func.sum(case((c.kind.in_(kinds), column), else_=0)), 0)
 
-    repaid = (TxKind.repayment.value,)
+    # `ledger.loan_book.SUMMED_PARTS`, as SQL: each Totals field is the sum of one part of some kinds
     columns = {
-        "disbursed_satang": total(c.principal_satang, (TxKind.disbursement.value,)),
-        "principal_repaid_satang": total(c.principal_satang, repaid),
-        "interest_paid_satang": total(c.interest_satang, repaid),
-        "penalty_paid_satang": total(c.penalty_satang, repaid),
-        "overpaid_satang": total(c.overpayment_satang, repaid),
-        "accrued_satang": total(c.interest_satang, (TxKind.accrual.value,)),
-        "reversed_satang": total(c.interest_satang, (TxKind.accrual_reversal.value,)),
-        "interest_paid_from_receivable_satang": total(c.interest_from_receivable_satang, repaid),
+        name: total(c[part], (kind.value,)) for kind, pairs in SUMMED_PARTS.items() for name, part in pairs
     }
-    query = select(c.loan_id, *[column.label(name) for name, column in columns.items()]).where(c.loan_id.in_(loan_ids))
+    query = select(c.loan_id, *[column.label(name) for name, column in columns.items()]).where(
+        c.loan_id.in_(loan_ids), LIVE_TX
+    )
     if as_of is not None:
         query = query.where(c.effective_date <= as_of)
     rows = connection.execute(query.group_by(c.loan_id)).mappings()
@@ -341,9 +402,28 @@ def payments_of(connection: Connection, loan_ids: Sequence[int], as_of: date) ->
     c = loan_tx_t.c
     query = (
         select(c.loan_id, c.effective_date, c.interest_satang + c.principal_satang)
-        .where(c.loan_id.in_(loan_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of)
+        .where(c.loan_id.in_(loan_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of, LIVE_TX)
         .order_by(c.loan_id, c.effective_date, c.id)
     )
+    paid: dict[int, list[tuple[date, int]]] = {}
+    for loan_id, day, satang in connection.execute(query):
+        paid.setdefault(loan_id, []).append((day, int(satang)))
+    return paid
+
+
+def principal_payments_of(
+    connection: Connection, loan_ids: Sequence[int], as_of: date
+) -> dict[int, list[tuple[date, int]]]:
+    """The principal each loan's repayments up to `as_of` paid, by date (what stops penalties)."""
+    if not loan_ids:
+        return {}
+    c = loan_tx_t.c
+    query = (
+        select(c.loan_id, c.effective_date, c.principal_satang)
+        .where(c.loan_id.in_(loan_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of,
+               c.principal_satang > 0, LIVE_TX)
+        .order_by(c.loan_id, c.effective_date, c.id)
+    )  # fmt: skip
     paid: dict[int, list[tuple[date, int]]] = {}
     for loan_id, day, satang in connection.execute(query):
         paid.setdefault(loan_id, []).append((day, int(satang)))
@@ -383,10 +463,9 @@ def _check_date(on: date, today: date, rows: list[Row]) -> None:
         raise LedgerError(Rejection.date_in_future, f"{on} is after the business date {today}")
     money = [r["effective_date"] for r in rows if r["kind"] in MONEY_KINDS]
     if money and on < max(money):
-        # A backdated repayment would re-allocate the later ones: not supported yet.
-        raise LedgerError(
-            Rejection.date_before_last_transaction, f"the loan's last disbursement or repayment is dated {max(money)}"
-        )
+        # Only a repayment may be backdated (`repay` re-allocates the later ones); other money
+        # movements after it would have to be undone too.
+        raise LedgerError(Rejection.date_before_last_transaction, f"the loan's money last moved on {max(money)}")
 
 
 _STATUS_REFUSALS = {
@@ -395,7 +474,8 @@ _STATUS_REFUSALS = {
 }
 
 
-def _refuse_status(loan: Row, refusals: dict[str, tuple[Rejection, str]]) -> None:
+def _refuse_status(loan: Row, refusals: dict[str, tuple[Rejection, str] | None]) -> None:
+    """Refuse a loan whose status is named, for its reason (None: not refused after all)."""
     refusal = {**_STATUS_REFUSALS, **refusals}.get(loan["status"])
     if refusal is not None:
         raise LedgerError(refusal[0], f"loan {loan['id']} {refusal[1]}")
@@ -403,11 +483,13 @@ def _refuse_status(loan: Row, refusals: dict[str, tuple[Rejection, str]]) -> Non
 
 @dataclass(frozen=True)
 class Recorded:
-    """A loan transaction just recorded, its entry, and the loan after it."""
+    """A loan transaction just recorded, its entry, and the loan after it (and the entries a
+    backdated repayment also made: reversals and re-postings of later repayments)."""
 
     transaction: Row
     entry_id: int
     loan: Row
+    more_entry_ids: tuple[int, ...] = ()
 
 
 def disburse(
@@ -489,9 +571,10 @@ def tx_values(loan: Row, kind: TxKind, on: date, entry_id: int, user_id: int, no
 
 
 def _record_tx(
-    connection: Connection, loan: Row, kind: TxKind, on: date, entry_id: int, user_id: int, now: datetime, **parts: int
-) -> Row:
-    values = tx_values(loan, kind, on, entry_id, user_id, now, **parts)
+    connection: Connection, loan: Row, kind: TxKind, on: date, entry_id: int, user_id: int, now: datetime,
+    reason: str | None = None, **parts: int,
+) -> Row:  # fmt: skip
+    values = {**tx_values(loan, kind, on, entry_id, user_id, now, **parts), "reason": reason}
     tx_id = connection.execute(insert(loan_tx_t).values(**values)).inserted_primary_key[0]
     return {**values, "id": tx_id}
 
@@ -500,28 +583,333 @@ def repay(
     connection: Connection, loan_id: int, *, amount_satang: int, on: date, today: date, user_id: int, now: datetime
 ) -> Recorded:
     """Take a repayment: allocated in the product's order against what is due on its date; the
-    excess is an overpayment (a liability). A loan whose schedule is all paid is closed."""
+    excess is an overpayment (a liability). A loan fully repaid is closed.
+
+    A backdated repayment (dated before later repayments, in open periods) re-allocates them:
+    each later repayment's entry is reversed (`journal.reverse_entry`, dated as it was) and its
+    amount posted again on its date after the new one, in date order; `loan_repayment_reversal`
+    links each original to its reversal and its re-posting, and the reversed repayments drop
+    out of the loan's figures. Other kinds of money movement after the date are refused."""
     _check_positive(amount_satang, "a repayment")
     loan = _lock_loan(connection, loan_id)
     _refuse_status(loan, dict.fromkeys(("applied", "approved"), (Rejection.loan_not_disbursed, "is not disbursed")))
     current = state(connection, loan)
-    _check_date(on, today, current.rows)  # so also on or after the disbursements
+    later = _later_repayments(current.rows, on, today)
+    reversals = [journal.reverse_entry(connection, entry_id=r["entry_id"], effective_date=None,
+                                       description=f"Loan {loan_id}: repayment re-allocated after one dated {on}",
+                                       recorded_by=user_id, recorded_at=now) for r in later]  # fmt: skip
+    moved = {r["id"] for r in later}
+    rows = [r for r in current.rows if r["id"] not in moved]
+    first = _post_repayment(connection, replace(current, rows=rows), amount_satang, on, user_id, now)
+    rows.append(first.transaction)
+    entry_ids = [first.entry_id]
+    for original, reversal in zip(later, reversals, strict=True):
+        again = _post_repayment(connection, replace(current, rows=rows), original["amount_satang"],
+                                original["effective_date"], user_id, now)  # fmt: skip
+        rows.append(again.transaction)
+        entry_ids += [reversal, again.entry_id]
+        connection.execute(insert(link_t).values(
+            original_tx_id=original["id"], book_id=loan["book_id"], loan_id=loan_id, reversal_entry_id=reversal,
+            reposted_tx_id=again.transaction["id"], recorded_at=now, recorded_by=user_id,
+        ))  # fmt: skip
+    _close_if_settled(connection, replace(current, rows=rows), rows[-1]["effective_date"])
+    return Recorded(first.transaction, first.entry_id, get_loan(connection, loan_id), tuple(entry_ids[1:]))
+
+
+def _later_repayments(rows: list[Row], on: date, today: date) -> list[Row]:
+    """The repayments dated after `on`, to re-allocate; refused if any other money moved then."""
+    if on > today:
+        raise LedgerError(Rejection.date_in_future, f"{on} is after the business date {today}")
+    later = [r for r in rows if r["kind"] in MONEY_KINDS and r["effective_date"] > on]
+    others = [r for r in later if r["kind"] != TxKind.repayment.value]
+    disbursed = [r["effective_date"] for r in rows if r["kind"] == TxKind.disbursement.value]
+    if others or on < min(disbursed):
+        last = max(r["effective_date"] for r in others or rows if r["kind"] in MONEY_KINDS)
+        detail = f"only later repayments are re-allocated; other money moved on {last}"
+        raise LedgerError(Rejection.date_before_last_transaction, detail)
+    return later
+
+
+def _post_repayment(connection: Connection, current: LoanState, amount_satang: int, on: date, user_id: int,
+                    now: datetime) -> Recorded:  # fmt: skip
+    """Allocate and post one repayment against the loan's live transactions `current.rows`."""
+    loan = current.loan
     sums = totals(current.txs)
     allocation, from_receivable = repayment(amount_satang, current.plan, current.terms, sums, on)
     accounts = get_product(connection, loan["product_id"])["accounts"]
     credits = [
-        (accounts["penalty_income"], allocation.penalty_satang),
+        (accounts["penalty_receivable"], allocation.penalty_satang),  # charged to income by close of business
         (accounts["interest_receivable"], from_receivable),
         (accounts["interest_income"], allocation.interest_satang - from_receivable),
         (loan["receivable_account_id"], allocation.principal_satang),
         (accounts["overpayments"], allocation.overpayment_satang),
     ]
     postings = (Posting(accounts["cash"], amount_satang), *[Posting(a, -x) for a, x in credits if x])
-    entry_id = _post(connection, loan, on, "loan.repayment", f"Loan {loan_id}: repayment", postings, user_id, now)
+    entry_id = _post(connection, loan, on, "loan.repayment", f"Loan {loan['id']}: repayment", postings, user_id, now)
     tx = _record_tx(connection, loan, TxKind.repayment, on, entry_id, user_id, now, amount_satang=amount_satang,
                     principal_satang=allocation.principal_satang, interest_satang=allocation.interest_satang,
                     penalty_satang=allocation.penalty_satang, overpayment_satang=allocation.overpayment_satang,
                     interest_from_receivable_satang=from_receivable)  # fmt: skip
-    if is_settled(current.plan, totals([*current.txs, as_tx(tx)])):
-        connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(status="closed", closed_on=on))
+    return Recorded(tx, entry_id, loan)
+
+
+def _close_if_settled(connection: Connection, current: LoanState, on: date) -> None:
+    if is_settled(current.plan, totals(current.txs), amount_satang=current.loan["amount_satang"]):
+        closed = update(loan_t).where(loan_t.c.id == current.loan["id"]).values(status="closed", closed_on=on)
+        connection.execute(closed)
+
+
+# --- write-off, recovery, refund ----------------------------------------------------------------
+
+
+def _check_reason(reason: str | None, what: str) -> str:
+    if reason is None or not reason.strip():
+        raise LedgerError(Rejection.reason_required, f"{what} needs a reason")
+    return reason.strip()
+
+
+def _disbursed_loan(
+    connection: Connection, loan_id: int, refusals: dict[str, tuple[Rejection, str] | None]
+) -> Row:
+    loan = _lock_loan(connection, loan_id)
+    not_disbursed = (Rejection.loan_not_disbursed, "is not disbursed")
+    _refuse_status(loan, {"applied": not_disbursed, "approved": not_disbursed, **refusals})
+    return loan
+
+
+def write_off_loan(
+    connection: Connection, loan_id: int, *, on: date, reason: str | None, today: date, user_id: int, now: datetime
+) -> Recorded:
+    """Write an active loan off: its outstanding principal leaves the loan's receivable, paid for
+    by the allowance for loan losses as far as it holds, the rest a loss; the interest and the
+    penalties accrued and not received are reversed out of income. Status `written_off`."""
+    why = _check_reason(reason, "a write-off")
+    loan = _disbursed_loan(connection, loan_id, {})
+    current = state(connection, loan)
+    _check_date(on, today, current.rows)
+    parts = write_off(totals(current.txs))
+    product = get_product(connection, loan["product_id"])
+    postings = (*_principal_write_off(connection, product, loan, parts.principal_satang),
+                *_reversal(product, "interest_income", "interest_receivable", parts.interest_satang),
+                *_reversal(product, "penalty_income", "penalty_receivable", parts.penalty_satang))  # fmt: skip
+    entry_id = _post(connection, loan, on, "loan.write_off", f"Loan {loan_id}: written off: {why}"[:500], postings,
+                     user_id, now)  # fmt: skip
+    tx = _record_tx(connection, loan, TxKind.write_off, on, entry_id, user_id, now, reason=why,
+                    amount_satang=parts.total_satang, principal_satang=parts.principal_satang,
+                    interest_satang=parts.interest_satang, penalty_satang=parts.penalty_satang)  # fmt: skip
+    connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(status="written_off", accruing=False))
     return Recorded(tx, entry_id, get_loan(connection, loan_id))
+
+
+def _principal_write_off(connection: Connection, product: Row, loan: Row, principal: int) -> list[Posting]:
+    """Cr the loan's receivable; Dr the allowance as far as its credit balance goes, the rest loss."""
+    if principal == 0:
+        return []
+    allowance = product["accounts"].get("allowance")
+    held = -books.get_account(connection, allowance)["balance_satang"] if allowance else 0
+    used = max(0, min(principal, held))
+    debits = [(allowance, used)] if used else []
+    if principal > used:
+        debits.append((account_for(product, "write_off_expense"), principal - used))
+    return [*(Posting(a, x) for a, x in debits), Posting(loan["receivable_account_id"], -principal)]
+
+
+def _reversal(product: Row, income: str, receivable: str, satang: int) -> list[Posting]:
+    if satang == 0:
+        return []
+    return [Posting(product["accounts"][income], satang), Posting(product["accounts"][receivable], -satang)]
+
+
+def recover(
+    connection: Connection, loan_id: int, *, amount_satang: int, on: date, today: date, user_id: int, now: datetime
+) -> Recorded:
+    """Cash received on a written-off loan: Dr cash / Cr recovery income. The loan stays written
+    off; what is recovered never exceeds what was written off."""
+    _check_positive(amount_satang, "a recovery")
+    loan = _lock_loan(connection, loan_id)
+    if loan["status"] != "written_off":
+        raise LedgerError(Rejection.loan_not_written_off, f"loan {loan_id} is {loan['status']}, not written off")
+    current = state(connection, loan)
+    _check_date(on, today, current.rows)
+    sums = totals(current.txs)
+    left = sums.written_off_satang - sums.recovered_satang
+    if amount_satang > left:
+        raise LedgerError(Rejection.recovery_exceeds_written_off, f"only {format_amount(left)} is left to recover")
+    product = get_product(connection, loan["product_id"])
+    postings = (Posting(product["accounts"]["cash"], amount_satang),
+                Posting(account_for(product, "recovery_income"), -amount_satang))  # fmt: skip
+    entry_id = _post(connection, loan, on, "loan.recovery", f"Loan {loan_id}: recovery after write-off", postings,
+                     user_id, now)  # fmt: skip
+    tx = _record_tx(connection, loan, TxKind.recovery, on, entry_id, user_id, now, amount_satang=amount_satang,
+                    principal_satang=amount_satang)  # fmt: skip
+    return Recorded(tx, entry_id, get_loan(connection, loan_id))
+
+
+def refund(
+    connection: Connection, loan_id: int, *, amount_satang: int, on: date, today: date, user_id: int, now: datetime
+) -> Recorded:
+    """Pay an overpayment back to the borrower: Dr overpayments / Cr cash, at most the balance."""
+    _check_positive(amount_satang, "a refund")
+    no_refusal = {"closed": None, "written_off": None}  # an overpayment outlives the loan
+    loan = _disbursed_loan(connection, loan_id, no_refusal)
+    current = state(connection, loan)
+    _check_date(on, today, current.rows)
+    held = totals(current.txs).overpayment_balance_satang
+    if amount_satang > held:
+        raise LedgerError(Rejection.refund_exceeds_overpayment, f"the overpayment balance is {format_amount(held)}")
+    accounts = get_product(connection, loan["product_id"])["accounts"]
+    postings = (Posting(accounts["overpayments"], amount_satang), Posting(accounts["cash"], -amount_satang))
+    entry_id = _post(connection, loan, on, "loan.refund", f"Loan {loan_id}: overpayment refunded", postings,
+                     user_id, now)  # fmt: skip
+    tx = _record_tx(connection, loan, TxKind.refund, on, entry_id, user_id, now, amount_satang=amount_satang,
+                    overpayment_satang=amount_satang)  # fmt: skip
+    return Recorded(tx, entry_id, get_loan(connection, loan_id))
+
+
+# --- rescheduling and moratorium ---------------------------------------------------------------
+
+
+def _restructurable(connection: Connection, loan_id: int, on: date) -> tuple[Row, LoanState]:
+    """An active loan, locked, and its state, for a new schedule version from `on`: not before
+    its last money movement nor before the version in force from the latest date."""
+    loan = _disbursed_loan(connection, loan_id, {})
+    current = state(connection, loan)
+    money = [r["effective_date"] for r in current.rows if r["kind"] in MONEY_KINDS]
+    latest = select(func.max(schedule_t.c.effective_from)).where(schedule_t.c.loan_id == loan_id)
+    last = max([*money, connection.execute(latest).scalar_one()])
+    if on < last:
+        raise LedgerError(Rejection.date_before_last_transaction, f"the loan's schedule or money last moved on {last}")
+    return loan, current
+
+
+def reschedule_loan(
+    connection: Connection, loan_id: int, *, on: date, reason: str | None, rate_percent: Decimal | None,
+    extra_instalments: int, today: date, user_id: int, now: datetime,
+) -> Row:  # fmt: skip
+    """A new schedule version from `on` (`ledger.loan_book.reschedule`): a new rate and/or
+    extra instalments for the principal scheduled after it, with a reason. The old one is kept."""
+    why = _check_reason(reason, "a reschedule")
+    if rate_percent is None and extra_instalments == 0:
+        raise LedgerError(Rejection.invalid_request, "a reschedule changes the rate or adds instalments")
+    if extra_instalments < 0:
+        raise LedgerError(Rejection.invalid_term, "extra_instalments cannot be negative")
+    if on > today:
+        raise LedgerError(Rejection.date_in_future, f"{on} is after the business date {today}")
+    loan, current = _restructurable(connection, loan_id, on)
+    plan, terms = reschedule(current.plan, current.terms, on, rate_percent=rate_percent,
+                             extra_instalments=extra_instalments)  # fmt: skip
+    _save_plan(connection, loan, plan, terms, on, f"reschedule: {why}"[:200], user_id, now)
+    connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(term_instalments=len(plan.instalments)))
+    return get_loan(connection, loan_id)
+
+
+def grant_moratorium(
+    connection: Connection, loan_id: int, *, first_day: date, last_day: date, reason: str | None, user_id: int,
+    now: datetime,
+) -> Row:  # fmt: skip
+    """Suspend principal and interest over [first_day, last_day], with a reason: the instalments
+    due in the span owe nothing and accrue nothing, and every later one moves that many periods
+    later (`ledger.loan_book.suspended_periods`). A moratorium may be granted ahead of time."""
+    why = _check_reason(reason, "a moratorium")
+    loan, current = _restructurable(connection, loan_id, first_day)
+    periods = suspended_periods(current.plan, first_day, last_day)
+    plan, terms = reschedule(current.plan, current.terms, first_day - timedelta(days=1), suspended_periods=periods)
+    _save_plan(connection, loan, plan, terms, first_day, f"moratorium {first_day}..{last_day}: {why}"[:200],
+               user_id, now)  # fmt: skip
+    connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(term_instalments=len(plan.instalments)))
+    return get_loan(connection, loan_id)
+
+
+# --- interest rebates, litigation, rate changes for loans meeting a rule -----------------------
+
+
+def rebate(
+    connection: Connection, loan_id: int, *, amount_satang: int, on: date, reason: str | None, to_cash: bool,
+    today: date, user_id: int, now: datetime,
+) -> Recorded:  # fmt: skip
+    """Give interest back to a borrower that repaid well (no days past due on `on`), with a
+    reason: Dr interest income / Cr overpayments (refundable, or kept against later dues) or
+    cash; at most the interest it has paid and not had back."""
+    why = _check_reason(reason, "an interest rebate")
+    _check_positive(amount_satang, "a rebate")
+    loan = _disbursed_loan(connection, loan_id, {"closed": None})
+    current = state(connection, loan)
+    _check_date(on, today, current.rows)
+    if current.figures(on).days_past_due > 0:
+        raise LedgerError(Rejection.not_in_good_standing, f"loan {loan_id} is past due on {on}")
+    sums = totals(current.txs)
+    left = sums.interest_paid_satang - sums.rebated_satang
+    if amount_satang > left:
+        raise LedgerError(Rejection.rebate_exceeds_interest_paid, f"only {format_amount(left)} of interest was paid")
+    accounts = get_product(connection, loan["product_id"])["accounts"]
+    target = accounts["cash"] if to_cash else accounts["overpayments"]
+    postings = (Posting(accounts["interest_income"], amount_satang), Posting(target, -amount_satang))
+    entry_id = _post(connection, loan, on, "loan.rebate", f"Loan {loan_id}: interest rebate: {why}"[:500], postings,
+                     user_id, now)  # fmt: skip
+    part = "interest_satang" if to_cash else "overpayment_satang"
+    tx = _record_tx(connection, loan, TxKind.rebate, on, entry_id, user_id, now, reason=why,
+                    amount_satang=amount_satang, **{part: amount_satang})  # fmt: skip
+    return Recorded(tx, entry_id, get_loan(connection, loan_id))
+
+
+def set_litigation(connection: Connection, loan_id: int, *, in_litigation: bool, reason: str | None) -> Row:
+    """Mark a loan as in litigation (or no longer), with a reason."""
+    why = _check_reason(reason, "a change of litigation status")
+    _lock_loan(connection, loan_id)
+    connection.execute(
+        update(loan_t).where(loan_t.c.id == loan_id).values(in_litigation=in_litigation, litigation_reason=why)
+    )
+    return get_loan(connection, loan_id)
+
+
+@dataclass(frozen=True)
+class RateChangeRule:
+    """A rate change for the active loans of a product that meet a rule on `effective_on`: at
+    most `max_days_past_due` days past due and not in litigation (CODI, 1 June 2024: 4 % to
+    3.5 % for loans not more than 3 months in arrears and not in litigation)."""
+
+    product_id: int
+    effective_on: date
+    rate_percent: Decimal
+    max_days_past_due: int
+    reason: str | None
+
+
+def change_rate_by_rule(
+    connection: Connection, rule: RateChangeRule, *, today: date, user_id: int, now: datetime, batch_size: int = 500
+) -> dict[str, Any]:
+    """Reschedule each eligible loan at the new rate from `effective_on` (a new schedule
+    version each); the others are listed with why they were left out."""
+    why = _check_reason(rule.reason, "a rate change")
+    get_product(connection, rule.product_id)
+    if rule.max_days_past_due < 0:
+        raise LedgerError(Rejection.invalid_request, "max_days_past_due cannot be negative")
+    changed, skipped, after = [], {}, 0
+    query = select(loan_t.c.id).where(loan_t.c.product_id == rule.product_id, loan_t.c.status == "active")
+    while ids := list(connection.execute(query.where(loan_t.c.id > after).order_by(loan_t.c.id).limit(batch_size))
+                      .scalars()):  # fmt: skip
+        for loan_id in ids:
+            left_out = _ineligible(connection, loan_id, rule)
+            if left_out is None:
+                try:
+                    with connection.begin_nested():
+                        reschedule_loan(connection, loan_id, on=rule.effective_on, reason=f"rate change: {why}",
+                                        rate_percent=rule.rate_percent, extra_instalments=0, today=today,
+                                        user_id=user_id, now=now)  # fmt: skip
+                except LedgerError as error:
+                    left_out = str(error.reason)
+            if left_out is None:
+                changed.append(loan_id)
+            else:
+                skipped[loan_id] = left_out
+        after = ids[-1]
+    return {"changed": changed, "skipped": skipped}
+
+
+def _ineligible(connection: Connection, loan_id: int, rule: RateChangeRule) -> str | None:
+    loan = _lock_loan(connection, loan_id)
+    if loan["in_litigation"]:
+        return "in_litigation"
+    if state(connection, loan).figures(rule.effective_on).days_past_due > rule.max_days_past_due:
+        return "in_arrears"
+    return None

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Sequence,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -202,7 +203,8 @@ class AuditHead(SQLModel, table=True):
 # append-only (UPDATE and DELETE refused by triggers); the loan row holds its life-cycle state.
 
 LOAN_STATUSES = ("applied", "approved", "active", "closed", "written_off")
-LOAN_TX_KINDS = ("disbursement", "repayment", "accrual", "accrual_reversal")
+LOAN_TX_KINDS = ("disbursement", "repayment", "accrual", "accrual_reversal",
+                 "penalty", "write_off", "recovery", "refund", "rebate")  # the last five: migration 0005
 
 
 class LoanProduct(SQLModel, table=True):
@@ -269,6 +271,9 @@ class Loan(SQLModel, table=True):
     loan_class: str = Field(default="pass", max_length=20)
     accruing: bool = True
     cob_through: date | None = None
+    # migration 0005: a loan in court is left out of rate changes for loans meeting a rule
+    in_litigation: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    litigation_reason: str | None = Field(default=None, max_length=500)
 
 
 class LoanSchedule(SQLModel, table=True):
@@ -348,6 +353,23 @@ class LoanTransaction(SQLModel, table=True):
             sqlite_where=text("kind IN ('accrual', 'accrual_reversal')"),
             postgresql_where=text("kind IN ('accrual', 'accrual_reversal')"),
         ),  # fmt: skip
+        CheckConstraint(  # migration 0005: the part each new kind carries
+            "(kind <> 'penalty' OR penalty_satang = amount_satang) AND "
+            "(kind NOT IN ('recovery') OR principal_satang = amount_satang) AND "
+            "(kind <> 'refund' OR overpayment_satang = amount_satang) AND "
+            "(kind <> 'rebate' OR principal_satang + penalty_satang = 0)",
+            name="ck_loan_tx_event_parts",
+        ),
+        # close of business charges a loan's penalty at most once a day
+        Index(
+            "uq_loan_tx_penalty_day",
+            "loan_id",
+            "kind",
+            "effective_date",
+            unique=True,
+            sqlite_where=text("kind = 'penalty'"),
+            postgresql_where=text("kind = 'penalty'"),
+        ),  # fmt: skip
     )
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     loan_id: int = Field(foreign_key="loan.id")
@@ -361,5 +383,24 @@ class LoanTransaction(SQLModel, table=True):
     overpayment_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     interest_from_receivable_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+    reason: str | None = Field(default=None, max_length=500)  # why (a write-off); migration 0005
+
+
+class LoanRepaymentReversal(SQLModel, table=True):
+    """A repayment re-allocated after a backdated one (migration 0005): its entry reversed by
+    `reversal_entry_id` and its amount posted again as `reposted_tx_id`. Append-only; the
+    original no longer counts in the loan's figures."""
+
+    __tablename__ = "loan_repayment_reversal"
+    __table_args__ = (Index("ix_loan_repayment_reversal_book", "book_id", "loan_id"),)
+    original_tx_id: int = Field(sa_column=Column(BigInteger, ForeignKey("loan_transaction.id"), primary_key=True))
+    book_id: int = Field(foreign_key="book.id")
+    loan_id: int = Field(foreign_key="loan.id")
+    reversal_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False, unique=True))
+    reposted_tx_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("loan_transaction.id"), nullable=False, unique=True)
+    )
     recorded_at: datetime
     recorded_by: int = Field(foreign_key="app_user.id")

@@ -43,9 +43,9 @@ def _admin_engine():
     return create_engine(_server_url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
 
 
-TABLES = ("audit_record", "audit_head", "idempotency_record", "loan_transaction", "loan_instalment",
-          "loan_schedule", "loan", "loan_product_rate", "loan_product", "posting", "entry", "account_month",
-          "account_balance", "account", "period_close", "app_user", "book", "party")  # fmt: skip
+TABLES = ("audit_record", "audit_head", "idempotency_record", "loan_repayment_reversal", "loan_transaction",
+          "loan_instalment", "loan_schedule", "loan", "loan_product_rate", "loan_product", "posting", "entry",
+          "account_month", "account_balance", "account", "period_close", "app_user", "book", "party")  # fmt: skip
 
 
 class Databases:

@@ -1,14 +1,18 @@
 """A hypothesis state machine over the life of one loan, driven through the store: tranches,
-repayments, backdated repayments (refused for now), close of business on random days and close
-of business run again for a day already closed. After every step it checks:
+repayments, backdated repayments (later ones reversed and re-posted), close of business on random
+days (charging penalties on some products) and close of business run again for a day already
+closed, reschedules and moratoria, write-off, recoveries, refunds and interest rebates. After
+every step it checks:
 
-- invariant 8: principal outstanding = disbursed - principal repaid, never negative, equal to the
-  balance of the loan's receivable sub-account; the schedule's principal sums to what was
-  disbursed;
-- every satang of a repayment allocated exactly once, none to more than was due;
+- invariant 8: principal outstanding = disbursed - principal repaid - principal written off, never
+  negative, equal to the balance of the loan's receivable sub-account; the schedule's principal
+  sums to what was disbursed;
+- every satang of a repayment allocated exactly once, none to more than was due, penalties first
+  when the order says so;
 - the journal balanced (invariants 1, 3, 4) and the loan accounts equal to what the loan
-  transactions say: interest receivable = accrued - reversed - paid out of it, overpayments, and
-  interest income = what was recognised;
+  transactions say: interest and penalty receivable, overpayments (less refunds), interest and
+  penalty income, recovery income, losses on write-off, and cash;
+- a closed loan was fully disbursed and owes nothing; a written-off loan owes nothing;
 - close of business twice for a day changes nothing.
 
 Then properties of `ledger.loan_book` alone: a tranche adds exactly its principal and keeps the
@@ -33,7 +37,17 @@ from sqlalchemy import text
 
 from ledger.accounts import EntryDraft, Posting
 from ledger.errors import LedgerError, Rejection
-from ledger.loan_book import Totals, TxKind, dues, interest_earned_through, repayment, totals, with_tranche
+from ledger.loan_book import (
+    Totals,
+    TxKind,
+    dues,
+    interest_earned_through,
+    penalty_earned_through,
+    repayment,
+    reschedule,
+    totals,
+    with_tranche,
+)
 from ledger.loans import (
     Amortization,
     Component,
@@ -50,7 +64,7 @@ from tests.conftest import NOW
 FIRST_DAY, TODAY = date(2024, 1, 1), date(2024, 12, 31)
 CASH_SATANG = 10**12
 TERMS = st.sampled_from([
-    LoanTerms(rate_annual_percent=Decimal("12"), term_instalments=6),
+    LoanTerms(rate_annual_percent=Decimal("12"), term_instalments=6, penalty_rate_annual_percent=Decimal("24")),
     LoanTerms(rate_annual_percent=Decimal("4"), term_instalments=8, amortization=Amortization.equal_principal,
               repayment_unit=FrequencyUnit.weeks, repayment_every=2),
     LoanTerms(rate_annual_percent=Decimal("9"), term_instalments=4, interest_method=InterestMethod.flat,
@@ -58,7 +72,8 @@ TERMS = st.sampled_from([
     LoanTerms(rate_annual_percent=Decimal("0"), term_instalments=3),
     LoanTerms(rate_annual_percent=Decimal("18.25"), term_instalments=5, interest_basis=InterestBasis.daily,
               day_count=DayCount.actual, grace_interest_periods=2,
-              allocation_order=(Component.principal, Component.interest, Component.penalty)),
+              allocation_order=(Component.principal, Component.interest, Component.penalty),
+              penalty_rate_annual_percent=Decimal("7.5"), penalty_from_day=10),
 ])  # fmt: skip
 
 
@@ -76,6 +91,7 @@ class LoanMachine(RuleBasedStateMachine):
                 Posting(self.ids["1100"], CASH_SATANG), Posting(self.ids["3100"], -CASH_SATANG))),
                 recorded_by=self.officer, recorded_at=NOW)  # fmt: skip
         self.last_money_day = FIRST_DAY
+        self.last_version_day = FIRST_DAY  # of the newest schedule version made by a restructure
         self.closed_days: list[date] = []
 
     def teardown(self) -> None:
@@ -132,10 +148,10 @@ class LoanMachine(RuleBasedStateMachine):
         done = self.attempt(
             lambda c: loans.disburse(c, self.loan_id, amount_satang=max(1, left * share // 100), on=on, today=TODAY,
                                      user_id=self.officer, now=NOW),
-            Rejection.loan_fully_disbursed, Rejection.loan_matured, Rejection.loan_closed,
+            Rejection.loan_fully_disbursed, Rejection.loan_matured, Rejection.loan_closed, Rejection.loan_written_off,
         )  # fmt: skip
         matured = current.plan is not None and on >= current.plan.maturity_on
-        assert (done is None) == (left == 0 or matured or current.loan["status"] == "closed")
+        assert (done is None) == (left == 0 or matured or current.loan["status"] in ("closed", "written_off"))
         self.last_money_day = on if done else self.last_money_day
 
     @rule(share=st.integers(1, 150), gap=st.integers(0, 45))
@@ -149,7 +165,7 @@ class LoanMachine(RuleBasedStateMachine):
         done = self.attempt(
             lambda c: loans.repay(c, self.loan_id, amount_satang=amount, on=on, today=TODAY, user_id=self.officer,
                                   now=NOW),
-            Rejection.loan_not_disbursed, Rejection.loan_closed,
+            Rejection.loan_not_disbursed, Rejection.loan_closed, Rejection.loan_written_off,
         )  # fmt: skip
         assert (done is None) == (current.loan["status"] != "active")
         if done is None:
@@ -161,17 +177,129 @@ class LoanMachine(RuleBasedStateMachine):
         assert tx["principal_satang"] <= due[Component.principal] and tx["interest_satang"] <= due[Component.interest]
         paid_due = tx["penalty_satang"] + tx["interest_satang"] + tx["principal_satang"]
         assert tx["overpayment_satang"] == 0 or paid_due == sum(due.values())  # only the excess is overpaid
+        assert tx["penalty_satang"] == min(amount, due[Component.penalty]) or current.terms.allocation_order[0] != (
+            Component.penalty)  # penalties first, in the default order
+
+    @rule(rate=st.sampled_from([None, Decimal("3.5"), Decimal("0")]), extra=st.integers(0, 3), gap=st.integers(0, 40))
+    def reschedule(self, rate, extra, gap):
+        """A reschedule from some day: the principal still to fall due is scheduled again."""
+        current = self.loan_state()
+        on = min(max(self.last_money_day, self.last_version_day) + timedelta(days=gap), TODAY)
+        done = self.attempt(
+            lambda c: loans.reschedule_loan(c, self.loan_id, on=on, reason="restructured", rate_percent=rate,
+                                            extra_instalments=extra, today=TODAY, user_id=self.officer, now=NOW),
+            Rejection.loan_not_disbursed, Rejection.loan_closed, Rejection.loan_written_off, Rejection.invalid_request,
+            Rejection.nothing_to_reschedule, Rejection.date_before_last_transaction,
+        )  # fmt: skip
+        if done is not None:
+            after = self.loan_state().plan
+            assert after.amount_satang == current.plan.amount_satang
+            kept = [i for i in current.plan.instalments if i.due_on <= on]
+            assert list(after.instalments[: len(kept)]) == kept  # what fell due stays as it was
+            self.last_version_day = on
+
+    @rule(gap=st.integers(0, 40), span=st.integers(0, 120))
+    def moratorium(self, gap, span):
+        first = max(self.last_money_day, self.last_version_day) + timedelta(days=gap)
+        done = self.attempt(
+            lambda c: loans.grant_moratorium(c, self.loan_id, first_day=first, last_day=first + timedelta(days=span),
+                                             reason="flood", user_id=self.officer, now=NOW),
+            Rejection.loan_not_disbursed, Rejection.loan_closed, Rejection.loan_written_off,
+            Rejection.nothing_to_reschedule, Rejection.date_before_last_transaction,
+            Rejection.moratorium_without_due_date, Rejection.invalid_term,
+        )  # fmt: skip
+        if done is not None:
+            self.last_version_day = first
+
+    @rule(share=st.integers(1, 120), to_cash=st.booleans(), gap=st.integers(0, 30))
+    def rebate(self, share, to_cash, gap):
+        current = self.loan_state()
+        sums = totals(current.txs)
+        left = sums.interest_paid_satang - sums.rebated_satang
+        on = min(self.last_money_day + timedelta(days=gap), TODAY)
+        amount = max(1, left * share // 100)
+        done = self.attempt(
+            lambda c: loans.rebate(c, self.loan_id, amount_satang=amount, on=on, reason="good payer", to_cash=to_cash,
+                                   today=TODAY, user_id=self.approver, now=NOW),
+            Rejection.loan_not_disbursed, Rejection.loan_written_off, Rejection.not_in_good_standing,
+            Rejection.rebate_exceeds_interest_paid,
+        )  # fmt: skip
+        assert done is None or amount <= left
+        self.last_money_day = on if done else self.last_money_day
+
+    @rule(gap=st.integers(0, 60))
+    def write_off(self, gap):
+        current = self.loan_state()
+        on = min(self.last_money_day + timedelta(days=gap), TODAY)
+        done = self.attempt(
+            lambda c: loans.write_off_loan(c, self.loan_id, on=on, reason="uncollectable", today=TODAY,
+                                           user_id=self.approver, now=NOW),
+            Rejection.loan_not_disbursed, Rejection.loan_closed, Rejection.loan_written_off,
+            Rejection.nothing_to_write_off,
+        )  # fmt: skip
+        if done is None:
+            return
+        self.last_money_day = on
+        before = totals(current.txs)
+        assert done.transaction["principal_satang"] == before.outstanding_satang
+        assert done.transaction["interest_satang"] == before.interest_receivable_satang
+
+    @rule(share=st.integers(1, 120), gap=st.integers(0, 30))
+    def recover(self, share, gap):
+        sums = totals(self.loan_state().txs)
+        left = sums.written_off_satang - sums.recovered_satang
+        on = min(self.last_money_day + timedelta(days=gap), TODAY)
+        amount = max(1, left * share // 100)
+        done = self.attempt(
+            lambda c: loans.recover(c, self.loan_id, amount_satang=amount, on=on, today=TODAY, user_id=self.officer,
+                                    now=NOW),
+            Rejection.loan_not_written_off, Rejection.recovery_exceeds_written_off,
+        )  # fmt: skip
+        assert (done is None) == (sums.written_off_satang == 0 or amount > left)
+        self.last_money_day = on if done else self.last_money_day
+        assert done is None or done.loan["status"] == "written_off"  # a recovery never reopens a loan
+
+    @rule(share=st.integers(1, 120), gap=st.integers(0, 30))
+    def refund(self, share, gap):
+        current = self.loan_state()
+        held = totals(current.txs).overpayment_balance_satang
+        on = min(self.last_money_day + timedelta(days=gap), TODAY)
+        amount = max(1, held * share // 100)
+        done = self.attempt(
+            lambda c: loans.refund(c, self.loan_id, amount_satang=amount, on=on, today=TODAY, user_id=self.officer,
+                                   now=NOW),
+            Rejection.refund_exceeds_overpayment, Rejection.loan_not_disbursed,
+        )  # fmt: skip
+        assert (done is None) == (amount > held or current.loan["status"] in ("applied", "approved"))
+        self.last_money_day = on if done else self.last_money_day
 
     @precondition(lambda self: self.last_money_day > FIRST_DAY)
-    @rule(back=st.integers(1, 30))
-    def repay_backdated(self, back):
+    @rule(back=st.integers(1, 30), amount=st.integers(1, 500_000))
+    def repay_backdated(self, back, amount):
+        """A repayment dated before later ones: they are reversed and re-posted after it, each
+        with its amount and date; the journal stays balanced and the figures re-derivable (the
+        invariants below)."""
         on = max(FIRST_DAY, self.last_money_day - timedelta(days=back))
-        refused = self.attempt(
-            lambda c: loans.repay(c, self.loan_id, amount_satang=100, on=on, today=TODAY, user_id=self.officer,
+        before = [(t.on, t.amount_satang) for t in self.loan_state().txs if t.kind is TxKind.repayment]
+        done = self.attempt(
+            lambda c: loans.repay(c, self.loan_id, amount_satang=amount, on=on, today=TODAY, user_id=self.officer,
                                   now=NOW),
             Rejection.date_before_last_transaction, Rejection.loan_not_disbursed, Rejection.loan_closed,
+            Rejection.loan_written_off,
         )  # fmt: skip
-        assert refused is None
+        if done is None:
+            return
+        after = [(t.on, t.amount_satang) for t in self.loan_state().txs if t.kind is TxKind.repayment]
+        assert sorted(after) == sorted([*before, (on, amount)])
+        later = [r for r in before if r[0] > on]
+        assert len(done.more_entry_ids) == 2 * len(later)  # a reversal and a re-posting each
+        with self.db.read() as c:
+            links = c.execute(text("SELECT count(*) FROM loan_repayment_reversal")).scalar_one()
+            reversed_ = c.execute(text(
+                "SELECT count(*) FROM entry e JOIN loan_repayment_reversal l ON l.reversal_entry_id = e.id "
+                "JOIN loan_transaction t ON t.id = l.original_tx_id WHERE e.reverses_entry_id = t.entry_id"
+            )).scalar_one()  # fmt: skip
+        assert links == reversed_
 
     @rule(gap=st.integers(0, 60))
     def close_of_business_soon(self, gap):
@@ -210,7 +338,7 @@ class LoanMachine(RuleBasedStateMachine):
     def outstanding_principal_is_the_sub_account_balance(self):
         current = self.loan_state()
         sums = totals(current.txs)
-        outstanding = sums.disbursed_satang - sums.principal_repaid_satang
+        outstanding = sums.disbursed_satang - sums.principal_repaid_satang - sums.principal_written_off_satang
         assert outstanding == sums.outstanding_satang >= 0
         account_id = current.loan["receivable_account_id"]
         with self.db.read() as c:
@@ -220,9 +348,13 @@ class LoanMachine(RuleBasedStateMachine):
         if current.plan is not None:
             assert current.plan.amount_satang == sum(i.principal_satang for i in current.plan.instalments)
             assert current.plan.amount_satang == sums.disbursed_satang
-        if current.loan["status"] == "closed":  # all paid, and nothing left accrued on the way
+        if current.loan["status"] == "closed":  # all disbursed, all paid, and nothing left accrued
             assert outstanding == 0 and sums.interest_paid_satang >= current.plan.interest_satang
-            assert sums.interest_receivable_satang == 0
+            assert sums.interest_receivable_satang == sums.penalty_receivable_satang == 0
+            assert sums.disbursed_satang == current.loan["amount_satang"]
+        if current.loan["status"] == "written_off":
+            assert outstanding == sums.interest_receivable_satang == sums.penalty_receivable_satang == 0
+        assert sums.recovered_satang <= sums.written_off_satang
 
     @invariant()
     def loan_accounts_are_what_the_loan_transactions_say(self):
@@ -230,10 +362,16 @@ class LoanMachine(RuleBasedStateMachine):
         with self.db.read() as c:
             balance = {a["code"]: a["balance_satang"] for a in books.book_accounts(c, self.book)}
         assert balance["1210"] == sums.interest_receivable_satang >= 0
-        assert balance["4100"] == -sums.interest_recognised_satang
-        assert balance["2100"] == -sums.overpaid_satang
-        repaid = sums.principal_repaid_satang + sums.interest_paid_satang + sums.overpaid_satang
-        assert balance["1100"] == CASH_SATANG - sums.disbursed_satang + repaid
+        assert balance["1220"] == sums.penalty_receivable_satang >= 0
+        assert balance["4100"] == -sums.interest_income_satang
+        assert balance["4200"] == -sums.penalty_recognised_satang
+        assert balance["4400"] == -sums.recovered_satang
+        assert balance["5200"] == sums.principal_written_off_satang  # no allowance was provided
+        assert balance["2100"] == -sums.overpayment_balance_satang
+        repaid = sums.principal_repaid_satang + sums.interest_paid_satang + sums.penalty_paid_satang
+        rebated_in_cash = sums.rebated_satang - sums.rebated_to_overpayment_satang
+        moved = repaid + sums.overpaid_satang + sums.recovered_satang - sums.refunded_satang - rebated_in_cash
+        assert balance["1100"] == CASH_SATANG - sums.disbursed_satang + moved
 
     @invariant()
     def the_journal_balances(self):
@@ -254,8 +392,11 @@ class LoanMachine(RuleBasedStateMachine):
 
     @invariant()
     def accruals_happen_at_most_once_a_loan_and_day(self):
-        days = [tx.on for tx in self.loan_state().txs if tx.kind in (TxKind.accrual, TxKind.accrual_reversal)]
+        txs = self.loan_state().txs
+        days = [tx.on for tx in txs if tx.kind in (TxKind.accrual, TxKind.accrual_reversal)]
         assert len(days) == len(set(days))  # and never accrued and reversed on the same day
+        penalty_days = [tx.on for tx in txs if tx.kind is TxKind.penalty]
+        assert len(penalty_days) == len(set(penalty_days))
 
 
 def test_a_loan_keeps_its_invariants(databases):
@@ -323,3 +464,36 @@ def test_a_repayment_settles_what_was_accrued_first(terms, amount, paid, receiva
     allocation, from_receivable = repayment(paid, plan, terms, sums, FIRST_DAY + timedelta(days=later))
     assert allocation.total_satang == paid
     assert from_receivable == min(allocation.interest_satang, receivable)
+
+
+@PURE
+@given(terms=TERMS, amount=AMOUNT, start=st.dates(FIRST_DAY, TODAY), days=st.lists(st.integers(0, 500), max_size=6),
+       paid=st.lists(st.tuples(st.integers(1, 400), st.integers(1, 10**7)), max_size=4))  # fmt: skip
+def test_penalties_are_earned_day_by_day_and_stop_with_payment(terms, amount, start, days, paid):
+    plan = schedule(amount, terms, start)
+    payments = sorted((start + timedelta(days=d), satang) for d, satang in paid)
+    earned = [penalty_earned_through(plan, terms, payments, start + timedelta(days=d)) for d in sorted(days)]
+    assert earned == sorted(earned) and all(e >= 0 for e in earned)  # never taken back as days pass
+    if terms.penalty_rate_annual_percent == 0:
+        assert set(earned) <= {0}
+    unpaid = penalty_earned_through(plan, terms, [], plan.maturity_on + timedelta(days=30))
+    assert penalty_earned_through(plan, terms, payments, plan.maturity_on + timedelta(days=30)) <= unpaid
+
+
+@PURE
+@given(terms=TERMS, amount=AMOUNT, start=st.dates(FIRST_DAY, TODAY), after=st.integers(0, 300),
+       extra=st.integers(0, 4), suspended=st.integers(0, 3), rate=st.sampled_from([None, Decimal("3.5")]))  # fmt: skip
+def test_a_reschedule_keeps_what_fell_due_and_the_principal(terms, amount, start, after, extra, suspended, rate):
+    plan, on = schedule(amount, terms, start), start + timedelta(days=after)
+    try:
+        new, _ = reschedule(plan, terms, on, rate_percent=rate, extra_instalments=extra, suspended_periods=suspended)
+    except LedgerError as error:
+        assert error.reason in (Rejection.nothing_to_reschedule, Rejection.invalid_grace_periods)
+        return
+    kept = [i for i in plan.instalments if i.due_on <= on]
+    assert list(new.instalments[: len(kept)]) == kept
+    assert sum(i.principal_satang for i in new.instalments) == amount == new.amount_satang
+    assert all(a.due_on < b.due_on for a, b in zip(new.instalments, new.instalments[1:], strict=False))
+    assert [i.number for i in new.instalments] == list(range(1, len(new.instalments) + 1))
+    moved = new.instalments[len(kept): len(kept) + suspended]
+    assert all(i.total_satang == i.interest_accrued_satang == 0 for i in moved)  # a moratorium owes nothing

@@ -1,6 +1,7 @@
 """Migrations go down and up again on both dialects and leave the same guards in place."""
 
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -8,10 +9,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 import migrations
-from tests.conftest import ON_POSTGRES, _admin_engine, _server_url
+from ledger.accounts import EntryDraft, Posting
+from store import books, journal, users
+from tests.conftest import NOW, ON_POSTGRES, _admin_engine, _server_url
 
 TRIGGERS = {
     "postgresql": "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname",
@@ -58,8 +62,12 @@ def test_down_to_nothing_and_up_again_gives_the_same_schema(empty_url):
     at_head = migrate(empty_url, "upgrade", "head")
     assert "audit_record_append_only" in at_head[0] or "audit_record_no_update" in at_head[0]
     assert "loan_transaction_append_only" in at_head[0] or "loan_transaction_no_update" in at_head[0]
+    before_0005 = migrate(empty_url, "downgrade", "0004")
+    assert set(at_head[1]) - set(before_0005[1]) == {"loan_repayment_reversal"}
+    assert [t for t in at_head[0] if "loan_repayment_reversal" not in t] == before_0005[0]  # the same guards
+    assert migrate(empty_url, "upgrade", "head") == at_head
     before_0004 = migrate(empty_url, "downgrade", "0003")
-    assert set(at_head[1]) - set(before_0004[1]) == LOAN_TABLES
+    assert set(at_head[1]) - set(before_0004[1]) == LOAN_TABLES | {"loan_repayment_reversal"}
     assert not any(name.startswith("loan_") for name in before_0004[0])
     before_0003 = migrate(empty_url, "downgrade", "0002")
     if ON_POSTGRES:
@@ -70,3 +78,48 @@ def test_down_to_nothing_and_up_again_gives_the_same_schema(empty_url):
     triggers, tables = migrate(empty_url, "downgrade", "base")
     assert triggers == [] and tables in ([], ["alembic_version"])
     assert migrate(empty_url, "upgrade", "head") == at_head
+
+
+def test_0005_rebuilds_loan_transaction_with_its_guards_and_rows(empty_url):
+    """A row recorded under 0004 survives the upgrade; the new kinds are admitted with the part
+    they carry; the append-only triggers still refuse changes; a downgrade is refused while rows
+    of the new kinds exist."""
+    migrate(empty_url, "upgrade", "0004")
+    engine = create_engine(empty_url, poolclass=NullPool)
+    with engine.begin() as c:
+        user = users.add_user(c, name="u", role="admin", party_id=None, now=NOW)[0]
+        party = books.create_party(c, {"kind": "cooperative", "name_th": "p"}, now=NOW)["id"]
+        book = books.create_book(c, {"code": "B", "kind": "fund", "name_th": "b"}, now=NOW)["id"]
+        ids = {a["code"]: a["id"] for a in books.book_accounts(c, book)}
+        draft = EntryDraft(book, date(2024, 1, 2), "manual", "x", (Posting(ids["1100"], 5), Posting(ids["3100"], -5)))
+        entry = journal.record_entry(c, draft, recorded_by=user, recorded_at=NOW)
+        c.execute(text("INSERT INTO loan_product (id, book_id, code, name_th, terms, min_savings_percent, accounts, "
+                       "created_at, created_by) VALUES (1, :b, 'P', 'p', '{}', '10', '{}', :now, :u)"),
+                  {"b": book, "now": NOW, "u": user})
+        c.execute(text("INSERT INTO loan (id, book_id, product_id, borrower_party_id, amount_satang, "
+                       "term_instalments, status, savings_satang, guarantors, recorded_by, recorded_at, "
+                       "days_past_due, loan_class, accruing) VALUES (1, :b, 1, :p, 100, 1, 'applied', 0, '[]', "
+                       ":u, :now, 0, 'pass', true)"), {"b": book, "p": party, "u": user, "now": NOW})
+        row = {"b": book, "e": entry, "u": user, "now": NOW}
+        c.execute(text(INSERT_TX), {**row, "kind": "repayment", "p": 5, "pen": 0})
+    engine.dispose()
+    migrate(empty_url, "upgrade", "head")
+    engine = create_engine(empty_url, poolclass=NullPool)
+    with engine.begin() as c:
+        assert c.execute(text("SELECT kind FROM loan_transaction")).scalars().all() == ["repayment"]
+        c.execute(text(INSERT_TX), {**row, "kind": "penalty", "p": 0, "pen": 5})
+    for kind, principal, penalty in (("penalty", 5, 0), ("lost", 0, 5)):
+        with pytest.raises(DBAPIError), engine.begin() as c:
+            c.execute(text(INSERT_TX), {**row, "kind": kind, "p": principal, "pen": penalty})
+    with pytest.raises(DBAPIError), engine.begin() as c:
+        c.execute(text("DELETE FROM loan_transaction"))
+    engine.dispose()
+    with pytest.raises(RuntimeError, match="never removed"):
+        migrate(empty_url, "downgrade", "0004")
+
+
+INSERT_TX = (
+    "INSERT INTO loan_transaction (loan_id, book_id, kind, effective_date, amount_satang, principal_satang, "
+    "interest_satang, penalty_satang, overpayment_satang, interest_from_receivable_satang, entry_id, recorded_at, "
+    "recorded_by) VALUES (1, :b, :kind, '2024-01-02', 5, :p, 0, :pen, 0, 0, :e, :now, :u)"
+)

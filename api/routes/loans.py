@@ -16,6 +16,7 @@ from api.context import Admin, Approver, ClockDep, LoanOfficer, ReadDep, Reader,
 from api.loan_schemas import (
     CloseOfBusinessCreate,
     CloseOfBusinessPublic,
+    LitigationUpdate,
     LoanCreate,
     LoanEventPublic,
     LoanProductCreate,
@@ -24,8 +25,14 @@ from api.loan_schemas import (
     LoanStatementPublic,
     LoanTermsBody,
     MoneyMovement,
+    MoratoriumCreate,
     PortfolioPublic,
+    RateChangeByRuleCreate,
+    RateChangeByRulePublic,
+    RebateCreate,
+    RescheduleCreate,
     SchedulePublic,
+    WriteOffCreate,
 )
 from api.pages import PageDep, next_cursor
 from api.render import csv_response, wants_csv
@@ -213,21 +220,36 @@ def _event(connection, recorded: Recorded, day: date) -> LoanEventPublic:
     )
 
 
+def _money_event(action: str, store_call, status: int = 201):
+    """A route body for a loan event that moves money: through `perform`, with a key."""
+
+    def route(loan_id: int, body: MoneyMovement, request: Request, write, principal, clock) -> Response:
+        amount, today = parse_amount(body.amount), clock.today()
+
+        def work(connection, now):
+            recorded = store_call(connection, loan_id, amount_satang=amount, on=body.effective_date, today=today,
+                                  user_id=principal.user_id, now=now)  # fmt: skip
+            event = _event(connection, recorded, body.effective_date)
+            return Outcome(event, f"loan:{loan_id}", status, [recorded.entry_id, *recorded.more_entry_ids])
+
+        return perform(request, write, principal, action, work, needs_key=True)
+
+    return route
+
+
+_disburse = _money_event("loan.disburse", loans.disburse)
+_repay = _money_event("loan.repay", loans.repay)
+_recover = _money_event("loan.recover", loans.recover)
+_refund = _money_event("loan.refund", loans.refund)
+
+
 @router.post("/loans/{loan_id}/disbursements", status_code=201, response_model=LoanEventPublic, tags=["loans"])
 def disburse(
     loan_id: IdPath, body: MoneyMovement, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
 ) -> Response:
     """Pay out a tranche of an approved loan (Dr the loan's receivable / Cr cash at bank). Needs
     an Idempotency-Key. The first tranche fixes the schedule; each later one adds a version."""
-    amount, today = parse_amount(body.amount), clock.today()
-
-    def work(connection, now):
-        recorded = loans.disburse(connection, loan_id, amount_satang=amount, on=body.effective_date, today=today,
-                                  user_id=principal.user_id, now=now)  # fmt: skip
-        event = _event(connection, recorded, body.effective_date)
-        return Outcome(event, f"loan:{loan_id}", 201, [recorded.entry_id])
-
-    return perform(request, write, principal, "loan.disburse", work, needs_key=True)
+    return _disburse(loan_id, body, request, write, principal, clock)
 
 
 @router.post("/loans/{loan_id}/repayments", status_code=201, response_model=LoanEventPublic, tags=["loans"])
@@ -235,16 +257,138 @@ def repay(
     loan_id: IdPath, body: MoneyMovement, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
 ) -> Response:
     """Take a repayment: penalties, interest and principal due on its date, in the product's
-    order; any excess is an overpayment (a liability). Needs an Idempotency-Key."""
-    amount, today = parse_amount(body.amount), clock.today()
+    order; any excess is an overpayment (a liability). Needs an Idempotency-Key. A repayment
+    dated before later repayments re-allocates them: their entries are reversed and their
+    amounts posted again after it, in date order (other money moved later is refused)."""
+    return _repay(loan_id, body, request, write, principal, clock)
+
+
+@router.post("/loans/{loan_id}/write-off", status_code=201, response_model=LoanEventPublic, tags=["loans"])
+def write_off(
+    loan_id: IdPath, body: WriteOffCreate, request: Request, write: Write, principal: Approver, clock: ClockDep
+) -> Response:
+    """Write an active loan off, with a reason (approvers only): Dr the allowance for loan losses
+    as far as it holds, the rest loss on write-off (5200) / Cr the loan's receivable for the
+    principal outstanding; the interest and penalties accrued and not received are reversed
+    out of income. The loan is `written_off` for good. Needs an Idempotency-Key."""
+    today = clock.today()
 
     def work(connection, now):
-        recorded = loans.repay(connection, loan_id, amount_satang=amount, on=body.effective_date, today=today,
-                               user_id=principal.user_id, now=now)  # fmt: skip
+        recorded = loans.write_off_loan(connection, loan_id, on=body.effective_date, reason=body.reason,
+                                        today=today, user_id=principal.user_id, now=now)  # fmt: skip
         event = _event(connection, recorded, body.effective_date)
         return Outcome(event, f"loan:{loan_id}", 201, [recorded.entry_id])
 
-    return perform(request, write, principal, "loan.repay", work, needs_key=True)
+    return perform(request, write, principal, "loan.write-off", work, needs_key=True)
+
+
+@router.post("/loans/{loan_id}/recoveries", status_code=201, response_model=LoanEventPublic, tags=["loans"])
+def recover(
+    loan_id: IdPath, body: MoneyMovement, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
+) -> Response:
+    """Cash received on a written-off loan: Dr cash / Cr recovery income (4400). The loan stays
+    written off; at most what was written off is recovered. Needs an Idempotency-Key."""
+    return _recover(loan_id, body, request, write, principal, clock)
+
+
+@router.post("/loans/{loan_id}/refunds", status_code=201, response_model=LoanEventPublic, tags=["loans"])
+def refund(
+    loan_id: IdPath, body: MoneyMovement, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
+) -> Response:
+    """Pay back an overpayment: Dr overpayments from borrowers (2100) / Cr cash, at most the
+    loan's overpayment balance (a closed or written-off loan too). Needs an Idempotency-Key."""
+    return _refund(loan_id, body, request, write, principal, clock)
+
+
+@router.post("/loans/{loan_id}/reschedules", status_code=201, response_model=LoanPublic, tags=["loans"])
+def reschedule(
+    loan_id: IdPath, body: RescheduleCreate, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
+) -> Response:
+    """Reschedule an active loan from a date, with a reason: a new rate and/or extra instalments
+    for the principal scheduled after that date, re-levelled. What fell due by then stays due;
+    the new schedule is a new version and the old one is kept (see `?as_of=` on the schedule)."""
+    rate = None if body.rate_annual_percent is None else loan_rate(body.rate_annual_percent)
+    today = clock.today()
+
+    def work(connection, now):
+        loan = loans.reschedule_loan(connection, loan_id, on=body.effective_date, reason=body.reason,
+                                     rate_percent=rate, extra_instalments=body.extra_instalments, today=today,
+                                     user_id=principal.user_id, now=now)  # fmt: skip
+        return Outcome(_loan_now(connection, loan, body.effective_date), f"loan:{loan_id}", 201)
+
+    return perform(request, write, principal, "loan.reschedule", work)
+
+
+@router.post("/loans/{loan_id}/moratoria", status_code=201, response_model=LoanPublic, tags=["loans"])
+def moratorium(
+    loan_id: IdPath, body: MoratoriumCreate, request: Request, write: Write, principal: LoanOfficer
+) -> Response:
+    """Suspend principal and interest for a span of dates, with a reason: the instalments due in
+    the span owe and accrue nothing and every later one moves as many periods later (whole
+    periods: suspension starts at the due date before the span). A new schedule version."""
+
+    def work(connection, now):
+        loan = loans.grant_moratorium(connection, loan_id, first_day=body.first_day, last_day=body.last_day,
+                                      reason=body.reason, user_id=principal.user_id, now=now)  # fmt: skip
+        return Outcome(_loan_now(connection, loan, body.first_day), f"loan:{loan_id}", 201)
+
+    return perform(request, write, principal, "loan.moratorium", work)
+
+
+@router.post("/loans/{loan_id}/rebates", status_code=201, response_model=LoanEventPublic, tags=["loans"])
+def rebate(
+    loan_id: IdPath, body: RebateCreate, request: Request, write: Write, principal: Approver, clock: ClockDep
+) -> Response:
+    """Refund interest to a borrower that repaid well (no days past due on the date), with a
+    reason (approvers only): Dr interest income / Cr overpayments from borrowers, or cash. At
+    most the interest it has paid. Needs an Idempotency-Key."""
+    amount, today = parse_amount(body.amount), clock.today()
+
+    def work(connection, now):
+        recorded = loans.rebate(connection, loan_id, amount_satang=amount, on=body.effective_date, reason=body.reason,
+                                to_cash=body.to == "cash", today=today, user_id=principal.user_id, now=now)  # fmt: skip
+        event = _event(connection, recorded, body.effective_date)
+        return Outcome(event, f"loan:{loan_id}", 201, [recorded.entry_id])
+
+    return perform(request, write, principal, "loan.rebate", work, needs_key=True)
+
+
+@router.post("/loans/{loan_id}/litigation", response_model=LoanPublic, tags=["loans"])
+def litigation(loan_id: IdPath, body: LitigationUpdate, request: Request, write: Write, principal: LoanOfficer):
+    """Mark a loan as in litigation, or no longer, with a reason. Loans in litigation are left out
+    of rate changes for loans meeting a rule."""
+
+    def work(connection, now):
+        loan = loans.set_litigation(connection, loan_id, in_litigation=body.in_litigation, reason=body.reason)
+        return Outcome(LoanPublic.model_validate(loan_body(loan)), f"loan:{loan_id}")
+
+    return perform(request, write, principal, "loan.litigation", work)
+
+
+@router.post("/loan-products/{product_id}/rate-changes", response_model=RateChangeByRulePublic, tags=["loans"])
+def change_rate_by_rule(
+    product_id: IdPath, body: RateChangeByRuleCreate, request: Request, write: Write, principal: Approver,
+    clock: ClockDep,
+) -> Response:  # fmt: skip
+    """A new rate from a date for the product's active loans that meet a rule then: at most
+    `max_days_past_due` days past due (90: 3 months) and not in litigation, as CODI did from
+    1 June 2024 (4 % to 3.5 %). Each such loan is rescheduled at the new rate from that date (a
+    new schedule version); the others keep theirs and are listed with why."""
+    rule = loans.RateChangeRule(product_id, body.effective_on, loan_rate(body.rate_annual_percent),
+                                body.max_days_past_due, body.reason)  # fmt: skip
+    today = clock.today()
+
+    def work(connection, now):
+        result = loans.change_rate_by_rule(connection, rule, today=today, user_id=principal.user_id, now=now)
+        body_ = {"product_id": product_id, "effective_on": body.effective_on,
+                 "rate_annual_percent": str(rule.rate_percent), **result}  # fmt: skip
+        return Outcome(RateChangeByRulePublic.model_validate(body_), f"loan-product:{product_id}")
+
+    return perform(request, write, principal, "loan-product.rate-change", work)
+
+
+def _loan_now(connection, loan: dict, day: date) -> LoanPublic:
+    return LoanPublic.model_validate(loan_body(loan, loans.state(connection, loan, day).figures(day)))
 
 
 @router.get("/loans/{loan_id}/schedule", response_model=SchedulePublic, responses={200: CSV}, tags=["loans"])
@@ -313,6 +457,7 @@ def cob_body(report: loan_cob.CloseOfBusiness) -> dict:
         "date": report.day, "loans_processed": report.loans_processed, "loans_accrued": report.loans_accrued,
         "accrued_interest": format_amount(report.accrued_satang), "loans_reversed": report.loans_reversed,
         "reversed_interest": format_amount(report.reversed_satang), "non_performing": report.non_performing,
+        "loans_penalised": report.loans_penalised, "penalty_interest": format_amount(report.penalty_satang),
         "entry_ids": report.entry_ids,
     }  # fmt: skip
 
