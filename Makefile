@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.schedules
+	$(BIN)/python -m bench.cob
 
 clean:
 	rm -rf $(VENV) codi-ledger.db codi-ledger.db-wal codi-ledger.db-shm
