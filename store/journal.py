@@ -87,10 +87,13 @@ def record_entry(connection: Connection, draft: EntryDraft, *, recorded_by: int,
 
 
 def record_entries(
-    connection: Connection, drafts: Sequence[EntryDraft], *, recorded_by: int, recorded_at: datetime
+    connection: Connection, drafts: Sequence[EntryDraft], *, recorded_by: int | Sequence[int], recorded_at: datetime
 ) -> list[int | LedgerError]:
     """Check drafts in order against the balances they leave each other, and record those that
-    pass; each draft's answer is its new entry id or the error that refused it."""
+    pass; each draft's answer is its new entry id or the error that refused it. `recorded_by`
+    is the user who recorded them all, or one user a draft (a batch of several users' requests)."""
+    users = [recorded_by] * len(drafts) if isinstance(recorded_by, int) else list(recorded_by)
+    assert len(users) == len(drafts)
     outcomes: list[int | LedgerError | None] = [_invalid(d) for d in drafts]
     books = _lock_books(connection, {d.book_id for d in drafts})
     accounts = _lock_balances(connection, {p.account_id for d in drafts for p in d.postings})
@@ -107,9 +110,10 @@ def record_entries(
     for (index, _), entry_id in zip(accepted, entry_ids, strict=True):
         outcomes[index] = entry_id
     recorded = [
-        (entry_id, _rule_safe_order(draft, accounts)) for entry_id, (_, draft) in zip(entry_ids, accepted, strict=True)
+        (entry_id, _rule_safe_order(draft, accounts), users[index])
+        for entry_id, (index, draft) in zip(entry_ids, accepted, strict=True)
     ]
-    _insert(connection, recorded, recorded_by, recorded_at)
+    _insert(connection, recorded, recorded_at)
     return outcomes  # type: ignore[return-value]
 
 
@@ -181,13 +185,12 @@ def _next_entry_ids(connection: Connection, count: int) -> list[int]:
     return list(range(first, first + count))
 
 
-def _insert(
-    connection: Connection, entries: list[tuple[int, EntryDraft]], recorded_by: int, recorded_at: datetime
-) -> None:
+def _insert(connection: Connection, entries: list[tuple[int, EntryDraft, int]], recorded_at: datetime) -> None:
+    """Write (entry id, draft, user) rows: the postings first, as the guards expect."""
     if not entries:
         return
     postings = [(entry_id, d.book_id, p.account_id, d.effective_date, p.amount_satang)
-                for entry_id, d in entries for p in d.postings]  # fmt: skip
+                for entry_id, d, _ in entries for p in d.postings]  # fmt: skip
     if connection.dialect.name == "postgresql":
         columns = ("entry_ids", "book_ids", "account_ids", "dates", "amounts")
         arrays = [list(column) for column in zip(*postings, strict=True)]
@@ -198,8 +201,8 @@ def _insert(
     connection.execute(_INSERT_ENTRIES, [
         {"id": entry_id, "book_id": d.book_id, "effective_date": d.effective_date, "recorded_at": recorded_at,
          "kind": d.kind, "description": d.description, "reverses_entry_id": d.reverses_entry_id,
-         "dimensions": json.dumps(d.dimensions, sort_keys=True, ensure_ascii=False), "recorded_by": recorded_by}
-        for entry_id, d in entries
+         "dimensions": json.dumps(d.dimensions, sort_keys=True, ensure_ascii=False), "recorded_by": user_id}
+        for entry_id, d, user_id in entries
     ])  # fmt: skip
 
 

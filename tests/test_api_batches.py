@@ -3,11 +3,13 @@ own answer: recorded, replayed, or refused (and audited), as if it had come alon
 
 import threading
 
+from sqlalchemy import text
+
 from tests.conftest import make_user
 
 
-def post_together(api, db, requests: list[tuple[dict, str]]) -> list:
-    """Post every (body, key), in order, while the writer is held, so that all of them queue up
+def post_together(db, requests: list[tuple[object, dict, str]]) -> list:
+    """Post every (client, body, key), in order, while the writer is held, so that all of them queue up
     and are taken as one batch when it is released; returns the responses in order."""
     entered, release = threading.Event(), threading.Event()
     holder = threading.Thread(target=db.run_write, args=(lambda _: entered.set() or release.wait(10),))
@@ -16,8 +18,8 @@ def post_together(api, db, requests: list[tuple[dict, str]]) -> list:
     responses: list = [None] * len(requests)
 
     def post(index: int) -> None:
-        body, key = requests[index]
-        responses[index] = api.post("/v1/entries", body, key)
+        client, body, key = requests[index]
+        responses[index] = client.post("/v1/entries", body, key)
 
     posters = [threading.Thread(target=post, args=(i,)) for i in range(len(requests))]
     for queued, poster in enumerate(posters, start=1):
@@ -52,7 +54,7 @@ def test_one_batch_answers_each_request_as_if_alone(api, db, fund):
         (entry(fund, [(expense, "500.00"), (cash, "-500.00")], "overdraws cash"), "k-overdraw"),
         (entry(fund, [(cash, "2.00"), (capital, "-2.00")], "last"), "k-last"),
     ]
-    first, spend, replay, reused, overdraw, last = post_together(api, db, requests)
+    first, spend, replay, reused, overdraw, last = post_together(db, [(api, body, key) for body, key in requests])
 
     assert (first.status_code, spend.status_code, last.status_code) == (201, 201, 201)
     assert replay.status_code == 201 and replay.json() == first.json()
@@ -89,3 +91,23 @@ def test_a_batch_of_several_users_records_each_entry_as_its_own(api, db, fund):
     assert len({r.json()["id"] for r in responses}) == 3
     entries = api.get("/v1/entries", book_id=fund["book_id"]).json()["data"]
     assert sorted(e["postings"][0]["amount"] for e in entries) == ["1.00", "2.00", "3.00"]
+
+
+def test_a_batch_of_several_users_judges_their_entries_in_the_order_they_came(api, db, fund):
+    """Cash 100: the first clerk spends 60; the second's 50 then overdraws, although the first
+    clerk's deposit that came after it would have covered it."""
+    cash, capital, expense = fund["1100"], fund["3100"], fund["5400"]
+    assert api.entry(fund["book_id"], [(cash, "100.00"), (capital, "-100.00")]).status_code == 201
+    first, second = (api.as_(make_user(db, name, "officer")) for name in ("clerk-a", "clerk-b"))
+    spend, overdraw, deposit = post_together(db, [
+        (first, entry(fund, [(expense, "60.00"), (cash, "-60.00")]), "a-1"),
+        (second, entry(fund, [(expense, "50.00"), (cash, "-50.00")]), "b-1"),
+        (first, entry(fund, [(cash, "100.00"), (capital, "-100.00")]), "a-2"),
+    ])  # fmt: skip
+    assert (spend.status_code, deposit.status_code) == (201, 201)
+    assert (overdraw.status_code, overdraw.json()["reason"]) == (409, "insufficient_balance")
+    assert api.get(f"/v1/accounts/{cash}/balance").json()["balance"] == "140.00"
+    with db.read() as connection:
+        recorded_by = dict(connection.execute(text(
+            "SELECT e.id, u.name FROM entry e JOIN app_user u ON u.id = e.recorded_by")).all())  # fmt: skip
+    assert recorded_by[spend.json()["id"]] == recorded_by[deposit.json()["id"]] == "clerk-a"

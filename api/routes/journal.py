@@ -57,13 +57,13 @@ async def post_entry(body: EntryCreate, request: Request, write: Write, principa
 
 
 def record_drafts(connection, now, items: list[tuple[Principal, EntryDraft]]) -> list[Outcome | LedgerError]:
-    """The entries of a batch of requests: checked in order, each against the balances the
-    ones before it leave, recorded together; each request's answer or refusal."""
+    """The entries of a batch of requests: checked in the order they came, each against the
+    balances the ones before it leave, recorded together; each request's answer or refusal."""
     answers: dict[int, Any] = {i: e for i, (p, d) in enumerate(items) if (e := _foreign_book(connection, p, d))}
-    for user_id, indexes in _by_user(items, skip=answers).items():
-        drafts = [items[i][1] for i in indexes]
-        outcomes = journal.record_entries(connection, drafts, recorded_by=user_id, recorded_at=now)
-        answers |= dict(zip(indexes, outcomes, strict=True))
+    allowed = [i for i in range(len(items)) if i not in answers]
+    drafts, users = [items[i][1] for i in allowed], [items[i][0].user_id for i in allowed]
+    outcomes = journal.record_entries(connection, drafts, recorded_by=users, recorded_at=now)
+    answers |= dict(zip(allowed, outcomes, strict=True))
     recorded = {i: entry_id for i, entry_id in answers.items() if isinstance(entry_id, int)}
     for index, entry in zip(recorded, journal.get_entries(connection, list(recorded.values())), strict=True):
         body = EntryPublic.model_validate(entry_body(entry))
@@ -81,14 +81,6 @@ def _foreign_book(connection, principal: Principal, draft: EntryDraft) -> Ledger
     except LedgerError as error:
         return error
     return None
-
-
-def _by_user(items: list[tuple[Principal, EntryDraft]], skip: dict) -> dict[int, list[int]]:
-    by_user: dict[int, list[int]] = {}
-    for index, (principal, _) in enumerate(items):
-        if index not in skip:
-            by_user.setdefault(principal.user_id, []).append(index)
-    return by_user
 
 
 def visible_entry(connection, entry_id: int, principal: Principal) -> dict:
