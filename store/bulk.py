@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from ledger.accounts import EntryDraft, Posting
 from ledger.errors import LedgerError, Rejection
 from ledger.money import parse_amount
-from store import audit_log, journal, users
+from store import audit_log, idempotency, journal, users
 from store.books import account_t, book_t
 from store.engine import Database
-from store.idempotency import idempotency_t
+from store.idempotency import StoredAnswer
 
 IMPORT_KINDS = ("manual", "opening", "adjustment", "import")
 MAX_LINE_BYTES = 64 * 1024
@@ -147,11 +147,10 @@ def _import_batch(connection: Connection, batch, principal, report: ImportReport
         else:
             recorded.append((line, outcome))
     if recorded:
-        connection.execute(insert(idempotency_t), [
-            {"user_id": principal.user_id, "key": line.key, "request_hash": line.request_hash, "status_code": 201,
-             "response_body": json.dumps({"entry_id": entry_id}), "created_at": now}
+        idempotency.save_many(connection, [
+            (principal.user_id, line.key, StoredAnswer(line.request_hash, 201, json.dumps({"entry_id": entry_id})))
             for line, entry_id in recorded
-        ])  # fmt: skip
+        ], now=now)  # fmt: skip
         audit_log.append_system(
             connection, actor=principal.name, action="entry.import",
             target=f"import:{os.path.basename(path)}:{recorded[0][0].number}-{recorded[-1][0].number}"[:200],
@@ -163,10 +162,8 @@ def _import_batch(connection: Connection, batch, principal, report: ImportReport
 
 def _drop_known_keys(connection: Connection, lines: list[Line], user_id: int, report: ImportReport) -> list[Line]:
     """Lines whose key is new; a known key with the same content is a replay, with other content a rejection."""
-    query = select(idempotency_t.c.key, idempotency_t.c.request_hash).where(
-        idempotency_t.c.user_id == user_id, idempotency_t.c.key.in_([line.key for line in lines])
-    )
-    known = dict(connection.execute(query).all())
+    stored = idempotency.find_many(connection, [(user_id, line.key) for line in lines]) if lines else {}
+    known = {key: answer.request_hash for (_, key), answer in stored.items()}
     fresh = []
     for line in lines:
         if line.key not in known:

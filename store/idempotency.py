@@ -12,9 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from store.tables import IdempotencyRecord
 
 idempotency_t = IdempotencyRecord.__table__
-_FIND = select(idempotency_t).where(
-    idempotency_t.c.user_id == bindparam("user_id"), idempotency_t.c.key == bindparam("key")
-)
 _FIND_MANY = select(idempotency_t).where(
     idempotency_t.c.user_id.in_(bindparam("user_ids", expanding=True)),
     idempotency_t.c.key.in_(bindparam("keys", expanding=True)),
@@ -30,8 +27,7 @@ class StoredAnswer:
 
 
 def find(connection: Connection, *, user_id: int, key: str) -> StoredAnswer | None:
-    row = connection.execute(_FIND, {"user_id": user_id, "key": key}).mappings().first()
-    return None if row is None else StoredAnswer(row["request_hash"], row["status_code"], row["response_body"])
+    return find_many(connection, [(user_id, key)]).get((user_id, key))
 
 
 def find_many(connection: Connection, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], StoredAnswer]:
