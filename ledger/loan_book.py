@@ -76,7 +76,7 @@ from ledger.loans import (
     days_past_due,
     is_non_performing,
     loan_class,
-    penalty_interest,
+    penalty_interest_total,
     schedule,
 )
 
@@ -384,8 +384,9 @@ def penalty_earned_through(
 ) -> int:
     """The penalty interest the loan has earned by the end of `day`: for each stretch of days
     between repayments, each instalment's principal still unpaid (repayments paying the oldest
-    first) charged `penalty_interest` from its due date. `principal_payments` are (date, principal
-    paid) of the repayments; one dated D pays from day D on."""
+    first) charged penalty interest from its due date, the pieces summed exactly and rounded
+    once (`penalty_interest_total`). `principal_payments` are (date, principal paid) of the
+    repayments; one dated D pays from day D on."""
     if terms.penalty_rate_annual_percent == 0:
         return 0
     end = day + timedelta(days=1)
@@ -394,15 +395,14 @@ def penalty_earned_through(
         return 0
     owed = list(accumulate(i.principal_satang for i in rows))
     cuts = sorted({plan.disbursed_on, end, *(d for d, _ in principal_payments if plan.disbursed_on < d < end)})
-    earned = 0
+    pieces = []
     for start, stop in pairwise(cuts):
         paid = sum(satang for d, satang in principal_payments if d <= start)
         for k in range(bisect_right(owed, paid), len(rows)):
             if rows[k].due_on >= stop:
                 break
-            unpaid = min(rows[k].principal_satang, owed[k] - paid)
-            earned += penalty_interest(unpaid, terms, due_on=rows[k].due_on, start=start, end=stop)
-    return earned
+            pieces.append((min(rows[k].principal_satang, owed[k] - paid), rows[k].due_on, start, stop))
+    return penalty_interest_total(pieces, terms)
 
 
 @dataclass(frozen=True)

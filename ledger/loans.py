@@ -784,12 +784,21 @@ def accrual_for_day(balance_satang: int, terms: LoanTerms, *, period_start: date
 def penalty_interest(overdue_principal_satang: int, terms: LoanTerms, *, due_on: date, start: date, end: date) -> int:
     """Penalty interest on principal overdue since `due_on`, for the days [start, end) that are
     at least `penalty_from_day` days past due, at the penalty rate: exact, rounded once."""
-    _check_range(due_on, due_on)
-    _check_range(start, end)
-    first_day = max(start, due_on + timedelta(days=terms.penalty_from_day))
-    if first_day >= end or overdue_principal_satang <= 0:
-        return 0
-    return _interest_over(overdue_principal_satang, terms, first_day, end, terms.penalty_rate_annual_percent)
+    return penalty_interest_total([(overdue_principal_satang, due_on, start, end)], terms)
+
+
+def penalty_interest_total(pieces: Iterable[tuple[int, date, date, date]], terms: LoanTerms) -> int:
+    """The penalty on several pieces (overdue principal, due date, start, end) summed exactly and
+    rounded once: rounded piece by piece, paying some principal (more, shorter pieces) could
+    round to a satang more than paying nothing."""
+    numerator = 0
+    for overdue_satang, due_on, start, end in pieces:
+        _check_range(due_on, due_on)
+        _check_range(start, end)
+        first_day = max(start, due_on + timedelta(days=terms.penalty_from_day))
+        if first_day < end and overdue_satang > 0:
+            numerator += overdue_satang * _daily_numerator(terms, first_day, end, terms.penalty_rate_annual_percent)
+    return _round_div(numerator, _daily_denominator(terms.day_count), terms.rounding is Rounding.half_even)
 
 
 # --- arrears and ageing ------------------------------------------------------------------------
