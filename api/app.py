@@ -4,10 +4,10 @@ import os
 
 from fastapi import FastAPI
 
-from api import problems
+from api import middleware, problems
 from api.context import Clock
 from api.problems import PROBLEM_RESPONSES
-from api.routes import admin, journal, loans, registry
+from api.routes import admin, equity, exports, journal, loans, personal, registry, reports, welfare
 from store.engine import DEFAULT_URL, Database
 
 
@@ -22,7 +22,8 @@ def create_app(db: Database | None = None, clock: Clock | None = None) -> FastAP
     app.state.db = db or Database(os.environ.get("DATABASE_URL", DEFAULT_URL))
     app.state.clock = clock or Clock()
     problems.install(app)
-    for module in (registry, journal, loans, admin):
+    middleware.install(app)
+    for module in (registry, journal, loans, admin, reports, exports, equity, welfare, personal):
         app.include_router(module.router)
 
     @app.get("/health", tags=["service"])

@@ -1,9 +1,11 @@
-"""The `codi-ledger` command: migrate, run, user add, import, cob, audit verify, demo."""
+"""The `codi-ledger` command: migrate, run, user add, import, cob, audit verify, dump, restore, export."""
 
 import argparse
 import os
 import sys
+from contextlib import nullcontext
 from datetime import date
+from pathlib import Path
 
 from api.context import Clock
 from ledger.money import format_amount
@@ -100,6 +102,48 @@ def cmd_audit_verify(args) -> int:
     return 1
 
 
+def cmd_dump(args) -> int:
+    from store.dump import dump_file
+
+    summary = dump_file(database(), args.file)
+    print(f"dumped {sum(summary.rows.values())} rows of {len(summary.rows)} tables to {args.file}; "
+          f"audit head {summary.digest.seq} {summary.digest.hash}")  # fmt: skip
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from store.dump import RestoreError, restore_file
+
+    db = database()
+    db.migrate()
+    try:
+        summary = restore_file(db, args.file)
+    except RestoreError as error:
+        print(f"restore refused, nothing written: {error}", file=sys.stderr)
+        return 1
+    print(f"restored {sum(summary.rows.values())} rows of {len(summary.rows)} tables from {args.file}; "
+          f"audit chain verified to {summary.digest.seq} {summary.digest.hash}; "
+          "users need new tokens (codi-ledger user add)")  # fmt: skip
+    return 0
+
+
+def cmd_export(args) -> int:
+    """A book as a Beancount ledger or a CSV journal, streamed to a file or standard output."""
+    from api.formats import csv_blocks
+    from store.exports import JOURNAL_CSV_HEADER, beancount_export, find_book, journal_csv_rows
+
+    db = database()
+    with db.read() as connection:
+        book_id = find_book(connection, args.book)["id"]
+    if args.format == "csv":
+        blocks = csv_blocks(JOURNAL_CSV_HEADER, journal_csv_rows(db, book_id))
+    else:
+        blocks = beancount_export(db, book_id)
+    with open(args.output, "w", encoding="utf-8", newline="") if args.output else nullcontext(sys.stdout) as out:
+        out.writelines(blocks)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="codi-ledger", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -130,6 +174,17 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--seq", type=int, help="sequence number of a digest kept earlier")
     verify.add_argument("--hash", help="head hash of that digest")
     verify.set_defaults(run=cmd_audit_verify)
+    dump = sub.add_parser("dump", help="write the whole database (DATABASE_URL) to a file, without secrets")
+    dump.add_argument("file", type=Path)
+    dump.set_defaults(run=cmd_dump)
+    restore = sub.add_parser("restore", help="restore a dump into a new, empty database (DATABASE_URL)")
+    restore.add_argument("file", type=Path)
+    restore.set_defaults(run=cmd_restore)
+    export = sub.add_parser("export", help="write a book as a Beancount ledger or a CSV journal")
+    export.add_argument("book", help="the book's id or code")
+    export.add_argument("--format", choices=("beancount", "csv"), default="beancount")
+    export.add_argument("--output", type=Path, help="the file to write (default: standard output)")
+    export.set_defaults(run=cmd_export)
     return root
 
 

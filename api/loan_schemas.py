@@ -177,11 +177,19 @@ class WriteOffCreate(Strict):
     reason: Annotated[Text, Field(max_length=500)] | None = Field(None, description="Required: why it is written off")
 
 
+class RepaymentUndo(Strict):
+    reason: Reason | None = Field(None, description="Required: why the repayment is taken back")
+
+
 class RescheduleCreate(Strict):
     effective_date: date
     reason: Annotated[Text, Field(max_length=150)] | None = Field(None, description="Required: why")
     rate_annual_percent: RateText | None = Field(None, description="The new rate, if it changes")
     extra_instalments: Count = 0
+    instalment_amount: AmountText | None = Field(
+        None, description="A new instalment (instead of extra instalments): the term becomes the shortest whose "
+        "instalments are none of them larger"
+    )  # fmt: skip
 
 
 class MoratoriumCreate(Strict):

@@ -1,6 +1,7 @@
 """problem+json (RFC 9457) answers: one status per rejection reason, one body shape."""
 
 import logging
+import traceback
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +20,7 @@ STATUS = {
     Rejection.forbidden: 403,
     Rejection.same_user_approval: 403,
     Rejection.request_too_large: 413,
+    Rejection.too_many_attempts: 429,
     **dict.fromkeys(
         [
             Rejection.account_not_in_book,
@@ -44,6 +46,19 @@ STATUS = {
             Rejection.nothing_to_reschedule,
             Rejection.not_in_good_standing,
             Rejection.rebate_exceeds_interest_paid,
+            Rejection.insufficient_shares,
+            Rejection.holder_cap_exceeded,
+            Rejection.distribution_period_taken,
+            Rejection.distribution_paid,
+            Rejection.investment_purchase_pending,
+            Rejection.investment_exited,
+            Rejection.investment_not_pending_approval,
+            Rejection.fund_shares_through_investments,
+            Rejection.settlement_exceeds_owed,
+            Rejection.matching_exceeds_due,
+            Rejection.administration_cap_exceeded,
+            Rejection.rule_already_used,
+            Rejection.overlapping_rules,
         ],
         409,
     ),
@@ -70,7 +85,9 @@ PROBLEM_RESPONSES = {
         (403, "The token's role may not do this"),
         (404, "Unknown, or not yours"),
         (409, "Conflicts with the ledger's state"),
+        (413, "The request body is too large"),
         (422, "Malformed or invalid input"),
+        (429, "Too many failed authentications from this address: wait Retry-After seconds"),
     ]
 }
 
@@ -99,19 +116,34 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = [{"loc": [str(part) for part in e["loc"]], "msg": e["msg"], "type": e["type"]} for e in error.errors()]
-        about_amount = any(e["loc"] and e["loc"][-1] == "amount" for e in errors)
-        reason = Rejection.malformed_amount if about_amount else Rejection.invalid_request
+        reason = _reason_of(errors)
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)[:1000]
         audit_refused_attempt(request, reason)
         return problem(reason, detail, 422, errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:  # a body that is not JSON: malformed input, like any other (422)
+            return problem(Rejection.invalid_request, f"the body could not be read: {error.detail}", 422)
         reasons = {404: Rejection.not_found, 401: Rejection.unauthenticated, 403: Rejection.forbidden}
         reason = reasons.get(error.status_code, Rejection.invalid_request)
         return problem(reason, str(error.detail), error.status_code)
 
     @app.exception_handler(Exception)
-    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=error)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        # The type and the stack, not the message: a database error's message holds the
+        # statement's parameters, which may be personal data (names, ID numbers) or a token.
+        stack = "".join(traceback.format_tb(error.__traceback__))
+        log.error("unexpected %s in %s %s\n%s", type(error).__name__, request.method, request.url.path, stack)
         return problem("internal_error", "an unexpected error occurred; nothing was recorded", 500)
+
+
+def _reason_of(errors: list[dict]) -> Rejection:
+    """The named reason of a malformed body: its first error about an amount or a posting count."""
+    for error in errors:
+        field = error["loc"][-1] if error["loc"] else ""
+        if field == "amount":
+            return Rejection.malformed_amount
+        if field == "postings" and error["type"] == "too_long":
+            return Rejection.too_many_postings
+    return Rejection.invalid_request

@@ -6,13 +6,17 @@ from enum import StrEnum
 from typing import Annotated, Generic, Literal, TypeVar
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.personal import valid_national_id
 from ledger.accounts import AccountType, BalanceRule
 from ledger.charts import BookKind
 
 T = TypeVar("T")
-MAX_ID = 2**62
+# Most ids are INTEGER keys on PostgreSQL: an id beyond them is unknown, and asking the database
+# for it would be an error, not an answer. Entries (and postings) have BIGINT keys.
+MAX_ID = 2**31 - 1
+MAX_ENTRY_ID = 2**62
 
 
 def printable(text: str) -> str:
@@ -29,6 +33,7 @@ AmountText = Annotated[str, Field(min_length=1, max_length=30, examples=["1500.0
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+EntryIdPath = Annotated[int, Path(ge=1, le=MAX_ENTRY_ID)]
 
 
 class Strict(BaseModel):
@@ -57,6 +62,15 @@ class Region(StrEnum):
     bangkok = "bangkok"
 
 
+def checked_national_id(number: str) -> str:
+    if not valid_national_id(number):
+        raise ValueError("a Thai identification number is 13 digits ending in its check digit")
+    return number
+
+
+NationalId = Annotated[str, Field(min_length=13, max_length=13), AfterValidator(checked_national_id)]
+
+
 class PartyCreate(Strict):
     kind: PartyKind
     name_th: Name
@@ -64,6 +78,13 @@ class PartyCreate(Strict):
     region: Region | None = None
     province: Annotated[Text, Field(min_length=1, max_length=80)] | None = None
     centre_id: Id | None = None
+    national_id: NationalId | None = Field(
+        None, description="Personal data: the 13-digit Thai identification number, only when needed; "
+        "shown in full to admins only, masked (last 4 digits) for every other role",
+    )  # fmt: skip
+    contact: Annotated[Text, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="Personal data: the contact person's name and telephone"
+    )
 
 
 class PartyPublic(BaseModel):
@@ -75,6 +96,8 @@ class PartyPublic(BaseModel):
     province: str | None
     centre_id: int | None
     created_at: datetime
+    national_id: str | None = Field(None, description="Personal data; masked but for admins: *********0708")
+    contact: str | None = Field(None, description="Personal data")
 
 
 class BookCreate(Strict):
@@ -251,7 +274,7 @@ class UserCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")]
     role: Literal["admin", "officer", "approver", "auditor", "enterprise"]
     party_id: Id | None = None
-    expires_at: datetime | None = None
+    expires_at: AwareDatetime | None = Field(None, description="When the token stops working; with a UTC offset")
 
 
 class UserPublic(BaseModel):

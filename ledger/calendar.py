@@ -8,8 +8,8 @@ or before it).
 
 >>> fiscal_year_of(date(2023, 10, 1)), fiscal_year_of(date(2024, 9, 30))
 (2567, 2567)
->>> format_thai_date(date(2024, 9, 30))
-'30 ก.ย. 2567'
+>>> format_thai_date(date(2024, 9, 30)), format_date(date(2024, 9, 30), "en")
+('30 ก.ย. 2567', '30 Sep 2024')
 """
 
 import calendar
@@ -22,6 +22,8 @@ THAI_MONTHS_SHORT = (
     "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.",
     "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
 )  # fmt: skip
+# Not calendar.month_abbr: that follows the process's locale.
+ENGLISH_MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def be_year(ce_year: int) -> int:
@@ -83,3 +85,10 @@ def is_closed(day: date, closed_through: date | None) -> bool:
 
 def format_thai_date(day: date) -> str:
     return f"{day.day} {THAI_MONTHS_SHORT[day.month - 1]} {be_year(day.year)}"
+
+
+def format_date(day: date, lang: str) -> str:
+    """A date as a reader sees it on a statement: Buddhist Era in Thai, Common Era in English."""
+    if lang == "th":
+        return format_thai_date(day)
+    return f"{day.day} {ENGLISH_MONTHS_SHORT[day.month - 1]} {day.year}"

@@ -23,9 +23,12 @@ class Rejection(StrEnum):
     unbalanced_entry = "unbalanced_entry"
     invalid_request = "invalid_request"
     invalid_date_range = "invalid_date_range"
+    unsupported_format = "unsupported_format"
+    unsupported_language = "unsupported_language"
     invalid_cursor = "invalid_cursor"
     idempotency_key_required = "idempotency_key_required"
     request_too_large = "request_too_large"
+    too_many_attempts = "too_many_attempts"  # 429: failed authentications, throttled
     # unknown or not yours (404)
     not_found = "not_found"
     # conflicts with state (409)
@@ -76,6 +79,36 @@ class Rejection(StrEnum):
     moratorium_without_due_date = "moratorium_without_due_date"
     not_in_good_standing = "not_in_good_standing"
     rebate_exceeds_interest_paid = "rebate_exceeds_interest_paid"
+    # co-investment: registers, investments, distributions (ledger.equity, store.equity)
+    not_an_enterprise = "not_an_enterprise"
+    shares_must_be_positive = "shares_must_be_positive"
+    paid_exceeds_committed = "paid_exceeds_committed"
+    insufficient_shares = "insufficient_shares"
+    holder_cap_exceeded = "holder_cap_exceeded"
+    fund_shares_through_investments = "fund_shares_through_investments"
+    impairment_exceeds_carrying_amount = "impairment_exceeds_carrying_amount"
+    reversal_exceeds_impairment = "reversal_exceeds_impairment"
+    investment_not_pending_approval = "investment_not_pending_approval"
+    investment_purchase_pending = "investment_purchase_pending"
+    investment_exited = "investment_exited"
+    reserve_below_minimum = "reserve_below_minimum"
+    dividend_rate_above_cap = "dividend_rate_above_cap"
+    distribution_exceeds_profit = "distribution_exceeds_profit"
+    distribution_period_taken = "distribution_period_taken"
+    distribution_paid = "distribution_paid"
+    # welfare funds: rules and sales (422), their state (409), the administration cap (409)
+    no_rule_in_force = "no_rule_in_force"
+    overlapping_rules = "overlapping_rules"
+    unknown_benefit_type = "unknown_benefit_type"
+    invalid_period = "invalid_period"
+    settlement_exceeds_owed = "settlement_exceeds_owed"
+    matching_exceeds_due = "matching_exceeds_due"
+    administration_cap_exceeded = "administration_cap_exceeded"
+    rule_already_used = "rule_already_used"
+    # reports and the year-end close (422; a close's conflicts use period_not_closable (409))
+    unknown_dimension = "unknown_dimension"
+    fiscal_year_out_of_range = "fiscal_year_out_of_range"
+    report_too_large = "report_too_large"
 
 
 class LedgerError(Exception):

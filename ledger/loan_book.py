@@ -65,6 +65,7 @@ from itertools import accumulate, pairwise
 from ledger.errors import LedgerError, Rejection
 from ledger.loans import (
     DEFAULT_AGEING_BOUNDS,
+    MAX_INSTALMENTS,
     Allocation,
     Component,
     Instalment,
@@ -74,17 +75,19 @@ from ledger.loans import (
     ageing_bucket,
     allocate_payment,
     days_past_due,
+    days_past_due_having_paid,
     is_non_performing,
     loan_class,
     penalty_interest_total,
     schedule,
 )
+from ledger.money import format_amount
 
 __all__ = [
     "SUMMED_PARTS", "CloseOfDay", "Figures", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals",
     "TxKind", "WriteOff", "close_of_day", "dues", "figures", "instalment_payments", "instalment_views",
-    "interest_earned_through", "is_settled", "missing_savings_satang", "penalty_earned_through", "repayment",
-    "reschedule", "statement_lines", "suspended_periods", "totals", "with_tranche", "write_off",
+    "instalments_for", "interest_earned_through", "is_settled", "missing_savings_satang", "penalty_earned_through",
+    "repayment", "reschedule", "statement_lines", "suspended_periods", "totals", "with_tranche", "write_off",
 ]  # fmt: skip
 
 
@@ -291,6 +294,41 @@ def reschedule(
     return Schedule(plan.amount_satang, plan.disbursed_on, (*rows[:kept], *moved)), loan_terms
 
 
+def instalments_for(
+    plan: Schedule, terms: LoanTerms, on: date, instalment_satang: int, *, rate_percent: Decimal | None = None
+) -> int:
+    """How many instalments after `on` a reschedule needs for none of them to exceed
+    `instalment_satang`: the fewest such (a longer term never asks more of a period). Refused if
+    no term the loan may run to is enough: the instalment would not even cover the interest."""
+    kept = bisect_right([i.due_on for i in plan.instalments], on)
+    left = len(plan.instalments) - kept
+
+    def largest(count: int) -> int | None:
+        """The largest new instalment over `count` instalments; None if the loan may not run so long."""
+        try:
+            new, _ = reschedule(plan, terms, on, rate_percent=rate_percent, extra_instalments=count - left)
+        except LedgerError as refusal:
+            if refusal.reason is not Rejection.invalid_term:
+                raise
+            return None
+        return max(i.total_satang for i in new.instalments[kept:])
+
+    longest = _first(1, MAX_INSTALMENTS - kept + 1, lambda count: largest(count) is None) - 1
+    if longest < 1 or largest(longest) > instalment_satang:
+        raise LedgerError(Rejection.invalid_term, f"an instalment of {format_amount(instalment_satang)} does not "
+                          f"repay the loan in any term it may run to")  # fmt: skip
+    return _first(1, longest, lambda count: largest(count) <= instalment_satang)
+
+
+def _first(low: int, high: int, holds) -> int:
+    """The least n in [low, high] for which `holds(n)`, given that it holds from some n on (high
+    if it holds nowhere before): by halving."""
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if holds(middle) else (middle + 1, high)
+    return low
+
+
 def suspended_periods(plan: Schedule, first_day: date, last_day: date) -> int:
     """How many of the schedule's due dates fall in [first_day, last_day]: the periods a
     moratorium over those days suspends (whole periods: the first begins at the due date
@@ -418,14 +456,15 @@ class CloseOfDay:
 
 
 def close_of_day(
-    plan: Schedule, terms: LoanTerms, sums: Totals, payments: Sequence[tuple[date, int]], day: date,
+    plan: Schedule, terms: LoanTerms, sums: Totals, paid_satang: int, day: date,
     principal_payments: Sequence[tuple[date, int]] = (),
 ) -> CloseOfDay:  # fmt: skip
-    """Age the loan at the end of `day` by its `instalment_payments`; accrue what it has earned
-    and not yet recognised (`sums` of all its transactions) and charge the penalties it has
-    earned and not been charged, or, if it is non-performing, reverse what it has accrued and
-    not received (and charge no penalty)."""
-    age = days_past_due(plan, terms, payments, day)
+    """Age the loan at the end of `day` by what its repayments by then paid of instalments
+    (`paid_satang`: interest and principal); accrue what it has earned and not yet recognised
+    (`sums` of all its transactions) and charge the penalties it has earned and not been charged,
+    or, if it is non-performing, reverse what it has accrued and not received (and charge no
+    penalty)."""
+    age = days_past_due_having_paid(plan, terms, paid_satang, day)
     if is_non_performing(age):
         return CloseOfDay(age, loan_class(age), False, 0, max(0, sums.interest_receivable_satang))
     accrual = max(0, interest_earned_through(plan, day) - sums.interest_recognised_satang)

@@ -98,8 +98,8 @@ __all__ = [
     "Allocation", "Amortization", "Component", "DayCount", "DeferredInterest", "FrequencyUnit",
     "Instalment", "InterestBasis", "InterestMethod", "LoanClass", "LoanTerms", "RateChange",
     "Rounding", "Schedule", "accrual_for_day", "accrued_interest", "ageing_bucket",
-    "allocate_payment", "apply_advance_payment", "arrears_satang", "days_past_due", "due_dates",
-    "is_non_performing", "level_instalment", "loan_class", "loan_rate", "overdue_principal",
+    "allocate_payment", "apply_advance_payment", "arrears_satang", "days_past_due", "days_past_due_having_paid",
+    "due_dates", "is_non_performing", "level_instalment", "loan_class", "loan_rate", "overdue_principal",
     "penalty_interest", "periodic_rate", "rate_on", "schedule", "tfrs9_stage",
 ]  # fmt: skip
 
@@ -825,7 +825,11 @@ def days_past_due(current: Schedule, terms: LoanTerms, payments: Iterable[tuple[
     """Days since the due date of the oldest instalment not covered by the payments made by
     `on`, paying instalments oldest first. Arrears within the tolerance count as paid; a loan
     within `overdue_grace_days` of that due date is not yet overdue (0)."""
-    paid = _paid_by(payments, on)
+    return days_past_due_having_paid(current, terms, _paid_by(payments, on), on)
+
+
+def days_past_due_having_paid(current: Schedule, terms: LoanTerms, paid: int, on: date) -> int:
+    """`days_past_due` of a loan whose repayments by `on` paid `paid` satang of instalments."""
     cumulative = list(accumulate(i.total_satang for i in current.instalments))
     oldest = bisect_right(cumulative, paid + terms.arrears_tolerance_satang)
     if oldest == len(cumulative) or current.instalments[oldest].due_on >= on:

@@ -51,11 +51,13 @@ def check_amount_limit(satang: int) -> None:
         )
 
 
-def format_amount(satang: int) -> str:
-    """Format satang as a decimal string of baht with exactly two places."""
+def format_amount(satang: int, *, grouped: bool = False) -> str:
+    """Format satang as a decimal string of baht with exactly two places; `grouped` puts a
+    thousands separator in, for people to read (`format_amount(123456789, grouped=True)` is
+    '1,234,567.89'), never for machines to parse."""
     sign = "-" if satang < 0 else ""
     baht, rest = divmod(abs(satang), SATANG_PER_BAHT)
-    return f"{sign}{baht}.{rest:02d}"
+    return f"{sign}{baht:,}.{rest:02d}" if grouped else f"{sign}{baht}.{rest:02d}"
 
 
 def parse_rate(text: str) -> Decimal:

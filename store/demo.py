@@ -3,11 +3,13 @@ network around the Arokhaya Sala community economy incubation centre of Khao Din
 district, Nakhon Sawan, with a handful of entries, so that a new database shows something real."""
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import Connection, select
 
 from ledger.accounts import EntryDraft, Posting
-from store import audit_log, books, journal, users
+from ledger.welfare import Channel, ContributionRule
+from store import audit_log, books, journal, users, welfare
 from store.books import account_t, book_t
 from store.engine import Database
 
@@ -49,12 +51,30 @@ def load_demo(db: Database, *, now: datetime) -> str | None:
         drafts = _entries(book["id"], code, centre["id"])
         entry_ids = journal.record_entries(connection, drafts, recorded_by=cli.user_id, recorded_at=now)
         assert all(isinstance(i, int) for i in entry_ids), entry_ids
+        entry_ids += _welfare(connection, parties[4], cli.user_id, now)
         admin_id, token = users.add_user(
             connection, name=f"admin-{now:%Y%m%d%H%M%S}", role="admin", party_id=None, now=now
         )
         audit_log.append_system(connection, actor=cli.name, action="demo.load", target=f"book:{book['id']}",
                                 request=b"demo", entry_ids=entry_ids, now=now)  # fmt: skip
     return token
+
+
+def _welfare(connection: Connection, enterprise: dict, user_id: int, now: datetime) -> list[int]:
+    """Khao Din's community welfare fund, the organic rice enterprise's own book, a 2 % rule for
+    its market sales and one market day's sale (4,850.00 x 2 % = 97.00 to the fund)."""
+    fund = books.create_party(connection, {
+        "kind": "welfare_fund", "name_th": "กองทุนสวัสดิการชุมชนตำบลเขาดิน", "name_en": "Khao Din Community Welfare Fund",
+        "region": "north", "province": "Nakhon Sawan"}, now=now)  # fmt: skip
+    for code, kind, party in (("WF-KHAODIN", "welfare_fund", fund), ("CE-KHAODIN-RICE", "enterprise", enterprise)):
+        books.create_book(connection, {"code": code, "kind": kind, "name_th": party["name_th"],
+                                       "name_en": party["name_en"], "party_id": party["id"]}, now=now)  # fmt: skip
+    rule = ContributionRule(enterprise["id"], fund["id"], Decimal(2), Channel.market, date(2023, 10, 1))
+    welfare.create_rule(connection, rule, user_id=user_id, now=now)
+    sale = welfare.SaleRequest(enterprise["id"], date(2024, 3, 9), Channel.market, 4_850_00,
+                               description="ข้าวหอมมะลิอินทรีย์ 97 ถุง")  # fmt: skip
+    [recorded] = welfare.record_sales(connection, [sale], user_id=user_id, now=now)
+    return welfare.sale_entry_ids([recorded])
 
 
 def _codes(connection: Connection, book_id: int) -> dict[str, int]:

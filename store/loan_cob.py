@@ -26,18 +26,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from ledger.accounts import EntryDraft, Posting
 from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import CloseOfDay, Portfolio, Totals, TxKind, close_of_day
-from ledger.loans import DEFAULT_AGEING_BOUNDS, ageing_bucket, days_past_due
+from ledger.loans import DEFAULT_AGEING_BOUNDS, ageing_bucket, days_past_due_having_paid
 from store import books, journal
 from store.loans import (
     get_product,
+    instalment_paid_of,
     loan_t,
     loan_tx_t,
-    payments_of,
     plans_of,
     principal_payments_of,
     product_t,
@@ -48,12 +48,6 @@ from store.loans import (
 
 BATCH = 500
 Row = dict[str, Any]
-_UPDATE_LOAN = (
-    update(loan_t)
-    .where(loan_t.c.id == bindparam("loan_id"))
-    .values(days_past_due=bindparam("age"), loan_class=bindparam("grade"), accruing=bindparam("accrues"),
-            cob_through=bindparam("through"))
-)  # fmt: skip
 
 
 @dataclass
@@ -116,16 +110,16 @@ def _open_loans(connection: Connection, day: date, after: int, limit: int) -> li
 def _close_batch(connection: Connection, loans: list[Row], day: date, user_id: int, now: datetime,
                  report: CloseOfBusiness) -> None:  # fmt: skip
     ids = [loan["id"] for loan in loans]
-    plans, sums, payments = plans_of(connection, ids, day), sums_of(connection, ids), payments_of(connection, ids, day)
+    plans = plans_of(connection, ids, day, through_next_due=True)
+    sums, paid = sums_of(connection, ids), instalment_paid_of(connection, ids, day)
     terms = {loan_id: terms_from_json(text) for loan_id, (_, text) in plans.items()}
     penalised = [loan_id for loan_id, t in terms.items() if t.penalty_rate_annual_percent > 0]
     principal_paid = principal_payments_of(connection, penalised, day)
     decided: list[tuple[Row, CloseOfDay]] = []
     for loan in loans:
         if loan["id"] in plans:  # not yet disbursed on `day`: its close of business comes later
-            paid, principal = payments.get(loan["id"], []), principal_paid.get(loan["id"], [])
-            decision = close_of_day(plans[loan["id"]][0], terms[loan["id"]], sums.get(loan["id"], Totals()), paid,
-                                    day, principal)  # fmt: skip
+            decision = close_of_day(plans[loan["id"]][0], terms[loan["id"]], sums.get(loan["id"], Totals()),
+                                    paid.get(loan["id"], 0), day, principal_paid.get(loan["id"], []))  # fmt: skip
             decided.append((loan, decision))
     accounts = _accounts(connection, {loan["product_id"] for loan, _ in decided})
     entry_of = _post_batch(connection, decided, accounts, day, user_id, now)
@@ -136,13 +130,19 @@ def _close_batch(connection: Connection, loans: list[Row], day: date, user_id: i
     ]  # fmt: skip
     if txs:
         connection.execute(insert(loan_tx_t), txs)
-    if decided:
-        connection.execute(_UPDATE_LOAN, [
-            {"loan_id": loan["id"], "age": d.days_past_due, "grade": d.loan_class.value, "accrues": d.accruing,
-             "through": day}
-            for loan, d in decided
-        ])  # fmt: skip
+    _remember(connection, decided, day)
     _count(report, decided, entry_of.values())
+
+
+def _remember(connection: Connection, decided: list[tuple[Row, CloseOfDay]], day: date) -> None:
+    """Each loan's days past due, class and accruing, and that `day` is closed for it: one
+    UPDATE for the loans that share those (most do: current, pass, accruing)."""
+    alike: dict[tuple[int, str, bool], list[int]] = {}
+    for loan, d in decided:
+        alike.setdefault((d.days_past_due, d.loan_class.value, d.accruing), []).append(loan["id"])
+    for (age, grade, accrues), ids in alike.items():
+        values = {"days_past_due": age, "loan_class": grade, "accruing": accrues, "cob_through": day}
+        connection.execute(update(loan_t).where(loan_t.c.id.in_(ids)).values(**values))
 
 
 def _moves(decision: CloseOfDay) -> tuple[tuple[TxKind, int], ...]:
@@ -231,13 +231,13 @@ def portfolio(
     result = Portfolio(bounds)
     for batch in _disbursed_loans(connection, book_id, batch_size):
         ids = [loan["id"] for loan in batch]
-        plans, sums = plans_of(connection, ids, as_of), sums_of(connection, ids, as_of)
-        paid = payments_of(connection, ids, as_of)
+        plans, sums = plans_of(connection, ids, as_of, through_next_due=True), sums_of(connection, ids, as_of)
+        paid = instalment_paid_of(connection, ids, as_of)
         for loan in batch:
             if loan["id"] not in plans:
                 continue
             plan, terms = plans[loan["id"]]
-            age = days_past_due(plan, terms_from_json(terms), paid.get(loan["id"], []), as_of)
+            age = days_past_due_having_paid(plan, terms_from_json(terms), paid.get(loan["id"], 0), as_of)
             keys = {"region": loan["region"] or "unknown", "province": loan["province"] or "unknown",
                     "centre": str(loan["centre_id"] or "none"), "product": loan["product_code"]}  # fmt: skip
             result.add(sums.get(loan["id"], Totals()).outstanding_satang, age, keys)

@@ -39,7 +39,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, select, update
+from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.accounts import EntryDraft, Posting
@@ -51,6 +51,7 @@ from ledger.loan_book import (
     Totals,
     TxKind,
     figures,
+    instalments_for,
     is_settled,
     missing_savings_satang,
     repayment,
@@ -69,6 +70,7 @@ from store.tables import (
     LoanProduct,
     LoanProductRate,
     LoanRepaymentReversal,
+    LoanRepaymentUndo,
     LoanSchedule,
     LoanTransaction,
 )
@@ -80,8 +82,10 @@ schedule_t = LoanSchedule.__table__
 instalment_t = LoanInstalment.__table__
 loan_tx_t = LoanTransaction.__table__
 link_t = LoanRepaymentReversal.__table__
-# A repayment re-allocated after a backdated one is reversed and re-posted: it no longer counts.
-LIVE_TX = loan_tx_t.c.id.not_in(select(link_t.c.original_tx_id))
+undo_t = LoanRepaymentUndo.__table__
+# A repayment re-allocated after a backdated one (reversed and re-posted) or taken back no
+# longer counts.
+LIVE_TX = loan_tx_t.c.id.not_in(select(link_t.c.original_tx_id).union_all(select(undo_t.c.original_tx_id)))
 
 Row = dict[str, Any]
 
@@ -332,9 +336,15 @@ def list_loans(connection: Connection, *, filters: Row, only_party: int | None, 
     return [{**r, "guarantors": json.loads(r["guarantors"])} for r in connection.execute(query).mappings()]
 
 
-def plans_of(connection: Connection, loan_ids: Sequence[int], as_of: date | None) -> dict[int, tuple[Schedule, str]]:
+def plans_of(
+    connection: Connection, loan_ids: Sequence[int], as_of: date | None, *, through_next_due: bool = False
+) -> dict[int, tuple[Schedule, str]]:
     """Each loan's schedule in force on `as_of` (the newest version by then; the newest of all
-    if None) and the terms it was made under, as JSON. Loans with no version then are absent."""
+    if None) and the terms it was made under, as JSON. Loans with no version then are absent.
+
+    `through_next_due` keeps only the instalments due by `as_of` and the next one: all that
+    ageing, accrual and penalties on that day read (a 15-year loan has 180 instalments, and
+    close of business would otherwise fetch them all, every day)."""
     if not loan_ids:
         return {}
     newest = select(schedule_t.c.loan_id, func.max(schedule_t.c.version).label("version")).where(
@@ -346,19 +356,42 @@ def plans_of(connection: Connection, loan_ids: Sequence[int], as_of: date | None
     on_newest = and_(schedule_t.c.loan_id == newest.c.loan_id, schedule_t.c.version == newest.c.version)
     versions = connection.execute(select(schedule_t).join(newest, on_newest)).mappings().all()
     rows: dict[int, list[Instalment]] = {v["loan_id"]: [] for v in versions}
+    # `loan_id IN` on the instalments too, so that the planner reads them by their key
+    i = instalment_t.c
     query = (
-        select(instalment_t)
+        select(i.loan_id, i.number, i.due_on, i.principal_satang, i.interest_satang, i.outstanding_after_satang,
+               i.interest_accrued_satang)  # fmt: skip
         .join(newest, and_(instalment_t.c.loan_id == newest.c.loan_id, instalment_t.c.version == newest.c.version))
+        .where(instalment_t.c.loan_id.in_(loan_ids))
         .order_by(instalment_t.c.loan_id, instalment_t.c.number)
     )
-    for i in connection.execute(query):
-        rows[i.loan_id].append(Instalment(i.number, i.due_on, i.principal_satang, i.interest_satang,
-                                          i.principal_satang + i.interest_satang, i.outstanding_after_satang,
-                                          i.interest_accrued_satang))  # fmt: skip
+    if through_next_due:
+        query = _through_next_due(query, newest, loan_ids, as_of)
+    # Fetched at once and built as plain tuples: close of business reads tens of thousands of
+    # instalments a batch, and a row at a time through the usual paths costs more than the row.
+    make = tuple.__new__
+    for loan_id, number, due_on, principal, interest, outstanding, accrued in connection.execute(query).all():
+        rows[loan_id].append(make(Instalment, (number, due_on, principal, interest, principal + interest,
+                                               outstanding, accrued)))  # fmt: skip
     return {
         v["loan_id"]: (Schedule(v["amount_satang"], v["disbursed_on"], tuple(rows[v["loan_id"]])), v["terms"])
         for v in versions
     }
+
+
+def _through_next_due(query, newest, loan_ids: Sequence[int], as_of: date):
+    """`query` of instalments, cut after each loan's first instalment due after `as_of`."""
+    i = instalment_t.alias("after")
+    next_due = (
+        select(i.c.loan_id, func.min(i.c.due_on).label("due_on"))
+        .join(newest, and_(i.c.loan_id == newest.c.loan_id, i.c.version == newest.c.version))
+        .where(i.c.loan_id.in_(loan_ids), i.c.due_on > as_of)
+        .group_by(i.c.loan_id)
+        .subquery()
+    )
+    return query.outerjoin(next_due, next_due.c.loan_id == instalment_t.c.loan_id).where(
+        or_(next_due.c.due_on.is_(None), instalment_t.c.due_on <= next_due.c.due_on)
+    )
 
 
 def transactions(connection: Connection, loan: Row) -> list[Row]:
@@ -377,6 +410,13 @@ def as_tx(row: Row) -> LoanTx:
                   row["interest_from_receivable_satang"])  # fmt: skip
 
 
+def of_loans(connection: Connection, loan_ids: Sequence[int]):
+    """The condition on loan transactions for `loan_ids`, naming their books too: the table's
+    indexes lead with book_id, and without it a batch of loans reads the whole table."""
+    books_ = select(loan_t.c.book_id).where(loan_t.c.id.in_(loan_ids)).distinct()
+    return and_(loan_tx_t.c.book_id.in_(connection.execute(books_).scalars().all()), loan_tx_t.c.loan_id.in_(loan_ids))
+
+
 def sums_of(connection: Connection, loan_ids: Sequence[int], as_of: date | None = None) -> dict[int, Totals]:
     """`ledger.loan_book.totals` of many loans at once, summed by the database."""
     c = loan_tx_t.c
@@ -389,7 +429,7 @@ def sums_of(connection: Connection, loan_ids: Sequence[int], as_of: date | None 
         name: total(c[part], (kind.value,)) for kind, pairs in SUMMED_PARTS.items() for name, part in pairs
     }
     query = select(c.loan_id, *[column.label(name) for name, column in columns.items()]).where(
-        c.loan_id.in_(loan_ids), LIVE_TX
+        of_loans(connection, loan_ids), LIVE_TX
     )
     if as_of is not None:
         query = query.where(c.effective_date <= as_of)
@@ -402,13 +442,25 @@ def payments_of(connection: Connection, loan_ids: Sequence[int], as_of: date) ->
     c = loan_tx_t.c
     query = (
         select(c.loan_id, c.effective_date, c.interest_satang + c.principal_satang)
-        .where(c.loan_id.in_(loan_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of, LIVE_TX)
+        .where(of_loans(connection, loan_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of, LIVE_TX)
         .order_by(c.loan_id, c.effective_date, c.id)
     )
     paid: dict[int, list[tuple[date, int]]] = {}
     for loan_id, day, satang in connection.execute(query):
         paid.setdefault(loan_id, []).append((day, int(satang)))
     return paid
+
+
+def instalment_paid_of(connection: Connection, loan_ids: Sequence[int], as_of: date) -> dict[int, int]:
+    """What each loan's repayments up to `as_of` paid towards instalments in all, summed by the
+    database (what ages a loan: `ledger.loans.days_past_due_having_paid`)."""
+    c = loan_tx_t.c
+    query = (
+        select(c.loan_id, func.sum(c.interest_satang + c.principal_satang))
+        .where(of_loans(connection, loan_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of, LIVE_TX)
+        .group_by(c.loan_id)
+    )
+    return {loan_id: int(satang) for loan_id, satang in connection.execute(query).all()}
 
 
 def principal_payments_of(
@@ -420,7 +472,7 @@ def principal_payments_of(
     c = loan_tx_t.c
     query = (
         select(c.loan_id, c.effective_date, c.principal_satang)
-        .where(c.loan_id.in_(loan_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of,
+        .where(of_loans(connection, loan_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of,
                c.principal_satang > 0, LIVE_TX)
         .order_by(c.loan_id, c.effective_date, c.id)
     )  # fmt: skip
@@ -595,39 +647,86 @@ def repay(
     _refuse_status(loan, dict.fromkeys(("applied", "approved"), (Rejection.loan_not_disbursed, "is not disbursed")))
     current = state(connection, loan)
     later = _later_repayments(current.rows, on, today)
-    reversals = [journal.reverse_entry(connection, entry_id=r["entry_id"], effective_date=None,
-                                       description=f"Loan {loan_id}: repayment re-allocated after one dated {on}",
-                                       recorded_by=user_id, recorded_at=now) for r in later]  # fmt: skip
+    reversals = _reverse_repayments(connection, later, f"re-allocated after one dated {on}", user_id, now)
     moved = {r["id"] for r in later}
     rows = [r for r in current.rows if r["id"] not in moved]
     first = _post_repayment(connection, replace(current, rows=rows), amount_satang, on, user_id, now)
     rows.append(first.transaction)
-    entry_ids = [first.entry_id]
+    entry_ids = _repost(connection, replace(current, rows=rows), later, reversals, user_id, now)
+    return Recorded(first.transaction, first.entry_id, get_loan(connection, loan_id), tuple(entry_ids))
+
+
+def undo_repayment(
+    connection: Connection, loan_id: int, transaction_id: int, *, reason: str | None, user_id: int, now: datetime
+) -> Recorded:
+    """Take a repayment back (it bounced, or was recorded in error), with a reason: its entry is
+    reversed on its own date and `loan_repayment_undo` keeps why; the repayments after it are
+    re-allocated as after a backdated one (reversed and posted again in date order), and a loan
+    the repayment had closed opens again. Other kinds of money movement after it are refused."""
+    why = _check_reason(reason, "undoing a repayment")
+    loan = _lock_loan(connection, loan_id)
+    _refuse_status(loan, {"closed": None})
+    current = state(connection, loan)
+    target = next((r for r in current.rows if r["id"] == transaction_id and r["kind"] == TxKind.repayment), None)
+    if target is None:
+        raise LedgerError(Rejection.not_found, f"loan {loan_id} has no repayment {transaction_id} in force")
+    following = current.rows[current.rows.index(target) + 1 :]
+    later = _only_repayments(following)
+    [undone, *reversals] = _reverse_repayments(connection, [target, *later], "taken back", user_id, now)
+    connection.execute(insert(undo_t).values(
+        original_tx_id=target["id"], book_id=loan["book_id"], loan_id=loan_id, reversal_entry_id=undone,
+        reason=why, recorded_at=now, recorded_by=user_id,
+    ))  # fmt: skip
+    rows = [r for r in current.rows if r is not target and r not in later]
+    entry_ids = _repost(connection, replace(current, rows=rows), later, reversals, user_id, now)
+    return Recorded(target, undone, get_loan(connection, loan_id), tuple(entry_ids))
+
+
+def _reverse_repayments(connection: Connection, rows: list[Row], why: str, user_id: int, now: datetime) -> list[int]:
+    """Reverse each repayment's entry on its own date; the reversing entries' ids."""
+    return [journal.reverse_entry(connection, entry_id=r["entry_id"], effective_date=None,
+                                  description=f"Loan {r['loan_id']}: repayment {r['id']} {why}",
+                                  recorded_by=user_id, recorded_at=now) for r in rows]  # fmt: skip
+
+
+def _repost(connection: Connection, current: LoanState, later: list[Row], reversals: list[int], user_id: int,
+            now: datetime) -> list[int]:  # fmt: skip
+    """Post each reversed later repayment again on its date, in date order, after the loan's live
+    transactions `current.rows`; link each original to its reversal and re-posting; then settle
+    the loan's status. The entry ids: a reversal and a re-posting for each."""
+    rows, entry_ids = list(current.rows), []
     for original, reversal in zip(later, reversals, strict=True):
         again = _post_repayment(connection, replace(current, rows=rows), original["amount_satang"],
                                 original["effective_date"], user_id, now)  # fmt: skip
         rows.append(again.transaction)
         entry_ids += [reversal, again.entry_id]
         connection.execute(insert(link_t).values(
-            original_tx_id=original["id"], book_id=loan["book_id"], loan_id=loan_id, reversal_entry_id=reversal,
-            reposted_tx_id=again.transaction["id"], recorded_at=now, recorded_by=user_id,
+            original_tx_id=original["id"], book_id=current.loan["book_id"], loan_id=current.loan["id"],
+            reversal_entry_id=reversal, reposted_tx_id=again.transaction["id"], recorded_at=now, recorded_by=user_id,
         ))  # fmt: skip
-    _close_if_settled(connection, replace(current, rows=rows), rows[-1]["effective_date"])
-    return Recorded(first.transaction, first.entry_id, get_loan(connection, loan_id), tuple(entry_ids[1:]))
+    _settle_status(connection, replace(current, rows=rows))
+    return entry_ids
 
 
 def _later_repayments(rows: list[Row], on: date, today: date) -> list[Row]:
     """The repayments dated after `on`, to re-allocate; refused if any other money moved then."""
     if on > today:
         raise LedgerError(Rejection.date_in_future, f"{on} is after the business date {today}")
-    later = [r for r in rows if r["kind"] in MONEY_KINDS and r["effective_date"] > on]
-    others = [r for r in later if r["kind"] != TxKind.repayment.value]
-    disbursed = [r["effective_date"] for r in rows if r["kind"] == TxKind.disbursement.value]
-    if others or on < min(disbursed):
-        last = max(r["effective_date"] for r in others or rows if r["kind"] in MONEY_KINDS)
-        detail = f"only later repayments are re-allocated; other money moved on {last}"
+    first = min(r["effective_date"] for r in rows if r["kind"] == TxKind.disbursement.value)
+    if on < first:
+        raise LedgerError(Rejection.date_before_last_transaction, f"the loan was first disbursed on {first}")
+    return _only_repayments([r for r in rows if r["effective_date"] > on])
+
+
+def _only_repayments(later: list[Row]) -> list[Row]:
+    """The money movements `later` (loan transactions after a date), refused unless all are
+    repayments: other kinds would have to be undone too."""
+    moved = [r for r in later if r["kind"] in MONEY_KINDS]
+    others = [r["effective_date"] for r in moved if r["kind"] != TxKind.repayment.value]
+    if others:
+        detail = f"only later repayments are re-allocated; other money moved on {max(others)}"
         raise LedgerError(Rejection.date_before_last_transaction, detail)
-    return later
+    return moved
 
 
 def _post_repayment(connection: Connection, current: LoanState, amount_satang: int, on: date, user_id: int,
@@ -653,10 +752,17 @@ def _post_repayment(connection: Connection, current: LoanState, amount_satang: i
     return Recorded(tx, entry_id, loan)
 
 
-def _close_if_settled(connection: Connection, current: LoanState, on: date) -> None:
-    if is_settled(current.plan, totals(current.txs), amount_satang=current.loan["amount_satang"]):
-        closed = update(loan_t).where(loan_t.c.id == current.loan["id"]).values(status="closed", closed_on=on)
-        connection.execute(closed)
+def _settle_status(connection: Connection, current: LoanState) -> None:
+    """Close a loan its live transactions settle (on the last one's date); open again a closed
+    loan they no longer settle (a repayment taken back)."""
+    settled = is_settled(current.plan, totals(current.txs), amount_satang=current.loan["amount_satang"])
+    if settled and current.loan["status"] != "closed":
+        values = {"status": "closed", "closed_on": current.rows[-1]["effective_date"]}
+    elif not settled and current.loan["status"] == "closed":
+        values = {"status": "active", "closed_on": None}
+    else:
+        return
+    connection.execute(update(loan_t).where(loan_t.c.id == current.loan["id"]).values(**values))
 
 
 # --- write-off, recovery, refund ----------------------------------------------------------------
@@ -784,18 +890,28 @@ def _restructurable(connection: Connection, loan_id: int, on: date) -> tuple[Row
 
 def reschedule_loan(
     connection: Connection, loan_id: int, *, on: date, reason: str | None, rate_percent: Decimal | None,
-    extra_instalments: int, today: date, user_id: int, now: datetime,
+    extra_instalments: int, today: date, user_id: int, now: datetime, instalment_satang: int | None = None,
 ) -> Row:  # fmt: skip
-    """A new schedule version from `on` (`ledger.loan_book.reschedule`): a new rate and/or
-    extra instalments for the principal scheduled after it, with a reason. The old one is kept."""
+    """A new schedule version from `on` (`ledger.loan_book.reschedule`), with a reason: a new
+    rate, and extra instalments or a new instalment (the term then follows: the fewest
+    instalments none of which asks more, `ledger.loan_book.instalments_for`) for the principal
+    scheduled after it. The old version is kept."""
     why = _check_reason(reason, "a reschedule")
-    if rate_percent is None and extra_instalments == 0:
-        raise LedgerError(Rejection.invalid_request, "a reschedule changes the rate or adds instalments")
+    if rate_percent is None and extra_instalments == 0 and instalment_satang is None:
+        raise LedgerError(Rejection.invalid_request, "a reschedule changes the rate, the term or the instalment")
     if extra_instalments < 0:
         raise LedgerError(Rejection.invalid_term, "extra_instalments cannot be negative")
+    if instalment_satang is not None and extra_instalments:
+        raise LedgerError(Rejection.invalid_request, "give extra instalments or a new instalment, not both")
+    if instalment_satang is not None:
+        _check_positive(instalment_satang, "an instalment")
     if on > today:
         raise LedgerError(Rejection.date_in_future, f"{on} is after the business date {today}")
     loan, current = _restructurable(connection, loan_id, on)
+    if instalment_satang is not None:
+        left = sum(1 for i in current.plan.instalments if i.due_on > on)
+        count = instalments_for(current.plan, current.terms, on, instalment_satang, rate_percent=rate_percent)
+        extra_instalments = count - left
     plan, terms = reschedule(current.plan, current.terms, on, rate_percent=rate_percent,
                              extra_instalments=extra_instalments)  # fmt: skip
     _save_plan(connection, loan, plan, terms, on, f"reschedule: {why}"[:200], user_id, now)

@@ -26,6 +26,12 @@ from sqlmodel import Field, SQLModel
 ENTRY_ID_SEQUENCE = Sequence("entry_id_seq")
 # SQLite numbers rows itself only for an INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Marks on columns (Column.info), read by dumps, exports and answers (migration 0009): a `secret`
+# never leaves the database; `personal` data is personal under Thailand's PDPA, and a `masked`
+# field of it is shown in full to admins only.
+SECRET = {"secret": True}
+PERSONAL = {"personal": True}
+MASKED = {"personal": True, "masked": True}
 
 
 class Party(SQLModel, table=True):
@@ -37,6 +43,8 @@ class Party(SQLModel, table=True):
     province: str | None = Field(default=None, max_length=80)
     centre_id: int | None = Field(default=None, foreign_key="party.id")
     created_at: datetime
+    national_id: str | None = Field(default=None, max_length=13, sa_column_kwargs={"info": MASKED})
+    contact: str | None = Field(default=None, max_length=200, sa_column_kwargs={"info": PERSONAL})
 
 
 class Book(SQLModel, table=True):
@@ -156,7 +164,7 @@ class AppUser(SQLModel, table=True):
     name: str = Field(max_length=100, unique=True)
     role: str = Field(max_length=20)
     party_id: int | None = Field(default=None, foreign_key="party.id")
-    token_hash: str = Field(max_length=64, unique=True)
+    token_hash: str = Field(max_length=64, unique=True, sa_column_kwargs={"info": SECRET})
     created_at: datetime
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
@@ -258,7 +266,7 @@ class Loan(SQLModel, table=True):
     status: str = Field(max_length=20)
     savings_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     savings_override_reason: str | None = Field(default=None, max_length=500)
-    guarantors: str = Field(max_length=4000)  # canonical JSON list
+    guarantors: str = Field(max_length=4000, sa_column_kwargs={"info": PERSONAL})  # canonical JSON list
     purpose: str | None = Field(default=None, max_length=500)
     receivable_account_id: int | None = Field(default=None, foreign_key="account.id")
     recorded_by: int = Field(foreign_key="app_user.id")
@@ -402,5 +410,585 @@ class LoanRepaymentReversal(SQLModel, table=True):
     reposted_tx_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("loan_transaction.id"), nullable=False, unique=True)
     )
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class LoanRepaymentUndo(SQLModel, table=True):
+    """A repayment taken back (migration 0010): it bounced or was recorded in error. Its entry is
+    reversed by `reversal_entry_id`; the reason is kept. Append-only; the repayment no longer
+    counts in the loan's figures."""
+
+    __tablename__ = "loan_repayment_undo"
+    __table_args__ = (
+        CheckConstraint("length(trim(reason)) > 0", name="ck_loan_repayment_undo_reason"),
+        Index("ix_loan_repayment_undo_book", "book_id", "loan_id"),
+    )
+    original_tx_id: int = Field(sa_column=Column(BigInteger, ForeignKey("loan_transaction.id"), primary_key=True))
+    book_id: int = Field(foreign_key="book.id")
+    loan_id: int = Field(foreign_key="loan.id")
+    reversal_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False, unique=True))
+    reason: str = Field(max_length=500)
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+# Welfare funds (migration 0007) -----------------------------------------------------------------
+# Sales, their reversals, settlements and their allocations to sales, member and matching
+# contributions, benefits and administration costs are append-only (UPDATE and DELETE refused by
+# triggers); each names the journal entries that posted it. A contribution rule's terms never
+# change; only its end date may be set, and no two rules of an enterprise and channel overlap.
+
+WELFARE_CHANNELS = ("market", "online_shop", "retailer")
+BENEFIT_TYPES = ("birth", "illness", "death", "old_age", "disability", "scholarship", "disaster")
+MATCHING_SOURCES = ("local_authority", "government", "donor")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)  # Python 3.11: no nested quotes in f-strings
+    return f"{column} IN ({quoted})"
+
+
+class WelfareFundSetting(SQLModel, table=True):
+    """A welfare fund's own settings; a fund without a row has the defaults of `ledger.welfare`."""
+
+    __tablename__ = "welfare_fund_setting"
+    party_id: int = Field(foreign_key="party.id", primary_key=True)
+    admin_cap_percent: str = Field(max_length=20)  # a Decimal string: "20" is 20 %
+    member_daily_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime
+    updated_by: int = Field(foreign_key="app_user.id")
+
+
+class ContributionRule(SQLModel, table=True):
+    __tablename__ = "contribution_rule"
+    __table_args__ = (
+        CheckConstraint(_one_of("channel", WELFARE_CHANNELS), name="ck_rule_channel"),
+        CheckConstraint("effective_to IS NULL OR effective_to >= effective_from", name="ck_rule_dates"),
+        Index("ix_contribution_rule_enterprise", "enterprise_party_id", "channel", "effective_from"),
+        Index("ix_contribution_rule_fund", "fund_party_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_party_id: int = Field(foreign_key="party.id")
+    fund_party_id: int = Field(foreign_key="party.id")
+    rate_percent: str = Field(max_length=20)
+    channel: str | None = Field(default=None, max_length=20)
+    effective_from: date
+    effective_to: date | None = None
+    created_at: datetime
+    created_by: int = Field(foreign_key="app_user.id")
+
+
+class WelfareSale(SQLModel, table=True):
+    __tablename__ = "welfare_sale"
+    __table_args__ = (
+        CheckConstraint(_one_of("channel", WELFARE_CHANNELS), name="ck_sale_channel"),
+        CheckConstraint("payment IN ('cash', 'credit')", name="ck_sale_payment"),
+        CheckConstraint("amount_satang > 0 AND contribution_satang >= 0 AND contribution_satang <= amount_satang",
+                        name="ck_sale_amounts"),  # fmt: skip
+        CheckConstraint("advance_applied_satang >= 0 AND advance_applied_satang <= contribution_satang",
+                        name="ck_sale_advance"),  # fmt: skip
+        # a contribution comes from a rule and lands in the fund's book; no rule, no contribution
+        CheckConstraint("rule_id IS NOT NULL OR contribution_satang = 0", name="ck_sale_rule"),
+        CheckConstraint("(contribution_satang = 0) = (fund_entry_id IS NULL)", name="ck_sale_fund_entry"),
+        CheckConstraint("(rule_id IS NULL) = (fund_party_id IS NULL)", name="ck_sale_fund"),
+        Index("ix_welfare_sale_enterprise", "enterprise_book_id", "effective_date", "id"),
+        Index("ix_welfare_sale_fund", "fund_party_id", "enterprise_party_id", "effective_date"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    enterprise_party_id: int = Field(foreign_key="party.id")
+    enterprise_book_id: int = Field(foreign_key="book.id")
+    fund_party_id: int | None = Field(default=None, foreign_key="party.id")
+    rule_id: int | None = Field(default=None, foreign_key="contribution_rule.id")
+    effective_date: date
+    channel: str = Field(max_length=20)
+    payment: str = Field(max_length=10)
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    rate_percent: str | None = Field(default=None, max_length=20)
+    contribution_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    advance_applied_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    description: str | None = Field(default=None, max_length=500)
+    lines: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # canonical JSON list
+    enterprise_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
+    fund_entry_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("entry.id")))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class WelfareSaleReversal(SQLModel, table=True):
+    """A sale undone: its entries reversed, and what had been paid for it moved to the advance."""
+
+    __tablename__ = "welfare_sale_reversal"
+    __table_args__ = (CheckConstraint("returned_to_advance_satang >= 0", name="ck_sale_reversal_returned"),)
+    sale_id: int = Field(sa_column=Column(BigInteger, ForeignKey("welfare_sale.id"), primary_key=True))
+    effective_date: date
+    reason: str = Field(max_length=500)
+    returned_to_advance_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    entry_ids: str = Field(max_length=200)  # JSON list: the reversals, and any move to the advance
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class WelfareSettlement(SQLModel, table=True):
+    __tablename__ = "welfare_settlement"
+    __table_args__ = (
+        CheckConstraint("amount_satang > 0 AND advance_satang >= 0 AND advance_satang <= amount_satang",
+                        name="ck_settlement_amounts"),  # fmt: skip
+        Index("ix_welfare_settlement_pair", "fund_party_id", "enterprise_party_id", "id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    enterprise_party_id: int = Field(foreign_key="party.id")
+    fund_party_id: int = Field(foreign_key="party.id")
+    effective_date: date
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    advance_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reference: str | None = Field(default=None, max_length=200)
+    enterprise_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
+    fund_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class WelfareAllocation(SQLModel, table=True):
+    """Part of a sale's contribution paid: by a settlement, or (settlement_id NULL) from the
+    advance when the sale was recorded."""
+
+    __tablename__ = "welfare_allocation"
+    __table_args__ = (
+        CheckConstraint("amount_satang > 0", name="ck_allocation_amount"),
+        Index("ix_welfare_allocation_sale", "sale_id"),
+        Index("ix_welfare_allocation_settlement", "settlement_id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    sale_id: int = Field(sa_column=Column(BigInteger, ForeignKey("welfare_sale.id"), nullable=False))
+    settlement_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("welfare_settlement.id")))
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class WelfareMemberContribution(SQLModel, table=True):
+    __tablename__ = "welfare_member_contribution"
+    __table_args__ = (
+        CheckConstraint("frequency IN ('daily', 'monthly', 'yearly')", name="ck_member_frequency"),
+        CheckConstraint("member_count > 0 AND amount_satang > 0 AND expected_satang >= 0", name="ck_member_amounts"),
+        CheckConstraint("period_to >= period_from", name="ck_member_period"),
+        Index("ix_welfare_member_fund", "fund_party_id", "effective_date"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    fund_party_id: int = Field(foreign_key="party.id")
+    effective_date: date
+    period_from: date
+    period_to: date
+    frequency: str = Field(max_length=10)
+    member_count: int
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    expected_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class WelfareMatching(SQLModel, table=True):
+    __tablename__ = "welfare_matching"
+    __table_args__ = (
+        CheckConstraint(_one_of("source", MATCHING_SOURCES), name="ck_matching_source"),
+        CheckConstraint("kind IN ('due', 'received')", name="ck_matching_kind"),
+        CheckConstraint("amount_satang > 0", name="ck_matching_amount"),
+        Index("ix_welfare_matching_fund", "fund_party_id", "source", "effective_date"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    fund_party_id: int = Field(foreign_key="party.id")
+    source: str = Field(max_length=20)
+    source_party_id: int | None = Field(default=None, foreign_key="party.id")
+    kind: str = Field(max_length=10)
+    effective_date: date
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reference: str | None = Field(default=None, max_length=200)
+    entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class WelfareBenefit(SQLModel, table=True):
+    """A benefit paid; the beneficiary is a reference into the fund's own register, never a name."""
+
+    __tablename__ = "welfare_benefit"
+    __table_args__ = (
+        CheckConstraint(_one_of("benefit_type", BENEFIT_TYPES), name="ck_benefit_type"),
+        CheckConstraint("amount_satang > 0", name="ck_benefit_amount"),
+        Index("ix_welfare_benefit_fund", "fund_party_id", "effective_date"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    fund_party_id: int = Field(foreign_key="party.id")
+    benefit_type: str = Field(max_length=20)
+    beneficiary_ref: str = Field(max_length=40)
+    effective_date: date
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class WelfareAdminCost(SQLModel, table=True):
+    """An administration cost, with the cap it was checked against; over the cap only with an
+    approver's override and its reason."""
+
+    __tablename__ = "welfare_admin_cost"
+    __table_args__ = (
+        CheckConstraint("amount_satang > 0 AND cap_satang >= 0 AND spent_before_satang >= 0", name="ck_admin_amounts"),
+        CheckConstraint("(override_reason IS NULL) = (overridden_by IS NULL)", name="ck_admin_override"),
+        CheckConstraint("override_reason IS NOT NULL OR spent_before_satang + amount_satang <= cap_satang",
+                        name="ck_admin_within_cap"),  # fmt: skip
+        Index("ix_welfare_admin_fund", "fund_party_id", "effective_date"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    fund_party_id: int = Field(foreign_key="party.id")
+    effective_date: date
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    description: str = Field(max_length=500)
+    cap_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    spent_before_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    override_reason: str | None = Field(default=None, max_length=500)
+    overridden_by: int | None = Field(default=None, foreign_key="app_user.id")
+    entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+# Year-end ----------------------------------------------------------------------------------------
+# Migration 0008. A fiscal year's close, the closing entries it posted, the balances it carried
+# forward and its reversal are append-only; a party's programmes are a dimension of the reports.
+
+
+class YearEndClose(SQLModel, table=True):
+    """A book's fiscal year (BE) closed: income less expenses moved into accumulated surplus by
+    the closing entries dated `closed_through`, and the period lock the book had before."""
+
+    __tablename__ = "year_end_close"
+    __table_args__ = (
+        CheckConstraint("fiscal_year BETWEEN 2400 AND 2800", name="ck_year_end_fiscal_year"),
+        Index("ix_year_end_close_book", "book_id", "fiscal_year"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    book_id: int = Field(foreign_key="book.id")
+    fiscal_year: int
+    closed_through: date
+    surplus_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    previous_closed_through: date | None = None
+    closed_at: datetime
+    closed_by: int = Field(foreign_key="app_user.id")
+
+
+class YearEndEntry(SQLModel, table=True):
+    __tablename__ = "year_end_entry"
+    __table_args__ = (Index("ix_year_end_entry_book", "book_id", "close_id"),)
+    entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), primary_key=True))
+    close_id: int = Field(foreign_key="year_end_close.id")
+    book_id: int = Field(foreign_key="book.id")
+
+
+class YearEndBalance(SQLModel, table=True):
+    """An account's balance carried forward by a close: the opening of the next fiscal year."""
+
+    __tablename__ = "year_end_balance"
+    close_id: int = Field(foreign_key="year_end_close.id", primary_key=True)
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
+    balance_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class YearEndReversal(SQLModel, table=True):
+    __tablename__ = "year_end_reversal"
+    __table_args__ = (CheckConstraint("length(trim(reason)) > 0", name="ck_year_end_reversal_reason"),)
+    close_id: int = Field(foreign_key="year_end_close.id", primary_key=True)
+    book_id: int = Field(foreign_key="book.id")
+    reason: str = Field(max_length=500)
+    reversed_at: datetime
+    reversed_by: int = Field(foreign_key="app_user.id")
+
+
+class PartyProgramme(SQLModel, table=True):
+    __tablename__ = "party_programme"
+    __table_args__ = (
+        CheckConstraint("length(trim(programme)) > 0", name="ck_party_programme_name"),
+        Index("ix_party_programme_programme", "programme", "party_id"),
+    )
+    party_id: int = Field(foreign_key="party.id", primary_key=True)
+    programme: str = Field(max_length=80, primary_key=True)
+
+
+# Co-investment -----------------------------------------------------------------------------------
+# Migration 0006. An enterprise's share classes; its register of holdings events; its distribution
+# policies (versions from a date); the distributions declared, their parts and their payments; and
+# the fund's investments: a row per position (its life-cycle state and exit plan), its purchases
+# (pending until approved when above the admin's threshold) and its events, each naming the entry
+# that posted it. Register events, policies, distributions, parts, payments, investment events and
+# threshold settings are append-only (UPDATE and DELETE refused by triggers).
+
+REGISTER_EVENT_KINDS = ("issue", "payment", "transfer", "buy_back", "cancellation")
+INVESTMENT_EVENT_KINDS = ("purchase", "impairment", "impairment_reversal", "exit", "dividend", "dividend_payment")
+INVESTMENT_STATUSES = ("pending", "active", "exited")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class ShareClass(SQLModel, table=True):
+    __tablename__ = "share_class"
+    __table_args__ = (
+        UniqueConstraint("enterprise_party_id", "code", name="uq_share_class_code"),
+        CheckConstraint("par_value_satang > 0", name="ck_share_class_par"),
+        CheckConstraint("votes_per_share >= 0", name="ck_share_class_votes"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_party_id: int = Field(foreign_key="party.id")
+    code: str = Field(max_length=40)
+    name_th: str = Field(max_length=200)
+    name_en: str | None = Field(default=None, max_length=200)
+    par_value_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    votes_per_share: int
+    created_at: datetime
+    created_by: int = Field(foreign_key="app_user.id")
+
+
+class RegisterEvent(SQLModel, table=True):
+    """An issue, payment, transfer, buy-back or cancellation of shares (`ledger.equity`), and the
+    entry it posted in the enterprise's own book, when it keeps one here and money moved."""
+
+    __tablename__ = "register_event"
+    __table_args__ = (
+        CheckConstraint(_in("kind", REGISTER_EVENT_KINDS), name="ck_register_event_kind"),
+        CheckConstraint("shares >= 0 AND amount_satang >= 0 AND paid_satang >= 0", name="ck_register_event_amounts"),
+        CheckConstraint(
+            "(kind IN ('issue', 'payment') AND to_party_id IS NOT NULL AND from_party_id IS NULL) OR "
+            "(kind = 'transfer' AND to_party_id IS NOT NULL AND from_party_id IS NOT NULL "
+            "AND to_party_id <> from_party_id) OR "
+            "(kind IN ('buy_back', 'cancellation') AND from_party_id IS NOT NULL AND to_party_id IS NULL)",
+            name="ck_register_event_parties",
+        ),
+        CheckConstraint(
+            "(kind = 'payment') = (shares = 0) AND (kind <> 'payment' OR amount_satang > 0) AND "
+            "(kind <> 'issue' OR paid_satang <= amount_satang) AND (kind = 'issue' OR paid_satang = 0)",
+            name="ck_register_event_kind_parts",
+        ),
+        Index("ix_register_event_enterprise", "enterprise_party_id", "effective_date", "id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    enterprise_party_id: int = Field(foreign_key="party.id")
+    share_class_id: int = Field(foreign_key="share_class.id")
+    kind: str = Field(max_length=20)
+    effective_date: date
+    shares: int = Field(sa_column=Column(BigInteger, nullable=False))
+    from_party_id: int | None = Field(default=None, foreign_key="party.id")
+    to_party_id: int | None = Field(default=None, foreign_key="party.id")
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    paid_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    note: str | None = Field(default=None, max_length=500)
+    entry_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("entry.id")))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class DistributionPolicy(SQLModel, table=True):
+    """An enterprise's rules from a date (`ledger.equity.Policy`), percentages as Decimal strings."""
+
+    __tablename__ = "distribution_policy"
+    enterprise_party_id: int = Field(foreign_key="party.id", primary_key=True)
+    effective_from: date = Field(primary_key=True)
+    reserve_min_percent: str = Field(max_length=20)
+    dividend_cap_percent: str | None = Field(default=None, max_length=20)
+    holder_cap_percent: str | None = Field(default=None, max_length=20)
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class Distribution(SQLModel, table=True):
+    """A period's net profit appropriated: the reserve, dividends and patronage refunds, and the
+    entries that posted them (canonical JSON list) in the enterprise's book and the fund's."""
+
+    __tablename__ = "distribution"
+    __table_args__ = (
+        UniqueConstraint("enterprise_party_id", "period_start", name="uq_distribution_period_start"),
+        UniqueConstraint("enterprise_party_id", "period_end", name="uq_distribution_period_end"),
+        CheckConstraint("period_start <= period_end AND declared_on >= period_end", name="ck_distribution_dates"),
+        CheckConstraint(
+            "net_profit_satang > 0 AND reserve_satang >= 0 AND dividend_satang >= 0 AND patronage_satang >= 0 "
+            "AND reserve_satang + dividend_satang + patronage_satang <= net_profit_satang",
+            name="ck_distribution_amounts",
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_party_id: int = Field(foreign_key="party.id")
+    period_start: date
+    period_end: date
+    declared_on: date
+    net_profit_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reserve_percent: str = Field(max_length=20)
+    dividend_rate_percent: str = Field(max_length=20)
+    reserve_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    dividend_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    patronage_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    entry_ids: str = Field(max_length=2000)
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class DistributionPart(SQLModel, table=True):
+    __tablename__ = "distribution_part"
+    __table_args__ = (
+        CheckConstraint("kind IN ('dividend', 'patronage')", name="ck_distribution_part_kind"),
+        CheckConstraint("weight >= 0 AND amount_satang >= 0", name="ck_distribution_part_amounts"),
+        CheckConstraint("(kind = 'patronage') = (share_class_id IS NULL)", name="ck_distribution_part_class"),
+        Index("ix_distribution_part_holder", "distribution_id", "holder_party_id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    distribution_id: int = Field(foreign_key="distribution.id")
+    holder_party_id: int = Field(foreign_key="party.id")
+    share_class_id: int | None = Field(default=None, foreign_key="share_class.id")
+    kind: str = Field(max_length=20)
+    weight: int = Field(sa_column=Column(BigInteger, nullable=False))  # paid-up satang-days, or business satang
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class DistributionPayment(SQLModel, table=True):
+    """A holder's part of a distribution paid, once, and the entries that posted it."""
+
+    __tablename__ = "distribution_payment"
+    __table_args__ = (CheckConstraint("amount_satang > 0", name="ck_distribution_payment_amount"),)
+    distribution_id: int = Field(foreign_key="distribution.id", primary_key=True)
+    holder_party_id: int = Field(foreign_key="party.id", primary_key=True)
+    paid_on: date
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    entry_ids: str = Field(max_length=2000)
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class InvestmentSetting(SQLModel, table=True):
+    """The purchase amount above which an investment waits for a second user's approval, set by
+    an admin for a fund book; the newest row is in force."""
+
+    __tablename__ = "investment_setting"
+    __table_args__ = (
+        CheckConstraint("approval_threshold_satang >= 0", name="ck_investment_setting_threshold"),
+        Index("ix_investment_setting_book", "book_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    book_id: int = Field(foreign_key="book.id")
+    approval_threshold_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class Investment(SQLModel, table=True):
+    """The fund's position in one share class of one enterprise: its state and exit plan. Its
+    figures are re-derived from its investment events."""
+
+    __tablename__ = "investment"
+    __table_args__ = (
+        CheckConstraint(_in("status", INVESTMENT_STATUSES), name="ck_investment_status"),
+        CheckConstraint(
+            "exit_price_rule IS NULL OR exit_price_rule IN ('cost', 'par', 'carrying_amount', 'fixed')",
+            name="ck_investment_exit_rule",
+        ),
+        Index("ix_investment_book_enterprise", "book_id", "enterprise_party_id", "share_class_id"),
+        # one open position per fund book and share class: further purchases add to it
+        Index(
+            "uq_investment_open",
+            "book_id",
+            "share_class_id",
+            unique=True,
+            sqlite_where=text("status <> 'exited'"),
+            postgresql_where=text("status <> 'exited'"),
+        ),  # fmt: skip
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    book_id: int = Field(foreign_key="book.id")
+    enterprise_party_id: int = Field(foreign_key="party.id")
+    share_class_id: int = Field(foreign_key="share_class.id")
+    status: str = Field(max_length=20)
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+    exit_target_on: date | None = None
+    exit_price_rule: str | None = Field(default=None, max_length=20)
+    exit_price_per_share_satang: int | None = Field(default=None, sa_column=Column(BigInteger))
+    exit_plan_note: str | None = Field(default=None, max_length=500)
+
+
+class InvestmentPurchase(SQLModel, table=True):
+    """A purchase of shares for a position: pending until a user other than its recorder
+    approves it (when above the threshold), then posted as a `purchase` investment event."""
+
+    __tablename__ = "investment_purchase"
+    __table_args__ = (
+        CheckConstraint("shares > 0 AND price_satang > 0", name="ck_investment_purchase_amounts"),
+        CheckConstraint("status IN ('pending', 'posted')", name="ck_investment_purchase_status"),
+        CheckConstraint("approved_by IS NULL OR approved_by <> recorded_by", name="ck_investment_purchase_four_eyes"),
+        CheckConstraint(
+            "(status = 'posted') = (event_id IS NOT NULL) AND "
+            "(NOT needs_approval OR status = 'pending' OR approved_by IS NOT NULL)",
+            name="ck_investment_purchase_approved",
+        ),
+        Index("ix_investment_purchase_book", "book_id", "investment_id"),
+        Index(
+            "uq_investment_purchase_pending",
+            "investment_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),  # fmt: skip
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    investment_id: int = Field(foreign_key="investment.id")
+    book_id: int = Field(foreign_key="book.id")
+    shares: int = Field(sa_column=Column(BigInteger, nullable=False))
+    price_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    effective_date: date
+    status: str = Field(max_length=20)
+    needs_approval: bool
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+    approved_at: datetime | None = None
+    approved_by: int | None = Field(default=None, foreign_key="app_user.id")
+    event_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("investment_event.id")))
+
+
+class InvestmentEvent(SQLModel, table=True):
+    """What moved a position, and its entry in the fund's book: a purchase (its price is its
+    cost), an impairment or its reversal (with a reason), an exit (the cost and impairment it
+    took off at average cost, and the gain), a dividend declared or a dividend paid."""
+
+    __tablename__ = "investment_event"
+    __table_args__ = (
+        CheckConstraint(_in("kind", INVESTMENT_EVENT_KINDS), name="ck_investment_event_kind"),
+        CheckConstraint(
+            "shares >= 0 AND amount_satang >= 0 AND cost_satang >= 0 AND impairment_satang >= 0",
+            name="ck_investment_event_amounts",
+        ),
+        CheckConstraint(
+            "(kind <> 'purchase' OR (shares > 0 AND amount_satang > 0 AND cost_satang = amount_satang)) AND "
+            "(kind NOT IN ('impairment', 'impairment_reversal') OR "
+            "(shares = 0 AND amount_satang > 0 AND impairment_satang = amount_satang AND reason IS NOT NULL)) AND "
+            "(kind <> 'exit' OR (shares > 0 AND gain_satang = amount_satang - cost_satang + impairment_satang)) AND "
+            "(kind = 'exit' OR gain_satang = 0) AND "
+            "(kind NOT IN ('dividend', 'dividend_payment') OR (shares = 0 AND distribution_id IS NOT NULL))",
+            name="ck_investment_event_kind_parts",
+        ),
+        Index("ix_investment_event_book", "book_id", "investment_id", "effective_date", "id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    investment_id: int = Field(foreign_key="investment.id")
+    book_id: int = Field(foreign_key="book.id")
+    kind: str = Field(max_length=20)
+    effective_date: date
+    shares: int = Field(sa_column=Column(BigInteger, nullable=False))
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    cost_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    impairment_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    gain_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    counterparty_party_id: int | None = Field(default=None, foreign_key="party.id")
+    distribution_id: int | None = Field(default=None, foreign_key="distribution.id")
+    register_event_id: int | None = Field(default=None, sa_column=Column(BigInteger, ForeignKey("register_event.id")))
+    reason: str | None = Field(default=None, max_length=500)
+    entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
     recorded_at: datetime
     recorded_by: int = Field(foreign_key="app_user.id")

@@ -44,6 +44,8 @@ def add_user(
         raise LedgerError(Rejection.invalid_request, f"role must be one of {', '.join(ROLES)}")
     if (role == "enterprise") != (party_id is not None):
         raise LedgerError(Rejection.invalid_request, "an enterprise user is bound to one party; others to none")
+    if expires_at is not None and expires_at <= now:
+        raise LedgerError(Rejection.invalid_request, "expires_at must be in the future")
     if party_id is not None:
         get_party(connection, party_id)
     token = "codi_" + secrets.token_urlsafe(32)

@@ -16,6 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from api.app import create_app
 from api.context import Clock
+from ledger.errors import LedgerError, Rejection
 from store import books, users
 from store.engine import Database
 
@@ -43,9 +44,16 @@ def _admin_engine():
     return create_engine(_server_url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
 
 
-TABLES = ("audit_record", "audit_head", "idempotency_record", "loan_repayment_reversal", "loan_transaction",
-          "loan_instalment", "loan_schedule", "loan", "loan_product_rate", "loan_product", "posting", "entry",
-          "account_month", "account_balance", "account", "period_close", "app_user", "book", "party")  # fmt: skip
+TABLES = ("welfare_allocation", "welfare_sale_reversal", "welfare_settlement", "welfare_sale", "welfare_matching",
+          "welfare_member_contribution", "welfare_benefit", "welfare_admin_cost", "welfare_fund_setting",
+          "contribution_rule",
+          "investment_purchase", "investment_event", "investment", "investment_setting", "distribution_payment",
+          "distribution_part", "distribution", "distribution_policy", "register_event", "share_class",
+          "year_end_reversal", "year_end_balance", "year_end_entry", "year_end_close", "party_programme",
+          "audit_record", "audit_head", "idempotency_record", "loan_repayment_undo", "loan_repayment_reversal",
+          "loan_transaction", "loan_instalment", "loan_schedule", "loan", "loan_product_rate", "loan_product",
+          "posting", "entry", "account_month", "account_balance", "account", "period_close", "app_user", "book",
+          "party")  # fmt: skip
 
 
 class Databases:
@@ -117,6 +125,17 @@ def db(databases) -> Iterator[Database]:
 def make_user(db: Database, name: str, role: str, party_id: int | None = None) -> str:
     with db.write() as connection:
         return users.add_user(connection, name=name, role=role, party_id=party_id, now=NOW)[1]
+
+
+def attempt(db: Database, write, *expected: Rejection):
+    """Run `write(connection)` in a transaction of its own and return what it returns; a refusal
+    must be one of `expected`, and then the answer is None."""
+    try:
+        with db.write() as connection:
+            return write(connection)
+    except LedgerError as error:
+        assert error.reason in expected, error
+        return None
 
 
 class Api:

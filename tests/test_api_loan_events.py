@@ -3,6 +3,8 @@ the ledger's balances: penalty interest at close of business and repayments that
 write-off and recoveries, refunds of overpayments, and closure only once a loan is fully repaid;
 each bad input with its reason, the roles, and the audit trail."""
 
+from decimal import Decimal
+
 import pytest
 
 from tests.conftest import make_user
@@ -249,6 +251,23 @@ def test_a_reschedule_is_a_new_version_and_keeps_the_old(api, lender):  # noqa: 
             "date_before_last_transaction")  # fmt: skip
 
 
+def test_a_reschedule_to_a_new_instalment_takes_the_shortest_term_that_fits(api, lender):  # noqa: F811
+    loan = approved_loan(lender)
+    disburse(lender, loan["id"])
+    repay(lender, loan["id"], "3400.22", "2024-02-29")
+    refused(reschedule(lender, loan["id"], instalment_amount="1400.00", extra_instalments=1, reason="x"), 422,
+            "invalid_request")  # fmt: skip
+    refused(reschedule(lender, loan["id"], instalment_amount="1.00", reason="x"), 422, "invalid_term")
+    done = reschedule(lender, loan["id"], instalment_amount="1400.00", reason="the group asked for smaller ones")
+    assert done.status_code == 201, done.text
+    # 6,699.78 left at 1 % a month: over 4 instalments 669,978 x 0.01 / (1 - 1.01^-4) = 171,702.69
+    # satang a month, too much; over 5, 138,042.13 -> 1,380.42, within 1,400.00: five instalments.
+    plan = api.get(f"/v1/loans/{loan['id']}/schedule").json()["instalments"]
+    assert len(plan) == 6 and plan[-1]["due_on"] == "2024-07-31"
+    assert {i["total"] for i in plan[1:-1]} == {"1380.42"} and Decimal(plan[-1]["total"]) <= Decimal("1400.00")
+    assert done.json()["term_instalments"] == 6
+
+
 def test_a_moratorium_suspends_principal_and_interest(api, lender):  # noqa: F811
     loan = approved_loan(lender)
     disburse(lender, loan["id"])
@@ -366,6 +385,48 @@ def test_a_rate_change_for_loans_meeting_the_rule(api, lender):  # noqa: F811
 
 
 # --- backdated repayments ----------------------------------------------------------------------
+
+
+def take_back(bank, loan_id, transaction_id, reason="the cheque bounced", key=None):
+    body = {"reason": reason} if reason is not None else {}
+    path = f"/v1/loans/{loan_id}/repayments/{transaction_id}/reversal"
+    return bank["officer"].post(path, body, key or f"u-{loan_id}-{transaction_id}-{reason}")
+
+
+def test_a_repayment_taken_back_reallocates_later_ones_and_reopens_a_closed_loan(api, lender):  # noqa: F811
+    loan = approved_loan(lender)
+    account = disburse(lender, loan["id"]).json()["loan"]["receivable_account_id"]
+    early = repay(lender, loan["id"], "500.00", "2024-02-29").json()["transaction"]
+    repay(lender, loan["id"], "3400.22", "2024-03-05")
+    refused(take_back(lender, loan["id"], early["id"], reason=None), 422, "reason_required")
+    refused(take_back(lender, loan["id"], 999_999), 404, "not_found")
+    # Without the 500.00 of 29 February, the 3,400.22 of 5 March pays the first instalment's
+    # 100.00 interest and 3,300.22 principal: 6,699.78 outstanding, nothing overpaid.
+    done = take_back(lender, loan["id"], early["id"])
+    assert done.status_code == 201, done.text
+    assert done.json()["transaction"]["id"] == early["id"]
+    figures = done.json()["loan"]["figures"]
+    assert (figures["principal_outstanding"], figures["overpaid"]) == ("6699.78", "0.00")
+    lines = api.get(f"/v1/loans/{loan['id']}/statement").json()["lines"]
+    assert [(line["effective_date"], line["amount"], line["interest"], line["principal"]) for line in lines] == [
+        ("2024-01-31", "10000.00", "0.00", "10000.00"), ("2024-03-05", "3400.22", "100.00", "3300.22"),
+    ]  # fmt: skip
+    assert api.get(f"/v1/entries/{early['entry_id']}").json()["reversed_by_entry_id"] is not None
+    assert balance(api, account) == "6699.78" and balance(api, lender["2100"]) == "0.00"
+    assert balance(api, lender["1100"]) == "993400.22"  # 990,000 + 3,400.22
+    audit = [r for r in api.get("/v1/audit", limit=500).json()["data"] if r["action"] == "loan.repayment-undo"]
+    assert [len(r["entry_ids"]) for r in audit if r["outcome"] == "ok"] == [3]  # undo, reversal, re-posting
+    refused(take_back(lender, loan["id"], early["id"], key="again"), 404, "not_found")  # taken back once
+    # A repayment that closed the loan (on the last due date), taken back: the loan opens again.
+    last = repay(lender, loan["id"], "7000.00", "2024-04-30").json()
+    assert last["loan"]["status"] == "closed"
+    reopened = take_back(lender, loan["id"], last["transaction"]["id"]).json()["loan"]
+    assert (reopened["status"], reopened["figures"]["principal_outstanding"]) == ("active", "6699.78")
+    # Other money moved after it (a refund) would have to be undone too: refused, nothing written.
+    paid = repay(lender, loan["id"], "7000.00", "2024-05-01").json()["transaction"]
+    refund(lender, loan["id"], "1.00", day="2024-05-02")
+    refused(take_back(lender, loan["id"], paid["id"]), 409, "date_before_last_transaction")
+    assert balance(api, account) == "0.00"
 
 
 def test_a_backdated_repayment_reallocates_later_ones_by_reversal(api, lender):  # noqa: F811

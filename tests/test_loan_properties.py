@@ -20,6 +20,7 @@ due dates and what fell due before it; interest is earned day by day, never more
 schedule's; a repayment settles accrued interest before it counts as income.
 """
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -40,7 +41,9 @@ from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import (
     Totals,
     TxKind,
+    close_of_day,
     dues,
+    instalments_for,
     interest_earned_through,
     penalty_earned_through,
     repayment,
@@ -59,7 +62,7 @@ from ledger.loans import (
     schedule,
 )
 from store import books, journal, loan_cob, loans, users
-from tests.conftest import NOW
+from tests.conftest import NOW, attempt
 
 FIRST_DAY, TODAY = date(2024, 1, 1), date(2024, 12, 31)
 CASH_SATANG = 10**12
@@ -96,15 +99,6 @@ class LoanMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self._drop()
-
-    def attempt(self, write, *expected: Rejection):
-        """Run a write in a transaction of its own; a refusal must be one of `expected`."""
-        try:
-            with self.db.write() as c:
-                return write(c)
-        except LedgerError as error:
-            assert error.reason in expected, error
-            return None
 
     def loan_state(self):
         with self.db.read() as c:
@@ -145,7 +139,8 @@ class LoanMachine(RuleBasedStateMachine):
         current = self.loan_state()
         left = current.loan["amount_satang"] - totals(current.txs).disbursed_satang
         on = min(self.last_money_day + timedelta(days=gap), TODAY)
-        done = self.attempt(
+        done = attempt(
+            self.db,
             lambda c: loans.disburse(c, self.loan_id, amount_satang=max(1, left * share // 100), on=on, today=TODAY,
                                      user_id=self.officer, now=NOW),
             Rejection.loan_fully_disbursed, Rejection.loan_matured, Rejection.loan_closed, Rejection.loan_written_off,
@@ -162,7 +157,8 @@ class LoanMachine(RuleBasedStateMachine):
         shown = current.figures(on)
         due = shown.principal_due_satang + shown.interest_due_satang or shown.next_due_satang or 10_000
         amount = max(1, due * share // 100)
-        done = self.attempt(
+        done = attempt(
+            self.db,
             lambda c: loans.repay(c, self.loan_id, amount_satang=amount, on=on, today=TODAY, user_id=self.officer,
                                   now=NOW),
             Rejection.loan_not_disbursed, Rejection.loan_closed, Rejection.loan_written_off,
@@ -185,7 +181,8 @@ class LoanMachine(RuleBasedStateMachine):
         """A reschedule from some day: the principal still to fall due is scheduled again."""
         current = self.loan_state()
         on = min(max(self.last_money_day, self.last_version_day) + timedelta(days=gap), TODAY)
-        done = self.attempt(
+        done = attempt(
+            self.db,
             lambda c: loans.reschedule_loan(c, self.loan_id, on=on, reason="restructured", rate_percent=rate,
                                             extra_instalments=extra, today=TODAY, user_id=self.officer, now=NOW),
             Rejection.loan_not_disbursed, Rejection.loan_closed, Rejection.loan_written_off, Rejection.invalid_request,
@@ -201,7 +198,8 @@ class LoanMachine(RuleBasedStateMachine):
     @rule(gap=st.integers(0, 40), span=st.integers(0, 120))
     def moratorium(self, gap, span):
         first = max(self.last_money_day, self.last_version_day) + timedelta(days=gap)
-        done = self.attempt(
+        done = attempt(
+            self.db,
             lambda c: loans.grant_moratorium(c, self.loan_id, first_day=first, last_day=first + timedelta(days=span),
                                              reason="flood", user_id=self.officer, now=NOW),
             Rejection.loan_not_disbursed, Rejection.loan_closed, Rejection.loan_written_off,
@@ -218,7 +216,8 @@ class LoanMachine(RuleBasedStateMachine):
         left = sums.interest_paid_satang - sums.rebated_satang
         on = min(self.last_money_day + timedelta(days=gap), TODAY)
         amount = max(1, left * share // 100)
-        done = self.attempt(
+        done = attempt(
+            self.db,
             lambda c: loans.rebate(c, self.loan_id, amount_satang=amount, on=on, reason="good payer", to_cash=to_cash,
                                    today=TODAY, user_id=self.approver, now=NOW),
             Rejection.loan_not_disbursed, Rejection.loan_written_off, Rejection.not_in_good_standing,
@@ -231,7 +230,8 @@ class LoanMachine(RuleBasedStateMachine):
     def write_off(self, gap):
         current = self.loan_state()
         on = min(self.last_money_day + timedelta(days=gap), TODAY)
-        done = self.attempt(
+        done = attempt(
+            self.db,
             lambda c: loans.write_off_loan(c, self.loan_id, on=on, reason="uncollectable", today=TODAY,
                                            user_id=self.approver, now=NOW),
             Rejection.loan_not_disbursed, Rejection.loan_closed, Rejection.loan_written_off,
@@ -250,7 +250,8 @@ class LoanMachine(RuleBasedStateMachine):
         left = sums.written_off_satang - sums.recovered_satang
         on = min(self.last_money_day + timedelta(days=gap), TODAY)
         amount = max(1, left * share // 100)
-        done = self.attempt(
+        done = attempt(
+            self.db,
             lambda c: loans.recover(c, self.loan_id, amount_satang=amount, on=on, today=TODAY, user_id=self.officer,
                                     now=NOW),
             Rejection.loan_not_written_off, Rejection.recovery_exceeds_written_off,
@@ -265,7 +266,8 @@ class LoanMachine(RuleBasedStateMachine):
         held = totals(current.txs).overpayment_balance_satang
         on = min(self.last_money_day + timedelta(days=gap), TODAY)
         amount = max(1, held * share // 100)
-        done = self.attempt(
+        done = attempt(
+            self.db,
             lambda c: loans.refund(c, self.loan_id, amount_satang=amount, on=on, today=TODAY, user_id=self.officer,
                                    now=NOW),
             Rejection.refund_exceeds_overpayment, Rejection.loan_not_disbursed,
@@ -281,7 +283,8 @@ class LoanMachine(RuleBasedStateMachine):
         invariants below)."""
         on = max(FIRST_DAY, self.last_money_day - timedelta(days=back))
         before = [(t.on, t.amount_satang) for t in self.loan_state().txs if t.kind is TxKind.repayment]
-        done = self.attempt(
+        done = attempt(
+            self.db,
             lambda c: loans.repay(c, self.loan_id, amount_satang=amount, on=on, today=TODAY, user_id=self.officer,
                                   now=NOW),
             Rejection.date_before_last_transaction, Rejection.loan_not_disbursed, Rejection.loan_closed,
@@ -301,6 +304,29 @@ class LoanMachine(RuleBasedStateMachine):
             )).scalar_one()  # fmt: skip
         assert links == reversed_
 
+    @rule(data=st.data())
+    def take_back_a_repayment(self, data):
+        """A repayment taken back (it bounced): its entry reversed, the later repayments re-posted
+        with their amounts and dates; the invariants below hold after it."""
+        repayments = [r for r in self.loan_state().rows if r["kind"] == TxKind.repayment]
+        if not repayments:
+            return
+        target = data.draw(st.sampled_from(repayments))
+        done = attempt(
+            self.db,
+            lambda c: loans.undo_repayment(c, self.loan_id, target["id"], reason="bounced", user_id=self.officer,
+                                           now=NOW),
+            Rejection.date_before_last_transaction, Rejection.loan_written_off,
+        )  # fmt: skip
+        if done is None:
+            return
+        after = [(t.on, t.amount_satang) for t in self.loan_state().txs if t.kind is TxKind.repayment]
+        kept = [(r["effective_date"], r["amount_satang"]) for r in repayments if r is not target]
+        assert sorted(after) == sorted(kept)
+        with self.db.read() as c:
+            reversal = c.execute(text("SELECT reverses_entry_id FROM entry WHERE id = :e"), {"e": done.entry_id})
+            assert reversal.scalar_one() == target["entry_id"]
+
     @rule(gap=st.integers(0, 60))
     def close_of_business_soon(self, gap):
         """Close of business some days after the last disbursement or repayment."""
@@ -311,6 +337,27 @@ class LoanMachine(RuleBasedStateMachine):
         with self.db.write() as c:
             loan_cob.close_of_business(c, day, today=TODAY, user_id=self.officer, now=NOW)
         self.closed_days.append(day)
+        self.close_of_business_reads_the_schedule_through_the_next_due_date(day)
+
+    def close_of_business_reads_the_schedule_through_the_next_due_date(self, day):
+        """What close of business reads of a schedule (due by the day, and the next instalment)
+        is cut where it should be, and decides the day as the whole schedule would."""
+        with self.db.read() as c:
+            whole = loans.plans_of(c, [self.loan_id], day).get(self.loan_id)
+            cut = loans.plans_of(c, [self.loan_id], day, through_next_due=True).get(self.loan_id)
+            sums = loans.sums_of(c, [self.loan_id]).get(self.loan_id, Totals())
+            paid = loans.instalment_paid_of(c, [self.loan_id], day).get(self.loan_id, 0)
+            assert paid == sum(satang for _, satang in loans.payments_of(c, [self.loan_id], day).get(self.loan_id, []))
+            principal = loans.principal_payments_of(c, [self.loan_id], day).get(self.loan_id, [])
+        assert (whole is None) == (cut is None)
+        if whole is None:
+            return
+        after = [i for i in whole[0].instalments if i.due_on > day][:1]
+        kept = tuple(i for i in whole[0].instalments if i.due_on <= day) + tuple(after)
+        assert cut == (replace(whole[0], instalments=kept), whole[1])
+        terms = loans.terms_from_json(whole[1])
+        decide = [close_of_day(plan, terms, sums, paid, day, principal) for plan in (whole[0], cut[0])]
+        assert decide[0] == decide[1]
 
     @precondition(lambda self: self.closed_days)
     @rule(data=st.data())
@@ -497,3 +544,27 @@ def test_a_reschedule_keeps_what_fell_due_and_the_principal(terms, amount, start
     assert [i.number for i in new.instalments] == list(range(1, len(new.instalments) + 1))
     moved = new.instalments[len(kept): len(kept) + suspended]
     assert all(i.total_satang == i.interest_accrued_satang == 0 for i in moved)  # a moratorium owes nothing
+
+
+@PURE
+@given(terms=TERMS, amount=AMOUNT, start=st.dates(FIRST_DAY, TODAY), after=st.integers(0, 300),
+       share=st.integers(5, 200), rate=st.sampled_from([None, Decimal("3.5")]))  # fmt: skip
+def test_a_new_instalment_gives_the_shortest_term_that_asks_no_more(terms, amount, start, after, share, rate):
+    """The term `instalments_for` finds keeps every new instalment within the one asked for, and
+    one instalment fewer would not."""
+    plan, on = schedule(amount, terms, start), start + timedelta(days=after)
+    kept = len([i for i in plan.instalments if i.due_on <= on])
+    asked = max(1, plan.instalments[0].total_satang * share // 100)
+    try:
+        count = instalments_for(plan, terms, on, asked, rate_percent=rate)
+    except LedgerError as error:
+        refusals = (Rejection.nothing_to_reschedule, Rejection.invalid_term, Rejection.invalid_grace_periods)
+        assert error.reason in refusals
+        return
+
+    def largest(n: int) -> int:
+        new, _ = reschedule(plan, terms, on, rate_percent=rate, extra_instalments=n - (len(plan.instalments) - kept))
+        return max(i.total_satang for i in new.instalments[kept:])
+
+    assert largest(count) <= asked
+    assert count == 1 or largest(count - 1) > asked

@@ -7,12 +7,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.context import Admin, ClockDep, JournalWriter, ReadDep, Reader
+from api.formats import FORMATS_DOC, MEDIA_TYPES, requested_format, requested_language, table_response
 from api.pages import PageDep, next_cursor
-from api.render import csv_response, entry_body, wants_csv
+from api.render import entry_body, statement_table, trial_balance_table
 from api.routes.registry import owned_book, visible_account, visible_book
 from api.schemas import (
     Balance,
     EntryCreate,
+    EntryIdPath,
     EntryPublic,
     IdPath,
     IdQuery,
@@ -33,7 +35,7 @@ from store import books, journal
 from store.users import Principal
 
 router = APIRouter(prefix="/v1")
-CSV = {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv or Accept: text/csv"}
+CSV = {"content": {media.split(";")[0]: {} for media in MEDIA_TYPES.values()}, "description": FORMATS_DOC}
 
 
 def check_range(date_from: date | None, date_to: date | None) -> None:
@@ -91,7 +93,7 @@ def visible_entry(connection, entry_id: int, principal: Principal) -> dict:
 
 
 @router.get("/entries/{entry_id}", response_model=EntryPublic, tags=["entries"])
-def get_entry(entry_id: IdPath, connection: ReadDep, principal: Reader) -> dict:
+def get_entry(entry_id: EntryIdPath, connection: ReadDep, principal: Reader) -> dict:
     return entry_body(visible_entry(connection, entry_id, principal))
 
 
@@ -118,7 +120,12 @@ def list_entries(
 
 @router.post("/entries/{entry_id}/reversal", status_code=201, response_model=EntryPublic, tags=["entries"])
 def reverse_entry(
-    entry_id: IdPath, body: ReversalCreate, request: Request, write: Write, principal: JournalWriter, clock: ClockDep
+    entry_id: EntryIdPath,
+    body: ReversalCreate,
+    request: Request,
+    write: Write,
+    principal: JournalWriter,
+    clock: ClockDep,
 ) -> Response:
     """Reverse an entry, dated today (Bangkok) or on the original's date. At most once."""
 
@@ -161,12 +168,10 @@ def account_statement(
          "amount": format_amount(line.amount_satang), "running_balance": format_amount(line.running_balance_satang)}
         for line in result.lines
     ]  # fmt: skip
-    if wants_csv(request):
-        rows = [("", date_from, "Opening balance", "", format_amount(result.opening_balance_satang))]
-        rows += [tuple(line.values()) for line in lines]
-        rows.append(("", date_to, "Closing balance", "", format_amount(result.closing_balance_satang)))
-        header = ("entry_id", "effective_date", "description", "amount", "running_balance")
-        return csv_response(header, rows, f"statement-{account['code']}-{date_from}-{date_to}.csv")
+    if (format := requested_format(request)) != "json":
+        book = books.get_book(connection, account["book_id"])
+        table = statement_table(book, account, result, (date_from, date_to))
+        return table_response(table, format, requested_language(request))
     return {
         "account_id": account_id, "date_from": date_from, "date_to": date_to, "lines": lines,
         "opening_balance": format_amount(result.opening_balance_satang),
@@ -179,7 +184,7 @@ def book_trial_balance(
     book_id: IdPath, request: Request, connection: ReadDep, principal: Reader, as_of: date | None = None
 ):
     """Every account's balance in a debit or credit column, current or at the end of `as_of`."""
-    owned_book(connection, book_id, principal)
+    book = owned_book(connection, book_id, principal)
     accounts = journal.trial_balance_rows(connection, book_id, as_of)
     computed = trial_balance({a["id"]: a["balance_satang"] for a in accounts})
     lines = [
@@ -189,20 +194,9 @@ def book_trial_balance(
         for a, line in zip(accounts, computed.lines, strict=True)
     ]  # fmt: skip
     totals = format_amount(computed.total_debit_satang), format_amount(computed.total_credit_satang)
-    if wants_csv(request):
-        header = (
-            "account_id",
-            "code",
-            "name_th",
-            "name_en",
-            "type",
-            "parent_id",
-            "debit",
-            "credit",
-            "rolled_up_balance",
-        )
-        rows = [tuple(line.values()) for line in lines] + [("", "", "Total", "", "", "", *totals, "")]
-        return csv_response(header, rows, f"trial-balance-{book_id}-{as_of or 'current'}.csv")
+    if (format := requested_format(request)) != "json":
+        table = trial_balance_table(book, as_of, accounts, computed)
+        return table_response(table, format, requested_language(request))
     return {"book_id": book_id, "as_of": as_of, "lines": lines, "total_debit": totals[0], "total_credit": totals[1]}
 
 

@@ -30,6 +30,7 @@ from api.loan_schemas import (
     RateChangeByRuleCreate,
     RateChangeByRulePublic,
     RebateCreate,
+    RepaymentUndo,
     RescheduleCreate,
     SchedulePublic,
     WriteOffCreate,
@@ -263,6 +264,30 @@ def repay(
     return _repay(loan_id, body, request, write, principal, clock)
 
 
+@router.post(
+    "/loans/{loan_id}/repayments/{transaction_id}/reversal", status_code=201, response_model=LoanEventPublic,
+    tags=["loans"],
+)  # fmt: skip
+def undo_repayment(
+    loan_id: IdPath, transaction_id: IdPath, body: RepaymentUndo, request: Request, write: Write,
+    principal: LoanOfficer, clock: ClockDep,
+) -> Response:  # fmt: skip
+    """Take a repayment back (it bounced or was recorded in error), with a reason: its entry is
+    reversed on its own date, the repayments after it are re-allocated (reversed and posted
+    again in date order), and a loan it had closed opens again. Refused when other money (a
+    refund, a write-off, ...) moved after it. Needs an Idempotency-Key. The answer holds the
+    repayment taken back and the loan after it."""
+    today = clock.today()
+
+    def work(connection, now):
+        recorded = loans.undo_repayment(connection, loan_id, transaction_id, reason=body.reason,
+                                        user_id=principal.user_id, now=now)  # fmt: skip
+        event = _event(connection, recorded, today)
+        return Outcome(event, f"loan:{loan_id}", 201, [recorded.entry_id, *recorded.more_entry_ids])
+
+    return perform(request, write, principal, "loan.repayment-undo", work, needs_key=True)
+
+
 @router.post("/loans/{loan_id}/write-off", status_code=201, response_model=LoanEventPublic, tags=["loans"])
 def write_off(
     loan_id: IdPath, body: WriteOffCreate, request: Request, write: Write, principal: Approver, clock: ClockDep
@@ -304,16 +329,18 @@ def refund(
 def reschedule(
     loan_id: IdPath, body: RescheduleCreate, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
 ) -> Response:
-    """Reschedule an active loan from a date, with a reason: a new rate and/or extra instalments
-    for the principal scheduled after that date, re-levelled. What fell due by then stays due;
-    the new schedule is a new version and the old one is kept (see `?as_of=` on the schedule)."""
+    """Reschedule an active loan from a date, with a reason: a new rate, and extra instalments or
+    a new instalment (the term follows from it), for the principal scheduled after that date,
+    re-levelled. What fell due by then stays due; the new schedule is a new version and the old
+    one is kept (see `?as_of=` on the schedule)."""
     rate = None if body.rate_annual_percent is None else loan_rate(body.rate_annual_percent)
+    instalment = None if body.instalment_amount is None else parse_amount(body.instalment_amount)
     today = clock.today()
 
     def work(connection, now):
         loan = loans.reschedule_loan(connection, loan_id, on=body.effective_date, reason=body.reason,
                                      rate_percent=rate, extra_instalments=body.extra_instalments, today=today,
-                                     user_id=principal.user_id, now=now)  # fmt: skip
+                                     user_id=principal.user_id, now=now, instalment_satang=instalment)  # fmt: skip
         return Outcome(_loan_now(connection, loan, body.effective_date), f"loan:{loan_id}", 201)
 
     return perform(request, write, principal, "loan.reschedule", work)

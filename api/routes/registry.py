@@ -6,6 +6,7 @@ from fastapi.responses import Response
 
 from api.context import ReadDep, Reader, Registrar
 from api.pages import PageDep, next_cursor
+from api.personal import shown
 from api.render import account_body
 from api.schemas import AccountCreate, AccountPublic, BookCreate, BookPublic, IdPath, Page, PartyCreate, PartyPublic
 from api.writes import Outcome, Write, perform
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/v1")
 def create_party(body: PartyCreate, request: Request, write: Write, principal: Registrar) -> Response:
     def work(connection, now):
         party = books.create_party(connection, body.model_dump(), now=now)
-        return Outcome(PartyPublic.model_validate(party), f"party:{party['id']}", 201)
+        return Outcome(PartyPublic.model_validate(party_body(party, principal)), f"party:{party['id']}", 201)
 
     return perform(request, write, principal, "party.create", work)
 
@@ -28,14 +29,19 @@ def create_party(body: PartyCreate, request: Request, write: Write, principal: R
 @router.get("/parties", response_model=Page[PartyPublic], tags=["parties"])
 def list_parties(connection: ReadDep, principal: Reader, page: PageDep) -> dict:
     rows = books.list_parties(connection, only_party=principal.party_id, after=page.after, limit=page.limit)
-    return {"data": rows, "next_cursor": next_cursor(rows, page)}
+    return {"data": [party_body(r, principal) for r in rows], "next_cursor": next_cursor(rows, page)}
 
 
 @router.get("/parties/{party_id}", response_model=PartyPublic, tags=["parties"])
 def get_party(party_id: IdPath, connection: ReadDep, principal: Reader) -> dict:
     if principal.party_id not in (None, party_id):
         raise books.not_found("party", party_id)
-    return books.get_party(connection, party_id)
+    return party_body(books.get_party(connection, party_id), principal)
+
+
+def party_body(party: dict, principal: Principal) -> dict:
+    """The party as the principal may see it: its national ID masked unless an admin asks."""
+    return shown(books.party_t, party, principal)
 
 
 @router.post("/books", status_code=201, response_model=BookPublic, tags=["books"])

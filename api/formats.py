@@ -1,0 +1,261 @@
+"""Rendering a `Table` (ledger/tabular.py) as JSON, CSV, XLSX or PDF, in English or Thai.
+
+Machines read JSON and CSV: amounts are plain decimal strings ("1010.25"), dates ISO 8601 (CE),
+whatever the language; only the words change (labels, account names, CSV header). People read
+XLSX and PDF: amounts carry thousands separators, dates are "30 Sep 2024" or, in Thai,
+"30 ก.ย. 2567" (Buddhist Era), and a table with a total to spell out gets it in Thai words.
+XLSX keeps numbers and dates as numbers and dates, with number formats, under a frozen header.
+PDF is drawn on the server with the Sarabun font from the fontpkg-sarabun package (no network),
+and every page carries the book's name, the title, the date or period and "page n of m".
+"""
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from fontpkg_sarabun import ROOT as SARABUN
+from fpdf import FPDF, FontFace
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from ledger.calendar import format_date
+from ledger.errors import LedgerError, Rejection
+from ledger.money import SATANG_PER_BAHT, format_amount
+from ledger.tabular import LANGUAGES, Cell, Column, Language, Table
+from ledger.thai import baht_text
+
+MEDIA_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+FORMATS_DOC = "json (default), csv, xlsx or pdf; also chosen by the Accept header"
+WORDS_LABEL = {"en": "Amount in words (Thai)", "th": "จำนวนเงิน (ตัวอักษร)"}
+
+
+def requested_format(request: Request) -> str:
+    """The format named by ?format=, else the first one the Accept header names, else JSON."""
+    named = request.query_params.get("format")
+    if named is not None:
+        return named
+    accept = request.headers.get("accept", "")
+    return next((name for name, media in MEDIA_TYPES.items() if media.split(";")[0] in accept), "json")
+
+
+def requested_language(request: Request) -> str:
+    return request.query_params.get("lang", "en")
+
+
+def book_names(book: dict) -> dict[str, str]:
+    """A book row's names as `Table` takes them: `Table(**book_names(book), ...)`."""
+    return {"book_name_en": book["name_en"] or "", "book_name_th": book["name_th"]}
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """A download's header; the name kept to ASCII, as an HTTP header must be."""
+    return {"Content-Disposition": f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "-", filename)}"'}
+
+
+def table_response(table: Table, format: str, lang: str = "en") -> Response:
+    """The table in `format` (json, csv, xlsx, pdf) and `lang` (en, th), as an HTTP answer."""
+    if format not in MEDIA_TYPES:
+        raise LedgerError(Rejection.unsupported_format, f"format {format!r} is not one of {', '.join(MEDIA_TYPES)}")
+    if lang not in LANGUAGES:
+        raise LedgerError(Rejection.unsupported_language, f"lang {lang!r} is not one of {', '.join(LANGUAGES)}")
+    if format == "json":
+        return JSONResponse(table_json(table, lang))  # type: ignore[arg-type]
+    render = {"csv": table_csv, "xlsx": table_xlsx, "pdf": table_pdf}[format]
+    body = render(table, lang)  # type: ignore[arg-type]
+    return Response(body, media_type=MEDIA_TYPES[format], headers=attachment(f"{table.name}.{format}"))
+
+
+# --- JSON and CSV: machine values ---------------------------------------------------------------
+
+
+def machine_value(column: Column, cell: Cell, lang: Language) -> Any:
+    """A cell as JSON carries it: amounts and percentages as decimal strings, dates ISO."""
+    if cell is None:
+        return None
+    if column.kind == "money":
+        return format_amount(cell)  # type: ignore[arg-type]
+    if column.kind in ("date", "percent"):
+        return cell.isoformat() if isinstance(cell, date) else str(cell)
+    return cell if isinstance(cell, int | str) else Table.text(cell, lang)
+
+
+def table_json(table: Table, lang: Language) -> dict[str, Any]:
+    def row_json(row):
+        return {c.key: machine_value(c, row.get(c.key), lang) for c in table.columns}
+
+    words = table.total_in_words_satang
+    return {
+        "title": table.title(lang),
+        "book": table.book_name(lang),
+        "as_of": table.as_of.isoformat() if table.as_of else None,
+        "period": {"from": table.period[0].isoformat(), "to": table.period[1].isoformat()} if table.period else None,
+        "columns": [{"key": c.key, "label": c.label(lang), "kind": c.kind} for c in table.columns],
+        "rows": [row_json(row) for row in table.rows],
+        "totals": row_json(table.totals) if table.totals else None,
+        "total_in_words": baht_text(words) if words is not None else None,
+        "notes": [note.in_language(lang) for note in table.notes],
+    }
+
+
+def csv_blocks(header: Sequence[str], rows: Iterable[Sequence[Any]], rows_per_block: int = 2_000) -> Iterator[str]:
+    """Comma-separated rows under a header line, a block of rows at a time: the one CSV writer
+    of the API, for answers in one piece and streamed ones alike."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    rows = iter(rows)
+    while batch := list(islice(rows, rows_per_block)):
+        writer.writerows(batch)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    return "".join(csv_blocks(header, rows))
+
+
+def table_csv(table: Table, lang: Language) -> bytes:
+    """English CSV heads its columns with their keys, Thai with Thai labels; Thai CSV starts with
+    a byte order mark so that a spreadsheet opens it as UTF-8."""
+    header = [c.label_th if lang == "th" else c.key for c in table.columns]
+    rows = [*table.rows, *([table.totals] if table.totals else [])]
+    body = csv_text(header, ([machine_value(c, row.get(c.key), lang) for c in table.columns] for row in rows))
+    return body.encode("utf-8-sig" if lang == "th" else "utf-8")
+
+
+# --- XLSX and PDF: for people ----------------------------------------------------------------
+
+# Excel's "bbbb" is the Buddhist Era year; [$-th-TH] gives Thai month names.
+XLSX_DATE = {"en": "d mmm yyyy", "th": "[$-th-TH]d mmm bbbb"}
+XLSX_MONEY = "#,##0.00;-#,##0.00"
+XLSX_PERCENT = '0.00##"%"'
+XLSX_HEADER_ROW = 5
+
+
+def xlsx_value(column: Column, cell: Cell, lang: Language) -> Any:
+    """Numbers stay numbers (baht as an exact Decimal) and dates stay dates."""
+    if column.kind == "money" and cell is not None:
+        return Decimal(cell) / SATANG_PER_BAHT  # type: ignore[arg-type]
+    if column.kind in ("date", "percent") or cell is None:
+        return cell
+    return cell if isinstance(cell, int) else Table.text(cell, lang)
+
+
+def table_xlsx(table: Table, lang: Language) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = table.title(lang)[:31]  # Excel's limit on a sheet name
+    for row, text in enumerate((table.book_name(lang), table.title(lang), table.subtitle(lang)), start=1):
+        sheet.cell(row, 1, text).font = Font(bold=row < 3, size=14 if row == 1 else 11)
+    formats = {"money": XLSX_MONEY, "date": XLSX_DATE[lang], "percent": XLSX_PERCENT}
+    for index, column in enumerate(table.columns, start=1):
+        header = sheet.cell(XLSX_HEADER_ROW, index, column.label(lang))
+        header.font = Font(bold=True)
+        header.alignment = Alignment(horizontal="right" if column.kind != "text" else "left")
+        letter = header.column_letter
+        sheet.column_dimensions[letter].width = 16 if column.kind != "text" else 28
+    rows = [(row, False) for row in table.rows] + ([(table.totals, True)] if table.totals else [])
+    for offset, (row, bold) in enumerate(rows, start=1):
+        for index, column in enumerate(table.columns, start=1):
+            cell = sheet.cell(XLSX_HEADER_ROW + offset, index, xlsx_value(column, row.get(column.key), lang))
+            cell.number_format = formats.get(column.kind, "General")
+            cell.font = Font(bold=bold)
+    below = XLSX_HEADER_ROW + len(rows) + 2
+    for line, text in enumerate(people_notes(table, lang)):
+        sheet.cell(below + line, 1, text)
+    sheet.freeze_panes = sheet.cell(XLSX_HEADER_ROW + 1, 1)
+    sheet.print_title_rows = f"{XLSX_HEADER_ROW}:{XLSX_HEADER_ROW}"
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
+
+
+def people_notes(table: Table, lang: Language) -> list[str]:
+    """The lines under a table for people: the total in Thai words, then the table's notes."""
+    words = table.total_in_words_satang
+    lines = [f"{WORDS_LABEL[lang]}: {baht_text(words)}"] if words is not None else []
+    return lines + [note.in_language(lang) for note in table.notes]
+
+
+def display_value(column: Column, cell: Cell, lang: Language) -> str:
+    """A cell as a person reads it: grouped amounts, dates in the language's calendar."""
+    if cell is None:
+        return ""
+    if column.kind == "money":
+        return format_amount(cell, grouped=True)  # type: ignore[arg-type]
+    if column.kind == "date":
+        return format_date(cell, lang)  # type: ignore[arg-type]
+    if column.kind == "percent":
+        return f"{cell} %"
+    return Table.text(cell, lang)
+
+
+class StatementPdf(FPDF):
+    """A4 pages headed by the book, the title and the date or period, with "page n of m"."""
+
+    def __init__(self, table: Table, lang: Language, *, landscape: bool) -> None:
+        super().__init__(orientation="landscape" if landscape else "portrait", format="A4")
+        self.report, self.lang = table, lang
+        self.add_font("Sarabun", "", SARABUN / "files" / "Sarabun-Regular.ttf")
+        self.add_font("Sarabun", "B", SARABUN / "files" / "Sarabun-Bold.ttf")
+        self.set_text_shaping(True)  # Thai vowels and tone marks placed by HarfBuzz
+        self.set_auto_page_break(auto=True, margin=15)
+        self.alias_nb_pages()
+
+    def header(self) -> None:
+        self.set_font("Sarabun", "B", 13)
+        self.cell(0, 7, self.report.book_name(self.lang), new_x="LMARGIN", new_y="NEXT", align="C")
+        self.set_font("Sarabun", "B", 11)
+        self.cell(0, 6, self.report.title(self.lang), new_x="LMARGIN", new_y="NEXT", align="C")
+        self.set_font("Sarabun", "", 10)
+        self.cell(0, 6, self.report.subtitle(self.lang), new_x="LMARGIN", new_y="NEXT", align="C")
+        self.ln(2)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("Sarabun", "", 8)
+        page = f"หน้า {self.page_no()} / {{nb}}" if self.lang == "th" else f"Page {self.page_no()} of {{nb}}"
+        self.cell(0, 6, page, align="C")
+
+
+# About how many characters of 9-point Sarabun fit across a portrait A4 page between margins.
+PORTRAIT_CHARACTERS = 110
+WIDEST_COLUMN_CHARACTERS = 40
+BOLD = FontFace(emphasis="BOLD")
+
+
+def table_pdf(table: Table, lang: Language) -> bytes:
+    heading = [column.label(lang) for column in table.columns]
+    rows = [[display_value(c, row.get(c.key), lang) for c in table.columns] for row in table.rows]
+    totals = [display_value(c, table.totals.get(c.key), lang) for c in table.columns] if table.totals else None
+    # Each column as wide as its longest text (within bounds), so that amounts never wrap.
+    widths = [min(max(map(len, texts)), WIDEST_COLUMN_CHARACTERS) + 2
+              for texts in zip(heading, *rows, *([totals] if totals else []), strict=True)]  # fmt: skip
+    pdf = StatementPdf(table, lang, landscape=sum(widths) > PORTRAIT_CHARACTERS)
+    pdf.add_page()
+    pdf.set_font("Sarabun", "", 9)
+    aligns = ["LEFT" if c.kind == "text" else "RIGHT" for c in table.columns]
+    with pdf.table(col_widths=widths, text_align=aligns, line_height=5, repeat_headings=1) as grid:
+        for texts, style in [(heading, None), *((r, None) for r in rows), *([(totals, BOLD)] if totals else [])]:
+            line = grid.row(style=style)
+            for text in texts:
+                line.cell(text)
+    pdf.ln(3)
+    for text in people_notes(table, lang):
+        pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

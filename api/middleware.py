@@ -1,0 +1,132 @@
+"""What every request meets before any route: a bound on its body, and a throttle on failed
+authentication.
+
+- A body larger than `MAX_BODY_BYTES` is refused with 413 (`request_too_large`) before a route
+  parses it: by its Content-Length when it declares one, otherwise while it is read (a chunked
+  body is read into memory up to the bound, never beyond).
+- A client address whose requests failed authentication (401) `max_failures` times within
+  `window_s` seconds gets 429 (`too_many_attempts`) with a Retry-After header on every request
+  until the oldest of those failures leaves the window, valid token or not: a guesser learns
+  nothing while it waits. The count lives in the process (one server process, as `codi-ledger
+  run` starts it); behind a reverse proxy every client shares the proxy's address, and the
+  proxy should throttle instead.
+"""
+
+import math
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from time import monotonic
+
+from fastapi import FastAPI
+
+from api.problems import problem
+from ledger.errors import Rejection
+
+MAX_BODY_BYTES = 256 * 1024  # an entry of 200 postings is about 15 KiB
+MAX_FAILURES = 20
+WINDOW_S = 60.0
+MAX_ADDRESSES = 10_000  # the throttle's own memory is bounded too: the longest-quiet address goes first
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class AuthThrottle:
+    """Failed authentications per client address, in a sliding window."""
+
+    def __init__(
+        self, *, max_failures: int = MAX_FAILURES, window_s: float = WINDOW_S, clock: Callable[[], float] = monotonic
+    ) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self.clock = clock
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def failed(self, address: str) -> None:
+        times = self._failures.pop(address, None) or deque()
+        times.append(self.clock())
+        while len(times) > self.max_failures:
+            times.popleft()
+        self._failures[address] = times  # now the most recent
+        if len(self._failures) > MAX_ADDRESSES:
+            self._failures.popitem(last=False)
+
+    def retry_after_s(self, address: str) -> int | None:
+        """Whole seconds the address must wait, or None if it may try now."""
+        times = self._failures.get(address)
+        if not times:
+            return None
+        now = self.clock()
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        if len(times) < self.max_failures:
+            return None
+        return max(1, math.ceil(times[0] + self.window_s - now))
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class RequestGuard:
+    """Pure ASGI middleware: the body bound and the authentication throttle."""
+
+    def __init__(self, app, *, throttle: AuthThrottle, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.throttle = throttle
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        address = (scope.get("client") or ("unknown",))[0]
+        if wait_s := self.throttle.retry_after_s(address):
+            detail = f"too many failed authentications from this address; try again in {wait_s} s"
+            refusal = problem(Rejection.too_many_attempts, detail, 429)
+            refusal.headers["Retry-After"] = str(wait_s)
+            return await refusal(scope, receive, send)
+        if scope["method"] in WRITE_METHODS:
+            try:
+                receive = await self._bounded_body(scope, receive)
+            except _BodyTooLarge:
+                detail = f"the request body exceeds {self.max_body_bytes} bytes"
+                return await problem(Rejection.request_too_large, detail, 413)(scope, receive, send)
+
+        async def send_noting_failures(message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                self.throttle.failed(address)
+            await send(message)
+
+        await self.app(scope, receive, send_noting_failures)
+
+    async def _bounded_body(self, scope, receive):
+        """The body read whole, up to the bound, and a `receive` that hands it on."""
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            raise _BodyTooLarge
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return _replay([message])
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}], then=receive)
+
+
+def _replay(messages: list[dict], then=None):
+    pending = list(messages)
+
+    async def receive():
+        if pending:
+            return pending.pop(0)
+        return await then() if then else {"type": "http.disconnect"}
+
+    return receive
+
+
+def install(app: FastAPI) -> None:
+    app.state.auth_throttle = AuthThrottle()
+    app.add_middleware(RequestGuard, throttle=app.state.auth_throttle)

@@ -1,0 +1,169 @@
+"""The reports as `ledger.tabular.Table`s, for CSV, XLSX and PDF (`api.formats`): the same
+computed figures the JSON answers carry, with Thai and English titles and account names."""
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from ledger.accounts import AccountType
+from ledger.calendar import format_date
+from ledger.money import format_amount
+from ledger.reports import FinancialPosition, IncomeStatement, PeriodLine, ReportAccount, Statement, TreeLine
+from ledger.tabular import ACCOUNT_TYPE_LABELS, TOTAL, Column, Label, Table
+
+ACCOUNT = (Column("code", "Code", "รหัสบัญชี"), Column("account", "Account", "ชื่อบัญชี"))
+PARTY = (Column("party", "Party", "ผู้เกี่ยวข้อง"), Column("province", "Province", "จังหวัด"))
+INVESTMENTS = (Label("Schedule of investments", "รายละเอียดเงินลงทุน"), "investments",
+               {"1300": Label("Cost", "ราคาทุน"), "1390": Label("Impairment", "ค่าเผื่อการด้อยค่า")})  # fmt: skip
+CONTRIBUTIONS = (Label("Welfare contributions receivable", "รายละเอียดเงินสมทบค้างรับ"), "welfare-contributions",
+                 {"1200": Label("Receivable", "ค้างรับ")})  # fmt: skip
+UNASSIGNED = Label("Not assigned to a party", "ไม่ระบุผู้เกี่ยวข้อง")
+
+
+def _money(key: str, en: str, th: str) -> Column:
+    return Column(key, en, th, "money")
+
+
+def _books(books: Sequence[dict]) -> dict[str, str]:
+    return {
+        "book_name_en": " + ".join(b["name_en"] or b["name_th"] for b in books),
+        "book_name_th": " + ".join(b["name_th"] for b in books),
+    }
+
+
+def _name(books: Sequence[dict], report: str, day: Any) -> str:
+    return f"{report}-{'-'.join(str(b['id']) for b in books)}-{day}"
+
+
+def _account(account: ReportAccount, level: int = 1) -> dict[str, Any]:
+    indent = "  " * (level - 1)
+    return {"code": account.code, "account": Label(indent + account.name_en, indent + account.name_th)}
+
+
+def trial_balance(books: Sequence[dict], day: date, lines: Sequence[TreeLine]) -> Table:
+    debit, credit = sum(line.debit_satang for line in lines), sum(line.credit_satang for line in lines)
+    return Table(
+        "Trial balance", "งบทดลอง", **_books(books), name=_name(books, "trial-balance", day), as_of=day,
+        columns=(*ACCOUNT, _money("debit", "Debit", "เดบิต"), _money("credit", "Credit", "เครดิต")),
+        rows=tuple({**_account(line.account, line.level), "debit": line.debit_satang or None,
+                    "credit": line.credit_satang or None} for line in lines),
+        totals={"account": TOTAL, "debit": debit, "credit": credit}, total_in_words_satang=debit,
+    )  # fmt: skip
+
+
+def movements(books: Sequence[dict], period: tuple[date, date], lines: Sequence[PeriodLine]) -> Table:
+    return Table(
+        "Trial balance with movements", "งบทดลองแสดงยอดยกมาและความเคลื่อนไหว", **_books(books),
+        name=_name(books, "trial-balance-movements", f"{period[0]}-{period[1]}"), period=period,
+        columns=(*ACCOUNT, _money("opening", "Opening", "ยอดยกมา"), _money("movement", "Movement", "ความเคลื่อนไหว"),
+                 _money("closing", "Closing", "ยอดยกไป")),
+        rows=tuple({**_account(line.account), "opening": line.opening_satang, "movement": line.movement_satang,
+                    "closing": line.closing_satang} for line in lines),
+        totals={"account": TOTAL, "opening": 0, "movement": 0, "closing": 0},
+    )  # fmt: skip
+
+
+def _comparative(prior_en: str, prior_th: str) -> tuple[Column, ...]:
+    return (*ACCOUNT, _money("amount", "Amount", "จำนวนเงิน"), _money("prior", prior_en, prior_th))
+
+
+def _section(lines, kind: AccountType) -> list[dict[str, Any]]:
+    chosen = [line for line in lines if line.type is kind]
+    heading = {"account": ACCOUNT_TYPE_LABELS[kind.value]}
+    rows = [{"code": line.code, "account": Label(line.name_en, line.name_th), "amount": line.amount_satang,
+             "prior": line.prior_satang} for line in chosen]  # fmt: skip
+    total = {
+        "account": Label(f"Total {kind.value}", f"รวม{ACCOUNT_TYPE_LABELS[kind.value].th}"),
+        "amount": sum(line.amount_satang for line in chosen),
+        "prior": sum(line.prior_satang for line in chosen),
+    }
+    return [heading, *rows, total]
+
+
+def financial_position(books: Sequence[dict], day: date, prior_day: date, result: FinancialPosition) -> Table:
+    surplus = {
+        "account": Label("Surplus not yet closed", "ส่วนเกินรายได้สูงกว่าค่าใช้จ่ายที่ยังไม่ปิดบัญชี"),
+        "amount": result.unclosed_surplus_satang,
+        "prior": result.prior_unclosed_surplus_satang,
+    }
+    total = result.total_liabilities_and_equity
+    rows = [*_section(result.lines, AccountType.asset), *_section(result.lines, AccountType.liability),
+            *_section(result.lines, AccountType.equity), surplus]  # fmt: skip
+    return Table(
+        "Statement of financial position", "งบแสดงฐานะการเงิน", **_books(books),
+        name=_name(books, "financial-position", day), as_of=day,
+        columns=_comparative(f"As of {format_date(prior_day, 'en')}", f"ณ {format_date(prior_day, 'th')}"),
+        rows=tuple(rows),
+        totals={"account": Label("Total liabilities and equity", "รวมหนี้สินและทุน"), "amount": total[0],
+                "prior": total[1]},
+        total_in_words_satang=total[0],
+    )  # fmt: skip
+
+
+def income_statement(books: Sequence[dict], period: tuple[date, date], result: IncomeStatement) -> Table:
+    rows = [*_section(result.lines, AccountType.income), *_section(result.lines, AccountType.expense)]
+    surplus = result.surplus
+    return Table(
+        "Income statement", "งบกำไรขาดทุน", **_books(books),
+        name=_name(books, "income-statement", f"{period[0]}-{period[1]}"), period=period,
+        columns=_comparative("Prior period", "งวดก่อน"), rows=tuple(rows),
+        totals={"account": Label("Surplus (deficit)", "รายได้สูง (ต่ำ) กว่าค่าใช้จ่าย"), "amount": surplus[0],
+                "prior": surplus[1]},
+        total_in_words_satang=abs(surplus[0]),
+    )  # fmt: skip
+
+
+def general_ledger(
+    books: Sequence[dict], period: tuple[date, date], ledger: Sequence[tuple[ReportAccount, Statement]]
+) -> Table:
+    rows: list[dict[str, Any]] = []
+    for account, statement in ledger:
+        rows.append({**_account(account), "description": Label("Opening balance", "ยอดยกมา"),
+                     "balance": statement.opening_balance_satang})  # fmt: skip
+        rows += [{"code": account.code, "date": line.effective_date, "entry": line.entry_id,
+                  "description": line.description, "amount": line.amount_satang,
+                  "balance": line.running_balance_satang} for line in statement.lines]  # fmt: skip
+        rows.append({"code": account.code, "description": Label("Closing balance", "ยอดยกไป"),
+                     "balance": statement.closing_balance_satang})  # fmt: skip
+    return Table(
+        "General ledger", "บัญชีแยกประเภททั่วไป", **_books(books),
+        name=_name(books, "general-ledger", f"{period[0]}-{period[1]}"), period=period,
+        columns=(*ACCOUNT, Column("date", "Date", "วันที่", "date"), Column("entry", "Entry", "เลขที่รายการ"),
+                 Column("description", "Description", "คำอธิบาย"), _money("amount", "Amount", "จำนวนเงิน"),
+                 _money("balance", "Balance", "ยอดคงเหลือ")),
+        rows=tuple(rows),
+    )  # fmt: skip
+
+
+def _party(row: dict) -> dict[str, Any]:
+    return {"party": Label(row["name_en"] or row["name_th"], row["name_th"]), "province": row["province"]}
+
+
+def loans_receivable(book: dict, day: date, loans: Sequence[dict], allowance_satang: int) -> Table:
+    outstanding = sum(loan["outstanding_satang"] for loan in loans)
+    return Table(
+        "Schedule of loans receivable", "รายละเอียดลูกหนี้เงินกู้", **_books([book]),
+        name=_name([book], "loans-receivable", day), as_of=day,
+        columns=(Column("loan", "Loan", "สัญญา"), *PARTY, Column("class", "Class", "ชั้นหนี้"),
+                 Column("days", "Days past due", "จำนวนวันค้างชำระ"), _money("outstanding", "Outstanding", "คงค้าง")),
+        rows=tuple({"loan": loan["id"], **_party(loan), "class": loan["class"], "days": loan["days_past_due"],
+                    "outstanding": loan["outstanding_satang"]} for loan in loans),
+        totals={"party": TOTAL, "outstanding": outstanding},
+        notes=(Label(f"Allowance for loan losses: {format_amount(allowance_satang, grouped=True)}",
+                     f"ค่าเผื่อหนี้สงสัยจะสูญ: {format_amount(allowance_satang, grouped=True)}"),),
+        total_in_words_satang=outstanding,
+    )  # fmt: skip
+
+
+def party_schedule(book: dict, day: date, rows: Sequence[dict], unassigned: dict[str, int], kind: tuple) -> Table:
+    title, name, columns = kind
+    lines = [{**_party(row), **row["balances"], "net": sum(row["balances"].values())} for row in rows]
+    if any(unassigned.values()):
+        lines.append({"party": UNASSIGNED, **unassigned, "net": sum(unassigned.values())})
+    totals = {code: sum(line.get(code, 0) for line in lines) for code in columns}
+    return Table(
+        title.en, title.th, **_books([book]), name=_name([book], name, day), as_of=day,
+        columns=(*PARTY, *(_money(code, label.en, label.th) for code, label in columns.items()),
+                 _money("net", "Net", "สุทธิ")),
+        rows=tuple(lines), totals={"party": TOTAL, **totals, "net": sum(totals.values())},
+    )  # fmt: skip

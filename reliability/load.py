@@ -1,0 +1,201 @@
+"""Load and contention on PostgreSQL: 16 clients at once against the real server, for a bounded
+time, with a mixed workload whose every entry moves the fund's two hot accounts (cash at bank and
+the fund's capital): postings, loan repayments (against a handful of loans, so that clients
+collide on them), reversals of the client's own entries, and reads.
+
+Every answer must be the one the operation expects (201 or 200): a deadlock or serialization
+failure the server did not absorb by retrying, or any 5xx, is counted as reaching a client and
+fails the run. The figures printed are the throughput and the p50/p99 latency of each kind of
+request; at the end every invariant must hold (`reliability.invariants`).
+
+The mix is a table (`MIX`): a kind of request is a weight and a function that makes one request
+from the client's state; a new one (sales, once a welfare fund is set up here) is one more row.
+
+    python -m reliability.load [--db postgresql|sqlite] [--seconds 20] [--clients 16] [--seed 7]
+"""
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bench.client import Client, Server
+from reliability import invariants
+from reliability.service import Ledger, fresh_ledger, say
+from store import users
+
+LOANS = 4  # few, so that repayments collide on them
+REPAYMENT_DAY = "2024-03-01"
+
+
+@dataclass
+class Setup:
+    ledger: Ledger
+    officer: str
+    loan_ids: list[int]
+
+
+@dataclass
+class ClientState:
+    number: int
+    rng: random.Random
+    setup: Setup
+    entries: list[int] = field(default_factory=list)  # its own, not yet reversed
+    sequence: int = 0
+
+    def key(self, kind: str) -> str:
+        self.sequence += 1
+        return f"load-{self.number}-{kind}-{self.sequence}"
+
+
+Request = tuple[str, str, dict | None, str | None, str | None, int]  # method, path, body, key, token, status
+
+
+def posting(state: ClientState) -> Request:
+    ledger, amount = state.setup.ledger, f"{state.rng.randint(1, 100_000) / 100:.2f}"
+    debit, credit = ("1100", "3100") if state.rng.random() < 0.5 else ("5100", "1100")
+    lines = [(ledger.accounts[debit], amount), (ledger.accounts[credit], f"-{amount}")]
+    return "POST", "/v1/entries", ledger.entry_body(lines, description="load"), state.key("entry"), None, 201
+
+
+def repayment(state: ClientState) -> Request:
+    loan_id = state.rng.choice(state.setup.loan_ids)
+    body = {"amount": f"{state.rng.randint(100, 5_000) / 100:.2f}", "effective_date": REPAYMENT_DAY}
+    return "POST", f"/v1/loans/{loan_id}/repayments", body, state.key("repay"), state.setup.officer, 201
+
+
+def reversal(state: ClientState) -> Request:
+    if not state.entries:
+        return posting(state)
+    entry_id = state.entries.pop(state.rng.randrange(len(state.entries)))
+    return "POST", f"/v1/entries/{entry_id}/reversal", {"date": "original"}, state.key("undo"), None, 201
+
+
+def read(state: ClientState) -> Request:
+    ledger = state.setup.ledger
+    path = state.rng.choice([
+        f"/v1/accounts/{ledger.accounts['1100']}/balance", f"/v1/books/{ledger.book_id}/trial-balance",
+        f"/v1/entries?book_id={ledger.book_id}&limit=20", f"/v1/loans/{state.rng.choice(state.setup.loan_ids)}",
+    ])  # fmt: skip
+    return "GET", path, None, None, None, 200
+
+
+MIX: dict[str, tuple[int, Callable[[ClientState], Request]]] = {
+    "posting": (45, posting),
+    "repayment": (20, repayment),
+    "reversal": (10, reversal),
+    "read": (25, read),
+}
+
+
+@dataclass
+class Results:
+    latencies_ms: dict[str, list[float]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def client_loop(state: ClientState, port: int, deadline: float, results: Results) -> None:
+    clients = {None: Client(port, state.setup.ledger.token), state.setup.officer: Client(port, state.setup.officer)}
+    kinds, weights = list(MIX), [weight for weight, _ in MIX.values()]
+    while time.monotonic() < deadline:
+        kind = state.rng.choices(kinds, weights)[0]
+        method, path, body, key, token, expected = MIX[kind][1](state)
+        headers = {"Content-Type": "application/json", "Idempotency-Key": key} if key else None
+        started = time.perf_counter()
+        status, answer = clients[token].request(method, path, json.dumps(body).encode() if body else None, headers)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        with results.lock:
+            results.latencies_ms.setdefault(kind, []).append(elapsed_ms)
+            if status != expected:
+                results.failures.append(f"{kind} {method} {path}: {status} {answer[:200]!r}")
+        if status == 201 and path == "/v1/entries":
+            state.entries.append(json.loads(answer)["id"])
+    for client in clients.values():
+        client.close()
+
+
+def prepare(ledger: Ledger, port: int) -> Setup:
+    """Cash for the fund, an officer, an approver, and LOANS loans disbursed."""
+    with ledger.db.write() as connection:
+        now = datetime.now(UTC)
+        officer = users.add_user(connection, name="load-officer", role="officer", party_id=None, now=now)[1]
+        approver = users.add_user(connection, name="load-approver", role="approver", party_id=None, now=now)[1]
+    admin = Client(port, ledger.token)
+    cash = [(ledger.accounts["1100"], "100000000.00"), (ledger.accounts["3100"], "-100000000.00")]
+    _created(admin.post("/v1/entries", ledger.entry_body(cash, description="capital", day="2024-01-02"), "capital"))
+    product = {"book_id": ledger.book_id, "code": "LOAD", "name_th": "สินเชื่อ", "rate_annual_percent": "6",
+               "term_instalments": 12}  # fmt: skip
+    product_id = _created(admin.post("/v1/loan-products", product, "product"))["id"]
+    loan_ids = []
+    for number in range(LOANS):
+        party = _created(admin.post("/v1/parties", {"kind": "cooperative", "name_th": f"สหกรณ์ {number}"}, f"p{number}"))
+        application = {"product_id": product_id, "borrower_party_id": party["id"], "amount": "1000000.00",
+                       "savings": "100000.00"}  # fmt: skip
+        loan_id = _created(Client(port, officer).post("/v1/loans", application, f"loan{number}"))["id"]
+        Client(port, approver).post(f"/v1/loans/{loan_id}/approval", {}, f"approve{number}")
+        disbursement = {"amount": "1000000.00", "effective_date": "2024-01-31"}
+        _created(Client(port, officer).post(f"/v1/loans/{loan_id}/disbursements", disbursement, f"d{number}"))
+        loan_ids.append(loan_id)
+    admin.close()
+    return Setup(ledger, officer, loan_ids)
+
+
+def _created(answer: tuple[int, bytes]) -> dict:
+    status, body = answer
+    if status not in (200, 201):
+        raise RuntimeError(f"setting up: {status} {body[:300]!r}")
+    return json.loads(body)
+
+
+def latency(values_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(values_ms) or [0.0]
+    return {f"p{p} ms": round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 1) for p in (50, 99)}
+
+
+def run(kind: str, seconds: float, clients: int, seed: int) -> dict:
+    with tempfile.TemporaryDirectory() as workdir, fresh_ledger(kind, "load", workdir) as ledger:
+        server = Server(ledger.url)
+        try:
+            setup = prepare(ledger, server.port)
+            results, deadline = Results(), time.monotonic() + seconds
+            states = [ClientState(i, random.Random(seed * 1000 + i), setup) for i in range(clients)]
+            threads = [threading.Thread(target=client_loop, args=(s, server.port, deadline, results)) for s in states]
+            started = time.monotonic()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.monotonic() - started
+        finally:
+            server.stop()
+        everything = [ms for values in results.latencies_ms.values() for ms in values]
+        figures = {
+            "database": kind, "clients": clients, "seconds": round(elapsed, 1), "requests": len(everything),
+            "requests per second": round(len(everything) / elapsed, 1), **latency(everything),
+            "by kind": {kind_: {"n": len(values), **latency(values)} for kind_, values in results.latencies_ms.items()},
+            "failures reaching clients": results.failures[:20], "invariants": invariants.check(ledger.db),
+        }  # fmt: skip
+        say(f"load {kind}: {json.dumps(figures, ensure_ascii=False)}")
+        return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reliability.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    figures = run(args.db, args.seconds, args.clients, args.seed)
+    return 1 if figures["failures reaching clients"] or figures["invariants"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

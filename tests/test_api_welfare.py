@@ -1,0 +1,378 @@
+"""Welfare funds through the real app: every bad input is a problem+json with its reason and
+changes nothing; enterprise and fund tokens record and see only their own; idempotency; the
+database's own guards on the welfare tables; the tables match the migration."""
+
+import hashlib
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+from tests.conftest import make_user
+
+WELFARE_TABLES = ("welfare_fund_setting", "contribution_rule", "welfare_sale", "welfare_sale_reversal",
+                  "welfare_settlement", "welfare_allocation", "welfare_member_contribution", "welfare_matching",
+                  "welfare_benefit", "welfare_admin_cost")  # fmt: skip
+
+
+def created(response) -> dict:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+@pytest.fixture
+def wf(api, db) -> dict:
+    """A welfare fund with 10,000.00 of capital, two enterprises with books and 5,000.00 of cash
+    each (and a 5 % rule for all channels), an officer, an approver, and tokens bound to the
+    first enterprise and to the fund."""
+    fund = created(api.post("/v1/parties", {"kind": "welfare_fund", "name_th": "กองทุนสวัสดิการ"}))
+    book = created(api.post("/v1/books", {"code": "WF", "kind": "welfare_fund", "name_th": "กองทุน",
+                                          "party_id": fund["id"]}))  # fmt: skip
+    codes = {a["code"]: a["id"] for a in api.get(f"/v1/books/{book['id']}/accounts").json()["data"]}
+    created(api.entry(book["id"], [(codes["1100"], "10000.00"), (codes["3100"], "-10000.00")], day="2024-01-02"))
+    ents = []
+    for n in (1, 2):
+        party = created(api.post("/v1/parties", {"kind": "community_enterprise", "name_th": f"วิสาหกิจ {n}",
+                                                 "region": "north", "province": "Chiang Rai"}))  # fmt: skip
+        ent_book = created(api.post("/v1/books", {"code": f"CE{n}", "kind": "enterprise", "name_th": f"วิสาหกิจ {n}",
+                                                  "party_id": party["id"]}))  # fmt: skip
+        ent_codes = {a["code"]: a["id"] for a in api.get(f"/v1/books/{ent_book['id']}/accounts").json()["data"]}
+        created(api.entry(ent_book["id"], [(ent_codes["1100"], "5000.00"), (ent_codes["3100"], "-5000.00")],
+                          day="2024-01-02"))  # fmt: skip
+        created(api.post("/v1/contribution-rules", {"enterprise_party_id": party["id"], "fund_party_id": fund["id"],
+                                                    "rate_percent": "5", "effective_from": "2024-01-01"}))  # fmt: skip
+        ents.append({"party_id": party["id"], "book_id": ent_book["id"]})
+    return {
+        "fund": fund["id"], "book": book["id"], "codes": codes, "e1": ents[0], "e2": ents[1],
+        "officer": api.as_(make_user(db, "officer", "officer")),
+        "approver": api.as_(make_user(db, "approver", "approver")),
+        "ent": api.as_(make_user(db, "ent-1", "enterprise", party_id=ents[0]["party_id"])),
+        "fund_token": api.as_(make_user(db, "fund", "enterprise", party_id=fund["id"])),
+    }  # fmt: skip
+
+
+def sale(wf, who=None, key=None, enterprise="e1", **changes):
+    body = {"enterprise_party_id": wf[enterprise]["party_id"], "effective_date": "2024-06-08", "channel": "market",
+            "amount": "1000.00", **changes}  # fmt: skip
+    return (who or wf["officer"]).post("/v1/sales", body, key or hashlib.sha256(repr(body).encode()).hexdigest())
+
+
+def refused(response, status: int, reason: str) -> None:
+    assert (response.status_code, response.json()["reason"]) == (status, reason), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def snapshot(api, wf) -> tuple:
+    """Everything a refused write must leave as it was."""
+    books = [wf["book"], wf["e1"]["book_id"], wf["e2"]["book_id"]]
+    return (
+        [api.get(f"/v1/books/{b}/trial-balance").json() for b in books],
+        api.get("/v1/sales").json(), api.get("/v1/settlements").json(),
+        api.get(f"/v1/welfare-funds/{wf['fund']}/benefits").json(),
+        api.get(f"/v1/welfare-funds/{wf['fund']}/administration-costs").json(),
+        api.get(f"/v1/welfare-funds/{wf['fund']}/matching-contributions").json(),
+    )  # fmt: skip
+
+
+def test_a_sale_posts_in_both_books_and_a_retry_replays_it(api, wf):
+    first = sale(wf, key="s-1")
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert (body["contribution"], body["outstanding"], body["rate_percent"]) == ("50.00", "50.00", "5")
+    enterprise_entry = api.get(f"/v1/entries/{body['enterprise_entry_id']}").json()
+    fund_entry = api.get(f"/v1/entries/{body['fund_entry_id']}").json()
+    assert sorted((p["account_code"], p["amount"]) for p in enterprise_entry["postings"]) == sorted([
+        ("1100", "1000.00"), ("4100", "-1000.00"), ("5200", "50.00"), (f"2200-F{wf['fund']}", "-50.00")])  # fmt: skip
+    assert sorted((p["account_code"], p["amount"]) for p in fund_entry["postings"]) == sorted([
+        (f"1200-E{wf['e1']['party_id']}", "50.00"), ("4400", "-50.00")])  # fmt: skip
+    again = sale(wf, key="s-1")
+    assert again.json() == body and again.headers["idempotent-replayed"] == "true"
+    refused(sale(wf, key="s-1", amount="999.00"), 409, "idempotency_key_reused")
+    assert len(api.get("/v1/sales").json()["data"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "reason"),
+    [
+        ({"amount": "-5.00"}, 422, "amount_must_be_positive"),
+        ({"amount": "0.00"}, 422, "amount_must_be_positive"),
+        ({"amount": "12.345"}, 422, "malformed_amount"),
+        ({"amount": "1e3"}, 422, "malformed_amount"),
+        ({"amount": 1000}, 422, "malformed_amount"),
+        ({"amount": "NaN"}, 422, "malformed_amount"),
+        ({"channel": "street"}, 422, "invalid_request"),
+        ({"enterprise_party_id": 999}, 404, "not_found"),
+        ({"effective_date": "2023-12-31"}, 422, "no_rule_in_force"),
+        ({"effective_date": "2024-06-15"}, 422, "date_in_future"),
+        ({"lines": [{"product": "สบู่", "amount": "999.00"}]}, 422, "invalid_request"),
+        ({"lines": [{"product": "สบู่", "amount": "-1.00"}, {"product": "x", "amount": "1001.00"}]}, 422,
+         "amount_must_be_positive"),
+    ],
+)  # fmt: skip
+def test_a_bad_sale_is_refused_and_changes_nothing(api, wf, changes, status, reason):
+    before = snapshot(api, wf)
+    refused(sale(wf, **changes), status, reason)
+    assert snapshot(api, wf) == before
+
+
+def test_without_a_rule_a_sale_contributes_nothing_only_when_asked(api, wf):
+    refused(sale(wf, effective_date="2023-12-31"), 422, "no_rule_in_force")
+    zero = created(sale(wf, effective_date="2023-12-31", allow_zero_contribution=True))
+    assert (zero["contribution"], zero["fund_party_id"], zero["fund_entry_id"]) == ("0.00", None, None)
+    assert len(api.get(f"/v1/entries/{zero['enterprise_entry_id']}").json()["postings"]) == 2
+    # a rule made afterwards does not reprice what was recorded: neither the sale without a rule,
+    # nor a sale its channel's new rule would take from the general one
+    late = {"enterprise_party_id": wf["e1"]["party_id"], "fund_party_id": wf["fund"], "rate_percent": "1",
+            "effective_from": "2023-12-01", "effective_to": "2023-12-31"}  # fmt: skip
+    refused(api.post("/v1/contribution-rules", late), 409, "rule_already_used")
+    created(sale(wf))  # 8 June 2024, market, under the 5 % rule for all channels
+    market = {**late, "channel": "market", "effective_from": "2024-06-01", "effective_to": None}
+    refused(api.post("/v1/contribution-rules", market), 409, "rule_already_used")
+    created(api.post("/v1/contribution-rules", {**market, "effective_from": "2024-06-09"}))
+
+
+def test_rules_overlap_unknown_parties_and_ending_a_rule(api, wf):
+    body = {"enterprise_party_id": wf["e1"]["party_id"], "fund_party_id": wf["fund"], "rate_percent": "4",
+            "effective_from": "2024-06-01"}  # fmt: skip
+    before = snapshot(api, wf)
+    refused(api.post("/v1/contribution-rules", body), 409, "overlapping_rules")
+    refused(api.post("/v1/contribution-rules", {**body, "fund_party_id": 999}), 404, "not_found")
+    refused(api.post("/v1/contribution-rules", {**body, "enterprise_party_id": wf["fund"]}), 404, "not_found")
+    refused(api.post("/v1/contribution-rules", {**body, "rate_percent": "abc"}), 422, "malformed_rate")
+    refused(api.post("/v1/contribution-rules", {**body, "rate_percent": "101"}), 422, "rate_out_of_range")
+    refused(api.post("/v1/contribution-rules", {**body, "effective_to": "2024-05-01"}), 422, "invalid_date_range")
+    refused(wf["ent"].post("/v1/contribution-rules", body), 403, "forbidden")
+    assert snapshot(api, wf) == before
+    assert created(api.post("/v1/contribution-rules", {**body, "channel": "online_shop"}))["rate_percent"] == "4"
+    [old] = [r for r in api.get("/v1/contribution-rules").json()["data"]
+             if r["enterprise_party_id"] == wf["e1"]["party_id"] and r["channel"] is None]  # fmt: skip
+    created(sale(wf))  # priced by the old rule on 8 June
+    refused(api.post(f"/v1/contribution-rules/{old['id']}/end", {"effective_to": "2024-05-31"}), 409,
+            "rule_already_used")  # fmt: skip
+    created(api.post(f"/v1/contribution-rules/{old['id']}/end", {"effective_to": "2024-06-10"}))
+    assert created(api.post("/v1/contribution-rules", {**body, "effective_from": "2024-06-11"}))["rate_percent"] == "4"
+
+
+def test_settlements_partial_over_and_advance(api, wf):
+    first = created(sale(wf, amount="1000.00"))  # 50.00
+    second = created(sale(wf, amount="300.00", effective_date="2024-06-09"))  # 15.00
+    pay = {"enterprise_party_id": wf["e1"]["party_id"], "fund_party_id": wf["fund"], "effective_date": "2024-06-10"}
+    officer = wf["officer"]
+    before = snapshot(api, wf)
+    refused(officer.post("/v1/settlements", {**pay, "amount": "65.01"}, "p-over"), 409, "settlement_exceeds_owed")
+    refused(officer.post("/v1/settlements", {**pay, "amount": "0.00"}, "p-zero"), 422, "amount_must_be_positive")
+    refused(officer.post("/v1/settlements", {**pay, "amount": "1.00"}), 422, "idempotency_key_required")
+    refused(wf["ent"].post("/v1/settlements", {**pay, "amount": "1.00"}, "p-ent"), 403, "forbidden")
+    refused(officer.post("/v1/settlements", {**pay, "amount": "1.00", "fund_party_id": 999}, "p-404"), 404,
+            "not_found")  # fmt: skip
+    assert snapshot(api, wf) == before
+    part = created(officer.post("/v1/settlements", {**pay, "amount": "60.00"}, "p-1"))
+    assert part["allocations"] == [{"sale_id": first["id"], "amount": "50.00"},
+                                   {"sale_id": second["id"], "amount": "10.00"}]  # fmt: skip
+    advance = created(officer.post("/v1/settlements", {**pay, "amount": "25.00", "advance": True}, "p-2"))
+    assert (advance["advance"], advance["allocations"]) == ("20.00", [{"sale_id": second["id"], "amount": "5.00"}])
+    third = created(sale(wf, amount="500.00", effective_date="2024-06-11"))  # 25.00: 20.00 from the advance
+    assert (third["advance_applied"], third["outstanding"]) == ("20.00", "5.00")
+    summary = wf["ent"].get(f"/v1/enterprises/{wf['e1']['party_id']}/sales-summary").json()["by_fund"]
+    assert [(f["contributions"], f["settled"], f["outstanding"], f["paid"], f["advance_held"]) for f in summary] == [
+        ("90.00", "85.00", "5.00", "85.00", "0.00")]  # fmt: skip
+
+
+def test_reversing_a_paid_sale_returns_its_contribution_to_the_advance(api, wf):
+    paid = created(sale(wf))
+    created(wf["officer"].post("/v1/settlements", {"enterprise_party_id": wf["e1"]["party_id"],
+                                                   "fund_party_id": wf["fund"], "amount": "50.00",
+                                                   "effective_date": "2024-06-10"}, "pay"))  # fmt: skip
+    undo = wf["officer"].post(f"/v1/sales/{paid['id']}/reversal", {"reason": "wrong amount"}, "undo")
+    assert undo.status_code == 201, undo.text
+    assert undo.json()["reversal"]["effective_date"] == "2024-06-14" and undo.json()["outstanding"] == "0.00"
+    refused(wf["officer"].post(f"/v1/sales/{paid['id']}/reversal", {"reason": "again"}, "undo-2"), 409,
+            "already_reversed")  # fmt: skip
+    refused(wf["officer"].post(f"/v1/sales/{paid['id']}/reversal", {"reason": "x", "effective_date": "2024-06-01"},
+                               "undo-3"), 409, "already_reversed")  # fmt: skip
+    again = created(sale(wf, amount="600.00", effective_date="2024-06-12"))  # 30.00, all from the 50.00 returned
+    assert (again["advance_applied"], again["outstanding"]) == ("30.00", "0.00")
+    view = wf["ent"].get(f"/v1/enterprises/{wf['e1']['party_id']}/sales-summary").json()
+    assert view["reversed_sales"] == 1 and view["by_fund"][0]["advance_held"] == "20.00"
+
+
+def test_enterprise_tokens_record_and_see_only_their_own_sales(api, wf):
+    ent = wf["ent"]
+    mine = created(sale(wf, who=ent))
+    theirs = created(sale(wf, enterprise="e2"))
+    refused(sale(wf, who=ent, enterprise="e2"), 404, "not_found")
+    assert [s["id"] for s in ent.get("/v1/sales").json()["data"]] == [mine["id"]]
+    refused(ent.get(f"/v1/sales/{theirs['id']}"), 404, "not_found")
+    refused(ent.post(f"/v1/sales/{theirs['id']}/reversal", {"reason": "x"}, "r"), 404, "not_found")
+    refused(ent.get(f"/v1/enterprises/{wf['e2']['party_id']}/sales-summary"), 404, "not_found")
+    refused(ent.get(f"/v1/welfare-funds/{wf['fund']}/statement", **{"from": "2024-01-01", "to": "2024-06-30"}), 404,
+            "not_found")  # fmt: skip
+    refused(ent.get("/v1/programme-totals", **{"from": "2024-01-01", "to": "2024-06-30"}), 403, "forbidden")
+    lines = "\n".join(
+        f'{{"key": "k{n}", "enterprise_party_id": {wf[e]["party_id"]}, "effective_date": "2024-06-08", '
+        f'"channel": "market", "amount": "100.00"}}'
+        for n, e in ((1, "e1"), (2, "e2"))
+    )
+    report = ent.client.post("/v1/sales/import", content=lines.encode(), headers=ent.headers()).json()
+    assert report["recorded"] == 1 and [(r["line"], r["reason"]) for r in report["rejected"]] == [(2, "not_found")]
+    # the fund's token sees the sales that contribute to it, and its own fund's money
+    fund = wf["fund_token"]
+    assert len(fund.get("/v1/sales").json()["data"]) == 3
+    assert fund.get(f"/v1/welfare-funds/{wf['fund']}/receivables").json()["total"] == "105.00"
+
+
+def test_the_fund_s_own_money_and_its_bad_inputs(api, wf):
+    fund_path = f"/v1/welfare-funds/{wf['fund']}"
+    member = {"effective_date": "2024-06-05", "period_from": "2024-06-01", "period_to": "2024-06-30",
+              "frequency": "daily", "member_count": 10, "amount": "280.00"}  # fmt: skip
+    before = snapshot(api, wf)
+    for body, status, reason in [
+        ({**member, "period_to": "2024-05-31"}, 422, "invalid_period"),
+        ({**member, "amount": "-1.00"}, 422, "amount_must_be_positive"),
+        ({**member, "member_count": 0}, 422, "invalid_request"),
+        ({**member, "frequency": "weekly"}, 422, "invalid_request"),
+    ]:
+        refused(wf["officer"].post(f"{fund_path}/member-contributions", body, reason), status, reason)
+    refused(wf["officer"].post(f"{fund_path}/benefits", {"benefit_type": "wedding", "beneficiary_ref": "M-1",
+                                                         "amount": "100.00", "effective_date": "2024-06-05"}, "b"),
+            422, "unknown_benefit_type")  # fmt: skip
+    refused(wf["officer"].post(f"{fund_path}/benefits", {"benefit_type": "death", "beneficiary_ref": "นาย ก",
+                                                         "amount": "100.00", "effective_date": "2024-06-05"}, "b2"),
+            422, "invalid_request")  # fmt: skip
+    refused(wf["officer"].post(f"{fund_path}/benefits", {"benefit_type": "death", "beneficiary_ref": "M-1",
+                                                         "amount": "10000.01", "effective_date": "2024-06-05"}, "b3"),
+            409, "insufficient_balance")  # fmt: skip
+    refused(wf["officer"].post(f"{fund_path}/matching-contributions", {"source": "government", "kind": "received",
+                                                                       "amount": "1.00",
+                                                                       "effective_date": "2024-06-05"}, "m"),
+            409, "matching_exceeds_due")  # fmt: skip
+    refused(wf["officer"].post("/v1/welfare-funds/999/benefits", {"benefit_type": "death", "beneficiary_ref": "M-1",
+                                                                  "amount": "1.00", "effective_date": "2024-06-05"},
+                               "b4"), 404, "not_found")  # fmt: skip
+    refused(wf["ent"].post(f"{fund_path}/member-contributions", member, "m-ent"), 404, "not_found")
+    assert snapshot(api, wf) == before
+    recorded = created(wf["fund_token"].post(f"{fund_path}/member-contributions", member, "m-1"))
+    assert recorded["expected"] == "300.00"  # 10 members x 30 days x 1.00; they paid 280.00
+
+
+def test_administration_over_the_cap_needs_an_approver_and_shows_in_the_audit_trail(api, wf):
+    fund_path = f"/v1/welfare-funds/{wf['fund']}"
+    created(wf["officer"].post(f"{fund_path}/member-contributions", {
+        "effective_date": "2024-06-05", "period_from": "2024-06-01", "period_to": "2024-06-30",
+        "frequency": "monthly", "member_count": 100, "amount": "3000.00"}, "members"))  # fmt: skip
+    cap = api.get(f"{fund_path}/administration-costs").json()["cap"]
+    assert (cap["fiscal_year"], cap["cap"], cap["room"]) == (2567, "600.00", "600.00")  # 20 % of 3,000.00
+    cost = {"amount": "400.00", "effective_date": "2024-06-10", "description": "Rent of the office"}
+    created(wf["officer"].post(f"{fund_path}/administration-costs", cost, "a-1"))
+    before = snapshot(api, wf)
+    refused(wf["officer"].post(f"{fund_path}/administration-costs", cost, "a-2"), 409, "administration_cap_exceeded")
+    refused(wf["officer"].post(f"{fund_path}/administration-costs", {**cost, "override_reason": "flood repairs"},
+                               "a-3"), 403, "forbidden")  # fmt: skip
+    refused(wf["approver"].post(f"{fund_path}/administration-costs", cost, "a-4"), 409, "administration_cap_exceeded")
+    assert snapshot(api, wf) == before
+    created(api.post(f"{fund_path}/settings", {"admin_cap_percent": "30"}))
+    within = created(wf["officer"].post(f"{fund_path}/administration-costs", {**cost, "amount": "500.00"}, "a-5"))
+    assert (within["cap"], within["spent_before"], within["override_reason"]) == ("900.00", "400.00", None)
+    over = created(wf["approver"].post(f"{fund_path}/administration-costs", {**cost, "override_reason": "flood"},
+                                       "a-6"))  # fmt: skip
+    assert over["override_reason"] == "flood" and over["overridden_by"] is not None
+    trail = api.get("/v1/audit", limit=500).json()["data"]
+    [record] = [r for r in trail if r["action"] == "welfare.administration.override"]
+    assert record["outcome"] == "ok" and record["actor"] == "approver" and record["target"].endswith(str(over["id"]))
+    assert any(r["outcome"] == "refused: administration_cap_exceeded" for r in trail)
+
+
+def test_bulk_import_from_csv_reports_each_rejected_line(api, wf):
+    e1 = wf["e1"]["party_id"]
+    csv_text = "\n".join([
+        "key,enterprise_party_id,effective_date,channel,amount,payment",
+        f"c-1,{e1},2024-06-08,market,100.00,cash",
+        f"c-2,{e1},2024-06-08,market,12.345,cash",
+        "c-3,999,2024-06-08,market,100.00,cash",
+        f"c-4,{e1},2024-06-08,market,200.00,credit",
+        f"c-5,{e1},2099-06-08,market,200.00,cash",
+        "",
+    ])  # fmt: skip
+    headers = {**api.headers(), "Content-Type": "text/csv"}
+    report = api.client.post("/v1/sales/import", content=csv_text.encode(), headers=headers).json()
+    assert report["recorded"] == 2
+    assert [(r["line"], r["reason"]) for r in report["rejected"]] == [
+        (3, "malformed_amount"), (4, "not_found"), (6, "date_in_future")]  # fmt: skip
+    again = api.client.post("/v1/sales/import", content=csv_text.encode(), headers=headers).json()
+    assert (again["recorded"], again["replayed"]) == (0, 2)
+    bad_header = api.client.post("/v1/sales/import", content=b"who,what\n1,2\n", headers=headers)
+    refused(bad_header, 422, "invalid_request")
+    garbage = api.client.post("/v1/sales/import", content=b"[1]\n{\n", headers=api.headers()).json()
+    assert [r["reason"] for r in garbage["rejected"]] == ["invalid_request", "invalid_request"]
+
+
+def test_the_openapi_document_describes_the_welfare_routes(api):
+    paths = api.client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/contribution-rules", "/v1/sales", "/v1/sales/import", "/v1/sales/{sale_id}/reversal",
+                 "/v1/settlements", "/v1/welfare-funds/{party_id}/member-contributions",
+                 "/v1/welfare-funds/{party_id}/matching-contributions", "/v1/welfare-funds/{party_id}/benefits",
+                 "/v1/welfare-funds/{party_id}/administration-costs", "/v1/welfare-funds/{party_id}/statement",
+                 "/v1/welfare-funds/{party_id}/receivables", "/v1/enterprises/{party_id}/sales-summary",
+                 "/v1/programme-totals"):  # fmt: skip
+        assert path in paths
+    assert "text/csv" in paths["/v1/sales/import"]["post"]["requestBody"]["content"]
+
+
+# --- the database's own guards -----------------------------------------------------------------
+
+
+def test_the_tables_match_the_migration(db):
+    engine = create_engine(db.url, poolclass=NullPool)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert [d for d in differences if any(table in repr(d) for table in WELFARE_TABLES)] == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE welfare_sale SET contribution_satang = contribution_satang + 1",
+        "DELETE FROM welfare_sale",
+        "DELETE FROM welfare_allocation",
+        "UPDATE welfare_settlement SET advance_satang = 0",
+        "DELETE FROM welfare_benefit",
+        "DELETE FROM welfare_settlement",
+        "UPDATE contribution_rule SET rate_percent = '50'",  # a rule's terms never change
+        "INSERT INTO contribution_rule (enterprise_party_id, fund_party_id, rate_percent, channel, effective_from, "
+        "created_at, created_by) SELECT enterprise_party_id, fund_party_id, '1', NULL, '2030-01-01', created_at, "
+        "created_by FROM contribution_rule",  # overlaps the open-ended rules
+        "UPDATE contribution_rule SET effective_to = '2023-01-01'",  # ends before it starts
+        "INSERT INTO welfare_sale (enterprise_party_id, enterprise_book_id, fund_party_id, rule_id, effective_date, "
+        "channel, payment, amount_satang, contribution_satang, advance_applied_satang, lines, enterprise_entry_id, "
+        "fund_entry_id, recorded_at, recorded_by) SELECT enterprise_party_id, enterprise_book_id, fund_party_id, "
+        "rule_id, effective_date, channel, payment, amount_satang, contribution_satang, 0, '[]', enterprise_entry_id, "
+        "NULL, recorded_at, recorded_by FROM welfare_sale",  # a contribution that never reached the fund
+        "INSERT INTO welfare_admin_cost (fund_party_id, effective_date, amount_satang, description, cap_satang, "
+        "spent_before_satang, entry_id, recorded_at, recorded_by) SELECT fund_party_id, effective_date, 100, 'x', "
+        "50, 0, entry_id, recorded_at, recorded_by FROM welfare_benefit",  # over the cap, no override
+        "INSERT INTO welfare_benefit (fund_party_id, benefit_type, beneficiary_ref, effective_date, amount_satang, "
+        "entry_id, recorded_at, recorded_by) SELECT fund_party_id, 'wedding', beneficiary_ref, effective_date, "
+        "amount_satang, entry_id, recorded_at, recorded_by FROM welfare_benefit",
+    ],
+)
+def test_the_database_refuses_bad_welfare_rows(api, db, wf, statement):
+    created(sale(wf))
+    created(wf["officer"].post("/v1/settlements", {"enterprise_party_id": wf["e1"]["party_id"],
+                                                   "fund_party_id": wf["fund"], "amount": "60.00", "advance": True,
+                                                   "effective_date": "2024-06-10"}, "pay"))  # fmt: skip
+    created(
+        wf["officer"].post(
+            f"/v1/welfare-funds/{wf['fund']}/benefits",
+            {"benefit_type": "death", "beneficiary_ref": "M-1", "amount": "10.00", "effective_date": "2024-06-05"},
+            "b",
+        )
+    )
+    engine = create_engine(db.url, poolclass=NullPool)
+    with pytest.raises(DBAPIError), engine.begin() as connection:
+        connection.execute(text(statement))
+    engine.dispose()
