@@ -13,9 +13,10 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -105,7 +106,7 @@ def import_file(
     with db.write() as connection:
         principal = users.system_principal(connection, now=now())
     with open(path, "rb") as source:
-        for batch in _batches(source, batch_size):
+        for batch in batches(source, batch_size):
             with db.write() as connection:
                 _import_batch(connection, batch, principal, report, path, now())
             if progress:
@@ -116,7 +117,7 @@ def import_file(
     return report
 
 
-def _batches(source, batch_size: int) -> Iterator[list[tuple[int, bytes]]]:
+def batches(source, batch_size: int) -> Iterator[list[tuple[int, bytes]]]:
     batch: list[tuple[int, bytes]] = []
     for number, raw in enumerate(source, start=1):
         if raw.strip():
@@ -136,31 +137,42 @@ def _import_batch(connection: Connection, batch, principal, report: ImportReport
             lines.append(parse_line(number, raw, accounts))
         except LedgerError as error:
             report.rejected.append((number, error.reason, error.detail))
-    fresh = _drop_known_keys(connection, lines, principal.user_id, report)
+    fresh = drop_known_keys(connection, lines, principal.user_id, report)
     outcomes = journal.record_entries(
         connection, [line.draft for line in fresh], recorded_by=principal.user_id, recorded_at=now
     )
-    recorded = []
-    for line, outcome in zip(fresh, outcomes, strict=True):
-        if isinstance(outcome, LedgerError):
-            report.rejected.append((line.number, outcome.reason, outcome.detail))
-        else:
-            recorded.append((line, outcome))
+    recorded = keep_recorded(connection, fresh, outcomes, principal.user_id, report, lambda e: {"entry_id": e}, now)
     if recorded:
-        idempotency.save_many(connection, [
-            (principal.user_id, line.key, StoredAnswer(line.request_hash, 201, json.dumps({"entry_id": entry_id})))
-            for line, entry_id in recorded
-        ], now=now)  # fmt: skip
         audit_log.append_system(
             connection, actor=principal.name, action="entry.import",
             target=f"import:{os.path.basename(path)}:{recorded[0][0].number}-{recorded[-1][0].number}"[:200],
             request=b"".join(line.request_hash.encode() for line, _ in recorded),
             entry_ids=[entry_id for _, entry_id in recorded], now=now,
         )  # fmt: skip
+
+
+def keep_recorded(
+    connection: Connection, lines: Sequence, outcomes: Sequence, user_id: int, report: ImportReport,
+    answer: Callable[[Any], dict], now: datetime,
+) -> list[tuple[Any, Any]]:  # fmt: skip
+    """Each line's outcome: a LedgerError rejects the line in the report; the others are recorded,
+    counted, and `answer(outcome)` kept under the line's key. The recorded (line, outcome) pairs."""
+    recorded = []
+    for line, outcome in zip(lines, outcomes, strict=True):
+        if isinstance(outcome, LedgerError):
+            report.rejected.append((line.number, outcome.reason, outcome.detail))
+        else:
+            recorded.append((line, outcome))
+    if recorded:
+        idempotency.save_many(connection, [
+            (user_id, line.key, StoredAnswer(line.request_hash, 201, json.dumps(answer(outcome))))
+            for line, outcome in recorded
+        ], now=now)  # fmt: skip
     report.recorded += len(recorded)
+    return recorded
 
 
-def _drop_known_keys(connection: Connection, lines: list[Line], user_id: int, report: ImportReport) -> list[Line]:
+def drop_known_keys(connection: Connection, lines: list[Line], user_id: int, report: ImportReport) -> list[Line]:
     """Lines whose key is new; a known key with the same content is a replay, with other content a rejection."""
     stored = idempotency.find_many(connection, [(user_id, line.key) for line in lines]) if lines else {}
     known = {key: answer.request_hash for (_, key), answer in stored.items()}

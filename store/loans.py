@@ -677,7 +677,8 @@ def undo_repayment(
         original_tx_id=target["id"], book_id=loan["book_id"], loan_id=loan_id, reversal_entry_id=undone,
         reason=why, recorded_at=now, recorded_by=user_id,
     ))  # fmt: skip
-    rows = [r for r in current.rows if r is not target and r not in later]
+    moved = {r["id"] for r in (target, *later)}
+    rows = [r for r in current.rows if r["id"] not in moved]
     entry_ids = _repost(connection, replace(current, rows=rows), later, reversals, user_id, now)
     return Recorded(target, undone, get_loan(connection, loan_id), tuple(entry_ids))
 

@@ -61,10 +61,9 @@ from ledger.welfare import (
     refuse_overlap,
     rule_in_force,
 )
-from store import audit_log, books, idempotency, journal, users
-from store.bulk import MAX_LINE_BYTES, ImportReport, _batches, _drop_known_keys
+from store import audit_log, books, journal, users
+from store.bulk import MAX_LINE_BYTES, ImportReport, batches, drop_known_keys, keep_recorded
 from store.engine import Database
-from store.idempotency import StoredAnswer
 from store.tables import ContributionRule as RuleRow
 from store.tables import (
     WelfareAdminCost,
@@ -1092,7 +1091,7 @@ def import_sales(
 ) -> list[tuple[SaleLine, Row]]:  # fmt: skip
     """Record the lines' sales whose keys are new (for a party's token, its own sales only); each
     recorded line's answer is kept under its key. Returns the lines recorded with their sales."""
-    fresh = _drop_known_keys(connection, list(lines), user_id, report)
+    fresh = drop_known_keys(connection, list(lines), user_id, report)
     mine = []
     for line in fresh:
         if only_enterprise not in (None, line.request.enterprise_party_id):
@@ -1100,20 +1099,8 @@ def import_sales(
             report.rejected.append((line.number, error.reason, error.detail))
         else:
             mine.append(line)
-    recorded = []
-    for line, answer in zip(mine, record_sales(connection, [x.request for x in mine], user_id=user_id, now=now),
-                            strict=True):  # fmt: skip
-        if isinstance(answer, LedgerError):
-            report.rejected.append((line.number, answer.reason, answer.detail))
-        else:
-            recorded.append((line, answer))
-    if recorded:
-        idempotency.save_many(connection, [
-            (user_id, line.key, StoredAnswer(line.request_hash, 201, json.dumps({"sale_id": sale["id"]})))
-            for line, sale in recorded
-        ], now=now)  # fmt: skip
-    report.recorded += len(recorded)
-    return recorded
+    answers = record_sales(connection, [x.request for x in mine], user_id=user_id, now=now)
+    return keep_recorded(connection, mine, answers, user_id, report, lambda sale: {"sale_id": sale["id"]}, now)
 
 
 def sale_entry_ids(sales: Iterable[Row]) -> list[int]:
@@ -1126,7 +1113,7 @@ def import_sales_file(db: Database, path: str, *, batch_size: int, now: Callable
     with db.write() as connection:
         principal = users.system_principal(connection, now=now())
     with open(path, "rb") as source:
-        for batch in _batches(source, batch_size):
+        for batch in batches(source, batch_size):
             with db.write() as connection:
                 lines = []
                 for number, raw in batch:
