@@ -74,10 +74,12 @@ def cmd_cob(args) -> int:
     from store.loan_cob import close_of_business
 
     clock = Clock()
-    with database().write() as connection:
+    db = database()
+    with db.write() as connection:
         now = clock.now()
         cli = users.system_principal(connection, now=now)
-        report = close_of_business(connection, args.date, today=clock.today(), user_id=cli.user_id, now=now)
+        report = close_of_business(connection, args.date, today=clock.today(), user_id=cli.user_id, now=now,
+                                   reader=db.read)  # fmt: skip
         audit_log.append_system(
             connection, actor=cli.name, action="loan.close-of-business", target=f"close-of-business:{args.date}",
             request=f"cob {args.date}".encode(), entry_ids=report.entry_ids, now=now,

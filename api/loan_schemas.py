@@ -164,7 +164,13 @@ class LoanPublic(BaseModel):
     cob_through: date | None
     in_litigation: bool = False
     litigation_reason: str | None = None
+    closure_reason: str | None = Field(None, description="Why it was rejected, withdrawn or cancelled")
+    cancelled: str = Field("0.00", description="Of the amount, what was cancelled undisbursed")
     figures: FiguresPublic | None = None
+
+
+class LoanEndCreate(Strict):
+    reason: Annotated[Text, Field(max_length=150)] | None = Field(None, description="Required: why")
 
 
 class MoneyMovement(Strict):

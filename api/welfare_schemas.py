@@ -133,6 +133,20 @@ class AllocationPublic(BaseModel):
     amount: str
 
 
+class SettlementReversalCreate(Strict):
+    effective_date: date | None = Field(None, description="Default: the business date (Bangkok)")
+    reason: Reason
+
+
+class SettlementReversalPublic(BaseModel):
+    effective_date: date
+    reason: str
+    reopened: str = Field(description="Of the settlement, what the sales it paid owe again")
+    advance_taken: str = Field(description="Taken back out of the advance: its advance, and what it paid for "
+                                           "sales since reversed")  # fmt: skip
+    entry_ids: list[int]
+
+
 class SettlementPublic(BaseModel):
     id: int
     enterprise_party_id: int
@@ -142,6 +156,27 @@ class SettlementPublic(BaseModel):
     advance: str = Field(description="Of the amount, held against later sales")
     reference: str | None
     allocations: list[AllocationPublic]
+    enterprise_entry_id: int
+    fund_entry_id: int
+    reversal: SettlementReversalPublic | None = None
+    recorded_at: datetime
+
+
+class AdvanceRefundCreate(Strict):
+    enterprise_party_id: Id
+    fund_party_id: Id
+    amount: AmountText
+    effective_date: date
+    reference: Reference | None = None
+
+
+class AdvanceRefundPublic(BaseModel):
+    id: int
+    enterprise_party_id: int
+    fund_party_id: int
+    effective_date: date
+    amount: str
+    reference: str | None
     enterprise_entry_id: int
     fund_entry_id: int
     recorded_at: datetime
@@ -177,6 +212,9 @@ class MatchingCreate(Strict):
     effective_date: date
     source_party_id: Id | None = None
     reference: Reference | None = None
+    through_codi: bool = Field(False, description="The government's money received through CODI: CODI's fund book "
+                               "records it too (Dr programme expenses 5400-W<fund> / Cr cash), in the same transaction")
+    codi_book_id: Id | None = Field(None, description="CODI's fund book; default: the only book of kind fund")
 
 
 class MatchingPublic(BaseModel):
@@ -189,6 +227,8 @@ class MatchingPublic(BaseModel):
     amount: str
     reference: str | None
     entry_id: int
+    codi_book_id: int | None = None
+    codi_entry_id: int | None = Field(None, description="CODI's own entry, when received through CODI")
     recorded_at: datetime
 
 
@@ -197,6 +237,7 @@ class MatchingBySource(BaseModel):
     due: str
     received: str
     outstanding: str
+    received_through_codi: str = Field(description="Of what was received, through CODI: CODI's 5400-W<fund>")
 
 
 class MatchingPage(BaseModel):
@@ -304,7 +345,7 @@ class ReceivablePublic(BaseModel):
 
 class ReceivablesPublic(BaseModel):
     fund_party_id: int
-    as_of: date
+    as_of: date = Field(description="Amounts and ages at the end of this day; later records left out")
     total: str
     data: list[ReceivablePublic]
 
@@ -316,7 +357,8 @@ class FundSummaryPublic(BaseModel):
     contributions: str
     settled: str
     outstanding: str
-    paid: str = Field(description="Payments to the fund dated in the period")
+    paid: str = Field(description="Payments to the fund dated in the period (reversed ones left out)")
+    refunded: str = Field(description="Unused advance the fund refunded in the period")
     advance_held: str = Field(description="Paid in advance and not yet used, now")
 
 

@@ -105,7 +105,8 @@ def timed_close(url: str) -> tuple[float, object]:
         user = users.system_principal(connection, now=datetime.now(UTC)).user_id
     started = time.perf_counter()
     with db.write() as connection:
-        report = close_of_business(connection, CLOSED_ON, today=CLOSED_ON, user_id=user, now=datetime.now(UTC))
+        report = close_of_business(connection, CLOSED_ON, today=CLOSED_ON, user_id=user, now=datetime.now(UTC),
+                                   reader=db.read)  # fmt: skip
     seconds = time.perf_counter() - started
     db.dispose()
     return seconds, report

@@ -11,8 +11,21 @@ receivable may not become a credit balance, a payable may not become a debit one
 
 Entries are never changed; a mistake is undone by a reversal whose postings negate the
 original's, so every balance it touched is restored (invariant 7).
+
+Some entries and accounts belong to a business operation. An entry written by one (its kind
+names it: `welfare.sale`, `loan.repayment`, ...) is undone only through that operation, which
+also changes its own records; a hand-made entry (`JOURNAL_KINDS`) is reversed directly. A
+sub-account that an operation opens for a party (`2200-F<fund>`, `1200-E<enterprise>`,
+`1200-L<loan>`, ...) mirrors that operation's records, so no hand-made entry may move it, as
+GL accounts that do not allow manual entries.
+
+>>> owning_operation("1200-E7")
+'welfare contributions (POST /v1/sales, /v1/settlements, /v1/advance-refunds)'
+>>> owning_operation("1200") is None and owning_operation("1200-01") is None
+True
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -123,3 +136,77 @@ def check_balance_rules(
 def reversal_of(postings: Sequence[Posting]) -> list[Posting]:
     """The postings of the entry that undoes `postings`."""
     return [Posting(p.account_id, -p.amount_satang) for p in postings]
+
+
+# The kinds of entry made by hand (POST /v1/entries, the bulk import); every other kind is written
+# by a business operation, and a reversal (kind `reversal`) is never reversed itself.
+JOURNAL_KINDS = frozenset({"manual", "opening", "adjustment", "import"})
+
+# How an operation's entry is undone, by its kind: the first prefix that matches.
+_UNDONE_THROUGH = (
+    ("welfare.sale", "the sale's reversal, POST /v1/sales/{sale_id}/reversal"),
+    ("welfare.settlement", "the settlement's reversal, POST /v1/settlements/{settlement_id}/reversal"),
+    ("welfare.", "the welfare routes that wrote it (a sale's or a settlement's reversal)"),
+    ("loan.repayment", "the repayment's reversal, POST /v1/loans/{loan_id}/repayments/{transaction_id}/reversal"),
+    ("loan.", "the loan's own routes, under /v1/loans/{loan_id}"),
+    ("investment.impairment", "POST /v1/investments/{investment_id}/impairment-reversals"),
+    ("investment.", "the investment's own routes, under /v1/investments/{investment_id}"),
+    ("equity.", "the enterprise's share register, POST /v1/enterprises/{party_id}/register"),
+    ("distribution.", "the enterprise's distributions, under /v1/enterprises/{party_id}/distributions"),
+    ("year_end.close", "the close's reversal, POST /v1/books/{book_id}/year-end-closes/{fiscal_year}/reversal"),
+)
+
+
+def check_reversible_by_hand(*, entry_id: int, kind: str) -> None:
+    """Refuse to reverse, by itself, an entry that a business operation wrote: the operation's
+    own records (a sale still live, a loan's outstanding) would no longer match its entries.
+
+    >>> check_reversible_by_hand(entry_id=1, kind="manual")
+    >>> check_reversible_by_hand(entry_id=2, kind="welfare.sale")
+    Traceback (most recent call last):
+    ...
+    ledger.errors.LedgerError: entry_owned_by_operation: entry 2 was written by an operation \
+(welfare.sale) and is undone only through it: the sale's reversal, POST /v1/sales/{sale_id}/reversal
+    """
+    if kind in JOURNAL_KINDS:
+        return
+    through = next((route for prefix, route in _UNDONE_THROUGH if kind.startswith(prefix)), "the operation itself")
+    raise LedgerError(
+        Rejection.entry_owned_by_operation,
+        f"entry {entry_id} was written by an operation ({kind}) and is undone only through it: {through}",
+    )
+
+
+# Sub-accounts that operations open, by the tag after their control account's code: a party's
+# (`<control>-<tag><id>`: a welfare pair's, a loan's, an investee's or holder's) or a welfare
+# fund's matching receivable of a source (`1300-<source>`).
+_SUB_ACCOUNT = re.compile(r"[0-9]+-(?:(?P<tag>[EFWLP])[0-9]+|(?P<source>LA|GOV|DONOR))")
+_KEPT_BY = {
+    "E": "welfare contributions (POST /v1/sales, /v1/settlements, /v1/advance-refunds)",
+    "F": "welfare contributions (POST /v1/sales, /v1/settlements, /v1/advance-refunds)",
+    "W": "matching contributions paid through CODI (POST /v1/welfare-funds/{party_id}/matching-contributions)",
+    "L": "the loan's own routes (under /v1/loans/{loan_id})",
+    "P": "co-investment (investments and distributions)",
+    "source": "matching contributions (POST /v1/welfare-funds/{party_id}/matching-contributions)",
+}
+
+
+def owning_operation(code: str) -> str | None:
+    """The operation that keeps the account of this code, or None for an account of the chart or
+    one opened by hand. Such codes are the operations' own: they open and find them by code."""
+    match = _SUB_ACCOUNT.fullmatch(code)
+    if match is None:
+        return None
+    return _KEPT_BY[match["tag"] or "source"]
+
+
+def check_postable_by_hand(codes: Mapping[int, str]) -> None:
+    """Refuse a hand-made entry that moves an account an operation keeps (`codes`: account id to
+    code, of the accounts the entry moves): its balance must stay what the operation's records say
+    (a pair's payable equal to the fund's receivable, a loan's outstanding to its sub-account)."""
+    for account_id, code in sorted(codes.items()):
+        if (operation := owning_operation(code)) is not None:
+            raise LedgerError(
+                Rejection.account_owned_by_operation,
+                f"account {account_id} ({code}) is kept by {operation}; an entry made by hand may not post to it",
+            )

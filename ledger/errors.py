@@ -39,6 +39,8 @@ class Rejection(StrEnum):
     idempotency_key_reused = "idempotency_key_reused"
     duplicate = "duplicate"
     period_not_closable = "period_not_closable"
+    entry_owned_by_operation = "entry_owned_by_operation"  # undone only by the operation that wrote it
+    account_owned_by_operation = "account_owned_by_operation"  # moved only by the operation that keeps it
     # authentication and roles
     unauthenticated = "unauthenticated"
     forbidden = "forbidden"
@@ -79,6 +81,12 @@ class Rejection(StrEnum):
     moratorium_without_due_date = "moratorium_without_due_date"
     not_in_good_standing = "not_in_good_standing"
     rebate_exceeds_interest_paid = "rebate_exceeds_interest_paid"
+    # a loan ended before it was (fully) disbursed: rejected, withdrawn, cancelled (409)
+    loan_rejected = "loan_rejected"
+    loan_withdrawn = "loan_withdrawn"
+    loan_cancelled = "loan_cancelled"
+    loan_remainder_cancelled = "loan_remainder_cancelled"
+    nothing_to_cancel = "nothing_to_cancel"
     # co-investment: registers, investments, distributions (ledger.equity, store.equity)
     not_an_enterprise = "not_an_enterprise"
     shares_must_be_positive = "shares_must_be_positive"
@@ -105,6 +113,8 @@ class Rejection(StrEnum):
     matching_exceeds_due = "matching_exceeds_due"
     administration_cap_exceeded = "administration_cap_exceeded"
     rule_already_used = "rule_already_used"
+    settlement_advance_used = "settlement_advance_used"  # 409: what a reversal takes back is spent
+    refund_exceeds_advance = "refund_exceeds_advance"  # 409: more than the unused advance
     # reports and the year-end close (422; a close's conflicts use period_not_closable (409))
     unknown_dimension = "unknown_dimension"
     fiscal_year_out_of_range = "fiscal_year_out_of_range"

@@ -17,9 +17,12 @@ that posted it). Everything a loan shows is a function of those two, computed he
                             interest and principal (penalties and overpayments pay no instalment)
 
 Restructuring. A reschedule (new rate, extra instalments) or a moratorium (periods with nothing
-due and no interest) gives the loan a new schedule version from a date: what fell due by then is
-kept as it was, the principal scheduled later is scheduled again (`reschedule`). The old
-version is kept; figures as of an earlier date use it.
+due and no interest) gives the loan a new schedule version from a date: the principal scheduled
+later is scheduled again (`reschedule`). A moratorium keeps what fell due by then as it was; a
+reschedule folds its arrears in (`fold_arrears`): the instalments due by then keep only what was
+paid of them, their unpaid principal is scheduled again with the rest, their unpaid interest is
+spread over the new instalments (not capitalised), so the loan is no longer past due for them.
+The old version is kept; figures as of an earlier date use it.
 
 Penalties. Principal overdue since an instalment's due date is charged penalty interest
 (`ledger.loans.penalty_interest`, at the terms' penalty rate from their penalty day) for each
@@ -84,10 +87,11 @@ from ledger.loans import (
 from ledger.money import format_amount
 
 __all__ = [
-    "SUMMED_PARTS", "CloseOfDay", "Figures", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals",
+    "SUMMED_PARTS", "CloseOfDay", "Figures", "Fold", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals",
     "TxKind", "WriteOff", "close_of_day", "dues", "figures", "instalment_payments", "instalment_views",
     "instalments_for", "interest_earned_through", "is_settled", "missing_savings_satang", "penalty_earned_through",
-    "repayment", "reschedule", "statement_lines", "suspended_periods", "totals", "with_tranche", "write_off",
+    "fold_arrears", "repayment", "reschedule", "settled_merged", "statement_lines", "suspended_periods", "totals",
+    "with_tranche", "write_off",
 ]  # fmt: skip
 
 
@@ -265,12 +269,18 @@ def _tranche_terms(terms: LoanTerms, passed: int, remaining: int, first_due: dat
 
 def reschedule(
     plan: Schedule, terms: LoanTerms, on: date, *, rate_percent: Decimal | None = None, extra_instalments: int = 0,
-    suspended_periods: int = 0,
+    suspended_periods: int = 0, folding: Totals | None = None, accruing: bool = True,
 ) -> tuple[Schedule, LoanTerms]:  # fmt: skip
     """The loan's schedule restructured on `on`: the instalments due by then stay as they were;
     the principal scheduled after them is re-scheduled from the last of them (the start of the
     period `on` falls in), over the instalments left plus `extra_instalments`, at `rate_percent`
     (the loan's rate if None), re-levelled, on the old due dates and as many more as needed.
+
+    With `folding` (the loan's totals on `on`, no money moved after it) the arrears are folded
+    into the new part (`fold_arrears`): the instalments due by `on` keep only what was paid of
+    them, their unpaid principal is scheduled again with the rest, and their unpaid interest is
+    spread over the new instalments (`accruing`: see `fold_arrears`). Without it (a
+    moratorium, a rate change) arrears stay due.
 
     A moratorium is `suspended_periods` first new periods with nothing due and no interest
     (`grace_principal_periods` and `interest_free_periods` of the new part): every instalment
@@ -278,6 +288,10 @@ def reschedule(
     to what was disbursed) and the terms the loan runs under from then on."""
     rows = plan.instalments
     kept = bisect_right([i.due_on for i in rows], on)
+    folded_interest = 0
+    if folding is not None:
+        head, folded_interest = fold_arrears(plan, kept, folding, accruing=accruing)
+        rows = (*head, *rows[kept:])
     remaining = plan.amount_satang - sum(i.principal_satang for i in rows[:kept])
     if remaining == 0 or kept == len(rows):
         raise LedgerError(Rejection.nothing_to_reschedule, "no principal is scheduled after that date")
@@ -290,13 +304,57 @@ def reschedule(
                          grace_principal_periods=suspended_periods, grace_interest_periods=0,
                          interest_free_periods=suspended_periods)  # fmt: skip
     part = schedule(remaining, part_terms, start)
-    moved = [i._replace(number=kept + i.number) for i in part.instalments]
+    shares = _spread(folded_interest, len(part.instalments), terms.instalment_multiple_satang)
+    moved = [i._replace(number=kept + i.number, interest_satang=i.interest_satang + share,
+                        total_satang=i.total_satang + share) for i, share in zip(part.instalments, shares, strict=True)]
     return Schedule(plan.amount_satang, plan.disbursed_on, (*rows[:kept], *moved)), loan_terms
 
 
+def fold_arrears(
+    plan: Schedule, kept: int, sums: Totals, *, accruing: bool = True
+) -> tuple[tuple[Instalment, ...], int]:
+    """The first `kept` instalments (those due by a reschedule date) cut down to what was paid
+    of them, and the interest to spread over the new instalments.
+
+    Payments go to the oldest instalments first, principal and interest each on its own (as
+    `instalment_views` shows them), so the kept instalments then ask exactly what was paid and
+    the loan is not past due for them. Their unpaid principal simply stays in the balance that
+    is scheduled again. The interest to spread is what they accrued and was not paid: their
+    unpaid interest, and any interest an interest grace deferred to instalments the new
+    schedule replaces. It is not capitalised: no interest is charged on it, and no entry is made.
+
+    On an `accruing` loan that interest was accrued (it is in interest receivable): what the
+    kept instalments accrued (`interest_accrued_satang`) stays as it was, so accrual neither
+    counts it twice nor loses it. On a loan that no longer accrues (non-performing: what it had
+    accrued and not received was reversed out of income) the kept instalments are cut to have
+    accrued only what was paid, so the folded interest is not accrued again when the loan
+    performs again: it is income when it is paid (cash basis), as on a non-performing loan."""
+    principal_left, interest_left = sums.principal_repaid_satang, sums.interest_paid_satang
+    head, outstanding, accrued = [], plan.amount_satang, 0
+    for i in plan.instalments[:kept]:
+        principal, interest = min(principal_left, i.principal_satang), min(interest_left, i.interest_satang)
+        principal_left, interest_left = principal_left - principal, interest_left - interest
+        outstanding -= principal
+        accrued += i.interest_accrued_satang
+        earned = i.interest_accrued_satang if accruing else interest
+        head.append(Instalment(i.number, i.due_on, principal, interest, principal + interest, outstanding, earned))
+    return tuple(head), max(0, accrued - sum(i.interest_satang for i in head))
+
+
+def _spread(amount_satang: int, count: int, multiple: int) -> list[int]:
+    """`amount_satang` in `count` equal parts of whole multiples, the earlier parts taking the
+    extra multiple and the last the remainder below one multiple (as deferred interest is)."""
+    units, below = divmod(amount_satang, multiple)
+    each, extra = divmod(units, count)
+    shares = [(each + 1) * multiple] * extra + [each * multiple] * (count - extra)
+    shares[-1] += below
+    return shares
+
+
 def instalments_for(
-    plan: Schedule, terms: LoanTerms, on: date, instalment_satang: int, *, rate_percent: Decimal | None = None
-) -> int:
+    plan: Schedule, terms: LoanTerms, on: date, instalment_satang: int, *, rate_percent: Decimal | None = None,
+    folding: Totals | None = None, accruing: bool = True,
+) -> int:  # fmt: skip
     """How many instalments after `on` a reschedule needs for none of them to exceed
     `instalment_satang`: the fewest such (a longer term never asks more of a period). Refused if
     no term the loan may run to is enough: the instalment would not even cover the interest."""
@@ -306,7 +364,8 @@ def instalments_for(
     def largest(count: int) -> int | None:
         """The largest new instalment over `count` instalments; None if the loan may not run so long."""
         try:
-            new, _ = reschedule(plan, terms, on, rate_percent=rate_percent, extra_instalments=count - left)
+            new, _ = reschedule(plan, terms, on, rate_percent=rate_percent, extra_instalments=count - left,
+                                folding=folding, accruing=accruing)  # fmt: skip
         except LedgerError as refusal:
             if refusal.reason is not Rejection.invalid_term:
                 raise
@@ -418,21 +477,24 @@ def interest_earned_through(plan: Schedule, day: date) -> int:
 
 
 def penalty_earned_through(
-    plan: Schedule, terms: LoanTerms, principal_payments: Sequence[tuple[date, int]], day: date
-) -> int:
+    plan: Schedule, terms: LoanTerms, principal_payments: Sequence[tuple[date, int]], day: date,
+    *, after: date | None = None,
+) -> int:  # fmt: skip
     """The penalty interest the loan has earned by the end of `day`: for each stretch of days
     between repayments, each instalment's principal still unpaid (repayments paying the oldest
     first) charged penalty interest from its due date, the pieces summed exactly and rounded
     once (`penalty_interest_total`). `principal_payments` are (date, principal paid) of the
-    repayments; one dated D pays from day D on."""
+    repayments; one dated D pays from day D on. With `after`, only the days after it count."""
     if terms.penalty_rate_annual_percent == 0:
         return 0
-    end = day + timedelta(days=1)
+    end, first = day + timedelta(days=1), plan.disbursed_on
+    if after is not None:
+        first = max(first, after + timedelta(days=1))
     rows = [i for i in plan.instalments if i.due_on < day]
-    if not rows:
+    if not rows or first >= end:
         return 0
     owed = list(accumulate(i.principal_satang for i in rows))
-    cuts = sorted({plan.disbursed_on, end, *(d for d, _ in principal_payments if plan.disbursed_on < d < end)})
+    cuts = sorted({first, end, *(d for d, _ in principal_payments if first < d < end)})
     pieces = []
     for start, stop in pairwise(cuts):
         paid = sum(satang for d, satang in principal_payments if d <= start)
@@ -441,6 +503,32 @@ def penalty_earned_through(
                 break
             pieces.append((min(rows[k].principal_satang, owed[k] - paid), rows[k].due_on, start, stop))
     return penalty_interest_total(pieces, terms)
+
+
+def settled_merged(plan: Schedule, paid_satang: int, day: date) -> Schedule:
+    """`plan` with the instalments due by `day` that `paid_satang` (what repayments paid of
+    instalments, oldest first; nothing is merged if nothing was paid) covers wholly read as
+    one: due on the last one's date, carrying their sums. Ageing and interest accrual on `day`
+    decide the same on it as on `plan` (a whole period earns exactly its interest, and ageing
+    looks only at cumulative dues before the oldest unpaid instalment); penalty interest does
+    not, as it walks each overdue instalment's history. Close of business reads penalty-free
+    loans' schedules so, merged by the database: a couple of rows a loan instead of every
+    instalment it has paid."""
+    settled, cumulative = 0, 0
+    for instalment in plan.instalments if paid_satang > 0 else ():
+        cumulative += instalment.total_satang
+        if instalment.due_on > day or cumulative > paid_satang:
+            break
+        settled += 1
+    if settled < 2:
+        return plan
+    paid_off, last = plan.instalments[:settled], plan.instalments[settled - 1]
+    one = Instalment(
+        last.number, last.due_on, sum(i.principal_satang for i in paid_off), sum(i.interest_satang for i in paid_off),
+        sum(i.total_satang for i in paid_off), min(i.outstanding_after_satang for i in paid_off),
+        sum(i.interest_accrued_satang for i in paid_off),
+    )  # fmt: skip
+    return replace(plan, instalments=(one, *plan.instalments[settled:]))
 
 
 @dataclass(frozen=True)
@@ -455,21 +543,36 @@ class CloseOfDay:
     penalty_satang: int = 0  # penalty interest to charge now
 
 
+@dataclass(frozen=True)
+class Fold:
+    """A reschedule that folded a loan's arrears into its schedule: its date, and the penalty
+    interest charged for the days after it. The folded schedule keeps of the instalments before
+    it only what was paid, so the penalty their overdue principal earned until then is no longer
+    in the schedule: it stays charged, and the penalty earned after the fold is counted apart."""
+
+    on: date
+    penalty_charged_after_satang: int
+
+
 def close_of_day(
     plan: Schedule, terms: LoanTerms, sums: Totals, paid_satang: int, day: date,
-    principal_payments: Sequence[tuple[date, int]] = (),
+    principal_payments: Sequence[tuple[date, int]] = (), fold: Fold | None = None,
 ) -> CloseOfDay:  # fmt: skip
     """Age the loan at the end of `day` by what its repayments by then paid of instalments
     (`paid_satang`: interest and principal); accrue what it has earned and not yet recognised
-    (`sums` of all its transactions) and charge the penalties it has earned and not been charged,
-    or, if it is non-performing, reverse what it has accrued and not received (and charge no
-    penalty)."""
+    (`sums` of all its transactions) and charge the penalties it has earned and not been charged
+    (since its latest `fold`, if its arrears were folded), or, if it is non-performing, reverse
+    what it has accrued and not received (and charge no penalty)."""
     age = days_past_due_having_paid(plan, terms, paid_satang, day)
     if is_non_performing(age):
         return CloseOfDay(age, loan_class(age), False, 0, max(0, sums.interest_receivable_satang))
     accrual = max(0, interest_earned_through(plan, day) - sums.interest_recognised_satang)
-    earned = penalty_earned_through(plan, terms, principal_payments, day)
-    return CloseOfDay(age, loan_class(age), True, accrual, 0, max(0, earned - sums.penalty_charged_satang))
+    if fold is None:
+        earned, charged = penalty_earned_through(plan, terms, principal_payments, day), sums.penalty_charged_satang
+    else:
+        earned = penalty_earned_through(plan, terms, principal_payments, day, after=fold.on)
+        charged = fold.penalty_charged_after_satang
+    return CloseOfDay(age, loan_class(age), True, accrual, 0, max(0, earned - charged))
 
 
 # --- reads -------------------------------------------------------------------------------------

@@ -21,10 +21,16 @@ A sale posts in two books, one entry each (an entry belongs to one book), in one
 A settlement pays what an enterprise owes; `allocate_settlement` spreads it over the sales still
 owed, oldest first. More than is owed is refused unless the payment is an advance: the excess is
 then held (the enterprise's prepaid asset, the fund's liability) and settles later sales as they
-are recorded. So for every enterprise and fund, at every moment:
+are recorded. A settlement recorded in error is undone (`plan_settlement_reversal`): the sales it
+paid are owed again and what it put in the advance leaves it, which is refused if the advance has
+been used since. An advance not used may be refunded, up to what it exceeds the sales still owed
+(`check_advance_refund`). So for every enterprise and fund, at every moment:
 
     contributions due (live sales) = received (allocated to them) + outstanding
     the enterprise's payable to the fund = the fund's receivable from the enterprise = outstanding
+
+The government's matching money comes through CODI: when a fund receives it, CODI's own book
+records the grant passed on in the same transaction (`check_codi_leg`).
 
 Administration may take at most a cap (20 % by default) of the fund's inflows of the fiscal year;
 beyond it only an approver's override lets a cost through. `compose_statement` builds a fund's
@@ -223,6 +229,57 @@ def allocate_settlement(amount_satang: int, owed: Sequence[Owed], *, advance: bo
     return plan
 
 
+@dataclass(frozen=True)
+class SettlementReversalPlan:
+    """What undoing a settlement moves. `reopened_satang`: its allocations to sales still live,
+    owed again (back on the payable and the receivable). `advance_taken_satang`: its advance part
+    and its allocations to sales since reversed (which their reversal had returned to the
+    advance), both taken back out of the advance held."""
+
+    reopened_satang: int
+    advance_taken_satang: int
+    returned_satang: int  # of advance_taken_satang, what reversed sales had returned to the advance
+
+
+def plan_settlement_reversal(
+    allocations: Iterable[tuple[int, bool]], *, advance_satang: int, advance_held_satang: int
+) -> SettlementReversalPlan:
+    """Undo a settlement of `allocations` ((satang, is the sale still live)) and `advance_satang`
+    held beyond them. What it takes from the advance must still be there: an advance already
+    used by later sales or refunded cannot be taken back (`settlement_advance_used`).
+
+    >>> plan_settlement_reversal([(80, True), (20, False)], advance_satang=50, advance_held_satang=70)
+    SettlementReversalPlan(reopened_satang=80, advance_taken_satang=70, returned_satang=20)
+    """
+    reopened = sum(amount for amount, live in allocations if live)
+    returned = sum(amount for amount, live in allocations if not live)
+    taken = advance_satang + returned
+    if taken > advance_held_satang:
+        raise LedgerError(
+            Rejection.settlement_advance_used,
+            f"undoing it takes {format_amount(taken)} back from the advance, which holds "
+            f"{format_amount(advance_held_satang)}: later sales or a refund used the rest",
+        )
+    return SettlementReversalPlan(reopened, taken, returned)
+
+
+def check_advance_refund(amount_satang: int, *, advance_held_satang: int, owed_satang: int) -> None:
+    """A refund of an advance pays back at most what the enterprise has paid beyond what it
+    owes: its unused advance less its sales still owed (which the advance should settle first).
+
+    >>> check_advance_refund(30, advance_held_satang=50, owed_satang=20)
+    """
+    if amount_satang <= 0:
+        raise LedgerError(Rejection.amount_must_be_positive, "a refund must be more than zero")
+    refundable = max(0, advance_held_satang - owed_satang)
+    if amount_satang > refundable:
+        raise LedgerError(
+            Rejection.refund_exceeds_advance,
+            f"the fund holds an unused advance of {format_amount(advance_held_satang)} and is owed "
+            f"{format_amount(owed_satang)}: at most {format_amount(refundable)} can be refunded",
+        )
+
+
 # --- the fund's own money ----------------------------------------------------------------------
 
 
@@ -247,6 +304,14 @@ def member_contribution_expected(
     else:
         days = DAYS_A_YEAR * (period_to.year - period_from.year + 1)
     return member_count * daily_satang * days
+
+
+def check_codi_leg(source: MatchingSource, kind: MatchingKind) -> None:
+    """Only the government's matching money is paid through CODI, and only a payment moves cash
+    in CODI's book (Dr programme expenses for the fund / Cr cash)."""
+    if source is not MatchingSource.government or kind is not MatchingKind.received:
+        raise LedgerError(Rejection.invalid_request,
+                          "through_codi is for the government's matching contributions received only")  # fmt: skip
 
 
 def fiscal_year_start(day: date) -> date:

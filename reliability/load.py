@@ -1,15 +1,18 @@
 """Load and contention on PostgreSQL: 16 clients at once against the real server, for a bounded
-time, with a mixed workload whose every entry moves the fund's two hot accounts (cash at bank and
-the fund's capital): postings, loan repayments (against a handful of loans, so that clients
-collide on them), reversals of the client's own entries, and reads.
+time, with a mixed workload of hot spots: postings that all move the fund's two hot accounts
+(cash at bank and the fund's capital), loan repayments (cash at bank again, against a handful of
+loans, so that clients collide on them), reversals of the client's own entries, sales of one
+enterprise to one welfare fund (each locks the same six accounts of the pair, in two books), and
+reads.
 
 Every answer must be the one the operation expects (201 or 200): a deadlock or serialization
 failure the server did not absorb by retrying, or any 5xx, is counted as reaching a client and
 fails the run. The figures printed are the throughput and the p50/p99 latency of each kind of
-request; at the end every invariant must hold (`reliability.invariants`).
+request; at the end every invariant must hold (`reliability.invariants`), and the sales in the
+database must be exactly those answered 201, each once.
 
 The mix is a table (`MIX`): a kind of request is a weight and a function that makes one request
-from the client's state; a new one (sales, once a welfare fund is set up here) is one more row.
+from the client's state; a new kind is one more row.
 
     python -m reliability.load [--db postgresql|sqlite] [--seconds 20] [--clients 16] [--seed 7]
 """
@@ -25,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import text
+
 from bench.client import Client, Server
 from reliability import invariants
 from reliability.service import Ledger, fresh_ledger, say
@@ -32,6 +37,17 @@ from store import users
 
 LOANS = 4  # few, so that repayments collide on them
 REPAYMENT_DAY = "2024-03-01"
+SALE_DAY = "2024-06-03"
+CHANNELS = ("market", "online_shop", "retailer")  # one rule for all of them: every sale contributes
+
+
+@dataclass
+class Welfare:
+    """One enterprise selling under one contribution rule to one welfare fund."""
+
+    enterprise_party_id: int
+    fund_party_id: int
+    enterprise_token: str  # bound to the enterprise: it records its own sales, as its staff would
 
 
 @dataclass
@@ -39,6 +55,7 @@ class Setup:
     ledger: Ledger
     officer: str
     loan_ids: list[int]
+    welfare: Welfare
 
 
 @dataclass
@@ -77,20 +94,31 @@ def reversal(state: ClientState) -> Request:
     return "POST", f"/v1/entries/{entry_id}/reversal", {"date": "original"}, state.key("undo"), None, 201
 
 
+def sale(state: ClientState) -> Request:
+    welfare, rng = state.setup.welfare, state.rng
+    body = {"enterprise_party_id": welfare.enterprise_party_id, "effective_date": SALE_DAY,
+            "channel": rng.choice(CHANNELS), "amount": f"{rng.randint(100, 500_000) / 100:.2f}",
+            "payment": rng.choice(["cash", "credit"])}  # fmt: skip
+    return "POST", "/v1/sales", body, state.key("sale"), welfare.enterprise_token, 201
+
+
 def read(state: ClientState) -> Request:
-    ledger = state.setup.ledger
+    ledger, welfare = state.setup.ledger, state.setup.welfare
     path = state.rng.choice([
         f"/v1/accounts/{ledger.accounts['1100']}/balance", f"/v1/books/{ledger.book_id}/trial-balance",
         f"/v1/entries?book_id={ledger.book_id}&limit=20", f"/v1/loans/{state.rng.choice(state.setup.loan_ids)}",
+        f"/v1/sales?enterprise_party_id={welfare.enterprise_party_id}&limit=20",
+        f"/v1/welfare-funds/{welfare.fund_party_id}/receivables",
     ])  # fmt: skip
     return "GET", path, None, None, None, 200
 
 
 MIX: dict[str, tuple[int, Callable[[ClientState], Request]]] = {
-    "posting": (45, posting),
-    "repayment": (20, repayment),
+    "posting": (40, posting),
+    "repayment": (15, repayment),
+    "sale": (15, sale),
     "reversal": (10, reversal),
-    "read": (25, read),
+    "read": (20, read),
 }
 
 
@@ -98,11 +126,13 @@ MIX: dict[str, tuple[int, Callable[[ClientState], Request]]] = {
 class Results:
     latencies_ms: dict[str, list[float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    sale_ids: list[int] = field(default_factory=list)  # as answered 201
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def client_loop(state: ClientState, port: int, deadline: float, results: Results) -> None:
-    clients = {None: Client(port, state.setup.ledger.token), state.setup.officer: Client(port, state.setup.officer)}
+    tokens = (state.setup.officer, state.setup.welfare.enterprise_token)
+    clients = {None: Client(port, state.setup.ledger.token), **{token: Client(port, token) for token in tokens}}
     kinds, weights = list(MIX), [weight for weight, _ in MIX.values()]
     while time.monotonic() < deadline:
         kind = state.rng.choices(kinds, weights)[0]
@@ -117,12 +147,15 @@ def client_loop(state: ClientState, port: int, deadline: float, results: Results
                 results.failures.append(f"{kind} {method} {path}: {status} {answer[:200]!r}")
         if status == 201 and path == "/v1/entries":
             state.entries.append(json.loads(answer)["id"])
+        if status == 201 and path == "/v1/sales":
+            with results.lock:
+                results.sale_ids.append(json.loads(answer)["id"])
     for client in clients.values():
         client.close()
 
 
 def prepare(ledger: Ledger, port: int) -> Setup:
-    """Cash for the fund, an officer, an approver, and LOANS loans disbursed."""
+    """Cash for the fund, an officer, an approver, LOANS loans disbursed, and a welfare fund."""
     with ledger.db.write() as connection:
         now = datetime.now(UTC)
         officer = users.add_user(connection, name="load-officer", role="officer", party_id=None, now=now)[1]
@@ -144,7 +177,27 @@ def prepare(ledger: Ledger, port: int) -> Setup:
         _created(Client(port, officer).post(f"/v1/loans/{loan_id}/disbursements", disbursement, f"d{number}"))
         loan_ids.append(loan_id)
     admin.close()
-    return Setup(ledger, officer, loan_ids)
+    return Setup(ledger, officer, loan_ids, prepare_welfare(ledger, port))
+
+
+def prepare_welfare(ledger: Ledger, port: int) -> Welfare:
+    """An enterprise and a welfare fund, each with its book, a 5 % rule between them for every
+    channel, and a token bound to the enterprise."""
+    admin = Client(port, ledger.token)
+    enterprise = {"kind": "community_enterprise", "name_th": "วิสาหกิจ", "region": "north", "province": "Nan"}
+    enterprise_id = _created(admin.post("/v1/parties", enterprise, "enterprise"))["id"]
+    fund_id = _created(admin.post("/v1/parties", {"kind": "welfare_fund", "name_th": "กองทุนสวัสดิการ"}, "wf"))["id"]
+    for code, kind, party in (("CE", "enterprise", enterprise_id), ("WF", "welfare_fund", fund_id)):
+        book = {"code": code, "kind": kind, "name_th": code, "party_id": party}
+        _created(admin.post("/v1/books", book, f"book-{code}"))
+    rule = {"enterprise_party_id": enterprise_id, "fund_party_id": fund_id, "rate_percent": "5",
+            "effective_from": "2024-01-01"}  # fmt: skip
+    _created(admin.post("/v1/contribution-rules", rule, "rule"))
+    admin.close()
+    with ledger.db.write() as connection:
+        token = users.add_user(connection, name="load-enterprise", role="enterprise", party_id=enterprise_id,
+                               now=datetime.now(UTC))[1]  # fmt: skip
+    return Welfare(enterprise_id, fund_id, token)
 
 
 def _created(answer: tuple[int, bytes]) -> dict:
@@ -180,10 +233,21 @@ def run(kind: str, seconds: float, clients: int, seed: int) -> dict:
             "database": kind, "clients": clients, "seconds": round(elapsed, 1), "requests": len(everything),
             "requests per second": round(len(everything) / elapsed, 1), **latency(everything),
             "by kind": {kind_: {"n": len(values), **latency(values)} for kind_, values in results.latencies_ms.items()},
-            "failures reaching clients": results.failures[:20], "invariants": invariants.check(ledger.db),
+            "failures reaching clients": results.failures[:20],
+            "invariants": invariants.check(ledger.db) + sales_recorded_once(ledger, results.sale_ids),
         }  # fmt: skip
         say(f"load {kind}: {json.dumps(figures, ensure_ascii=False)}")
         return figures
+
+
+def sales_recorded_once(ledger: Ledger, answered: list[int]) -> list[str]:
+    """The sales in the database are those answered 201, each once (a retried request carries
+    its Idempotency-Key, so it may not add one)."""
+    with ledger.db.read() as connection:
+        stored = connection.execute(text("SELECT id FROM welfare_sale")).scalars().all()
+    if sorted(stored) == sorted(answered):
+        return []
+    return [f"sales: {len(answered)} answered 201 ({len(set(answered))} ids), {len(stored)} in the database"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,19 +70,20 @@ def create_book(connection: Connection, fields: Row, *, now: datetime) -> Row:
 _BOOK_BY_ID = select(book_t).where(book_t.c.id == bindparam("book_id"))
 
 
-def get_book(connection: Connection, book_id: int) -> Row:
-    return _one(connection, _BOOK_BY_ID, "book", book_id, {"book_id": book_id})
+def get_book(connection: Connection, book_id: int, *, visible_to: int | None = None) -> Row:
+    """The book; with `visible_to`, only if that party may see it (`visible_book_filter`). A book
+    that is not the party's is refused by the same one query, with the same error, as one that
+    does not exist: neither the answer nor the work done tells them apart."""
+    if visible_to is None:
+        return _one(connection, _BOOK_BY_ID, "book", book_id, {"book_id": book_id})
+    query = select(book_t).where(book_t.c.id == book_id, visible_book_filter(visible_to))
+    return _one(connection, query, "book", book_id)
 
 
 def visible_book_filter(party_id: int):
     """Books a party may see: those it owns, and those holding one of its accounts."""
     holds_account = exists().where(account_t.c.book_id == book_t.c.id, account_t.c.party_id == party_id)
     return or_(book_t.c.party_id == party_id, holds_account)
-
-
-def book_visible_to(connection: Connection, book_id: int, party_id: int) -> bool:
-    query = select(book_t.c.id).where(book_t.c.id == book_id, visible_book_filter(party_id))
-    return connection.execute(query).first() is not None
 
 
 def list_books(connection: Connection, *, only_party: int | None, after: int, limit: int) -> list[Row]:
@@ -115,13 +116,14 @@ def create_account(connection: Connection, fields: Row, *, now: datetime) -> Row
 ACCOUNT_COLUMNS = [*account_t.c, balance_t.c.balance_satang, balance_t.c.posting_count]
 
 
-def get_account(connection: Connection, account_id: int) -> Row:
+def get_account(connection: Connection, account_id: int, *, visible_to: int | None = None) -> Row:
+    """The account with its balance; with `visible_to`, only if that party may see it (it carries
+    the party, or its book is the party's), decided in the same one query as the look-up."""
     query = select(*ACCOUNT_COLUMNS).join(balance_t).where(account_t.c.id == account_id)
+    if visible_to is not None:
+        owns_book = select(book_t.c.id).where(book_t.c.id == account_t.c.book_id, book_t.c.party_id == visible_to)
+        query = query.where(or_(account_t.c.party_id == visible_to, owns_book.exists()))
     return _one(connection, query, "account", account_id)
-
-
-def account_visible_to(account: Row, book: Row, party_id: int) -> bool:
-    return account["party_id"] == party_id or book["party_id"] == party_id
 
 
 def list_accounts(connection: Connection, *, book_id: int, only_party: int | None, after: int, limit: int) -> list[Row]:

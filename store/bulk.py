@@ -139,7 +139,7 @@ def _import_batch(connection: Connection, batch, principal, report: ImportReport
             report.rejected.append((number, error.reason, error.detail))
     fresh = drop_known_keys(connection, lines, principal.user_id, report)
     outcomes = journal.record_entries(
-        connection, [line.draft for line in fresh], recorded_by=principal.user_id, recorded_at=now
+        connection, [line.draft for line in fresh], recorded_by=principal.user_id, recorded_at=now, by_hand=True
     )
     recorded = keep_recorded(connection, fresh, outcomes, principal.user_id, report, lambda e: {"entry_id": e}, now)
     if recorded:

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
+from store.rows import insert_rows
 from store.tables import IdempotencyRecord
 
 idempotency_t = IdempotencyRecord.__table__
@@ -16,7 +17,6 @@ _FIND_MANY = select(idempotency_t).where(
     idempotency_t.c.user_id.in_(bindparam("user_ids", expanding=True)),
     idempotency_t.c.key.in_(bindparam("keys", expanding=True)),
 )
-_SAVE = insert(idempotency_t)
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def save(connection: Connection, *, user_id: int, key: str, answer: StoredAnswer
 
 def save_many(connection: Connection, answers: Sequence[tuple[int, str, StoredAnswer]], *, now: datetime) -> None:
     """Keep each (user id, key)'s answer, in one statement."""
-    connection.execute(_SAVE, [
+    insert_rows(connection, idempotency_t, [
         {"user_id": user_id, "key": key, "request_hash": answer.request_hash,
          "status_code": answer.status_code, "response_body": answer.body, "created_at": now}
         for user_id, key, answer in answers

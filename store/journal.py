@@ -21,6 +21,8 @@ from ledger.accounts import (
     EntryDraft,
     Posting,
     check_balance_rules,
+    check_postable_by_hand,
+    check_reversible_by_hand,
     movements,
     reversal_of,
     validate_postings,
@@ -29,6 +31,7 @@ from ledger.calendar import is_closed
 from ledger.errors import LedgerError, Rejection
 from ledger.reports import Statement, rolled_up, statement
 from store.books import account_t, balance_t, book_accounts, book_t, get_book, not_found
+from store.rows import insert_rows
 from store.tables import AccountMonth, Entry, PeriodClose
 from store.tables import Posting as PostingRow
 
@@ -52,19 +55,9 @@ _LOCK_BALANCES = (
     .order_by(balance_t.c.account_id)
     .with_for_update()
 )
+_ACCOUNT_CODES = select(account_t.c.id, account_t.c.code).where(account_t.c.id.in_(bindparam("ids", expanding=True)))
 _LAST_ENTRY_ID = select(func.max(entry_t.c.id))  # bare, so SQLite answers it from the index end
 _NEXT_ENTRY_IDS = text("SELECT nextval('entry_id_seq') FROM generate_series(1, :n)")
-_INSERT_POSTINGS = insert(posting_t)
-# PostgreSQL: all of a batch's postings in one statement, so its statement trigger moves each
-# account's balance once (migration 0003); WITH ORDINALITY keeps the postings' ids in order.
-_INSERT_POSTINGS_AT_ONCE = text(
-    "INSERT INTO posting (entry_id, book_id, account_id, effective_date, amount_satang) "
-    "SELECT entry_id, book_id, account_id, effective_date, amount_satang FROM unnest("
-    "CAST(:entry_ids AS bigint[]), CAST(:book_ids AS integer[]), CAST(:account_ids AS integer[]), "
-    "CAST(:dates AS date[]), CAST(:amounts AS bigint[])) WITH ORDINALITY "
-    "AS p(entry_id, book_id, account_id, effective_date, amount_satang, n) ORDER BY n"
-)
-_INSERT_ENTRIES = insert(entry_t)
 _ENTRY_BY_ID = select(entry_t).where(entry_t.c.id == bindparam("entry_id"))
 _ENTRIES_BY_ID = select(entry_t).where(entry_t.c.id.in_(bindparam("ids", expanding=True)))
 _POSTINGS_OF_ENTRIES = (
@@ -87,21 +80,29 @@ def record_entry(connection: Connection, draft: EntryDraft, *, recorded_by: int,
 
 
 def record_entries(
-    connection: Connection, drafts: Sequence[EntryDraft], *, recorded_by: int | Sequence[int], recorded_at: datetime
+    connection: Connection,
+    drafts: Sequence[EntryDraft],
+    *,
+    recorded_by: int | Sequence[int],
+    recorded_at: datetime,
+    by_hand: bool = False,
 ) -> list[int | LedgerError]:
     """Check drafts in order against the balances they leave each other, and record those that
     pass; each draft's answer is its new entry id or the error that refused it. `recorded_by`
-    is the user who recorded them all, or one user a draft (a batch of several users' requests)."""
+    is the user who recorded them all, or one user a draft (a batch of several users' requests).
+    Drafts made `by_hand` (POST /v1/entries, the bulk import) may not move an account that an
+    operation keeps (`ledger.accounts.owning_operation`)."""
     users = [recorded_by] * len(drafts) if isinstance(recorded_by, int) else list(recorded_by)
     assert len(users) == len(drafts)
     outcomes: list[int | LedgerError | None] = [_invalid(d) for d in drafts]
     books = _lock_books(connection, {d.book_id for d in drafts})
     accounts = _lock_balances(connection, {p.account_id for d in drafts for p in d.postings})
+    codes = _codes(connection, set(accounts)) if by_hand else None
     accepted: list[tuple[int, EntryDraft]] = []
     for index, draft in enumerate(drafts):
         if outcomes[index] is None:
             try:
-                _check_against_state(draft, books, accounts)
+                _check_against_state(draft, books, accounts, codes)
             except LedgerError as error:
                 outcomes[index] = error
                 continue
@@ -125,9 +126,12 @@ def _invalid(draft: EntryDraft) -> LedgerError | None:
     return None
 
 
-def _check_against_state(draft: EntryDraft, books: dict[int, Row], accounts: dict[int, Row]) -> None:
-    """Refuse a draft for its book, period, accounts or balance rules; on success apply its
-    movements to `accounts`, so the next draft of a batch sees them."""
+def _check_against_state(
+    draft: EntryDraft, books: dict[int, Row], accounts: dict[int, Row], codes: dict[int, str] | None
+) -> None:
+    """Refuse a draft for its book, period, accounts (with `codes`, a hand-made draft's: those an
+    operation keeps too) or balance rules; on success apply its movements to `accounts`, so the
+    next draft of a batch sees them."""
     book = books.get(draft.book_id)
     if book is None:
         raise not_found("book", draft.book_id)
@@ -143,6 +147,8 @@ def _check_against_state(draft: EntryDraft, books: dict[int, Row], accounts: dic
             raise not_found("account", account_id)
         if accounts[account_id]["book_id"] != draft.book_id:
             raise LedgerError(Rejection.account_not_in_book, f"account {account_id} is not in book {draft.book_id}")
+    if codes is not None:
+        check_postable_by_hand({a: codes[a] for a in moved})
     balances = {a: accounts[a]["balance_satang"] for a in moved}
     check_balance_rules(balances, {a: accounts[a]["rule"] for a in moved}, draft.postings)
     for account_id, amount in moved.items():
@@ -175,6 +181,12 @@ def _lock_balances(connection: Connection, account_ids: set[int]) -> dict[int, R
     }
 
 
+def _codes(connection: Connection, account_ids: set[int]) -> dict[int, str]:
+    if not account_ids:
+        return {}
+    return dict(connection.execute(_ACCOUNT_CODES, {"ids": sorted(account_ids)}).all())
+
+
 def _next_entry_ids(connection: Connection, count: int) -> list[int]:
     if count == 0:
         return []
@@ -189,16 +201,14 @@ def _insert(connection: Connection, entries: list[tuple[int, EntryDraft, int]], 
     """Write (entry id, draft, user) rows: the postings first, as the guards expect."""
     if not entries:
         return
-    postings = [(entry_id, d.book_id, p.account_id, d.effective_date, p.amount_satang)
-                for entry_id, d, _ in entries for p in d.postings]  # fmt: skip
-    if connection.dialect.name == "postgresql":
-        columns = ("entry_ids", "book_ids", "account_ids", "dates", "amounts")
-        arrays = [list(column) for column in zip(*postings, strict=True)]
-        connection.execute(_INSERT_POSTINGS_AT_ONCE, dict(zip(columns, arrays, strict=True)))
-    else:
-        names = ("entry_id", "book_id", "account_id", "effective_date", "amount_satang")
-        connection.execute(_INSERT_POSTINGS, [dict(zip(names, row, strict=True)) for row in postings])
-    connection.execute(_INSERT_ENTRIES, [
+    # All of a batch's postings in one statement: on PostgreSQL its statement trigger then moves
+    # each account's balance once (migration 0003).
+    insert_rows(connection, posting_t, [
+        {"entry_id": entry_id, "book_id": d.book_id, "account_id": p.account_id, "effective_date": d.effective_date,
+         "amount_satang": p.amount_satang}
+        for entry_id, d, _ in entries for p in d.postings
+    ])  # fmt: skip
+    insert_rows(connection, entry_t, [
         {"id": entry_id, "book_id": d.book_id, "effective_date": d.effective_date, "recorded_at": recorded_at,
          "kind": d.kind, "description": d.description, "reverses_entry_id": d.reverses_entry_id,
          "dimensions": json.dumps(d.dimensions, sort_keys=True, ensure_ascii=False), "recorded_by": user_id}
@@ -212,8 +222,15 @@ def get_entries(connection: Connection, entry_ids: Sequence[int]) -> list[Row]:
     return _with_postings(connection, [rows[i] for i in entry_ids])
 
 
-def get_entry(connection: Connection, entry_id: int) -> Row:
-    row = connection.execute(_ENTRY_BY_ID, {"entry_id": entry_id}).mappings().first()
+def get_entry(connection: Connection, entry_id: int, *, visible_to: int | None = None) -> Row:
+    """The entry with its postings; with `visible_to`, only if that party may see it. Whose it is
+    is decided in the query that finds it, before its postings are read: another party's entry
+    costs what an id nobody has does, whatever its size (docs/reliability.md, timing)."""
+    if visible_to is None:
+        row = connection.execute(_ENTRY_BY_ID, {"entry_id": entry_id}).mappings().first()
+    else:
+        query = select(entry_t).where(entry_t.c.id == entry_id, _visible_to(visible_to))
+        row = connection.execute(query).mappings().first()
     if row is None:
         raise not_found("entry", entry_id)
     return _with_postings(connection, [dict(row)])[0]
@@ -253,8 +270,7 @@ def list_entries(
     if filters.get("party_id") is not None:
         query = query.where(_touches_party(filters["party_id"]))
     if visible_to_party is not None:
-        owned_book = select(book_t.c.id).where(book_t.c.id == entry_t.c.book_id, book_t.c.party_id == visible_to_party)
-        query = query.where(owned_book.exists() | _touches_party(visible_to_party))
+        query = query.where(_visible_to(visible_to_party))
     rows = [dict(r) for r in connection.execute(query).mappings()]
     return _with_postings(connection, rows)
 
@@ -268,12 +284,10 @@ def _touches_party(party_id: int):
     return _touches(posting_t.c.account_id.in_(party_accounts))
 
 
-def entry_visible_to(connection: Connection, entry: Row, party_id: int) -> bool:
-    if get_book(connection, entry["book_id"])["party_id"] == party_id:
-        return True
-    account_ids = [p["account_id"] for p in entry["postings"]]
-    query = select(account_t.c.id).where(account_t.c.id.in_(account_ids), account_t.c.party_id == party_id)
-    return connection.execute(query).first() is not None
+def _visible_to(party_id: int):
+    """Entries a party may see: those in its own books, and those touching one of its accounts."""
+    owned_book = select(book_t.c.id).where(book_t.c.id == entry_t.c.book_id, book_t.c.party_id == party_id)
+    return owned_book.exists() | _touches_party(party_id)
 
 
 def reverse_entry(
@@ -284,14 +298,19 @@ def reverse_entry(
     description: str | None,
     recorded_by: int,
     recorded_at: datetime,
+    by_hand: bool = False,
 ) -> int:
-    """Record the entry that undoes `entry_id`, dated `effective_date` or, if None, the original's."""
+    """Record the entry that undoes `entry_id`, dated `effective_date` or, if None, the original's.
+    Asked `by_hand` (POST /v1/entries/{id}/reversal), only a hand-made entry is reversed: an
+    operation's entry is undone through the operation (`ledger.accounts.check_reversible_by_hand`)."""
     original = get_entry(connection, entry_id)
     if original["reversed_by_entry_id"] is not None or original["reverses_entry_id"] is not None:
         raise LedgerError(
             Rejection.already_reversed,
             f"entry {entry_id} is already reversed or is itself a reversal; an entry is reversed at most once",
         )
+    if by_hand:
+        check_reversible_by_hand(entry_id=entry_id, kind=original["kind"])
     postings = [Posting(p["account_id"], p["amount_satang"]) for p in original["postings"]]
     draft = EntryDraft(
         book_id=original["book_id"],

@@ -21,19 +21,23 @@ time), and the database takes at most one accrual or reversal, and one penalty, 
 (unique indexes).
 """
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from ledger.accounts import EntryDraft, Posting
 from ledger.errors import LedgerError, Rejection
-from ledger.loan_book import CloseOfDay, Portfolio, Totals, TxKind, close_of_day
+from ledger.loan_book import CloseOfDay, Fold, Portfolio, Totals, TxKind, close_of_day
 from ledger.loans import DEFAULT_AGEING_BOUNDS, ageing_bucket, days_past_due_having_paid
 from store import books, journal
 from store.loans import (
+    folds_of,
     get_product,
     instalment_paid_of,
     loan_t,
@@ -45,6 +49,7 @@ from store.loans import (
     terms_from_json,
     tx_values,
 )
+from store.rows import insert_rows, one_of
 
 BATCH = 500
 Row = dict[str, Any]
@@ -67,18 +72,86 @@ class CloseOfBusiness:
 
 
 def close_of_business(
-    connection: Connection, day: date, *, today: date, user_id: int, now: datetime, batch_size: int = BATCH
-) -> CloseOfBusiness:
+    connection: Connection, day: date, *, today: date, user_id: int, now: datetime, batch_size: int = BATCH,
+    reader: Callable[[], AbstractContextManager[Connection]] | None = None,
+) -> CloseOfBusiness:  # fmt: skip
+    """Close `day` for every active loan. On PostgreSQL, with `reader` (a read-only transaction
+    of its own: `Database.read`), each batch's loans are read there, a batch ahead, while this
+    connection decides and writes the one before: the loans are locked here first, so what the
+    reader sees of them is what this transaction would (so close of business must come first in
+    its transaction, before anything else it writes)."""
     if day > today:
         raise LedgerError(Rejection.date_in_future, f"{day} is after the business date {today}")
     _check_open(connection, day)
     report = CloseOfBusiness(day)
     connection.execute(select(func.count()).select_from(_open_loans_query(day).with_for_update().subquery()))
-    after = 0
-    while loans := _open_loans(connection, day, after, batch_size):
-        _close_batch(connection, loans, day, user_id, now, report)
-        after = loans[-1]["id"]
+    ahead = reader is not None and connection.dialect.name == "postgresql"
+    for batch in _read_ahead(reader, day, batch_size) if ahead else _batches(connection, day, batch_size, lock=True):
+        _close_batch(connection, batch, day, user_id, now, report)
     return report
+
+
+@dataclass
+class _Batch:
+    """What close of business reads of a batch of loans."""
+
+    loans: list[Row]
+    plans: dict[int, tuple]
+    sums: dict[int, Totals]
+    paid: dict[int, int]
+    principal_paid: dict[int, list[tuple[date, int]]]
+    folds: dict[int, Fold]
+
+
+def _batches(connection: Connection, day: date, batch_size: int, *, lock: bool) -> Iterator[_Batch]:
+    after = 0
+    while loans := _open_loans(connection, day, after, batch_size, lock=lock):
+        ids = [loan["id"] for loan in loans]
+        plans = plans_of(connection, ids, day, through_next_due=True, merge_settled=True)
+        penalised = [i for i, (_, terms) in plans.items() if terms_from_json(terms).penalty_rate_annual_percent > 0]
+        yield _Batch(
+            loans, plans, sums_of(connection, ids), instalment_paid_of(connection, ids, day),
+            principal_payments_of(connection, penalised, day), folds_of(connection, penalised, day),
+        )  # fmt: skip
+        after = loans[-1]["id"]
+
+
+def _read_ahead(reader, day: date, batch_size: int) -> Iterator[_Batch]:
+    """`_batches` read in a thread of its own, at most two batches ahead of the caller."""
+    ready: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            with reader() as connection:
+                for batch in _batches(connection, day, batch_size, lock=False):
+                    if not _offer(ready, batch, stop):
+                        return
+            _offer(ready, None, stop)
+        except BaseException as error:  # handed to the caller, which raises it
+            _offer(ready, error, stop)
+
+    thread = threading.Thread(target=read, name="close-of-business-reader", daemon=True)
+    thread.start()
+    try:
+        while (batch := ready.get()) is not None:
+            if isinstance(batch, BaseException):
+                raise batch
+            yield batch
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _offer(ready: queue.Queue, item, stop: threading.Event) -> bool:
+    """Put `item` for the caller unless it has stopped taking; whether it was put."""
+    while not stop.is_set():
+        try:
+            ready.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def _check_open(connection: Connection, day: date) -> None:
@@ -101,25 +174,23 @@ def _open_loans_query(day: date):
     )
 
 
-def _open_loans(connection: Connection, day: date, after: int, limit: int) -> list[Row]:
-    # Locked already, but for a loan disbursed (by another transaction) since the first lock.
-    query = _open_loans_query(day).where(loan_t.c.id > after).limit(limit).with_for_update()
+def _open_loans(connection: Connection, day: date, after: int, limit: int, *, lock: bool) -> list[Row]:
+    query = _open_loans_query(day).where(loan_t.c.id > after).limit(limit)
+    if lock:  # locked already, but for a loan disbursed (by another transaction) since the first lock
+        query = query.with_for_update()
     return [dict(r) for r in connection.execute(query).mappings()]
 
 
-def _close_batch(connection: Connection, loans: list[Row], day: date, user_id: int, now: datetime,
+def _close_batch(connection: Connection, batch: _Batch, day: date, user_id: int, now: datetime,
                  report: CloseOfBusiness) -> None:  # fmt: skip
-    ids = [loan["id"] for loan in loans]
-    plans = plans_of(connection, ids, day, through_next_due=True)
-    sums, paid = sums_of(connection, ids), instalment_paid_of(connection, ids, day)
-    terms = {loan_id: terms_from_json(text) for loan_id, (_, text) in plans.items()}
-    penalised = [loan_id for loan_id, t in terms.items() if t.penalty_rate_annual_percent > 0]
-    principal_paid = principal_payments_of(connection, penalised, day)
     decided: list[tuple[Row, CloseOfDay]] = []
-    for loan in loans:
-        if loan["id"] in plans:  # not yet disbursed on `day`: its close of business comes later
-            decision = close_of_day(plans[loan["id"]][0], terms[loan["id"]], sums.get(loan["id"], Totals()),
-                                    paid.get(loan["id"], 0), day, principal_paid.get(loan["id"], []))  # fmt: skip
+    for loan in batch.loans:
+        loan_id = loan["id"]
+        if loan_id in batch.plans:  # not yet disbursed on `day`: its close of business comes later
+            plan, terms = batch.plans[loan_id]
+            decision = close_of_day(plan, terms_from_json(terms), batch.sums.get(loan_id, Totals()),
+                                    batch.paid.get(loan_id, 0), day, batch.principal_paid.get(loan_id, []),
+                                    batch.folds.get(loan_id))  # fmt: skip
             decided.append((loan, decision))
     accounts = _accounts(connection, {loan["product_id"] for loan, _ in decided})
     entry_of = _post_batch(connection, decided, accounts, day, user_id, now)
@@ -128,8 +199,7 @@ def _close_batch(connection: Connection, loans: list[Row], day: date, user_id: i
                   now, amount_satang=satang, **{_PART[kind]: satang})
         for loan, decision in decided for kind, satang in _moves(decision) if satang
     ]  # fmt: skip
-    if txs:
-        connection.execute(insert(loan_tx_t), txs)
+    insert_rows(connection, loan_tx_t, txs)
     _remember(connection, decided, day)
     _count(report, decided, entry_of.values())
 
@@ -142,7 +212,7 @@ def _remember(connection: Connection, decided: list[tuple[Row, CloseOfDay]], day
         alike.setdefault((d.days_past_due, d.loan_class.value, d.accruing), []).append(loan["id"])
     for (age, grade, accrues), ids in alike.items():
         values = {"days_past_due": age, "loan_class": grade, "accruing": accrues, "cob_through": day}
-        connection.execute(update(loan_t).where(loan_t.c.id.in_(ids)).values(**values))
+        connection.execute(update(loan_t).where(one_of(connection, loan_t.c.id, ids)).values(**values))
 
 
 def _moves(decision: CloseOfDay) -> tuple[tuple[TxKind, int], ...]:
@@ -231,7 +301,8 @@ def portfolio(
     result = Portfolio(bounds)
     for batch in _disbursed_loans(connection, book_id, batch_size):
         ids = [loan["id"] for loan in batch]
-        plans, sums = plans_of(connection, ids, as_of, through_next_due=True), sums_of(connection, ids, as_of)
+        plans = plans_of(connection, ids, as_of, through_next_due=True, merge_settled=True)
+        sums = sums_of(connection, ids, as_of)
         paid = instalment_paid_of(connection, ids, as_of)
         for loan in batch:
             if loan["id"] not in plans:

@@ -1,6 +1,7 @@
-"""Loans in the database: products, a loan's life cycle (application, approval, disbursement,
-repayment, write-off and recovery, refunds and rebates, rescheduling and moratoria, rate changes
-for loans meeting a rule), and its figures, schedule and statement read back.
+"""Loans in the database: products, a loan's life cycle (application, approval, rejection or
+withdrawal, cancellation of what is not disbursed, disbursement, repayment, write-off and
+recovery, refunds and rebates, rescheduling and moratoria, rate changes for loans meeting a
+rule), and its figures, schedule and statement read back (docs/loans.md).
 
 A loan is a `loan` row (its state in the life cycle), its schedule versions (`loan_schedule`
 and `loan_instalment`) and its loan transactions (`loan_transaction`, with
@@ -39,7 +40,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
+from sqlalchemy import BigInteger, Connection, and_, case, cast, func, insert, not_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.accounts import EntryDraft, Posting
@@ -47,6 +48,7 @@ from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import (
     SUMMED_PARTS,
     Figures,
+    Fold,
     LoanTx,
     Totals,
     TxKind,
@@ -64,6 +66,7 @@ from ledger.loan_book import (
 from ledger.loans import Instalment, LoanTerms, RateChange, Schedule
 from ledger.money import format_amount
 from store import books, journal
+from store.rows import one_of
 from store.tables import (
     Loan,
     LoanInstalment,
@@ -114,6 +117,14 @@ BORROWER_KINDS = frozenset({"savings_group", "cooperative", "network", "communit
 MONEY_KINDS = tuple(k.value for k in (TxKind.disbursement, TxKind.repayment, TxKind.write_off, TxKind.recovery,
                                       TxKind.refund, TxKind.rebate))  # fmt: skip
 MAX_RATE_CHANGES = 100
+# A loan ended before any of it was disbursed keeps its row: the status says how, `closed_on` the
+# business date and `closure_reason` why (the audit log says who).
+ENDED_UNDISBURSED = ("rejected", "withdrawn", "cancelled")
+# The reasons of the schedule versions that record a restructure the loan's money depends on: a
+# remainder cancelled (no tranche may follow) and arrears folded into a reschedule (no repayment
+# may be dated before it, nor one it counted taken back).
+REMAINDER_CANCELLED = "undisbursed remainder cancelled: "
+ARREARS_FOLDED = "reschedule, arrears folded: "
 
 
 # --- terms as canonical JSON -------------------------------------------------------------------
@@ -298,6 +309,8 @@ def _check_savings(fields_: Row, min_percent: Decimal) -> None:
 def approve(connection: Connection, loan_id: int, *, approved_by: int, now: datetime) -> Row:
     """Approve an application: by a user other than the one who recorded it (four eyes)."""
     loan = _lock_loan(connection, loan_id)
+    if loan["status"] in ENDED_UNDISBURSED:
+        _refuse_status(loan, {})
     if loan["status"] != "applied":
         raise LedgerError(Rejection.loan_not_pending_approval, f"loan {loan_id} is {loan['status']}, not applied")
     if loan["recorded_by"] == approved_by:
@@ -311,11 +324,33 @@ def approve(connection: Connection, loan_id: int, *, approved_by: int, now: date
 # --- reading loans -----------------------------------------------------------------------------
 
 
-def get_loan(connection: Connection, loan_id: int) -> Row:
-    row = connection.execute(select(loan_t).where(loan_t.c.id == loan_id)).mappings().first()
+def get_loan(connection: Connection, loan_id: int, *, borrower: int | None = None) -> Row:
+    """The loan; with `borrower`, only if that party borrowed it (else not found, as an unknown
+    id is: one query either way, so neither answer takes longer)."""
+    query = select(loan_t).where(loan_t.c.id == loan_id)
+    if borrower is not None:
+        query = query.where(loan_t.c.borrower_party_id == borrower)
+    row = connection.execute(query).mappings().first()
     if row is None:
         raise books.not_found("loan", loan_id)
-    return {**row, "guarantors": json.loads(row["guarantors"])}
+    return _with_cancelled(connection, [{**row, "guarantors": json.loads(row["guarantors"])}])[0]
+
+
+def _with_cancelled(connection: Connection, rows: list[Row]) -> list[Row]:
+    """Each loan with `cancelled_satang`: what of its amount was cancelled undisbursed (all of it
+    for a cancelled loan; the remainder when the rest of a partly disbursed loan was cancelled)."""
+    ids = [r["id"] for r in rows if r["status"] in ("active", "closed", "written_off")]
+    query = select(schedule_t.c.loan_id, schedule_t.c.amount_satang).where(
+        schedule_t.c.loan_id.in_(ids), schedule_t.c.reason.startswith(REMAINDER_CANCELLED, autoescape=True)
+    )
+    lent = dict(connection.execute(query).all()) if ids else {}  # what was disbursed when it was cancelled
+
+    def cancelled(row: Row) -> int:
+        if row["status"] == "cancelled":
+            return row["amount_satang"]
+        return row["amount_satang"] - lent[row["id"]] if row["id"] in lent else 0
+
+    return [{**r, "cancelled_satang": cancelled(r)} for r in rows]
 
 
 def _lock_loan(connection: Connection, loan_id: int) -> Row:
@@ -333,22 +368,30 @@ def list_loans(connection: Connection, *, filters: Row, only_party: int | None, 
             query = query.where(loan_t.c[name] == filters[name])
     if only_party is not None:
         query = query.where(loan_t.c.borrower_party_id == only_party)
-    return [{**r, "guarantors": json.loads(r["guarantors"])} for r in connection.execute(query).mappings()]
+    rows = [{**r, "guarantors": json.loads(r["guarantors"])} for r in connection.execute(query).mappings()]
+    return _with_cancelled(connection, rows)
+
+
+_INSTALMENT_COLUMNS = ("loan_id", "number", "due_on", "principal_satang", "interest_satang",
+                       "outstanding_after_satang", "interest_accrued_satang")  # fmt: skip
 
 
 def plans_of(
-    connection: Connection, loan_ids: Sequence[int], as_of: date | None, *, through_next_due: bool = False
-) -> dict[int, tuple[Schedule, str]]:
+    connection: Connection, loan_ids: Sequence[int], as_of: date | None, *, through_next_due: bool = False,
+    merge_settled: bool = False,
+) -> dict[int, tuple[Schedule, str]]:  # fmt: skip
     """Each loan's schedule in force on `as_of` (the newest version by then; the newest of all
     if None) and the terms it was made under, as JSON. Loans with no version then are absent.
 
     `through_next_due` keeps only the instalments due by `as_of` and the next one: all that
     ageing, accrual and penalties on that day read (a 15-year loan has 180 instalments, and
-    close of business would otherwise fetch them all, every day)."""
+    close of business would otherwise fetch them all, every day). With it, `merge_settled` also
+    reads a penalty-free loan's instalments wholly paid by `as_of` as one
+    (`ledger.loan_book.settled_merged`), merged by the database."""
     if not loan_ids:
         return {}
     newest = select(schedule_t.c.loan_id, func.max(schedule_t.c.version).label("version")).where(
-        schedule_t.c.loan_id.in_(loan_ids)
+        one_of(connection, schedule_t.c.loan_id, loan_ids)
     )
     if as_of is not None:
         newest = newest.where(schedule_t.c.effective_from <= as_of)
@@ -356,17 +399,11 @@ def plans_of(
     on_newest = and_(schedule_t.c.loan_id == newest.c.loan_id, schedule_t.c.version == newest.c.version)
     versions = connection.execute(select(schedule_t).join(newest, on_newest)).mappings().all()
     rows: dict[int, list[Instalment]] = {v["loan_id"]: [] for v in versions}
-    # `loan_id IN` on the instalments too, so that the planner reads them by their key
-    i = instalment_t.c
-    query = (
-        select(i.loan_id, i.number, i.due_on, i.principal_satang, i.interest_satang, i.outstanding_after_satang,
-               i.interest_accrued_satang)  # fmt: skip
-        .join(newest, and_(instalment_t.c.loan_id == newest.c.loan_id, instalment_t.c.version == newest.c.version))
-        .where(instalment_t.c.loan_id.in_(loan_ids))
-        .order_by(instalment_t.c.loan_id, instalment_t.c.number)
-    )
     if through_next_due:
-        query = _through_next_due(query, newest, loan_ids, as_of)
+        penalty_free = [v["loan_id"] for v in versions if not terms_from_json(v["terms"]).penalty_rate_annual_percent]
+        query = _through_next_due(connection, newest, loan_ids, as_of, penalty_free if merge_settled else [])
+    else:
+        query = _instalments(connection, newest, loan_ids).order_by(instalment_t.c.loan_id, instalment_t.c.number)
     # Fetched at once and built as plain tuples: close of business reads tens of thousands of
     # instalments a batch, and a row at a time through the usual paths costs more than the row.
     make = tuple.__new__
@@ -379,19 +416,62 @@ def plans_of(
     }
 
 
-def _through_next_due(query, newest, loan_ids: Sequence[int], as_of: date):
-    """`query` of instalments, cut after each loan's first instalment due after `as_of`."""
-    i = instalment_t.alias("after")
-    next_due = (
-        select(i.c.loan_id, func.min(i.c.due_on).label("due_on"))
-        .join(newest, and_(i.c.loan_id == newest.c.loan_id, i.c.version == newest.c.version))
-        .where(i.c.loan_id.in_(loan_ids), i.c.due_on > as_of)
-        .group_by(i.c.loan_id)
+def _instalments(connection: Connection, versions, loan_ids: Sequence[int], *extra):
+    """The instalments of the schedule versions that `versions` (a subquery of loan ids and
+    versions) names, with `extra` columns of either."""
+    i = instalment_t.c
+    # `loan_id IN` on the instalments too, so that the planner reads them by their key
+    return (
+        select(*(i[name] for name in _INSTALMENT_COLUMNS), *extra)
+        .join(versions, and_(i.loan_id == versions.c.loan_id, i.version == versions.c.version))
+        .where(one_of(connection, i.loan_id, loan_ids))
+    )
+
+
+def _through_next_due(
+    connection: Connection, newest, loan_ids: Sequence[int], as_of: date, merged_loan_ids: Sequence[int]
+):
+    """The query of the instalments of the `newest` versions of the loans, cut after each loan's
+    first instalment due after `as_of`, in order; with the loans of `merged_loan_ids` read as
+    `ledger.loan_book.settled_merged` does: the instalments due by `as_of` and wholly paid by then
+    as one row. Window sums over each loan's instalments in order find both, in one reading."""
+    i, c = instalment_t.c, loan_tx_t.c
+    paid = (
+        select(c.loan_id, func.sum(c.interest_satang + c.principal_satang).label("paid"))
+        .where(of_loans(connection, merged_loan_ids), _repaid_by(as_of))
+        .group_by(c.loan_id)
         .subquery()
     )
-    return query.outerjoin(next_due, next_due.c.loan_id == instalment_t.c.loan_id).where(
-        or_(next_due.c.due_on.is_(None), instalment_t.c.due_on <= next_due.c.due_on)
+    # What each loan paid joins its version (a row a loan), not its instalments: materialized,
+    # as PostgreSQL's planner would otherwise join it to each instalment.
+    versions = (
+        select(newest, func.coalesce(paid.c.paid, 0).label("paid"))
+        .select_from(newest.outerjoin(paid, paid.c.loan_id == newest.c.loan_id))
+        .cte("versions")
     )
+    if connection.dialect.name == "postgresql":
+        versions = versions.prefix_with("MATERIALIZED")
+    in_order = {"partition_by": i.loan_id, "order_by": i.number}
+    later = func.sum(case((i.due_on > as_of, 1), else_=0)).over(**in_order)
+    cumulative = func.sum(i.principal_satang + i.interest_satang).over(**in_order)
+    extra = (later.label("later"), cumulative.label("cumulative"), versions.c.paid)
+    rows = _instalments(connection, versions, loan_ids, *extra).subquery()
+    settled = and_(rows.c.paid > 0, rows.c.due_on <= as_of, rows.c.cumulative <= rows.c.paid)
+    # a CTE, so that the database reads the instalments once for both halves of the union
+    r = select(rows, settled.label("settled")).where(rows.c.later <= 1).cte("marked").c
+
+    def total(name: str):
+        return cast(func.sum(r[name]), BigInteger).label(name)
+
+    merged = (
+        select(r.loan_id, func.max(r.number).label("number"), func.max(r.due_on).label("due_on"),
+               total("principal_satang"), total("interest_satang"),
+               func.min(r.outstanding_after_satang).label("outstanding_after_satang"), total("interest_accrued_satang"))
+        .where(r.settled).group_by(r.loan_id)
+    )  # fmt: skip
+    rest = select(*(r[name] for name in _INSTALMENT_COLUMNS)).where(not_(r.settled))
+    both = union_all(merged, rest).subquery()
+    return select(both).order_by(both.c.loan_id, both.c.number)
 
 
 def transactions(connection: Connection, loan: Row) -> list[Row]:
@@ -413,8 +493,9 @@ def as_tx(row: Row) -> LoanTx:
 def of_loans(connection: Connection, loan_ids: Sequence[int]):
     """The condition on loan transactions for `loan_ids`, naming their books too: the table's
     indexes lead with book_id, and without it a batch of loans reads the whole table."""
-    books_ = select(loan_t.c.book_id).where(loan_t.c.id.in_(loan_ids)).distinct()
-    return and_(loan_tx_t.c.book_id.in_(connection.execute(books_).scalars().all()), loan_tx_t.c.loan_id.in_(loan_ids))
+    books_ = select(loan_t.c.book_id).where(one_of(connection, loan_t.c.id, loan_ids)).distinct()
+    book_ids = connection.execute(books_).scalars().all()
+    return and_(one_of(connection, loan_tx_t.c.book_id, book_ids), one_of(connection, loan_tx_t.c.loan_id, loan_ids))
 
 
 def sums_of(connection: Connection, loan_ids: Sequence[int], as_of: date | None = None) -> dict[int, Totals]:
@@ -457,10 +538,16 @@ def instalment_paid_of(connection: Connection, loan_ids: Sequence[int], as_of: d
     c = loan_tx_t.c
     query = (
         select(c.loan_id, func.sum(c.interest_satang + c.principal_satang))
-        .where(of_loans(connection, loan_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of, LIVE_TX)
+        .where(of_loans(connection, loan_ids), _repaid_by(as_of))
         .group_by(c.loan_id)
     )
     return {loan_id: int(satang) for loan_id, satang in connection.execute(query).all()}
+
+
+def _repaid_by(as_of: date):
+    """The condition on loan transactions of the repayments standing on `as_of`."""
+    c = loan_tx_t.c
+    return and_(c.kind == TxKind.repayment.value, c.effective_date <= as_of, LIVE_TX)
 
 
 def principal_payments_of(
@@ -480,6 +567,29 @@ def principal_payments_of(
     for loan_id, day, satang in connection.execute(query):
         paid.setdefault(loan_id, []).append((day, int(satang)))
     return paid
+
+
+def folds_of(connection: Connection, loan_ids: Sequence[int], as_of: date) -> dict[int, Fold]:
+    """Each loan's latest reschedule by `as_of` that folded its arrears, with the penalty
+    interest charged for the days after it (`ledger.loan_book.Fold`); loans with none are absent."""
+    if not loan_ids:
+        return {}
+    folded = (
+        select(schedule_t.c.loan_id, func.max(schedule_t.c.effective_from).label("on"))
+        .where(one_of(connection, schedule_t.c.loan_id, loan_ids), schedule_t.c.effective_from <= as_of,
+               schedule_t.c.reason.startswith(ARREARS_FOLDED, autoescape=True))
+        .group_by(schedule_t.c.loan_id)
+        .subquery()
+    )  # fmt: skip
+    c = loan_tx_t.c
+    after = and_(c.loan_id == folded.c.loan_id, c.kind == TxKind.penalty.value, c.effective_date > folded.c.on,
+                 c.effective_date <= as_of, LIVE_TX)  # fmt: skip
+    query = (
+        select(folded.c.loan_id, folded.c.on, func.coalesce(func.sum(c.penalty_satang), 0))
+        .select_from(folded.outerjoin(loan_tx_t, after))
+        .group_by(folded.c.loan_id, folded.c.on)
+    )
+    return {loan_id: Fold(on, int(charged)) for loan_id, on, charged in connection.execute(query)}
 
 
 @dataclass(frozen=True)
@@ -507,6 +617,62 @@ def state(connection: Connection, loan: Row, as_of: date | None = None) -> LoanS
     return LoanState(loan, planned[0], terms_from_json(planned[1]), transactions(connection, loan))
 
 
+# --- ending a loan before it is (fully) disbursed ----------------------------------------------
+
+
+def reject(connection: Connection, loan_id: int, *, reason: str | None, today: date) -> Row:
+    """An approver turns an application down, with a reason: status `rejected`, for good."""
+    why = _check_reason(reason, "a rejection")
+    return _end_undisbursed(connection, _lock_loan(connection, loan_id), "rejected", why, today)
+
+
+def withdraw(connection: Connection, loan_id: int, *, reason: str | None, today: date) -> Row:
+    """The borrower withdraws its application (an officer records it), with a reason: status
+    `withdrawn`, for good."""
+    why = _check_reason(reason, "a withdrawal")
+    return _end_undisbursed(connection, _lock_loan(connection, loan_id), "withdrawn", why, today)
+
+
+def _end_undisbursed(connection: Connection, loan: Row, status: str, why: str, today: date) -> Row:
+    wanted = "approved" if status == "cancelled" else "applied"
+    if loan["status"] != wanted:
+        _refuse_status(loan, {})
+        refusal = Rejection.loan_not_pending_approval if wanted == "applied" else Rejection.loan_not_approved
+        raise LedgerError(refusal, f"loan {loan['id']} is {loan['status']}, not {wanted}")
+    connection.execute(
+        update(loan_t).where(loan_t.c.id == loan["id"]).values(status=status, closed_on=today, closure_reason=why)
+    )
+    return get_loan(connection, loan["id"])
+
+
+def cancel(connection: Connection, loan_id: int, *, reason: str | None, today: date, user_id: int,
+           now: datetime) -> Row:  # fmt: skip
+    """Cancel what of an approved loan is not disbursed, with a reason (an approver). With no
+    tranche paid out the loan is `cancelled`, for good. A partly disbursed loan stays active
+    with no further tranche allowed: a schedule version from the business date records it (the
+    schedule already covers exactly what was disbursed: each tranche adds its own instalments,
+    `ledger.loan_book.with_tranche`), and the loan closes once what was disbursed is repaid
+    (at once, if it already is). An application is rejected or withdrawn instead."""
+    why = _check_reason(reason, "a cancellation")
+    loan = _lock_loan(connection, loan_id)
+    if loan["status"] == "applied":
+        raise LedgerError(Rejection.loan_not_approved, f"loan {loan_id} is not approved: reject or withdraw it")
+    if loan["status"] != "active":
+        return _end_undisbursed(connection, loan, "cancelled", why, today)
+    current = state(connection, loan)
+    disbursed = totals(current.txs).disbursed_satang
+    if disbursed == loan["amount_satang"] or _with_cancelled(connection, [loan])[0]["cancelled_satang"]:
+        raise LedgerError(Rejection.nothing_to_cancel, f"loan {loan_id} has no undisbursed amount left to cancel")
+    latest = select(func.max(schedule_t.c.effective_from)).where(schedule_t.c.loan_id == loan_id)
+    on = max(today, connection.execute(latest).scalar_one())
+    cancelled = format_amount(loan["amount_satang"] - disbursed)
+    _save_plan(connection, loan, current.plan, current.terms, on,
+               f"{REMAINDER_CANCELLED}{cancelled}: {why}"[:200], user_id, now)  # fmt: skip
+    if current.rows:
+        _settle_status(connection, current)
+    return get_loan(connection, loan_id)
+
+
 # --- disbursement and repayment ----------------------------------------------------------------
 
 
@@ -523,6 +689,9 @@ def _check_date(on: date, today: date, rows: list[Row]) -> None:
 _STATUS_REFUSALS = {
     "closed": (Rejection.loan_closed, "is closed"),
     "written_off": (Rejection.loan_written_off, "is written off"),
+    "rejected": (Rejection.loan_rejected, "was rejected"),
+    "withdrawn": (Rejection.loan_withdrawn, "was withdrawn"),
+    "cancelled": (Rejection.loan_cancelled, "was cancelled"),
 }
 
 
@@ -552,6 +721,9 @@ def disburse(
     _check_positive(amount_satang, "a disbursement")
     loan = _lock_loan(connection, loan_id)
     _refuse_status(loan, {"applied": (Rejection.loan_not_approved, "is not approved yet")})
+    if _with_cancelled(connection, [loan])[0]["cancelled_satang"]:
+        detail = f"the undisbursed remainder of loan {loan_id} was cancelled: no tranche may follow"
+        raise LedgerError(Rejection.loan_remainder_cancelled, detail)
     current = state(connection, loan)
     _check_date(on, today, current.rows)
     left = loan["amount_satang"] - totals(current.txs).disbursed_satang
@@ -647,6 +819,7 @@ def repay(
     _refuse_status(loan, dict.fromkeys(("applied", "approved"), (Rejection.loan_not_disbursed, "is not disbursed")))
     current = state(connection, loan)
     later = _later_repayments(current.rows, on, today)
+    _check_after_fold(connection, loan_id, on, counted=False)
     reversals = _reverse_repayments(connection, later, f"re-allocated after one dated {on}", user_id, now)
     moved = {r["id"] for r in later}
     rows = [r for r in current.rows if r["id"] not in moved]
@@ -670,6 +843,7 @@ def undo_repayment(
     target = next((r for r in current.rows if r["id"] == transaction_id and r["kind"] == TxKind.repayment), None)
     if target is None:
         raise LedgerError(Rejection.not_found, f"loan {loan_id} has no repayment {transaction_id} in force")
+    _check_after_fold(connection, loan_id, target["effective_date"], counted=True)
     following = current.rows[current.rows.index(target) + 1 :]
     later = _only_repayments(following)
     [undone, *reversals] = _reverse_repayments(connection, [target, *later], "taken back", user_id, now)
@@ -707,6 +881,19 @@ def _repost(connection: Connection, current: LoanState, later: list[Row], revers
         ))  # fmt: skip
     _settle_status(connection, replace(current, rows=rows))
     return entry_ids
+
+
+def _check_after_fold(connection: Connection, loan_id: int, on: date, *, counted: bool) -> None:
+    """Refuse a repayment dated before the loan's latest reschedule that folded arrears, or
+    taking back one it counted (dated on or before it): the folded schedule was cut to what had
+    been paid then, and would no longer say what is due."""
+    query = select(func.max(schedule_t.c.effective_from)).where(
+        schedule_t.c.loan_id == loan_id, schedule_t.c.reason.startswith(ARREARS_FOLDED, autoescape=True)
+    )
+    folded_on = connection.execute(query).scalar_one()
+    if folded_on is not None and (on <= folded_on if counted else on < folded_on):
+        detail = f"the loan's arrears were folded into a new schedule on {folded_on}, by what had been paid then"
+        raise LedgerError(Rejection.date_before_last_transaction, detail)
 
 
 def _later_repayments(rows: list[Row], on: date, today: date) -> list[Row]:
@@ -756,7 +943,8 @@ def _post_repayment(connection: Connection, current: LoanState, amount_satang: i
 def _settle_status(connection: Connection, current: LoanState) -> None:
     """Close a loan its live transactions settle (on the last one's date); open again a closed
     loan they no longer settle (a repayment taken back)."""
-    settled = is_settled(current.plan, totals(current.txs), amount_satang=current.loan["amount_satang"])
+    lent = current.loan["amount_satang"] - _with_cancelled(connection, [current.loan])[0]["cancelled_satang"]
+    settled = is_settled(current.plan, totals(current.txs), amount_satang=lent)
     if settled and current.loan["status"] != "closed":
         values = {"status": "closed", "closed_on": current.rows[-1]["effective_date"]}
     elif not settled and current.loan["status"] == "closed":
@@ -892,11 +1080,18 @@ def _restructurable(connection: Connection, loan_id: int, on: date) -> tuple[Row
 def reschedule_loan(
     connection: Connection, loan_id: int, *, on: date, reason: str | None, rate_percent: Decimal | None,
     extra_instalments: int, today: date, user_id: int, now: datetime, instalment_satang: int | None = None,
+    fold_arrears: bool = True,
 ) -> Row:  # fmt: skip
     """A new schedule version from `on` (`ledger.loan_book.reschedule`), with a reason: a new
     rate, and extra instalments or a new instalment (the term then follows: the fewest
     instalments none of which asks more, `ledger.loan_book.instalments_for`) for the principal
-    scheduled after it. The old version is kept."""
+    scheduled after it. The old version is kept.
+
+    Arrears are folded in (`ledger.loan_book.fold_arrears`): the unpaid principal of what fell
+    due by `on` is scheduled again with the rest, its unpaid interest spread over the new
+    instalments, so the loan is no longer past due for them. Such a version's reason starts
+    with `ARREARS_FOLDED`, and no repayment may then be dated before it. A rate change for loans
+    meeting a rule passes `fold_arrears=False`: it changes the rate, not what is due."""
     why = _check_reason(reason, "a reschedule")
     if rate_percent is None and extra_instalments == 0 and instalment_satang is None:
         raise LedgerError(Rejection.invalid_request, "a reschedule changes the rate, the term or the instalment")
@@ -909,13 +1104,19 @@ def reschedule_loan(
     if on > today:
         raise LedgerError(Rejection.date_in_future, f"{on} is after the business date {today}")
     loan, current = _restructurable(connection, loan_id, on)
+    folding = totals(current.txs) if fold_arrears else None
     if instalment_satang is not None:
         left = sum(1 for i in current.plan.instalments if i.due_on > on)
-        count = instalments_for(current.plan, current.terms, on, instalment_satang, rate_percent=rate_percent)
+        count = instalments_for(current.plan, current.terms, on, instalment_satang, rate_percent=rate_percent,
+                                folding=folding, accruing=loan["accruing"])  # fmt: skip
         extra_instalments = count - left
     plan, terms = reschedule(current.plan, current.terms, on, rate_percent=rate_percent,
-                             extra_instalments=extra_instalments)  # fmt: skip
-    _save_plan(connection, loan, plan, terms, on, f"reschedule: {why}"[:200], user_id, now)
+                             extra_instalments=extra_instalments, folding=folding,
+                             accruing=loan["accruing"])  # fmt: skip
+    kept = sum(1 for i in current.plan.instalments if i.due_on <= on)
+    folded = plan.instalments[:kept] != current.plan.instalments[:kept]
+    _save_plan(connection, loan, plan, terms, on, f"{ARREARS_FOLDED if folded else 'reschedule: '}{why}"[:200],
+               user_id, now)  # fmt: skip
     connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(term_instalments=len(plan.instalments)))
     return get_loan(connection, loan_id)
 
@@ -1012,7 +1213,7 @@ def change_rate_by_rule(
                     with connection.begin_nested():
                         reschedule_loan(connection, loan_id, on=rule.effective_on, reason=f"rate change: {why}",
                                         rate_percent=rule.rate_percent, extra_instalments=0, today=today,
-                                        user_id=user_id, now=now)  # fmt: skip
+                                        user_id=user_id, now=now, fold_arrears=False)  # fmt: skip
                 except LedgerError as error:
                     left_out = str(error.reason)
             if left_out is None:

@@ -210,7 +210,7 @@ class AuditHead(SQLModel, table=True):
 # A loan's figures are re-derived from its schedule versions and loan transactions, both
 # append-only (UPDATE and DELETE refused by triggers); the loan row holds its life-cycle state.
 
-LOAN_STATUSES = ("applied", "approved", "active", "closed", "written_off")
+LOAN_STATUSES = ("applied", "approved", "active", "closed", "written_off", "rejected", "withdrawn", "cancelled")
 LOAN_TX_KINDS = ("disbursement", "repayment", "accrual", "accrual_reversal",
                  "penalty", "write_off", "recovery", "refund", "rebate")  # the last five: migration 0005
 
@@ -252,7 +252,9 @@ class Loan(SQLModel, table=True):
         CheckConstraint(f"status IN {LOAN_STATUSES!r}".replace('"', "'"), name="ck_loan_status"),
         # four eyes: approved by someone other than who recorded it, and nothing goes further unapproved
         CheckConstraint("approved_by IS NULL OR approved_by <> recorded_by", name="ck_loan_four_eyes"),
-        CheckConstraint("status = 'applied' OR approved_by IS NOT NULL", name="ck_loan_approved"),
+        CheckConstraint(
+            "status IN ('applied', 'rejected', 'withdrawn') OR approved_by IS NOT NULL", name="ck_loan_approved"
+        ),
         Index("ix_loan_book_status", "book_id", "status", "id"),
         Index("ix_loan_book_borrower", "book_id", "borrower_party_id"),
     )
@@ -282,6 +284,8 @@ class Loan(SQLModel, table=True):
     # migration 0005: a loan in court is left out of rate changes for loans meeting a rule
     in_litigation: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     litigation_reason: str | None = Field(default=None, max_length=500)
+    # migration 0012: why a loan was rejected, withdrawn or cancelled (closed_on: the business date)
+    closure_reason: str | None = Field(default=None, max_length=500)
 
 
 class LoanSchedule(SQLModel, table=True):
@@ -652,6 +656,61 @@ class WelfareAdminCost(SQLModel, table=True):
     entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
     recorded_at: datetime
     recorded_by: int = Field(foreign_key="app_user.id")
+
+
+# Welfare funds, second part (migration 0011) -----------------------------------------------------
+# A settlement undone, an unused advance refunded, and the CODI fund's leg of a government
+# matching contribution paid through CODI; all append-only.
+
+
+class WelfareSettlementReversal(SQLModel, table=True):
+    """A settlement undone (recorded in error): its entries reversed; the sales it settled owed
+    again; its advance, and what sales it settled and since reversed had returned to the
+    advance, taken back out of the advance."""
+
+    __tablename__ = "welfare_settlement_reversal"
+    __table_args__ = (
+        CheckConstraint("reopened_satang >= 0 AND advance_taken_satang >= 0", name="ck_settlement_reversal_amounts"),
+        CheckConstraint("length(trim(reason)) > 0", name="ck_settlement_reversal_reason"),
+    )
+    settlement_id: int = Field(sa_column=Column(BigInteger, ForeignKey("welfare_settlement.id"), primary_key=True))
+    effective_date: date
+    reason: str = Field(max_length=500)
+    reopened_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    advance_taken_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    entry_ids: str = Field(max_length=200)  # JSON list: the reversals, and any move off the advance
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class WelfareAdvanceRefund(SQLModel, table=True):
+    """An unused advance paid back by the fund to the enterprise."""
+
+    __tablename__ = "welfare_advance_refund"
+    __table_args__ = (
+        CheckConstraint("amount_satang > 0", name="ck_advance_refund_amount"),
+        Index("ix_welfare_advance_refund_pair", "fund_party_id", "enterprise_party_id", "id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    enterprise_party_id: int = Field(foreign_key="party.id")
+    fund_party_id: int = Field(foreign_key="party.id")
+    effective_date: date
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reference: str | None = Field(default=None, max_length=200)
+    enterprise_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
+    fund_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class WelfareCodiLeg(SQLModel, table=True):
+    """The CODI fund book's entry of a government matching contribution paid through CODI,
+    recorded in the same transaction as the welfare fund's receipt."""
+
+    __tablename__ = "welfare_codi_leg"
+    matching_id: int = Field(sa_column=Column(Integer, ForeignKey("welfare_matching.id"), primary_key=True))
+    codi_book_id: int = Field(foreign_key="book.id")
+    entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False, unique=True))
 
 
 # Year-end ----------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, case, cast, func, insert, select, text, update
+from sqlalchemy import BigInteger, Connection, Select, case, cast, func, insert, select, text, update
 
 from ledger.accounts import EntryDraft, Posting
 from ledger.calendar import fiscal_year_bounds, fiscal_year_of
@@ -53,28 +53,36 @@ from ledger.welfare import (
     allocate_settlement,
     benefit_type,
     check_admin_cost,
+    check_advance_refund,
+    check_codi_leg,
     check_product_lines,
     check_rule,
     compose_statement,
     contribution_satang,
     member_contribution_expected,
+    plan_settlement_reversal,
     refuse_overlap,
     rule_in_force,
 )
 from store import audit_log, books, journal, users
 from store.bulk import MAX_LINE_BYTES, ImportReport, batches, drop_known_keys, keep_recorded
 from store.engine import Database
+from store.equity import fund_book as codi_fund_book
+from store.rows import insert_rows
 from store.tables import ContributionRule as RuleRow
 from store.tables import (
     WelfareAdminCost,
+    WelfareAdvanceRefund,
     WelfareAllocation,
     WelfareBenefit,
+    WelfareCodiLeg,
     WelfareFundSetting,
     WelfareMatching,
     WelfareMemberContribution,
     WelfareSale,
     WelfareSaleReversal,
     WelfareSettlement,
+    WelfareSettlementReversal,
 )
 
 rule_t = RuleRow.__table__
@@ -87,10 +95,16 @@ matching_t = WelfareMatching.__table__
 benefit_t = WelfareBenefit.__table__
 admin_t = WelfareAdminCost.__table__
 setting_t = WelfareFundSetting.__table__
+settlement_reversal_t = WelfareSettlementReversal.__table__
+refund_t = WelfareAdvanceRefund.__table__
+codi_leg_t = WelfareCodiLeg.__table__
 account_t, balance_t, book_t = books.account_t, books.balance_t, books.book_t
 
 Row = dict[str, Any]
 LIVE_SALE = ~select(reversal_t.c.sale_id).where(reversal_t.c.sale_id == sale_t.c.id).exists()
+LIVE_SETTLEMENT = ~select(settlement_reversal_t.c.settlement_id).where(
+    settlement_reversal_t.c.settlement_id == settlement_t.c.id
+).exists()
 MATCHING_ACCOUNTS = {  # source -> its sub-account of 1300 (suffix, names), its income account
     MatchingSource.local_authority: ("LA", "local authority", "องค์กรปกครองส่วนท้องถิ่น", "4200"),
     MatchingSource.government: ("GOV", "government through CODI", "รัฐบาลผ่าน พอช.", "4300"),
@@ -231,6 +245,16 @@ def _draft(book: Row, on: date, kind: str, description: str, lines: Iterable[tup
     postings = tuple(Posting(account_id, amount) for account_id, amount in lines if amount)
     dimensions = {k: str(v)[:100] for k, v in dims.items() if v is not None}
     return EntryDraft(book["id"], on, kind, description[:500], postings, dimensions)
+
+
+def _post_pair(connection: Connection, the_pair: Pair, on: date, kind: str, description: str, *,
+               enterprise_lines: Iterable[tuple[int, int]], fund_lines: Iterable[tuple[int, int]], user_id: int,
+               now: datetime) -> list[int]:  # fmt: skip
+    """One entry in the enterprise's book and one in the fund's, both or neither; their ids."""
+    return _record_together(connection, [
+        _draft(the_pair.enterprise_book, on, kind, description, enterprise_lines, fund=the_pair.fund_book["party_id"]),
+        _draft(the_pair.fund_book, on, kind, description, fund_lines, enterprise=the_pair.enterprise_book["party_id"]),
+    ], user_id, now)  # fmt: skip
 
 
 # --- contribution rules ------------------------------------------------------------------------
@@ -447,7 +471,6 @@ def _draft_sale(p: _Planned, balances: dict[int, int]) -> None:
                                enterprise=r.enterprise_party_id, **dims))  # fmt: skip
 
 
-_INSERT_SALES = insert(sale_t)
 _LAST_SALE_ID = select(func.max(sale_t.c.id))
 _NEXT_SALE_IDS = text("SELECT nextval('welfare_sale_id_seq') FROM generate_series(1, :n)")
 
@@ -480,7 +503,7 @@ def _insert_sales(connection: Connection, pending: dict[int, _Planned], entry_id
         return {}
     for row, sale_id in zip(rows.values(), _next_sale_ids(connection, len(rows)), strict=True):
         row["id"] = sale_id
-    connection.execute(_INSERT_SALES, list(rows.values()))
+    insert_rows(connection, sale_t, list(rows.values()))
     for row in rows.values():
         row.update(settled_satang=row["advance_applied_satang"], reversal=None)
     advances = [{"sale_id": row["id"], "settlement_id": None, "amount_satang": row["advance_applied_satang"]}
@@ -490,14 +513,31 @@ def _insert_sales(connection: Connection, pending: dict[int, _Planned], entry_id
     return rows
 
 
-# What of each sale is paid: in all, and by settlements (the rest came from an advance). Cast,
-# because PostgreSQL sums BIGINTs as NUMERIC.
-SETTLED = (
-    select(allocation_t.c.sale_id, cast(func.sum(allocation_t.c.amount_satang), BigInteger).label("settled"),
-           cast(func.sum(case((allocation_t.c.settlement_id.is_not(None), allocation_t.c.amount_satang), else_=0)),
-                BigInteger).label("by_settlement"))
-    .group_by(allocation_t.c.sale_id)
-)  # fmt: skip
+def _settled(counted) -> Select:
+    """What of each sale is paid, counting the allocations `counted` holds: in all, and by
+    settlements (the rest came from an advance). Cast, because PostgreSQL sums BIGINTs as NUMERIC."""
+    return (
+        select(allocation_t.c.sale_id, cast(func.sum(allocation_t.c.amount_satang), BigInteger).label("settled"),
+               cast(func.sum(case((allocation_t.c.settlement_id.is_not(None), allocation_t.c.amount_satang),
+                                  else_=0)), BigInteger).label("by_settlement"))
+        .where(counted)
+        .group_by(allocation_t.c.sale_id)
+    )  # fmt: skip
+
+
+def _settlement_counts(as_of: date | None):
+    """An allocation counts if it came from the advance when its sale was recorded, or from a
+    settlement not undone (as of `as_of`: dated by then and not undone by then)."""
+    settlement = select(settlement_t.c.id).where(settlement_t.c.id == allocation_t.c.settlement_id)
+    undone = settlement_reversal_t.c.settlement_id == settlement_t.c.id
+    if as_of is not None:
+        settlement = settlement.where(settlement_t.c.effective_date <= as_of)
+        undone &= settlement_reversal_t.c.effective_date <= as_of
+    settlement = settlement.where(~select(settlement_reversal_t.c.settlement_id).where(undone).exists())
+    return allocation_t.c.settlement_id.is_(None) | settlement.exists()
+
+
+SETTLED = _settled(_settlement_counts(None))
 
 
 def _sales_query():
@@ -564,12 +604,10 @@ def reverse_sale(connection: Connection, sale_id: int, *, on: date, reason: str,
     paid = sale["settled_by_payment_satang"]
     if paid:
         moved = f"Sale {sale_id} reversed: its paid contribution becomes an advance"
-        entry_ids += _record_together(connection, [
-            _draft(the_pair.enterprise_book, on, "welfare.advance", moved, [(the_pair.prepaid, paid),
-                                                                           (the_pair.payable, -paid)]),
-            _draft(the_pair.fund_book, on, "welfare.advance", moved, [(the_pair.receivable, paid),
-                                                                     (the_pair.advance, -paid)]),
-        ], user_id, now)  # fmt: skip
+        entry_ids += _post_pair(connection, the_pair, on, "welfare.advance", moved,
+                                enterprise_lines=[(the_pair.prepaid, paid), (the_pair.payable, -paid)],
+                                fund_lines=[(the_pair.receivable, paid), (the_pair.advance, -paid)],
+                                user_id=user_id, now=now)  # fmt: skip
     for original in (sale["enterprise_entry_id"], sale["fund_entry_id"]):
         if original is not None:
             entry_ids.append(journal.reverse_entry(
@@ -593,14 +631,22 @@ def _pair_of(connection: Connection, enterprise_party_id: int, fund_party_id: in
 # --- settlements -------------------------------------------------------------------------------
 
 
-def owed_sales(connection: Connection, *, fund_party_id: int, enterprise_party_id: int | None = None) -> list[Row]:
-    """The fund's live sales with a contribution not yet paid in full, oldest first."""
-    settled = SETTLED.subquery()
+def owed_sales(
+    connection: Connection, *, fund_party_id: int, enterprise_party_id: int | None = None, as_of: date | None = None
+) -> list[Row]:
+    """The fund's live sales with a contribution not yet paid in full, oldest first; as of a
+    past day `as_of`, as they were then: sales, settlements and reversals dated after it left out."""
+    settled = (SETTLED if as_of is None else _settled(_settlement_counts(as_of))).subquery()
+    live = LIVE_SALE
+    if as_of is not None:
+        live = sale_t.c.effective_date <= as_of
+        live &= ~select(reversal_t.c.sale_id).where(reversal_t.c.sale_id == sale_t.c.id,
+                                                    reversal_t.c.effective_date <= as_of).exists()  # fmt: skip
     outstanding = (sale_t.c.contribution_satang - func.coalesce(settled.c.settled, 0)).label("outstanding_satang")
     query = (
         select(sale_t.c.id, sale_t.c.enterprise_party_id, sale_t.c.effective_date, outstanding)
         .outerjoin(settled, settled.c.sale_id == sale_t.c.id)
-        .where(sale_t.c.fund_party_id == fund_party_id, sale_t.c.contribution_satang > 0, LIVE_SALE,
+        .where(sale_t.c.fund_party_id == fund_party_id, sale_t.c.contribution_satang > 0, live,
                sale_t.c.contribution_satang > func.coalesce(settled.c.settled, 0))
         .order_by(sale_t.c.effective_date, sale_t.c.id)
     )  # fmt: skip
@@ -622,14 +668,11 @@ def settle(
         amount_satang, [Owed(r["id"], r["effective_date"], r["outstanding_satang"]) for r in owed], advance=advance
     )
     what = f"Welfare contributions paid to the fund{f': {reference}' if reference else ''}"
-    enterprise_id, fund_id = _record_together(connection, [
-        _draft(the_pair.enterprise_book, on, "welfare.settlement", what, [
-            (the_pair.payable, plan.allocated_satang), (the_pair.prepaid, plan.advance_satang),
-            (the_pair.enterprise_cash, -amount_satang)], fund=fund_party_id),
-        _draft(the_pair.fund_book, on, "welfare.settlement", what, [
-            (the_pair.fund_cash, amount_satang), (the_pair.receivable, -plan.allocated_satang),
-            (the_pair.advance, -plan.advance_satang)], enterprise=enterprise_party_id),
-    ], user_id, now)  # fmt: skip
+    enterprise_id, fund_id = _post_pair(connection, the_pair, on, "welfare.settlement", what, enterprise_lines=[
+        (the_pair.payable, plan.allocated_satang), (the_pair.prepaid, plan.advance_satang),
+        (the_pair.enterprise_cash, -amount_satang)], fund_lines=[
+        (the_pair.fund_cash, amount_satang), (the_pair.receivable, -plan.allocated_satang),
+        (the_pair.advance, -plan.advance_satang)], user_id=user_id, now=now)  # fmt: skip
     values = {"enterprise_party_id": enterprise_party_id, "fund_party_id": fund_party_id, "effective_date": on,
               "amount_satang": amount_satang, "advance_satang": plan.advance_satang, "reference": reference,
               "enterprise_entry_id": enterprise_id, "fund_entry_id": fund_id, "recorded_at": now,
@@ -651,6 +694,7 @@ def get_settlement(connection: Connection, settlement_id: int) -> Row:
 
 
 def _with_allocations(connection: Connection, settlements: list[Row]) -> list[Row]:
+    """The settlements with the sales they paid and, if undone, their reversal."""
     by_id: dict[int, list[Row]] = {s["id"]: [] for s in settlements}
     query = (
         select(allocation_t.c.settlement_id, allocation_t.c.sale_id, allocation_t.c.amount_satang)
@@ -659,21 +703,115 @@ def _with_allocations(connection: Connection, settlements: list[Row]) -> list[Ro
     )
     for row in connection.execute(query):
         by_id[row.settlement_id].append({"sale_id": row.sale_id, "amount_satang": row.amount_satang})
-    return [{**s, "allocations": by_id[s["id"]]} for s in settlements]
+    undone = select(settlement_reversal_t).where(settlement_reversal_t.c.settlement_id.in_(list(by_id)))
+    reversals = {r["settlement_id"]: {**r, "entry_ids": json.loads(r["entry_ids"])}
+                 for r in connection.execute(undone).mappings()}  # fmt: skip
+    return [{**s, "allocations": by_id[s["id"]], "reversal": reversals.get(s["id"])} for s in settlements]
+
+
+def _list_of_pairs(table, *, filters: Row, only_party: int | None, after: int, limit: int) -> Select:
+    """Rows of a table of an enterprise and a fund (settlements, refunds), filtered by either;
+    a party's token sees the rows of its own party only."""
+    query = select(table).where(table.c.id > after).order_by(table.c.id).limit(limit)
+    for name in ("enterprise_party_id", "fund_party_id"):
+        if filters.get(name) is not None:
+            query = query.where(table.c[name] == filters[name])
+    if only_party is not None:
+        query = query.where((table.c.enterprise_party_id == only_party) | (table.c.fund_party_id == only_party))
+    return query
 
 
 def list_settlements(
     connection: Connection, *, filters: Row, only_party: int | None, after: int, limit: int
 ) -> list[Row]:
-    query = select(settlement_t).where(settlement_t.c.id > after).order_by(settlement_t.c.id).limit(limit)
-    for name in ("enterprise_party_id", "fund_party_id"):
-        if filters.get(name) is not None:
-            query = query.where(settlement_t.c[name] == filters[name])
-    if only_party is not None:
-        query = query.where(
-            (settlement_t.c.enterprise_party_id == only_party) | (settlement_t.c.fund_party_id == only_party)
-        )
+    query = _list_of_pairs(settlement_t, filters=filters, only_party=only_party, after=after, limit=limit)
     return _with_allocations(connection, [dict(r) for r in connection.execute(query).mappings()])
+
+
+def reverse_settlement(
+    connection: Connection, settlement_id: int, *, on: date, reason: str, user_id: int, now: datetime
+) -> Row:
+    """Undo a settlement recorded in error, at most once: both its entries are reversed (dated
+    `on`), so the sales it paid are owed again and settled oldest first by later payments; its
+    advance leaves the advance accounts. What it paid for sales since reversed had gone to the
+    advance with their reversal: an entry in each book moves it back onto the payable and the
+    receivable the reversal then clears. Refused if the advance no longer holds what this takes
+    back (`settlement_advance_used`).
+
+    The settlement's row is locked (one reversal at a time), then the pair's balance rows
+    before the advance held and what is paid is read (as a settlement does)."""
+    reason = reason.strip()
+    if not reason:
+        raise LedgerError(Rejection.reason_required, "say why the settlement is reversed")
+    locked = select(settlement_t.c.id).where(settlement_t.c.id == settlement_id).with_for_update()
+    if connection.execute(locked).first() is None:
+        raise books.not_found("settlement", settlement_id)
+    settlement = get_settlement(connection, settlement_id)
+    the_pair = _pair_of(connection, settlement["enterprise_party_id"], settlement["fund_party_id"], now)
+    held = _lock(connection, the_pair.account_ids).get(the_pair.prepaid, 0)
+    settlement = get_settlement(connection, settlement_id)  # read under the pair's locks
+    if settlement["reversal"] is not None:
+        raise LedgerError(Rejection.already_reversed, f"settlement {settlement_id} is already reversed")
+    if on < settlement["effective_date"]:
+        raise LedgerError(Rejection.invalid_date_range,
+                          f"a settlement of {settlement['effective_date']} is not reversed on {on}")  # fmt: skip
+    paid = settlement["allocations"]
+    gone = select(reversal_t.c.sale_id).where(reversal_t.c.sale_id.in_([a["sale_id"] for a in paid]))
+    reversed_sales = set(connection.execute(gone).scalars())
+    plan = plan_settlement_reversal([(a["amount_satang"], a["sale_id"] not in reversed_sales) for a in paid],
+                                    advance_satang=settlement["advance_satang"], advance_held_satang=held)  # fmt: skip
+    what = f"Settlement {settlement_id} reversed: {reason}"
+    with connection.begin_nested():
+        entry_ids = [journal.reverse_entry(connection, entry_id=original, effective_date=on, description=what,
+                                           recorded_by=user_id, recorded_at=now)
+                     for original in (settlement["enterprise_entry_id"], settlement["fund_entry_id"])]  # fmt: skip
+        if plan.returned_satang:
+            back = plan.returned_satang
+            entry_ids += _post_pair(connection, the_pair, on, "welfare.advance", f"{what} (paid for sales since "
+                                    "reversed: off the advance)",
+                                    enterprise_lines=[(the_pair.payable, back), (the_pair.prepaid, -back)],
+                                    fund_lines=[(the_pair.advance, back), (the_pair.receivable, -back)],
+                                    user_id=user_id, now=now)  # fmt: skip
+    connection.execute(insert(settlement_reversal_t).values(
+        settlement_id=settlement_id, effective_date=on, reason=reason, reopened_satang=plan.reopened_satang,
+        advance_taken_satang=plan.advance_taken_satang, entry_ids=json.dumps(entry_ids), recorded_at=now,
+        recorded_by=user_id,
+    ))  # fmt: skip
+    return get_settlement(connection, settlement_id)
+
+
+# --- refunds of an unused advance --------------------------------------------------------------
+
+
+def refund_advance(
+    connection: Connection, *, enterprise_party_id: int, fund_party_id: int, amount_satang: int, on: date,
+    reference: str | None, user_id: int, now: datetime,
+) -> Row:  # fmt: skip
+    """The fund pays back advance the enterprise has not used: enterprise Dr cash / Cr
+    `1400-F<fund>`; fund Dr `2100-E<enterprise>` / Cr cash. Never more than the advance held
+    less what the enterprise still owes (`refund_exceeds_advance`)."""
+    the_pair = _pair_of(connection, enterprise_party_id, fund_party_id, now)
+    held = _lock(connection, the_pair.account_ids).get(the_pair.prepaid, 0)
+    owed = owed_sales(connection, fund_party_id=fund_party_id, enterprise_party_id=enterprise_party_id)
+    owed_satang = sum(r["outstanding_satang"] for r in owed)
+    check_advance_refund(amount_satang, advance_held_satang=held, owed_satang=owed_satang)
+    what = f"Unused advance of welfare contributions refunded{f': {reference}' if reference else ''}"
+    enterprise_id, fund_id = _post_pair(
+        connection, the_pair, on, "welfare.refund", what,
+        enterprise_lines=[(the_pair.enterprise_cash, amount_satang), (the_pair.prepaid, -amount_satang)],
+        fund_lines=[(the_pair.advance, amount_satang), (the_pair.fund_cash, -amount_satang)],
+        user_id=user_id, now=now,
+    )  # fmt: skip
+    values = {"enterprise_party_id": enterprise_party_id, "fund_party_id": fund_party_id, "effective_date": on,
+              "amount_satang": amount_satang, "reference": reference, "enterprise_entry_id": enterprise_id,
+              "fund_entry_id": fund_id, "recorded_at": now, "recorded_by": user_id}  # fmt: skip
+    refund_id = connection.execute(insert(refund_t).values(**values)).inserted_primary_key[0]
+    return {**values, "id": refund_id}
+
+
+def list_refunds(connection: Connection, *, filters: Row, only_party: int | None, after: int, limit: int) -> list[Row]:
+    query = _list_of_pairs(refund_t, filters=filters, only_party=only_party, after=after, limit=limit)
+    return [dict(r) for r in connection.execute(query).mappings()]
 
 
 # --- the fund's own money ----------------------------------------------------------------------
@@ -719,10 +857,14 @@ class FundWrite:
         book = fund_book(connection, fund_party_id)
         return cls(connection, book, Accounts(connection, [book["id"]], now), user_id, now)
 
-    def post(self, on: date, kind: str, description: str, lines: list[tuple[str | int, int]], **dimensions) -> int:
-        """One entry in the fund's book; accounts by chart code or by id."""
+    def draft(self, on: date, kind: str, description: str, lines: list[tuple[str | int, int]], **dims) -> EntryDraft:
+        """An entry of the fund's book; accounts by chart code or by id."""
         ids = [(a if isinstance(a, int) else self.accounts(self.book, a), amount) for a, amount in lines]
-        [entry_id] = _record_together(self.connection, [_draft(self.book, on, kind, description, ids, **dimensions)],
+        return _draft(self.book, on, kind, description, ids, **dims)
+
+    def post(self, on: date, kind: str, description: str, lines: list[tuple[str | int, int]], **dimensions) -> int:
+        """Record one entry in the fund's book."""
+        [entry_id] = _record_together(self.connection, [self.draft(on, kind, description, lines, **dimensions)],
                                       self.user_id, self.now)  # fmt: skip
         return entry_id
 
@@ -752,14 +894,20 @@ def record_member_contributions(
 
 def record_matching(
     fund: FundWrite, *, source: MatchingSource, kind: MatchingKind, amount_satang: int, on: date,
-    source_party_id: int | None, reference: str | None,
+    source_party_id: int | None, reference: str | None, through_codi: bool = False, codi_book_id: int | None = None,
 ) -> Row:  # fmt: skip
     """A matching contribution promised (due: Dr the source's receivable / Cr its income) or paid
-    (received: Dr cash / Cr the receivable, never more than is due)."""
+    (received: Dr cash / Cr the receivable, never more than is due). The government's, paid
+    `through_codi`, posts CODI's own entry too, in the same transaction (`codi_leg`): in the CODI
+    fund book named (or the only one), Dr programme expenses `5400-W<fund>` / Cr cash."""
     if amount_satang <= 0:
         raise LedgerError(Rejection.amount_must_be_positive, "a matching contribution must be more than zero")
     if source_party_id is not None:
         books.get_party(fund.connection, source_party_id)
+    codi = None
+    if through_codi:
+        check_codi_leg(source, kind)
+        codi = codi_fund_book(fund.connection, codi_book_id)
     suffix, name_en, name_th, income = MATCHING_ACCOUNTS[source]
     receivable = fund.accounts.sub(fund.book, "1300", suffix, name_en=name_en, name_th=name_th, party_id=None)
     if kind is MatchingKind.due:
@@ -771,27 +919,60 @@ def record_matching(
             raise LedgerError(Rejection.matching_exceeds_due,
                               f"{source} has {format_amount(due)} due; record what it promised first")  # fmt: skip
         lines = [(cash, amount_satang), (receivable, -amount_satang)]
-    entry_id = fund.post(on, f"welfare.matching_{kind}", f"Matching contribution {kind}: {source}"
-                         + (f" ({reference})" if reference else ""), lines, source=source.value)  # fmt: skip
-    return fund.insert(matching_t, source=source.value, source_party_id=source_party_id, kind=kind.value,
-                       effective_date=on, amount_satang=amount_satang, reference=reference,
-                       entry_id=entry_id)  # fmt: skip
+    what = f"Matching contribution {kind}: {source}" + (f" ({reference})" if reference else "")
+    drafts = [fund.draft(on, f"welfare.matching_{kind}", what, lines, source=source.value)]
+    if codi is not None:
+        drafts.append(codi_leg(fund, codi, on, amount_satang, what))
+    entry_ids = _record_together(fund.connection, drafts, fund.user_id, fund.now)
+    row = fund.insert(matching_t, source=source.value, source_party_id=source_party_id, kind=kind.value,
+                      effective_date=on, amount_satang=amount_satang, reference=reference,
+                      entry_id=entry_ids[0])  # fmt: skip
+    leg = {"codi_book_id": codi and codi["id"], "codi_entry_id": entry_ids[1] if codi else None}
+    if codi is not None:
+        fund.connection.execute(insert(codi_leg_t).values(matching_id=row["id"], codi_book_id=codi["id"],
+                                                          entry_id=entry_ids[1]))  # fmt: skip
+    return {**row, **leg}
+
+
+def codi_leg(fund: FundWrite, codi: Row, on: date, amount_satang: int, description: str) -> EntryDraft:
+    """CODI's own entry of government matching money it pays a welfare fund: a grant passed on,
+    so Dr programme expenses (5400, a sub-account per welfare fund carrying it) / Cr cash."""
+    accounts = Accounts(fund.connection, [codi["id"]], fund.now)
+    expense = accounts.of_party(codi, "5400", books.get_party(fund.connection, fund.book["party_id"]), "W")
+    return _draft(codi, on, "welfare.matching_codi", f"{description}, paid to a welfare fund",
+                  [(expense, amount_satang), (accounts(codi, "1100"), -amount_satang)],
+                  fund=fund.book["party_id"], source=MatchingSource.government.value)  # fmt: skip
+
+
+def list_matching(connection: Connection, fund_party_id: int, *, after: int, limit: int) -> list[Row]:
+    """A fund's matching contributions, each with CODI's leg (book and entry) if it has one."""
+    query = (
+        select(matching_t, codi_leg_t.c.codi_book_id, codi_leg_t.c.entry_id.label("codi_entry_id"))
+        .outerjoin(codi_leg_t, codi_leg_t.c.matching_id == matching_t.c.id)
+        .where(matching_t.c.fund_party_id == fund_party_id, matching_t.c.id > after)
+        .order_by(matching_t.c.id).limit(limit)
+    )  # fmt: skip
+    return [dict(r) for r in connection.execute(query).mappings()]
 
 
 def matching_by_source(connection: Connection, fund_party_id: int) -> list[Row]:
-    """Each source's promises and payments, reconciled: due, received, outstanding."""
+    """Each source's promises and payments, reconciled: due, received, outstanding; and of what
+    was received, what came through CODI (equal to CODI's `5400-W<fund>`)."""
     c = matching_t.c
     query = (
         select(c.source, func.sum(case((c.kind == "due", c.amount_satang), else_=0)).label("due"),
-               func.sum(case((c.kind == "received", c.amount_satang), else_=0)).label("received"))
+               func.sum(case((c.kind == "received", c.amount_satang), else_=0)).label("received"),
+               func.sum(case((codi_leg_t.c.matching_id.is_not(None), c.amount_satang), else_=0)).label("codi"))
+        .outerjoin(codi_leg_t, codi_leg_t.c.matching_id == c.id)
         .where(c.fund_party_id == fund_party_id).group_by(c.source)
     )  # fmt: skip
-    sums = {r.source: (int(r.due), int(r.received)) for r in connection.execute(query)}
+    sums = {r.source: (int(r.due), int(r.received), int(r.codi)) for r in connection.execute(query)}
     return [
-        {"source": source.value, "due_satang": due, "received_satang": received, "outstanding_satang": due - received}
+        {"source": source.value, "due_satang": due, "received_satang": received, "outstanding_satang": due - received,
+         "received_through_codi_satang": codi}
         for source in MatchingSource
-        for due, received in [sums.get(source.value, (0, 0))]
-    ]
+        for due, received, codi in [sums.get(source.value, (0, 0, 0))]
+    ]  # fmt: skip
 
 
 def pay_benefit(fund: FundWrite, *, benefit: str, beneficiary_ref: str, amount_satang: int, on: date) -> Row:
@@ -889,10 +1070,10 @@ def _sum_by(connection: Connection, key, amount, *conditions, join=None) -> dict
 
 
 def receivables(connection: Connection, fund_party_id: int, as_of: date) -> list[Row]:
-    """What each enterprise owes the fund now, by the age its sales have on `as_of`."""
+    """What each enterprise owed the fund at the end of `as_of`, by the age its sales had then."""
     fund_book(connection, fund_party_id)
     by_enterprise: dict[int, Row] = {}
-    for sale in owed_sales(connection, fund_party_id=fund_party_id):
+    for sale in owed_sales(connection, fund_party_id=fund_party_id, as_of=as_of):
         row = by_enterprise.setdefault(sale["enterprise_party_id"], {
             "enterprise_party_id": sale["enterprise_party_id"], "outstanding_satang": 0, "sales": 0,
             "oldest_sale_on": sale["effective_date"], "buckets": dict.fromkeys(age_buckets(), 0),
@@ -920,16 +1101,20 @@ def enterprise_summary(connection: Connection, enterprise_party_id: int, date_fr
     )  # fmt: skip
     funds = {r.fund_party_id: {**r._mapping} for r in connection.execute(query)}
     paid = _sum_by(connection, settlement_t.c.fund_party_id, settlement_t.c.amount_satang,
-                   settlement_t.c.enterprise_party_id == enterprise_party_id,
+                   settlement_t.c.enterprise_party_id == enterprise_party_id, LIVE_SETTLEMENT,
                    settlement_t.c.effective_date.between(date_from, date_to))  # fmt: skip
+    refunded = _sum_by(connection, refund_t.c.fund_party_id, refund_t.c.amount_satang,
+                       refund_t.c.enterprise_party_id == enterprise_party_id,
+                       refund_t.c.effective_date.between(date_from, date_to))  # fmt: skip
     prepaid = _prepaid_by_fund(connection, enterprise)
     rows = []
-    for fund_id in sorted(funds.keys() | paid.keys() | prepaid.keys(), key=lambda f: (f is None, f)):
+    for fund_id in sorted(funds.keys() | paid.keys() | refunded.keys() | prepaid.keys(), key=lambda f: (f is None, f)):
         row = funds.get(fund_id) or {"fund_party_id": fund_id, "sales_count": 0, "sales_satang": 0,
                                      "contributions_satang": 0, "settled_satang": 0}  # fmt: skip
         row = {k: int(v) if k != "fund_party_id" else v for k, v in row.items()}
         row["outstanding_satang"] = row["contributions_satang"] - row["settled_satang"]
-        rows.append({**row, "paid_satang": paid.get(fund_id, 0), "advance_held_satang": prepaid.get(fund_id, 0)})
+        rows.append({**row, "paid_satang": paid.get(fund_id, 0), "refunded_satang": refunded.get(fund_id, 0),
+                     "advance_held_satang": prepaid.get(fund_id, 0)})
     reversed_count = (
         select(func.count())
         .select_from(sale_t.join(reversal_t))

@@ -229,3 +229,102 @@ def test_an_account_twice_in_one_entry_is_judged_by_its_net_movement(api, fund):
     assert api.get(f"/v1/accounts/{fund['1100']}").json()["balance"] == "50.00"
     refused = api.entry(fund["book_id"], [(fund["1100"], "-100.00"), (fund["1100"], "40.00"), (fund["3100"], "60.00")])
     assert (refused.status_code, refused.json()["reason"]) == (409, "insufficient_balance")
+
+
+# --- what an operation wrote or keeps is not for the journal's own routes -----------------------
+
+
+def ok(response) -> dict:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def codes_of(api, book_id: int) -> dict[str, int]:
+    return {a["code"]: a["id"] for a in api.get(f"/v1/books/{book_id}/accounts", limit=100).json()["data"]}
+
+
+@pytest.fixture
+def operations(api, db, fund) -> dict:
+    """A sale of 1,000.00 by an enterprise (its own token) that owes 5 % of it to a welfare fund,
+    and a loan of 10,000.00 disbursed by the fund: the entries they wrote and the sub-accounts
+    they opened (the pair's `2200-F<fund>` and `1200-E<enterprise>`, the loan's `1200-L<loan>`)."""
+    enterprise = ok(api.post("/v1/parties", {"kind": "community_enterprise", "name_th": "วิสาหกิจ"}))["id"]
+    welfare = ok(api.post("/v1/parties", {"kind": "welfare_fund", "name_th": "กองทุนสวัสดิการ"}))["id"]
+    shop = ok(api.post("/v1/books", {"code": "SHOP", "kind": "enterprise", "name_th": "ร้าน", "party_id": enterprise}))
+    wf = ok(api.post("/v1/books", {"code": "WF", "kind": "welfare_fund", "name_th": "กองทุน", "party_id": welfare}))
+    ok(api.post("/v1/contribution-rules", {"enterprise_party_id": enterprise, "fund_party_id": welfare,
+                                           "rate_percent": "5", "effective_from": "2024-01-01"}))  # fmt: skip
+    own = api.as_(make_user(db, "shop", "enterprise", party_id=enterprise))
+    sale = ok(own.post("/v1/sales", {"enterprise_party_id": enterprise, "effective_date": "2024-06-08",
+                                     "channel": "market", "amount": "1000.00"}, "sale-1"))  # fmt: skip
+    ok(api.entry(fund["book_id"], [(fund["1100"], "50000.00"), (fund["3100"], "-50000.00")], day="2024-01-02"))
+    product = ok(api.post("/v1/loan-products", {"book_id": fund["book_id"], "code": "P-12", "name_th": "สินเชื่อ",
+                                                "rate_annual_percent": "12", "term_instalments": 3}))  # fmt: skip
+    loan = ok(api.post("/v1/loans", {"product_id": product["id"], "borrower_party_id": fund["borrower_id"],
+                                     "amount": "10000.00", "savings": "1000.00"}))  # fmt: skip
+    ok(api.as_(make_user(db, "approver", "approver")).post(f"/v1/loans/{loan['id']}/approval", {}))
+    paid = ok(api.post(f"/v1/loans/{loan['id']}/disbursements", {"amount": "10000.00", "effective_date": "2024-01-31"},
+                       "disburse"))  # fmt: skip
+    shop_codes, wf_codes = codes_of(api, shop["id"]), codes_of(api, wf["id"])
+    fund_codes = codes_of(api, fund["book_id"])
+    return {
+        "own": own, "sale": sale, "loan_id": loan["id"], "disbursement_entry_id": paid["transaction"]["entry_id"],
+        "shop": shop["id"], "shop_cash": shop_codes["1100"], "payable": shop_codes[f"2200-F{welfare}"],
+        "wf": wf["id"], "wf_income": wf_codes["4400"], "receivable": wf_codes[f"1200-E{enterprise}"],
+        "advance": wf_codes[f"2100-E{enterprise}"], "loan_account": fund_codes[f"1200-L{loan['id']}"],
+    }  # fmt: skip
+
+
+def trial_balances(api, *book_ids: int) -> list[dict]:
+    return [api.get(f"/v1/books/{book_id}/trial-balance").json() for book_id in book_ids]
+
+
+def test_an_entry_an_operation_wrote_is_undone_only_through_the_operation(api, fund, operations):
+    """Reversing a sale's entry by itself would leave the sale live and its contribution owed:
+    the generic reversal refuses it (an admin or the enterprise's own token alike) and names the
+    sale's own reversal, which still undoes both of the sale's entries."""
+    sale, own = operations["sale"], operations["own"]
+    books = (operations["shop"], operations["wf"], fund["book_id"])
+    before = trial_balances(api, *books)
+    attempts = [(api, sale["enterprise_entry_id"], "/v1/sales/{sale_id}/reversal"),
+                (own, sale["enterprise_entry_id"], "/v1/sales/{sale_id}/reversal"),
+                (api, sale["fund_entry_id"], "/v1/sales/{sale_id}/reversal"),
+                (api, operations["disbursement_entry_id"], "/v1/loans/{loan_id}")]  # fmt: skip
+    for n, (who, entry_id, route) in enumerate(attempts):
+        refused = who.post(f"/v1/entries/{entry_id}/reversal", {"date": "original"}, f"undo-{n}")
+        assert (refused.status_code, refused.json()["reason"]) == (409, "entry_owned_by_operation"), refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert route in refused.json()["detail"]
+        assert api.get(f"/v1/entries/{entry_id}").json()["reversed_by_entry_id"] is None
+    assert trial_balances(api, *books) == before
+    assert api.get(f"/v1/sales/{sale['id']}").json()["outstanding"] == "50.00"
+    undone = ok(own.post(f"/v1/sales/{sale['id']}/reversal", {"reason": "returned goods"}, "sale-undo"))
+    assert undone["outstanding"] == "0.00"
+    for entry_id in (sale["enterprise_entry_id"], sale["fund_entry_id"]):
+        assert api.get(f"/v1/entries/{entry_id}").json()["reversed_by_entry_id"] is not None
+
+
+def test_a_hand_made_entry_may_not_move_an_account_an_operation_keeps(api, fund, operations):
+    """The pair's payable and receivable mirror each other and the sale, a loan's sub-account its
+    outstanding: no entry made by hand moves them, whoever posts it; the books' other accounts
+    take entries as before."""
+    own, books = operations["own"], (operations["shop"], operations["wf"], fund["book_id"])
+    before = trial_balances(api, *books)
+    attempts = [
+        (own, operations["shop"], [(operations["payable"], "50.00"), (operations["shop_cash"], "-50.00")]),
+        (api, operations["shop"], [(operations["payable"], "50.00"), (operations["shop_cash"], "-50.00")]),
+        (api, operations["wf"], [(operations["wf_income"], "50.00"), (operations["receivable"], "-50.00")]),
+        (api, operations["wf"], [(operations["receivable"], "10.00"), (operations["advance"], "-10.00")]),
+        (api, fund["book_id"], [(fund["1100"], "10000.00"), (operations["loan_account"], "-10000.00")]),
+    ]
+    for who, book_id, lines in attempts:
+        refused = who.entry(book_id, lines)
+        assert (refused.status_code, refused.json()["reason"]) == (409, "account_owned_by_operation"), refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "may not post to it" in refused.json()["detail"]
+    assert trial_balances(api, *books) == before
+    assert api.get(f"/v1/accounts/{operations['payable']}").json()["balance"] == "-50.00"
+    assert api.get(f"/v1/accounts/{operations['receivable']}").json()["balance"] == "50.00"
+    assert api.get(f"/v1/accounts/{operations['loan_account']}").json()["balance"] == "10000.00"
+    capital = codes_of(api, operations["shop"])["3100"]
+    assert own.entry(operations["shop"], [(operations["shop_cash"], "5.00"), (capital, "-5.00")]).status_code == 201

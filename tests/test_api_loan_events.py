@@ -3,10 +3,14 @@ the ledger's balances: penalty interest at close of business and repayments that
 write-off and recoveries, refunds of overpayments, and closure only once a loan is fully repaid;
 each bad input with its reason, the roles, and the audit trail."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from ledger.loan_book import settled_merged
+from ledger.money import format_amount
+from store import loans
 from tests.conftest import make_user
 from tests.test_api_loans import (  # noqa: F401  (lender is a fixture)
     application,
@@ -251,6 +255,107 @@ def test_a_reschedule_is_a_new_version_and_keeps_the_old(api, lender):  # noqa: 
             "date_before_last_transaction")  # fmt: skip
 
 
+def test_a_reschedule_folds_the_arrears_into_the_new_schedule(api, lender):  # noqa: F811
+    """The doctest loan (10,000.00 at 1 % a month over three months, 3,400.22 due on 29 February)
+    pays only 50.00 by its first due date; on 15 March it is 15 days past due, and is rescheduled
+    over one instalment more at the same rate."""
+    loan = approved_loan(lender)
+    account = disburse(lender, loan["id"]).json()["loan"]["receivable_account_id"]
+    paid = repay(lender, loan["id"], "50.00", "2024-02-29").json()["transaction"]
+    assert (paid["interest"], paid["principal"]) == ("50.00", "0.00")
+    before = api.get(f"/v1/loans/{loan['id']}", as_of="2024-03-15").json()["figures"]
+    assert (before["days_past_due"], before["principal_due"], before["interest_due"]) == (15, "3300.22", "50.00")
+    done = reschedule(lender, loan["id"], extra_instalments=1, reason="the harvest failed")
+    assert done.status_code == 201, done.text
+    # The first instalment now asks only what was paid of it (no principal, 50.00 of interest).
+    # Its unpaid 3,300.22 of principal stays in the balance scheduled again: all 10,000.00 from
+    # 29 February over 2 + 1 instalments at 1 %: 1,000,000 x 0.01 / (1 - 1.01^-3) = 340,022.11
+    # -> 3,400.22 a month. The first new period (29 February - 31 March, 31 days against a
+    # regular 29) charges 10,000.00 x 1 % x 31/29 = 106.90, principal 3,293.32; then 6,706.68 x
+    # 1 % = 67.07 (principal 3,333.15) and 3,373.53 x 1 % = 33.74 with the last 3,373.53. The
+    # unpaid 50.00 of interest is not capitalised: it is spread over the three, 16.67, 16.67
+    # and 16.66 (the last takes the remainder).
+    plan = api.get(f"/v1/loans/{loan['id']}/schedule", as_of="2024-03-15").json()
+    assert [(i["due_on"], i["principal"], i["interest"], i["total"], i["status"]) for i in plan["instalments"]] == [
+        ("2024-02-29", "0.00", "50.00", "50.00", "paid"),
+        ("2024-03-31", "3293.32", "123.57", "3416.89", "upcoming"),
+        ("2024-04-30", "3333.15", "83.74", "3416.89", "upcoming"),
+        ("2024-05-31", "3373.53", "50.40", "3423.93", "upcoming"),
+    ]  # fmt: skip
+    assert plan["total_principal"] == "10000.00" and plan["total_interest"] == "307.71"
+    after = done.json()["figures"]
+    assert (after["days_past_due"], after["total_due"], after["loan_class"]) == (0, "0.00", "pass")
+    assert (after["next_due_on"], after["next_due_amount"], after["principal_outstanding"]) == (
+        "2024-03-31", "3416.89", "10000.00")  # fmt: skip
+    # No money moved: the receivable is what the journal says, and the old version is kept.
+    assert balance(api, account) == "10000.00"
+    old = api.get(f"/v1/loans/{loan['id']}/schedule", as_of="2024-03-14").json()["instalments"]
+    assert old[0]["total"] == "3400.22" and old[0]["status"] == "overdue"
+    # What was paid before the fold cannot be backdated around it, nor taken back.
+    refused(repay(lender, loan["id"], "10.00", "2024-03-01"), 409, "date_before_last_transaction")
+    undo = lender["officer"].post(f"/v1/loans/{loan['id']}/repayments/{paid['id']}/reversal", {"reason": "bounced"},
+                                  "undo-folded")  # fmt: skip
+    refused(undo, 409, "date_before_last_transaction")
+    # Close of business through 31 March accrues the first period's 100.00, the new one's 106.90
+    # and the first day of the next, 67.07 x 1/30 = 2.24, less the 50.00 paid straight to
+    # income: 159.14, the folded 50.00 among it. The instalment of 31 March then settles 123.57
+    # of it; 35.57 stays receivable (33.33 of folded shares still to come, and the 2.24).
+    cob(api, "2024-03-31")
+    assert balance(api, lender["1210"]) == "159.14"
+    paid = repay(lender, loan["id"], "3416.89", "2024-03-31").json()["transaction"]
+    assert (paid["interest"], paid["principal"], paid["interest_from_receivable"]) == ("123.57", "3293.32", "123.57")
+    assert balance(api, lender["1210"]) == "35.57" and balance(api, account) == "6706.68"
+    assert api.get(f"/v1/loans/{loan['id']}", as_of="2024-04-01").json()["figures"]["days_past_due"] == 0
+
+
+def test_penalty_charged_before_a_fold_stays_and_later_penalties_are_charged_in_full(api, penalised):
+    """The penalised loan pays nothing: through 15 March its 3,300.22 overdue since 1 March earns
+    15 days at 24 %, 330,022 x 0.24 x 15/365 = 3,254.95 satang: 32.55. The reschedule of 15
+    March folds the arrears (the new schedule of the test above: 3,293.32 of principal due on
+    31 March). Unpaid, that is overdue from 1 April: through 10 April, 10 days, 329,332 x 0.24 x
+    10/365 = 2,165.47 satang: 21.65 more, charged in full (not set off against the 32.55 the
+    folded instalment earned before, which the new schedule no longer shows as overdue)."""
+    loan = approved_loan(penalised, product_id=penalised["penalty_product_id"])
+    disburse(penalised, loan["id"])
+    assert cob(api, "2024-03-15")["penalty_interest"] == "32.55"
+    done = reschedule(penalised, loan["id"], extra_instalments=1, reason="the harvest failed")
+    assert done.status_code == 201, done.text
+    new = api.get(f"/v1/loans/{loan['id']}/schedule", as_of="2024-03-15").json()["instalments"][1]
+    assert (new["due_on"], new["principal"]) == ("2024-03-31", "3293.32")
+    assert cob(api, "2024-03-31")["penalty_interest"] == "0.00"  # nothing overdue since the fold
+    assert cob(api, "2024-04-10")["penalty_interest"] == "21.65"
+    assert balance(api, penalised["1220"]) == "54.20"
+    assert cob(api, "2024-04-10")["entry_ids"] == []  # and idempotent
+
+
+def test_folded_arrears_of_a_non_performing_loan_are_income_only_when_paid(api, lender):  # noqa: F811
+    """A twelve-month loan that pays nothing: by 31 May it is 92 days past due, non-performing,
+    and close of business reverses the interest it had accrued. Rescheduled on 1 June, it is
+    not past due and accrues again, but only the new schedule's interest: the folded interest
+    is asked for, not accrued again (cash basis, as on a non-performing loan)."""
+    loan = approved_loan(lender, term_instalments=12)
+    disburse(lender, loan["id"])
+    cob(api, "2024-03-31")
+    assert balance(api, lender["1210"]) != "0.00"
+    assert cob(api, "2024-05-31")["non_performing"] == 1
+    assert balance(api, lender["1210"]) == balance(api, lender["4100"]) == "0.00"  # reversed
+    done = reschedule(lender, loan["id"], effective_date="2024-06-01", extra_instalments=3, reason="flood")
+    assert done.status_code == 201, done.text
+    plan = api.get(f"/v1/loans/{loan['id']}/schedule").json()
+    # four instalments were due by 1 June and nothing was paid: 10,000.00 is scheduled again from
+    # 31 May over 8 + 3; its first month charges 10,000.00 x 1 % = 100.00
+    assert [i["total"] for i in plan["instalments"][:4]] == ["0.00"] * 4 and len(plan["instalments"]) == 15
+    unpaid = sum(Decimal(i["interest"]) for i in plan["instalments"]) - sum(
+        Decimal(i["total"]) - Decimal(i["principal"]) for i in plan["instalments"][:4])  # fmt: skip
+    assert plan["total_principal"] == "10000.00" and unpaid > Decimal("100.00")
+    figures = api.get(f"/v1/loans/{loan['id']}", as_of="2024-06-02").json()["figures"]
+    assert (figures["days_past_due"], figures["total_due"], figures["loan_class"]) == (0, "0.00", "pass")
+    # Close of business on 2 June accrues 3 of the new period's 30 days: 100.00 x 3/30 = 10.00,
+    # and none of the interest reversed when the loan stopped performing.
+    cob(api, "2024-06-02")
+    assert (balance(api, lender["1210"]), balance(api, lender["4100"])) == ("10.00", "-10.00")
+
+
 def test_a_reschedule_to_a_new_instalment_takes_the_shortest_term_that_fits(api, lender):  # noqa: F811
     loan = approved_loan(lender)
     disburse(lender, loan["id"])
@@ -463,3 +568,31 @@ def test_a_backdated_repayment_reallocates_later_ones_by_reversal(api, lender): 
     api.post(f"/v1/books/{lender['book_id']}/periods/close", {"period": "2024-03"})
     refused(repay(lender, loan["id"], "1.00", "2024-03-31"), 409, "period_closed")
     assert repay(lender, loan["id"], "1.00", "2024-04-01").status_code == 201
+
+
+# --- what close of business reads --------------------------------------------------------------
+
+
+def test_close_of_business_reads_the_instalments_paid_in_full_as_one(api, db, penalised):
+    plain, fined = (approved_loan(penalised, term_instalments=6, **which)["id"]
+                    for which in ({}, {"product_id": penalised["penalty_product_id"]}))  # fmt: skip
+    day = date(2024, 4, 15)
+    for loan_id in (plain, fined):
+        assert disburse(penalised, loan_id).status_code == 201
+        with db.read() as c:
+            plan, _ = loans.plans_of(c, [loan_id], None)[loan_id]
+        for instalment in plan.instalments[:2]:  # the first two, on their due dates
+            paid = repay(penalised, loan_id, format_amount(instalment.total_satang), instalment.due_on.isoformat())
+            assert paid.status_code == 201, paid.text
+    with db.read() as c:
+        cut = loans.plans_of(c, [plain, fined], day, through_next_due=True)
+        merged = loans.plans_of(c, [plain, fined], day, through_next_due=True, merge_settled=True)
+    first, second, _ = cut[plain][0].instalments  # paid on 29 February and 31 March; the next due
+    assert [i.number for i in merged[plain][0].instalments] == [2, 3]
+    head = merged[plain][0].instalments[0]
+    assert (head.due_on, head.principal_satang, head.interest_satang, head.interest_accrued_satang) == (
+        second.due_on, first.principal_satang + second.principal_satang, first.interest_satang + second.interest_satang,
+        first.interest_accrued_satang + second.interest_accrued_satang)  # fmt: skip
+    paid = first.total_satang + second.total_satang
+    assert merged[plain] == (settled_merged(cut[plain][0], paid, day), cut[plain][1])
+    assert merged[fined] == cut[fined]  # penalties read every instalment's history

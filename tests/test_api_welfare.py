@@ -3,6 +3,7 @@ changes nothing; enterprise and fund tokens record and see only their own; idemp
 database's own guards on the welfare tables; the tables match the migration."""
 
 import hashlib
+from decimal import Decimal
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -16,7 +17,8 @@ from tests.conftest import make_user
 
 WELFARE_TABLES = ("welfare_fund_setting", "contribution_rule", "welfare_sale", "welfare_sale_reversal",
                   "welfare_settlement", "welfare_allocation", "welfare_member_contribution", "welfare_matching",
-                  "welfare_benefit", "welfare_admin_cost")  # fmt: skip
+                  "welfare_benefit", "welfare_admin_cost", "welfare_settlement_reversal", "welfare_advance_refund",
+                  "welfare_codi_leg")  # fmt: skip
 
 
 def created(response) -> dict:
@@ -200,6 +202,206 @@ def test_reversing_a_paid_sale_returns_its_contribution_to_the_advance(api, wf):
     assert view["reversed_sales"] == 1 and view["by_fund"][0]["advance_held"] == "20.00"
 
 
+def pay(wf, amount: str, key: str, who=None, **changes):
+    body = {"enterprise_party_id": wf["e1"]["party_id"], "fund_party_id": wf["fund"], "amount": amount,
+            "effective_date": "2024-06-10", **changes}  # fmt: skip
+    return (who or wf["officer"]).post("/v1/settlements", body, key)
+
+
+def balance(api, book_id: int, code: str) -> Decimal:
+    """An account's balance from the book's trial balance: debit less credit, in baht."""
+    lines = {line["code"]: line for line in api.get(f"/v1/books/{book_id}/trial-balance").json()["lines"]}
+    line = lines.get(code, {"debit": "0", "credit": "0"})
+    return Decimal(line["debit"]) - Decimal(line["credit"])
+
+
+def test_a_settlement_recorded_in_error_is_reversed_once_and_its_sales_owe_again(api, wf):
+    first = created(sale(wf))  # 50.00
+    second = created(sale(wf, amount="300.00", effective_date="2024-06-09"))  # 15.00
+    settled = created(pay(wf, "80.00", "p-1", advance=True))  # 50.00 + 15.00, and 15.00 held in advance
+    assert settled["advance"] == "15.00" and settled["reversal"] is None
+    path, officer, e1, fund = f"/v1/settlements/{settled['id']}/reversal", wf["officer"], wf["e1"], wf["fund"]
+    before = snapshot(api, wf)
+    refused(officer.post("/v1/settlements/999/reversal", {"reason": "x"}, "r-404"), 404, "not_found")
+    refused(officer.post(path, {}, "r-no-reason"), 422, "invalid_request")
+    refused(officer.post(path, {"reason": " "}, "r-blank"), 422, "reason_required")
+    refused(officer.post(path, {"reason": "x", "effective_date": "2024-06-09"}, "r-early"), 422, "invalid_date_range")
+    refused(officer.post(path, {"reason": "x", "effective_date": "2024-06-15"}, "r-late"), 422, "date_in_future")
+    refused(officer.post(path, {"reason": "x"}), 422, "idempotency_key_required")
+    refused(wf["ent"].post(path, {"reason": "x"}, "r-ent"), 403, "forbidden")
+    assert snapshot(api, wf) == before
+    undone = officer.post(path, {"reason": "recorded against the wrong enterprise"}, "r-1")
+    assert undone.status_code == 201, undone.text
+    reversal = undone.json()["reversal"]
+    assert (reversal["effective_date"], reversal["reopened"], reversal["advance_taken"]) == ("2024-06-14", "65.00",
+                                                                                              "15.00")  # fmt: skip
+    assert officer.post(path, {"reason": "recorded against the wrong enterprise"}, "r-1").json() == undone.json()
+    refused(officer.post(path, {"reason": "again"}, "r-2"), 409, "already_reversed")
+    # the books are back where they were before the payment, and the sales owe again
+    assert [api.get(f"/v1/sales/{s['id']}").json()["outstanding"] for s in (first, second)] == ["50.00", "15.00"]
+    assert balance(api, e1["book_id"], f"1400-F{fund}") == 0 == balance(api, wf["book"], f"2100-E{e1['party_id']}")
+    assert balance(api, e1["book_id"], f"2200-F{fund}") == Decimal("-65.00")
+    assert balance(api, wf["book"], f"1200-E{e1['party_id']}") == Decimal("65.00")
+    assert balance(api, e1["book_id"], "1100") == Decimal("6300.00")  # 5,000.00 + 1,000.00 + 300.00 of sales
+    assert balance(api, wf["book"], "1100") == Decimal("10000.00")
+    for entry_id in reversal["entry_ids"]:
+        assert api.get(f"/v1/entries/{entry_id}").json()["reverses_entry_id"] in (
+            settled["enterprise_entry_id"], settled["fund_entry_id"])  # fmt: skip
+    # the sales are settled oldest first again by the next payment
+    again = created(pay(wf, "55.00", "p-2"))
+    assert again["allocations"] == [{"sale_id": first["id"], "amount": "50.00"},
+                                    {"sale_id": second["id"], "amount": "5.00"}]  # fmt: skip
+    summary = wf["ent"].get(f"/v1/enterprises/{e1['party_id']}/sales-summary").json()["by_fund"]
+    assert [(f["settled"], f["outstanding"], f["paid"], f["advance_held"]) for f in summary] == [
+        ("55.00", "10.00", "55.00", "0.00")]  # fmt: skip
+    trail = api.get("/v1/audit", limit=500).json()["data"]
+    [record] = [r for r in trail if r["action"] == "settlement.reverse" and r["outcome"] == "ok"]
+    assert record["target"] == f"settlement:{settled['id']}" and record["actor"] == "officer"
+    assert sorted(record["entry_ids"]) == sorted(reversal["entry_ids"])
+
+
+def test_a_settlement_whose_advance_is_spent_is_not_reversed(api, wf):
+    settled = created(pay(wf, "30.00", "p-1", advance=True))  # nothing owed: all of it is an advance
+    created(sale(wf))  # 50.00, of which 30.00 from the advance
+    before = snapshot(api, wf)
+    refused(wf["officer"].post(f"/v1/settlements/{settled['id']}/reversal", {"reason": "x"}, "r-1"), 409,
+            "settlement_advance_used")  # fmt: skip
+    assert snapshot(api, wf) == before
+
+
+def test_reversing_the_settlement_of_a_sale_since_reversed_takes_its_money_off_the_advance(api, wf):
+    paid_for = created(sale(wf))
+    settled = created(pay(wf, "50.00", "p-1"))
+    created(wf["officer"].post(f"/v1/sales/{paid_for['id']}/reversal", {"reason": "returned goods"}, "undo"))
+    e1, fund = wf["e1"], wf["fund"]
+    assert balance(api, e1["book_id"], f"1400-F{fund}") == Decimal("50.00")  # the sale's payment, now an advance
+    undone = created(wf["officer"].post(f"/v1/settlements/{settled['id']}/reversal", {"reason": "bounced"}, "r-1"))
+    assert (undone["reversal"]["reopened"], undone["reversal"]["advance_taken"]) == ("0.00", "50.00")
+    assert len(undone["reversal"]["entry_ids"]) == 4  # two reversals, and a move off the advance in each book
+    for book, codes in ((e1["book_id"], (f"1400-F{fund}", f"2200-F{fund}")),
+                        (wf["book"], (f"2100-E{e1['party_id']}", f"1200-E{e1['party_id']}"))):  # fmt: skip
+        assert [balance(api, book, code) for code in codes] == [0, 0]
+    assert api.get(f"/v1/welfare-funds/{fund}/receivables").json()["total"] == "0.00"
+
+
+def test_an_unused_advance_is_refunded_never_above_what_is_unused(api, wf):
+    first = created(sale(wf))  # 50.00
+    created(pay(wf, "50.00", "p-1"))
+    created(sale(wf, amount="400.00", effective_date="2024-06-09"))  # 20.00, owed
+    created(wf["officer"].post(f"/v1/sales/{first['id']}/reversal", {"reason": "returned"}, "undo"))
+    created(pay(wf, "25.00", "p-2", advance=True))  # 20.00 for the sale owed, 5.00 more held
+    # held: 50.00 returned by the reversal + 5.00; nothing owed
+    refund = {"enterprise_party_id": wf["e1"]["party_id"], "fund_party_id": wf["fund"], "amount": "55.01",
+              "effective_date": "2024-06-12", "reference": "transfer 0012"}  # fmt: skip
+    before = snapshot(api, wf)
+    officer = wf["officer"]
+    refused(officer.post("/v1/advance-refunds", refund, "f-over"), 409, "refund_exceeds_advance")
+    refused(officer.post("/v1/advance-refunds", {**refund, "amount": "0.00"}, "f-zero"), 422, "amount_must_be_positive")
+    refused(officer.post("/v1/advance-refunds", {**refund, "amount": "1.005"}, "f-bad"), 422, "malformed_amount")
+    refused(officer.post("/v1/advance-refunds", {**refund, "fund_party_id": 999}, "f-404"), 404, "not_found")
+    refused(officer.post("/v1/advance-refunds", {**refund, "effective_date": "2024-06-15"}, "f-late"), 422,
+            "date_in_future")  # fmt: skip
+    refused(wf["ent"].post("/v1/advance-refunds", {**refund, "amount": "1.00"}, "f-ent"), 403, "forbidden")
+    refused(officer.post("/v1/advance-refunds", {**refund, "amount": "1.00"}), 422, "idempotency_key_required")
+    assert snapshot(api, wf) == before
+    done = created(officer.post("/v1/advance-refunds", {**refund, "amount": "40.00"}, "f-1"))
+    assert (done["amount"], done["reference"]) == ("40.00", "transfer 0012")
+    e1, fund = wf["e1"], wf["fund"]
+    assert balance(api, e1["book_id"], f"1400-F{fund}") == Decimal("15.00")
+    assert balance(api, wf["book"], f"2100-E{e1['party_id']}") == Decimal("-15.00")
+    refused(officer.post("/v1/advance-refunds", {**refund, "amount": "15.01"}, "f-2"), 409, "refund_exceeds_advance")
+    created(sale(wf, amount="200.00", effective_date="2024-06-13"))  # 10.00, from the advance: 5.00 left
+    refused(officer.post("/v1/advance-refunds", {**refund, "amount": "5.01"}, "f-3"), 409, "refund_exceeds_advance")
+    created(officer.post("/v1/advance-refunds", {**refund, "amount": "5.00"}, "f-4"))
+    assert [r["amount"] for r in wf["ent"].get("/v1/advance-refunds").json()["data"]] == ["40.00", "5.00"]
+    assert wf["ent"].get("/v1/advance-refunds", enterprise_party_id=wf["e2"]["party_id"]).json()["data"] == []
+    summary = wf["ent"].get(f"/v1/enterprises/{e1['party_id']}/sales-summary").json()["by_fund"]
+    assert [(f["refunded"], f["advance_held"]) for f in summary] == [("45.00", "0.00")]
+
+
+def test_an_advance_is_not_refunded_while_the_enterprise_still_owes(api, wf):
+    first = created(sale(wf))  # 50.00
+    created(pay(wf, "50.00", "p-1"))
+    created(sale(wf, amount="400.00", effective_date="2024-06-09"))  # 20.00, owed
+    created(wf["officer"].post(f"/v1/sales/{first['id']}/reversal", {"reason": "returned"}, "undo"))
+    refund = {"enterprise_party_id": wf["e1"]["party_id"], "fund_party_id": wf["fund"], "amount": "30.01",
+              "effective_date": "2024-06-12"}  # fmt: skip
+    refused(wf["officer"].post("/v1/advance-refunds", refund, "f-1"), 409, "refund_exceeds_advance")
+    created(wf["officer"].post("/v1/advance-refunds", {**refund, "amount": "30.00"}, "f-2"))  # 50.00 held - 20.00
+
+
+@pytest.fixture
+def codi(api) -> dict:
+    """CODI's fund book, with 1,000.00 of cash."""
+    book = created(api.post("/v1/books", {"code": "CODI", "kind": "fund", "name_th": "กองทุน พอช."}))
+    codes = {a["code"]: a["id"] for a in api.get(f"/v1/books/{book['id']}/accounts").json()["data"]}
+    created(api.entry(book["id"], [(codes["1100"], "1000.00"), (codes["3100"], "-1000.00")], day="2024-01-02"))
+    return {"book": book["id"], "codes": codes}
+
+
+def test_the_government_s_money_through_codi_posts_in_codi_s_book_too(api, wf, codi):
+    path = f"/v1/welfare-funds/{wf['fund']}/matching-contributions"
+    base = {"source": "government", "kind": "received", "amount": "300.00", "effective_date": "2024-06-05",
+            "through_codi": True}  # fmt: skip
+    created(wf["officer"].post(path, {**base, "kind": "due", "through_codi": False, "amount": "5000.00"}, "m-due"))
+    before = snapshot(api, wf), balance(api, codi["book"], "1100")
+    refused(wf["officer"].post(path, {**base, "source": "donor"}, "m-1"), 422, "invalid_request")
+    refused(wf["officer"].post(path, {**base, "kind": "due"}, "m-2"), 422, "invalid_request")
+    refused(wf["officer"].post(path, {**base, "codi_book_id": wf["book"]}, "m-3"), 422, "invalid_request")
+    refused(wf["officer"].post(path, {**base, "codi_book_id": 999}, "m-4"), 404, "not_found")
+    refused(wf["fund_token"].post(path, base, "m-5"), 403, "forbidden")
+    refused(wf["officer"].post(path, {**base, "amount": "1000.01"}, "m-6"), 409, "insufficient_balance")  # CODI's cash
+    assert (snapshot(api, wf), balance(api, codi["book"], "1100")) == before  # neither book moved
+    received = created(wf["officer"].post(path, base, "m-7"))
+    assert received["codi_book_id"] == codi["book"] and received["codi_entry_id"] is not None
+    codi_entry = api.get(f"/v1/entries/{received['codi_entry_id']}").json()
+    assert sorted((p["account_code"], p["amount"]) for p in codi_entry["postings"]) == [
+        ("1100", "-300.00"), (f"5400-W{wf['fund']}", "300.00")]  # fmt: skip
+    fund_entry = api.get(f"/v1/entries/{received['entry_id']}").json()
+    assert sorted((p["account_code"], p["amount"]) for p in fund_entry["postings"]) == [
+        ("1100", "300.00"), ("1300-GOV", "-300.00")]  # fmt: skip
+    created(wf["officer"].post(path, {**base, "through_codi": False, "amount": "100.00"}, "m-8"))  # paid directly
+    listed = api.get(path).json()
+    [government] = [s for s in listed["by_source"] if s["source"] == "government"]
+    assert (government["received"], government["received_through_codi"], government["outstanding"]) == (
+        "400.00", "300.00", "4600.00")  # fmt: skip
+    assert [r["codi_entry_id"] is not None for r in listed["data"]] == [False, True, False]
+    assert balance(api, codi["book"], f"5400-W{wf['fund']}") == Decimal("300.00")
+    trail = api.get("/v1/audit", limit=500).json()["data"]
+    [record] = [r for r in trail if r["action"] == "welfare.matching" and r["target"] == f"welfare.matching:"
+                f"{received['id']}"]  # fmt: skip
+    assert sorted(record["entry_ids"]) == sorted([received["entry_id"], received["codi_entry_id"]])
+
+
+def test_receivables_as_of_a_past_day_leave_out_what_came_after_it(api, wf):
+    march = created(sale(wf, effective_date="2024-03-01"))  # 50.00
+    may = created(sale(wf, effective_date="2024-05-20"))  # 50.00
+    created(pay(wf, "60.00", "p-1", effective_date="2024-06-01"))  # march 50.00, may 10.00
+    june = created(sale(wf, effective_date="2024-06-10"))  # 50.00
+    second = created(pay(wf, "10.00", "p-2", effective_date="2024-06-05"))  # may 10.00
+    created(wf["officer"].post(f"/v1/sales/{june['id']}/reversal", {"reason": "x", "effective_date": "2024-06-12"},
+                               "undo"))  # fmt: skip
+    created(wf["officer"].post(f"/v1/settlements/{second['id']}/reversal",
+                               {"reason": "bounced", "effective_date": "2024-06-13"}, "r-1"))  # fmt: skip
+    path = f"/v1/welfare-funds/{wf['fund']}/receivables"
+
+    def owed(as_of: str | None) -> tuple:
+        body = api.get(path, **({"as_of": as_of} if as_of else {})).json()
+        return body["total"], [(r["outstanding"], r["sales"], r["oldest_sale_on"], {k: v for k, v in r["by_age"].items()
+                                                                                   if v != "0.00"})
+                               for r in body["data"]]  # fmt: skip
+
+    assert owed("2024-02-29") == ("0.00", [])
+    assert owed("2024-05-31") == ("100.00", [("100.00", 2, march["effective_date"],
+                                              {"over 90": "50.00", "0-30": "50.00"})])  # fmt: skip
+    assert owed("2024-06-04") == ("40.00", [("40.00", 1, may["effective_date"], {"0-30": "40.00"})])
+    assert owed("2024-06-11") == ("80.00", [("80.00", 2, may["effective_date"], {"0-30": "80.00"})])
+    assert owed("2024-06-12") == ("30.00", [("30.00", 1, may["effective_date"], {"0-30": "30.00"})])
+    assert owed("2024-06-13") == owed("2024-06-14") == owed(None) == ("40.00", [("40.00", 1, may["effective_date"],
+                                                                                {"0-30": "40.00"})])  # fmt: skip
+    refused(api.get(path, as_of="2024-13-01"), 422, "invalid_request")
+
+
 def test_enterprise_tokens_record_and_see_only_their_own_sales(api, wf):
     ent = wf["ent"]
     mine = created(sale(wf, who=ent))
@@ -372,6 +574,38 @@ def test_the_database_refuses_bad_welfare_rows(api, db, wf, statement):
             "b",
         )
     )
+    engine = create_engine(db.url, poolclass=NullPool)
+    with pytest.raises(DBAPIError), engine.begin() as connection:
+        connection.execute(text(statement))
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE welfare_settlement_reversal SET advance_taken_satang = 0",
+        "DELETE FROM welfare_settlement_reversal",
+        "UPDATE welfare_advance_refund SET amount_satang = amount_satang + 1",
+        "DELETE FROM welfare_advance_refund",
+        "UPDATE welfare_codi_leg SET codi_book_id = codi_book_id",
+        "DELETE FROM welfare_codi_leg",
+        "INSERT INTO welfare_advance_refund (enterprise_party_id, fund_party_id, effective_date, amount_satang, "
+        "enterprise_entry_id, fund_entry_id, recorded_at, recorded_by) SELECT enterprise_party_id, fund_party_id, "
+        "effective_date, 0, enterprise_entry_id, fund_entry_id, recorded_at, recorded_by FROM welfare_advance_refund",
+    ],
+)
+def test_the_database_refuses_changes_to_welfare_corrections(api, db, wf, codi, statement):
+    created(sale(wf))
+    created(pay(wf, "100.00", "p-1", advance=True))  # 50.00 for the sale, 50.00 held
+    settled = created(pay(wf, "20.00", "p-2", advance=True))
+    created(wf["officer"].post("/v1/advance-refunds", {"enterprise_party_id": wf["e1"]["party_id"],
+                                                       "fund_party_id": wf["fund"], "amount": "10.00",
+                                                       "effective_date": "2024-06-11"}, "f-1"))  # fmt: skip
+    created(wf["officer"].post(f"/v1/settlements/{settled['id']}/reversal", {"reason": "error"}, "r-1"))
+    path = f"/v1/welfare-funds/{wf['fund']}/matching-contributions"
+    matching = {"source": "government", "amount": "10.00", "effective_date": "2024-06-05"}
+    created(wf["officer"].post(path, {**matching, "kind": "due"}, "m-1"))
+    created(wf["officer"].post(path, {**matching, "kind": "received", "through_codi": True}, "m-2"))
     engine = create_engine(db.url, poolclass=NullPool)
     with pytest.raises(DBAPIError), engine.begin() as connection:
         connection.execute(text(statement))

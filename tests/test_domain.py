@@ -17,12 +17,16 @@ from hypothesis import strategies as st
 
 import ledger
 from ledger.accounts import (
+    JOURNAL_KINDS,
     MAX_POSTINGS_PER_ENTRY,
     AccountType,
     BalanceRule,
     Posting,
     check_balance_rules,
+    check_postable_by_hand,
+    check_reversible_by_hand,
     movements,
+    owning_operation,
     reversal_of,
     validate_postings,
 )
@@ -46,6 +50,7 @@ from ledger.calendar import (
     period_of,
     periods_of_fiscal_year,
 )
+from ledger.charts import CHARTS
 from ledger.errors import LedgerError, Rejection
 from ledger.money import (
     MAX_AMOUNT_SATANG,
@@ -359,6 +364,48 @@ def test_reversal_nets_every_account_to_zero(postings):
     assert all(net == 0 for net in movements([*postings, *reversal]).values())
     assert set(movements([*postings, *reversal])) == {p.account_id for p in postings}
     assert reversal_of(reversal) == list(postings)
+
+
+OPERATION_KINDS = ["welfare.sale", "welfare.settlement", "welfare.advance", "welfare.benefit", "loan.disbursement",
+                   "loan.repayment", "loan.accrual", "loan.write_off", "investment.purchase", "investment.impairment",
+                   "equity.issue", "distribution.declaration", "year_end.close", "reversal"]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", OPERATION_KINDS)
+def test_an_operations_entry_is_not_reversed_by_hand(kind):
+    with pytest.raises(LedgerError) as refused:
+        check_reversible_by_hand(entry_id=12, kind=kind)
+    assert refused.value.reason == Rejection.entry_owned_by_operation
+    assert "entry 12" in refused.value.detail and kind in refused.value.detail
+    if kind.startswith(("welfare.sale", "loan.", "year_end.")):
+        assert "POST /v1/" in refused.value.detail or "/v1/loans/{loan_id}" in refused.value.detail
+
+
+def test_hand_made_entries_are_reversed_by_hand():
+    for kind in JOURNAL_KINDS:
+        check_reversible_by_hand(entry_id=1, kind=kind)
+
+
+@FAST
+@given(control=st.sampled_from(sorted({line.code for chart in CHARTS.values() for line in chart})),
+       tag=st.sampled_from("EFWLP"), number=st.integers(1, 10**12))  # fmt: skip
+def test_the_sub_accounts_operations_open_are_theirs_and_the_charts_are_not(control, tag, number):
+    """Operations open `<control>-<tag><id>` (welfare pairs E and F, CODI's W, loans L, co-investment
+    P) and `1300-<source>`; no account of a chart is an operation's, nor one coded otherwise."""
+    assert owning_operation(f"{control}-{tag}{number}") is not None
+    assert owning_operation(control) is None
+    for by_hand in (f"{control}-{number:02d}", f"{control}-{tag}", f"{control}-{tag}{number}x", f"{control}-B{number}"):
+        assert owning_operation(by_hand) is None
+    with pytest.raises(LedgerError) as refused:
+        check_postable_by_hand({1: control, 2: f"{control}-{tag}{number}"})
+    assert refused.value.reason == Rejection.account_owned_by_operation
+    assert f"account 2 ({control}-{tag}{number})" in refused.value.detail
+    check_postable_by_hand({1: control, 2: f"{control}-{number:02d}"})
+
+
+def test_matching_receivables_are_the_welfare_funds():
+    assert all(owning_operation(f"1300-{source}") for source in ("LA", "GOV", "DONOR"))
+    assert owning_operation("1300-GOV1") is None and owning_operation("1200-la") is None
 
 
 @FAST

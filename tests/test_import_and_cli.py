@@ -5,7 +5,9 @@ import json
 import pytest
 
 from api.cli import main
-from store.bulk import import_file
+from ledger.accounts import JOURNAL_KINDS
+from store import books
+from store.bulk import IMPORT_KINDS, import_file
 from tests.conftest import NOW
 
 
@@ -72,3 +74,32 @@ def test_cli_import_user_and_audit_verify(db, fund, lines_file, monkeypatch, cap
     assert "duplicate" in capsys.readouterr().err
     assert main(["audit", "verify"]) == 0
     assert "audit chain verified" in capsys.readouterr().out
+
+
+def test_import_refuses_lines_that_move_an_account_an_operation_keeps(db, fund, tmp_path):
+    """A loan's own sub-account (`1200-L<loan>`, opened by its disbursement) and a welfare fund's
+    receivable from an enterprise (`1200-E<party>`) mirror an operation's records: an imported
+    line may not post to them, and costs the other lines of its batch nothing."""
+    with db.write() as connection:
+        for code in ("1200-L7", "1200-E3"):
+            books.create_account(connection, {
+                "book_id": fund["book_id"], "code": code, "name_th": code, "type": "asset",
+                "balance_rule": "debit_or_zero", "parent_id": fund["1200"], "party_id": fund["borrower_id"],
+            }, now=NOW)  # fmt: skip
+    path = tmp_path / "owned.jsonl"
+    path.write_text("\n".join([
+        line("cash", [("1100", "100.00"), ("3100", "-100.00")]),
+        line("loan", [("1200-L7", "40.00"), ("1100", "-40.00")]),
+        line("contribution", [("1200-E3", "5.00"), ("4100", "-5.00")]),
+        line("ours", [("1200-01", "40.00"), ("1100", "-40.00")]),  # a sub-account opened by hand
+    ]) + "\n")  # fmt: skip
+    report = import_file(db, str(path), batch_size=10, progress=False, now=lambda: NOW)
+    assert report.recorded == 2
+    assert [(number, reason) for number, reason, _ in report.rejected] == [
+        (2, "account_owned_by_operation"), (3, "account_owned_by_operation")]  # fmt: skip
+    with db.read() as connection:
+        assert books.get_account(connection, fund["1100"])["balance_satang"] == 100_00 - 40_00
+
+
+def test_imported_entries_are_of_the_kinds_reversed_by_hand():
+    assert set(IMPORT_KINDS) == JOURNAL_KINDS

@@ -1,8 +1,8 @@
 """A hypothesis state machine over the life of one loan, driven through the store: tranches,
 repayments, backdated repayments (later ones reversed and re-posted), close of business on random
 days (charging penalties on some products) and close of business run again for a day already
-closed, reschedules and moratoria, write-off, recoveries, refunds and interest rebates. After
-every step it checks:
+closed, reschedules (folding arrears) and moratoria, the undisbursed remainder cancelled,
+write-off, recoveries, refunds and interest rebates. After every step it checks:
 
 - invariant 8: principal outstanding = disbursed - principal repaid - principal written off, never
   negative, equal to the balance of the loan's receivable sub-account; the schedule's principal
@@ -12,7 +12,8 @@ every step it checks:
 - the journal balanced (invariants 1, 3, 4) and the loan accounts equal to what the loan
   transactions say: interest and penalty receivable, overpayments (less refunds), interest and
   penalty income, recovery income, losses on write-off, and cash;
-- a closed loan was fully disbursed and owes nothing; a written-off loan owes nothing;
+- a closed loan was fully disbursed (but for a cancelled remainder) and owes nothing; a
+  written-off loan owes nothing;
 - close of business twice for a day changes nothing.
 
 Then properties of `ledger.loan_book` alone: a tranche adds exactly its principal and keeps the
@@ -48,6 +49,7 @@ from ledger.loan_book import (
     penalty_earned_through,
     repayment,
     reschedule,
+    settled_merged,
     totals,
     with_tranche,
 )
@@ -59,6 +61,7 @@ from ledger.loans import (
     InterestBasis,
     InterestMethod,
     LoanTerms,
+    days_past_due,
     schedule,
 )
 from store import books, journal, loan_cob, loans, users
@@ -95,6 +98,7 @@ class LoanMachine(RuleBasedStateMachine):
                 recorded_by=self.officer, recorded_at=NOW)  # fmt: skip
         self.last_money_day = FIRST_DAY
         self.last_version_day = FIRST_DAY  # of the newest schedule version made by a restructure
+        self.last_fold_day = FIRST_DAY  # of the latest reschedule that folded arrears
         self.closed_days: list[date] = []
 
     def teardown(self) -> None:
@@ -144,9 +148,11 @@ class LoanMachine(RuleBasedStateMachine):
             lambda c: loans.disburse(c, self.loan_id, amount_satang=max(1, left * share // 100), on=on, today=TODAY,
                                      user_id=self.officer, now=NOW),
             Rejection.loan_fully_disbursed, Rejection.loan_matured, Rejection.loan_closed, Rejection.loan_written_off,
+            Rejection.loan_remainder_cancelled,
         )  # fmt: skip
         matured = current.plan is not None and on >= current.plan.maturity_on
-        assert (done is None) == (left == 0 or matured or current.loan["status"] in ("closed", "written_off"))
+        ended = current.loan["status"] in ("closed", "written_off") or current.loan["cancelled_satang"] > 0
+        assert (done is None) == (left == 0 or matured or ended)
         self.last_money_day = on if done else self.last_money_day
 
     @rule(share=st.integers(1, 150), gap=st.integers(0, 45))
@@ -162,8 +168,9 @@ class LoanMachine(RuleBasedStateMachine):
             lambda c: loans.repay(c, self.loan_id, amount_satang=amount, on=on, today=TODAY, user_id=self.officer,
                                   now=NOW),
             Rejection.loan_not_disbursed, Rejection.loan_closed, Rejection.loan_written_off,
+            Rejection.date_before_last_transaction,
         )  # fmt: skip
-        assert (done is None) == (current.loan["status"] != "active")
+        assert (done is None) == (current.loan["status"] != "active" or on < self.last_fold_day)
         if done is None:
             return
         self.last_money_day = on
@@ -192,8 +199,40 @@ class LoanMachine(RuleBasedStateMachine):
             after = self.loan_state().plan
             assert after.amount_satang == current.plan.amount_satang
             kept = [i for i in current.plan.instalments if i.due_on <= on]
-            assert list(after.instalments[: len(kept)]) == kept  # what fell due stays as it was
+            head, sums = after.instalments[: len(kept)], totals(current.txs)
+            # what fell due stays only as far as it was paid: the arrears are folded into the rest
+            assert [i.due_on for i in head] == [i.due_on for i in kept]
+            assert sum(i.principal_satang for i in head) == sums.principal_repaid_satang
+            assert sum(i.interest_satang for i in head) == sums.interest_paid_satang
+            # no interest is lost or charged twice: the schedule asks what it accrues, and on a
+            # loan no longer accruing the folded interest besides (income when it is paid)
+            folded = sum(i.interest_accrued_satang for i in kept) - sums.interest_paid_satang
+            asked = sum(i.interest_satang - i.interest_accrued_satang for i in after.instalments)
+            assert asked == (0 if current.loan["accruing"] else folded)
+            shown = self.loan_state().figures(on)  # not past due for what the new schedule replaced
+            assert (shown.days_past_due, shown.principal_due_satang, shown.interest_due_satang) == (0, 0, 0)
             self.last_version_day = on
+            self.last_fold_day = on if list(head) != kept else self.last_fold_day
+
+    @rule()
+    def cancel_the_remainder(self):
+        """The undisbursed rest of an active loan cancelled: no tranche may follow (the disburse
+        rule), and the loan closes once what was disbursed is repaid (the invariants)."""
+        current = self.loan_state()
+        if current.loan["status"] != "active":
+            return  # a loan never disbursed would be cancelled outright: test_api_loan_closure
+        done = attempt(
+            self.db,
+            lambda c: loans.cancel(c, self.loan_id, reason="phase two dropped", today=TODAY, user_id=self.approver,
+                                   now=NOW),
+            Rejection.nothing_to_cancel,
+        )  # fmt: skip
+        disbursed = totals(current.txs).disbursed_satang
+        assert (done is None) == (disbursed == current.loan["amount_satang"] or current.loan["cancelled_satang"] > 0)
+        if done is not None:
+            assert done["cancelled_satang"] == current.loan["amount_satang"] - disbursed
+            assert self.loan_state().plan.instalments == current.plan.instalments  # it covers what was disbursed
+            self.last_version_day = TODAY
 
     @rule(gap=st.integers(0, 40), span=st.integers(0, 120))
     def moratorium(self, gap, span):
@@ -335,7 +374,7 @@ class LoanMachine(RuleBasedStateMachine):
     @rule(day=st.dates(FIRST_DAY, TODAY))
     def close_of_business(self, day):
         with self.db.write() as c:
-            loan_cob.close_of_business(c, day, today=TODAY, user_id=self.officer, now=NOW)
+            loan_cob.close_of_business(c, day, today=TODAY, user_id=self.officer, now=NOW, reader=self.db.read)
         self.closed_days.append(day)
         self.close_of_business_reads_the_schedule_through_the_next_due_date(day)
 
@@ -349,7 +388,8 @@ class LoanMachine(RuleBasedStateMachine):
             paid = loans.instalment_paid_of(c, [self.loan_id], day).get(self.loan_id, 0)
             assert paid == sum(satang for _, satang in loans.payments_of(c, [self.loan_id], day).get(self.loan_id, []))
             principal = loans.principal_payments_of(c, [self.loan_id], day).get(self.loan_id, [])
-        assert (whole is None) == (cut is None)
+            merged = loans.plans_of(c, [self.loan_id], day, through_next_due=True, merge_settled=True).get(self.loan_id)
+        assert (whole is None) == (cut is None) == (merged is None)
         if whole is None:
             return
         after = [i for i in whole[0].instalments if i.due_on > day][:1]
@@ -358,6 +398,8 @@ class LoanMachine(RuleBasedStateMachine):
         terms = loans.terms_from_json(whole[1])
         decide = [close_of_day(plan, terms, sums, paid, day, principal) for plan in (whole[0], cut[0])]
         assert decide[0] == decide[1]
+        # the database merges the paid instalments of a penalty-free loan as the domain does
+        assert merged == (cut[0] if terms.penalty_rate_annual_percent else settled_merged(cut[0], paid, day), whole[1])
 
     @precondition(lambda self: self.closed_days)
     @rule(data=st.data())
@@ -368,7 +410,7 @@ class LoanMachine(RuleBasedStateMachine):
         self.close_of_business(day)
         before = self.snapshot()
         with self.db.write() as c:
-            report = loan_cob.close_of_business(c, day, today=TODAY, user_id=self.officer, now=NOW)
+            report = loan_cob.close_of_business(c, day, today=TODAY, user_id=self.officer, now=NOW, reader=self.db.read)
         assert report.entry_ids == [] and report.accrued_satang == report.reversed_satang == 0
         assert self.snapshot() == before
 
@@ -398,7 +440,7 @@ class LoanMachine(RuleBasedStateMachine):
         if current.loan["status"] == "closed":  # all disbursed, all paid, and nothing left accrued
             assert outstanding == 0 and sums.interest_paid_satang >= current.plan.interest_satang
             assert sums.interest_receivable_satang == sums.penalty_receivable_satang == 0
-            assert sums.disbursed_satang == current.loan["amount_satang"]
+            assert sums.disbursed_satang == current.loan["amount_satang"] - current.loan["cancelled_satang"]
         if current.loan["status"] == "written_off":
             assert outstanding == sums.interest_receivable_satang == sums.penalty_receivable_satang == 0
         assert sums.recovered_satang <= sums.written_off_satang
@@ -504,6 +546,28 @@ def test_interest_is_earned_day_by_day_up_to_the_schedule(terms, amount, start, 
 
 
 @PURE
+@given(terms=TERMS, amount=AMOUNT, start=st.dates(FIRST_DAY, TODAY), later=st.integers(-10, 500),
+       paid_share=st.fractions(0, 1), extra=st.integers(-5, 5), recognised=st.integers(0, 10**8),
+       receivable=st.integers(0, 10**8))  # fmt: skip
+def test_close_of_business_decides_the_same_on_a_schedule_with_its_paid_instalments_merged(
+    terms, amount, start, later, paid_share, extra, recognised, receivable
+):
+    plan = schedule(amount, terms, start)
+    paid = max(0, int(plan.total_satang * paid_share) + extra)
+    day = start + timedelta(days=later)
+    merged = settled_merged(plan, paid, day)
+    kept = len(merged.instalments)
+    assert merged.instalments[1:] == plan.instalments[len(plan.instalments) - kept + 1:]  # a head merged into one
+    assert sum(i.total_satang for i in merged.instalments) == plan.total_satang
+    assert sum(i.interest_accrued_satang for i in merged.instalments) == sum(
+        i.interest_accrued_satang for i in plan.instalments)  # fmt: skip
+    if terms.penalty_rate_annual_percent:
+        return  # penalties walk each instalment's history: close of business never merges these
+    sums = Totals(disbursed_satang=amount, accrued_satang=receivable, interest_paid_satang=recognised)
+    assert close_of_day(merged, terms, sums, paid, day) == close_of_day(plan, terms, sums, paid, day)
+
+
+@PURE
 @given(terms=TERMS, amount=AMOUNT, paid=AMOUNT, receivable=st.integers(0, 10**8), later=st.integers(0, 400))
 def test_a_repayment_settles_what_was_accrued_first(terms, amount, paid, receivable, later):
     plan = schedule(amount, terms, FIRST_DAY)
@@ -525,6 +589,12 @@ def test_penalties_are_earned_day_by_day_and_stop_with_payment(terms, amount, st
         assert set(earned) <= {0}
     unpaid = penalty_earned_through(plan, terms, [], plan.maturity_on + timedelta(days=30))
     assert penalty_earned_through(plan, terms, payments, plan.maturity_on + timedelta(days=30)) <= unpaid
+    # after a day (a fold): only the days after it count; after the day before lending, all do
+    last = start + timedelta(days=max(days, default=0))
+    whole = penalty_earned_through(plan, terms, payments, last)
+    assert penalty_earned_through(plan, terms, payments, last, after=start - timedelta(days=1)) == whole
+    later = [penalty_earned_through(plan, terms, payments, last, after=start + timedelta(days=d)) for d in sorted(days)]
+    assert later == sorted(later, reverse=True) and all(0 <= e <= whole for e in later)
 
 
 @PURE
@@ -544,6 +614,41 @@ def test_a_reschedule_keeps_what_fell_due_and_the_principal(terms, amount, start
     assert [i.number for i in new.instalments] == list(range(1, len(new.instalments) + 1))
     moved = new.instalments[len(kept): len(kept) + suspended]
     assert all(i.total_satang == i.interest_accrued_satang == 0 for i in moved)  # a moratorium owes nothing
+
+
+@PURE
+@given(terms=TERMS, amount=AMOUNT, start=st.dates(FIRST_DAY, TODAY), after=st.integers(0, 300),
+       extra=st.integers(0, 4), paid=st.tuples(st.integers(0, 100), st.integers(0, 100)),
+       rate=st.sampled_from([None, Decimal("3.5")]), accruing=st.booleans())  # fmt: skip
+def test_folded_arrears_leave_nothing_past_due_and_keep_every_satang(
+    terms, amount, start, after, extra, paid, rate, accruing
+):
+    """A reschedule that folds arrears: the instalments due by its date ask exactly what was
+    paid of them, the principal still sums to the amount, and the interest the new schedule
+    asks equals what it accrues: the unpaid interest moves to the new instalments, no more (on a
+    loan no longer accruing, it is asked without being accrued again)."""
+    plan, on = schedule(amount, terms, start), start + timedelta(days=after)
+    kept = [i for i in plan.instalments if i.due_on <= on]
+    principal = sum(i.principal_satang for i in kept) * paid[0] // 100
+    interest = sum(i.interest_satang for i in kept) * paid[1] // 100
+    sums = Totals(disbursed_satang=amount, principal_repaid_satang=principal, interest_paid_satang=interest)
+    try:
+        new, _ = reschedule(plan, terms, on, rate_percent=rate, extra_instalments=extra, folding=sums,
+                            accruing=accruing)  # fmt: skip
+    except LedgerError as error:
+        assert error.reason in (Rejection.nothing_to_reschedule, Rejection.invalid_grace_periods)
+        return
+    head = new.instalments[: len(kept)]
+    assert [i.due_on for i in head] == [i.due_on for i in kept]
+    assert sum(i.principal_satang for i in head) == principal and sum(i.interest_satang for i in head) == interest
+    assert sum(i.principal_satang for i in new.instalments) == amount and all(
+        min(i.principal_satang, i.interest_satang) >= 0 for i in new.instalments)  # fmt: skip
+    accrued_before = sum(i.interest_accrued_satang for i in kept)
+    assert sum(i.interest_accrued_satang for i in head) == (accrued_before if accruing else interest)
+    asked = sum(i.interest_satang - i.interest_accrued_satang for i in new.instalments)
+    assert asked == (0 if accruing else accrued_before - interest)
+    assert all(a.due_on < b.due_on for a, b in zip(new.instalments, new.instalments[1:], strict=False))
+    assert days_past_due(new, terms, [(on, principal + interest)], on) == 0
 
 
 @PURE

@@ -15,18 +15,23 @@ from ledger.welfare import (
     Channel,
     ContributionRule,
     Frequency,
+    MatchingKind,
+    MatchingSource,
     Owed,
     admin_cap,
     age_bucket,
     allocate_settlement,
     benefit_type,
     check_admin_cost,
+    check_advance_refund,
+    check_codi_leg,
     check_product_lines,
     check_rule,
     compose_statement,
     contribution_satang,
     member_contribution_expected,
     overlaps,
+    plan_settlement_reversal,
     refuse_overlap,
     rule_in_force,
 )
@@ -98,6 +103,32 @@ def test_a_settlement_pays_the_oldest_sales_first_and_an_excess_only_as_an_advan
     refused(lambda: allocate_settlement(5000, owed, advance=False), Rejection.settlement_exceeds_owed)
     refused(lambda: allocate_settlement(0, owed, advance=True), Rejection.amount_must_be_positive)
     assert allocate_settlement(700, [], advance=True).advance_satang == 700
+
+
+def test_undoing_a_settlement_takes_back_its_advance_and_what_reversed_sales_returned():
+    plan = plan_settlement_reversal([(3240, True), (100, False), (1479, True)], advance_satang=181,
+                                    advance_held_satang=281)  # fmt: skip
+    assert (plan.reopened_satang, plan.advance_taken_satang, plan.returned_satang) == (4719, 281, 100)
+    refused(lambda: plan_settlement_reversal([(100, False)], advance_satang=181, advance_held_satang=280),
+            Rejection.settlement_advance_used)  # fmt: skip
+    assert plan_settlement_reversal([], advance_satang=0, advance_held_satang=0).advance_taken_satang == 0
+
+
+def test_a_refund_pays_back_at_most_the_advance_held_beyond_what_is_owed():
+    check_advance_refund(5000, advance_held_satang=5000, owed_satang=0)
+    check_advance_refund(3000, advance_held_satang=5000, owed_satang=2000)
+    refused(lambda: check_advance_refund(3001, advance_held_satang=5000, owed_satang=2000),
+            Rejection.refund_exceeds_advance)  # fmt: skip
+    refused(lambda: check_advance_refund(1, advance_held_satang=100, owed_satang=500), Rejection.refund_exceeds_advance)
+    refused(lambda: check_advance_refund(0, advance_held_satang=100, owed_satang=0), Rejection.amount_must_be_positive)
+
+
+def test_only_the_government_s_money_received_goes_through_codi():
+    check_codi_leg(MatchingSource.government, MatchingKind.received)
+    for source, kind in [(MatchingSource.government, MatchingKind.due),
+                         (MatchingSource.local_authority, MatchingKind.received),
+                         (MatchingSource.donor, MatchingKind.received)]:  # fmt: skip
+        refused(lambda source=source, kind=kind: check_codi_leg(source, kind), Rejection.invalid_request)
 
 
 def test_members_owe_a_baht_a_day_counted_by_how_often_they_pay():

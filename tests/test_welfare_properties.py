@@ -6,9 +6,10 @@ first and never more than is owed; the rule in force is one that covers the day,
 own before the enterprise's general one; a statement always adds up.
 
 Then a state machine drives `store.welfare` through rules (some refused as overlapping), sales
-(with and without a rule), reversals, settlements (partial, over, advances), a sale reversed at
-once, member and matching contributions, benefits and administration costs, and checks after
-every step:
+(with and without a rule), reversals, settlements (partial, over, advances) and their reversals,
+refunds of unused advances, a sale reversed at once, a settlement reversed at once, member and
+matching contributions (the government's, some through CODI), benefits and administration
+costs, and checks after every step:
 
 - every entry balances, every stored balance is the sum of its postings, every book sums to zero
   (invariants 1, 3, 4);
@@ -16,9 +17,14 @@ every step:
   the one in force on its date (invariant 10);
 - for each enterprise and fund: contributions due = received + outstanding, and the enterprise's
   payable equals the fund's receivable equals what is outstanding; the advance held on both sides
-  equals advances paid plus what reversed sales had settled less what later sales used;
-- each matching source's receivable is its promises less its payments;
-- a sale and its reversal leave every balance as it was.
+  equals advances paid plus what reversed sales had settled less what later sales used, what
+  was refunded and what settlement reversals took back;
+- what each enterprise owes as of a day (`receivables(as_of=)`) is what the sales, settlements
+  and reversals dated by then leave owed, counted here from the rows; as of the last day it is
+  the fund's receivable from the enterprise;
+- each matching source's receivable is its promises less its payments, and what the government
+  paid through CODI is CODI's programme expense for the fund (`5400-W<fund>`);
+- a sale and its reversal, and a settlement and its reversal, leave every balance as it was.
 """
 
 from collections import defaultdict
@@ -146,12 +152,13 @@ class WelfareMachine(RuleBasedStateMachine):
             self.user = users.add_user(c, name="officer", role="officer", party_id=None, now=NOW)[0]
             self.fund = self._party_with_book(c, "welfare_fund", "WF")
             self.enterprises = [self._party_with_book(c, "community_enterprise", f"CE{n}") for n in (1, 2)]
+            self.codi = self._party_with_book(c, "other", "CODI")  # CODI's own fund book
             welfare.create_rule(c, ContributionRule(self.enterprises[0], self.fund, Decimal("5"), None, FIRST_DAY),
                                 user_id=self.user, now=NOW)  # fmt: skip
 
     def _party_with_book(self, c, kind: str, code: str) -> int:
         party = books.create_party(c, {"kind": kind, "name_th": code, "province": "Phrae"}, now=NOW)["id"]
-        book_kind = "welfare_fund" if kind == "welfare_fund" else "enterprise"
+        book_kind = {"welfare_fund": "welfare_fund", "community_enterprise": "enterprise", "other": "fund"}[kind]
         book = books.create_book(c, {"code": code, "kind": book_kind, "name_th": code, "party_id": party}, now=NOW)
         ids = {a["code"]: a["id"] for a in books.book_accounts(c, book["id"])}
         draft = EntryDraft(book["id"], FIRST_DAY, "manual", "capital",
@@ -218,6 +225,48 @@ class WelfareMachine(RuleBasedStateMachine):
             advance=advance, reference=None, user_id=self.user, now=NOW,
         ), Rejection.settlement_exceeds_owed)  # fmt: skip
 
+    def live_settlements(self) -> list[dict]:
+        with self.db.read() as c:
+            return [s for s in welfare.list_settlements(c, filters={}, only_party=None, after=0, limit=10_000)
+                    if s["reversal"] is None]  # fmt: skip
+
+    @precondition(lambda self: self.live_settlements())
+    @rule(data=st.data(), later=st.integers(0, 30))
+    def reverse_settlement(self, data, later):
+        settlement = data.draw(st.sampled_from(self.live_settlements()))
+        on = min(settlement["effective_date"] + timedelta(days=later), TODAY)
+        attempt(self.db, lambda c: welfare.reverse_settlement(c, settlement["id"], on=on, reason="error",
+                                                              user_id=self.user, now=NOW),
+                Rejection.settlement_advance_used, Rejection.insufficient_balance)  # fmt: skip
+
+    @rule(which=st.integers(0, 1), share=st.integers(1, 150), day=DAYS)
+    def refund(self, which, share, day):
+        """A share of what may be refunded: the advance held less what is owed."""
+        enterprise = self.enterprises[which]
+        with self.db.read() as c:
+            held = self._accounts(c).get((welfare.enterprise_book(c, enterprise)["id"], f"1400-F{self.fund}"), 0)
+            owed = sum(s["outstanding_satang"] for s in welfare.owed_sales(
+                c, fund_party_id=self.fund, enterprise_party_id=enterprise))  # fmt: skip
+        attempt(self.db, lambda c: welfare.refund_advance(
+            c, enterprise_party_id=enterprise, fund_party_id=self.fund,
+            amount_satang=max(1, (held - owed) * share // 100), on=day, reference=None, user_id=self.user, now=NOW,
+        ), Rejection.refund_exceeds_advance, Rejection.insufficient_balance)  # fmt: skip
+
+    @rule(which=st.integers(0, 1), day=DAYS, amount=st.integers(1, 10**7))
+    def settlement_and_reversal_change_nothing(self, which, day, amount):
+        before = self.balances()
+
+        def write(c):
+            settled = welfare.settle(c, enterprise_party_id=self.enterprises[which], fund_party_id=self.fund,
+                                     amount_satang=amount, on=day, advance=True, reference=None, user_id=self.user,
+                                     now=NOW)  # fmt: skip
+            return welfare.reverse_settlement(c, settled["id"], on=day, reason="undo", user_id=self.user, now=NOW)
+
+        attempt(self.db, write)
+        after = self.balances()
+        assert {a: b for a, b in after.items() if a in before} == before
+        assert all(after[a] == 0 for a in after.keys() - before.keys())
+
     @rule(which=st.integers(0, 1), day=DAYS, channel=CHANNELS, amount=st.integers(1, 10**8))
     def sale_and_reversal_change_nothing(self, which, day, channel, amount):
         before = self.balances()
@@ -239,11 +288,14 @@ class WelfareMachine(RuleBasedStateMachine):
             member_count=members, amount_satang=amount))  # fmt: skip
 
     @rule(source=st.sampled_from(MatchingSource), kind=st.sampled_from(MatchingKind), amount=st.integers(1, 10**7),
-          day=DAYS)  # fmt: skip
-    def matching(self, source, kind, amount, day):
+          day=DAYS, through_codi=st.sampled_from([False, False, True]))  # fmt: skip
+    def matching(self, source, kind, amount, day, through_codi):
+        refusals = [Rejection.matching_exceeds_due]
+        if through_codi and (source, kind) != (MatchingSource.government, MatchingKind.received):
+            refusals = [Rejection.invalid_request]  # CODI pays the government's money only
         attempt(self.db, lambda c: welfare.record_matching(
             self.fund_write(c), source=source, kind=kind, amount_satang=amount, on=day, source_party_id=None,
-            reference=None), Rejection.matching_exceeds_due)  # fmt: skip
+            reference=None, through_codi=through_codi), *refusals)  # fmt: skip
 
     @rule(kind=st.sampled_from(["birth", "death", "disaster", "lottery"]), amount=st.integers(1, 10**7), day=DAYS)
     def benefit(self, kind, amount, day):
@@ -288,12 +340,15 @@ class WelfareMachine(RuleBasedStateMachine):
                 assert in_force is not None and in_force.id == sale["rule_id"]
                 assert sale["contribution_satang"] == contribution_satang(sale["amount_satang"], in_force.rate_percent)
 
+    def _accounts(self, c) -> dict[tuple[int, str], int]:
+        return {(a["book_id"], a["code"]): a["balance_satang"] for b in self._books(c)
+                for a in books.book_accounts(c, b)}  # fmt: skip
+
     @invariant()
     def due_is_received_plus_outstanding_and_both_books_agree(self):
         live = self.live_sales()
         with self.db.read() as c:
-            accounts = {(a["book_id"], a["code"]): a["balance_satang"] for b in self._books(c)
-                        for a in books.book_accounts(c, b)}  # fmt: skip
+            accounts = self._accounts(c)
             fund_book = welfare.fund_book(c, self.fund)["id"]
             for enterprise in self.enterprises:
                 ent_book = welfare.enterprise_book(c, enterprise)["id"]
@@ -311,16 +366,66 @@ class WelfareMachine(RuleBasedStateMachine):
         return [welfare.fund_book(c, self.fund)["id"], *(welfare.enterprise_book(c, e)["id"] for e in self.enterprises)]
 
     def _advance_pool(self, c, enterprise: int) -> int:
-        """Advances paid + what reversed sales had settled - what sales took from the advance."""
+        """Advances paid + what reversed sales had settled - what sales took from the advance -
+        refunds - what settlement reversals took back."""
         s, a, r, t = welfare.sale_t, welfare.allocation_t, welfare.reversal_t, welfare.settlement_t
+        f, u = welfare.refund_t, welfare.settlement_reversal_t
         mine = s.c.enterprise_party_id == enterprise
-        paid = c.execute(select(func.coalesce(func.sum(t.c.advance_satang), 0)).where(
-            t.c.enterprise_party_id == enterprise)).scalar_one()  # fmt: skip
-        returned = c.execute(select(func.coalesce(func.sum(r.c.returned_to_advance_satang), 0))
-                             .join(s, s.c.id == r.c.sale_id).where(mine)).scalar_one()  # fmt: skip
-        used = c.execute(select(func.coalesce(func.sum(a.c.amount_satang), 0)).join(s, s.c.id == a.c.sale_id)
-                         .where(mine, a.c.settlement_id.is_(None))).scalar_one()  # fmt: skip
-        return int(paid) + int(returned) - int(used)
+
+        def total(amount, *where, join=None) -> int:
+            query = select(func.coalesce(func.sum(amount), 0)).where(*where)
+            return int(c.execute(query if join is None else query.join(*join)).scalar_one())
+
+        paid = total(t.c.advance_satang, t.c.enterprise_party_id == enterprise)
+        returned = total(r.c.returned_to_advance_satang, mine, join=(s, s.c.id == r.c.sale_id))
+        used = total(a.c.amount_satang, mine, a.c.settlement_id.is_(None), join=(s, s.c.id == a.c.sale_id))
+        refunded = total(f.c.amount_satang, f.c.enterprise_party_id == enterprise)
+        taken = total(u.c.advance_taken_satang, t.c.enterprise_party_id == enterprise,
+                      join=(t, t.c.id == u.c.settlement_id))
+        return paid + returned - used - refunded - taken
+
+    @invariant()
+    def receivables_as_of_a_day_leave_out_what_came_after_it(self):
+        with self.db.read() as c:
+            accounts = self._accounts(c)
+            fund_book = welfare.fund_book(c, self.fund)["id"]
+            for day in (FIRST_DAY + timedelta(days=45), FIRST_DAY + timedelta(days=120), TODAY):
+                found = {r["enterprise_party_id"]: r for r in welfare.receivables(c, self.fund, day)}
+                expected = self._owed_as_of(c, day)
+                assert {e: r["outstanding_satang"] for e, r in found.items()} == expected
+                assert all(sum(r["buckets"].values()) == r["outstanding_satang"] for r in found.values())
+            for enterprise in self.enterprises:  # on the last day, what the fund's book says is owed
+                assert expected.get(enterprise, 0) == accounts.get((fund_book, f"1200-E{enterprise}"), 0)
+
+    def _owed_as_of(self, c, day: date) -> dict[int, int]:
+        """Counted from the rows, in Python: each enterprise's sales dated by `day` and not reversed
+        by then, less what was paid of them from the advance or by settlements dated by then and not
+        reversed by then."""
+        r, t, u = welfare.reversal_t, welfare.settlement_t, welfare.settlement_reversal_t
+        reversed_on = dict(c.execute(select(r.c.sale_id, r.c.effective_date)).all())
+        settled_on = dict(c.execute(select(t.c.id, t.c.effective_date)).all())
+        undone_on = dict(c.execute(select(u.c.settlement_id, u.c.effective_date)).all())
+        a = welfare.allocation_t
+        paid: dict[int, int] = defaultdict(int)
+        for sale_id, settlement_id, amount in c.execute(select(a.c.sale_id, a.c.settlement_id, a.c.amount_satang)):
+            if settlement_id is None or (settled_on[settlement_id] <= day
+                                         and not undone_on.get(settlement_id, date.max) <= day):  # fmt: skip
+                paid[sale_id] += amount
+        owed: dict[int, int] = defaultdict(int)
+        for sale in c.execute(select(welfare.sale_t).where(welfare.sale_t.c.fund_party_id == self.fund)).mappings():
+            if sale["effective_date"] <= day and not reversed_on.get(sale["id"], date.max) <= day:
+                owed[sale["enterprise_party_id"]] += sale["contribution_satang"] - paid[sale["id"]]
+        return {e: x for e, x in owed.items() if x}
+
+    @invariant()
+    def what_the_government_paid_through_codi_is_codi_s_expense(self):
+        with self.db.read() as c:
+            codi = books.book_accounts(c, welfare.codi_fund_book(c, None)["id"])
+            balances = {a["code"]: a["balance_satang"] for a in codi}
+            [government] = [s for s in welfare.matching_by_source(c, self.fund) if s["source"] == "government"]
+        through = government["received_through_codi_satang"]
+        assert balances.get(f"5400-W{self.fund}", 0) == through <= government["received_satang"]
+        assert balances["1100"] == CASH_SATANG - through
 
     @invariant()
     def each_matching_source_is_reconciled(self):

@@ -46,7 +46,8 @@ def check_range(date_from: date | None, date_to: date | None) -> None:
 @router.post("/entries", status_code=201, response_model=EntryPublic, tags=["entries"])
 async def post_entry(body: EntryCreate, request: Request, write: Write, principal: JournalWriter) -> Response:
     """Record an entry. Needs an Idempotency-Key: a retry with the same key and body answers
-    the same and records nothing new."""
+    the same and records nothing new. An account that an operation keeps (a welfare pair's
+    `2200-F<fund>`, a loan's `1200-L<loan>`, ...) is refused (409 `account_owned_by_operation`)."""
     draft = EntryDraft(
         book_id=body.book_id,
         effective_date=body.effective_date,
@@ -64,7 +65,7 @@ def record_drafts(connection, now, items: list[tuple[Principal, EntryDraft]]) ->
     answers: dict[int, Any] = {i: e for i, (p, d) in enumerate(items) if (e := _foreign_book(connection, p, d))}
     allowed = [i for i in range(len(items)) if i not in answers]
     drafts, users = [items[i][1] for i in allowed], [items[i][0].user_id for i in allowed]
-    outcomes = journal.record_entries(connection, drafts, recorded_by=users, recorded_at=now)
+    outcomes = journal.record_entries(connection, drafts, recorded_by=users, recorded_at=now, by_hand=True)
     answers |= dict(zip(allowed, outcomes, strict=True))
     recorded = {i: entry_id for i, entry_id in answers.items() if isinstance(entry_id, int)}
     for index, entry in zip(recorded, journal.get_entries(connection, list(recorded.values())), strict=True):
@@ -86,10 +87,8 @@ def _foreign_book(connection, principal: Principal, draft: EntryDraft) -> Ledger
 
 
 def visible_entry(connection, entry_id: int, principal: Principal) -> dict:
-    entry = journal.get_entry(connection, entry_id)
-    if principal.party_id is not None and not journal.entry_visible_to(connection, entry, principal.party_id):
-        raise books.not_found("entry", entry_id)
-    return entry
+    """An entry the principal may see, looked up together with that right (before its postings)."""
+    return journal.get_entry(connection, entry_id, visible_to=principal.party_id)
 
 
 @router.get("/entries/{entry_id}", response_model=EntryPublic, tags=["entries"])
@@ -127,14 +126,16 @@ def reverse_entry(
     principal: JournalWriter,
     clock: ClockDep,
 ) -> Response:
-    """Reverse an entry, dated today (Bangkok) or on the original's date. At most once."""
+    """Reverse an entry made by hand, dated today (Bangkok) or on the original's date. At most once.
+    An entry that an operation wrote (a sale's, a loan's, ...) is refused (409
+    `entry_owned_by_operation`): it is undone through that operation's own route."""
 
     def work(connection, now):
         original = visible_entry(connection, entry_id, principal)
         owned_book(connection, original["book_id"], principal)
         reversal_id = journal.reverse_entry(
             connection, entry_id=entry_id, effective_date=clock.today() if body.date == "today" else None,
-            description=body.description, recorded_by=principal.user_id, recorded_at=now,
+            description=body.description, recorded_by=principal.user_id, recorded_at=now, by_hand=True,
         )  # fmt: skip
         reversal = journal.get_entry(connection, reversal_id)
         return Outcome(EntryPublic.model_validate(entry_body(reversal)), f"entry:{entry_id}", 201, [reversal_id])

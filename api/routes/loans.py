@@ -18,6 +18,7 @@ from api.loan_schemas import (
     CloseOfBusinessPublic,
     LitigationUpdate,
     LoanCreate,
+    LoanEndCreate,
     LoanEventPublic,
     LoanProductCreate,
     LoanProductPublic,
@@ -51,6 +52,7 @@ CSV = {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=cs
 STATEMENT_COLUMNS = ("transaction_id", "entry_id", "effective_date", "kind", "amount", "principal", "interest",
                      "penalty", "overpayment", "principal_outstanding")  # fmt: skip
 AsOf = Annotated[date | None, Query(description="Default: the business date (Bangkok)")]
+STATUS_PATTERN = "^(applied|approved|active|closed|written_off|rejected|withdrawn|cancelled)$"
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -97,7 +99,7 @@ def product_body(product: dict) -> dict:
 def figures_body(loan: dict, f: Figures) -> dict:
     return {
         "as_of": f.as_of, "disbursed": format_amount(f.disbursed_satang),
-        "undisbursed": format_amount(loan["amount_satang"] - f.disbursed_satang),
+        "undisbursed": format_amount(loan["amount_satang"] - loan.get("cancelled_satang", 0) - f.disbursed_satang),
         "principal_outstanding": format_amount(f.principal_outstanding_satang),
         "principal_due": format_amount(f.principal_due_satang), "interest_due": format_amount(f.interest_due_satang),
         "penalty_due": format_amount(f.penalty_due_satang),
@@ -110,7 +112,8 @@ def figures_body(loan: dict, f: Figures) -> dict:
 
 
 def loan_body(loan: dict, figures: Figures | None = None) -> dict:
-    body = {**loan, "amount": format_amount(loan["amount_satang"]), "savings": format_amount(loan["savings_satang"])}
+    body = {**loan, "amount": format_amount(loan["amount_satang"]), "savings": format_amount(loan["savings_satang"]),
+            "cancelled": format_amount(loan.get("cancelled_satang", 0))}  # fmt: skip
     return {**body, "figures": figures_body(loan, figures) if figures else None}
 
 
@@ -155,10 +158,7 @@ def get_product(product_id: IdPath, connection: ReadDep, principal: Reader) -> d
 
 def visible_loan(connection, loan_id: int, principal: Principal) -> dict:
     """A loan the principal may read: any loan, or for a party its own loans only."""
-    loan = loans.get_loan(connection, loan_id)
-    if principal.party_id is not None and loan["borrower_party_id"] != principal.party_id:
-        raise books.not_found("loan", loan_id)
-    return loan
+    return loans.get_loan(connection, loan_id, borrower=principal.party_id)
 
 
 @router.post("/loans", status_code=201, response_model=LoanPublic, tags=["loans"])
@@ -185,7 +185,7 @@ def list_loans(
     book_id: IdQuery = None,
     product_id: IdQuery = None,
     borrower_party_id: IdQuery = None,
-    status: Annotated[str | None, Query(pattern="^(applied|approved|active|closed|written_off)$")] = None,
+    status: Annotated[str | None, Query(pattern=STATUS_PATTERN)] = None,
 ) -> dict:
     filters = {"book_id": book_id, "product_id": product_id, "borrower_party_id": borrower_party_id, "status": status}
     rows = loans.list_loans(
@@ -212,6 +212,50 @@ def approve_loan(loan_id: IdPath, request: Request, write: Write, principal: App
         return Outcome(LoanPublic.model_validate(loan_body(loan)), f"loan:{loan_id}")
 
     return perform(request, write, principal, "loan.approve", work)
+
+
+@router.post("/loans/{loan_id}/rejection", response_model=LoanPublic, tags=["loans"])
+def reject_loan(
+    loan_id: IdPath, body: LoanEndCreate, request: Request, write: Write, principal: Approver, clock: ClockDep
+) -> Response:
+    """Turn an application down, with a reason (approvers only): status `rejected`, for good;
+    approving or disbursing it is then refused (409 `loan_rejected`)."""
+    return _end_loan(loan_id, request, write, principal, clock, "loan.reject",
+                     lambda c, today, now: loans.reject(c, loan_id, reason=body.reason, today=today))  # fmt: skip
+
+
+@router.post("/loans/{loan_id}/withdrawal", response_model=LoanPublic, tags=["loans"])
+def withdraw_loan(
+    loan_id: IdPath, body: LoanEndCreate, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
+) -> Response:
+    """Record that the borrower withdrew its application, with a reason: status `withdrawn`, for
+    good; approving or disbursing it is then refused (409 `loan_withdrawn`)."""
+    return _end_loan(loan_id, request, write, principal, clock, "loan.withdraw",
+                     lambda c, today, now: loans.withdraw(c, loan_id, reason=body.reason, today=today))  # fmt: skip
+
+
+@router.post("/loans/{loan_id}/cancellation", response_model=LoanPublic, tags=["loans"])
+def cancel_loan(
+    loan_id: IdPath, body: LoanEndCreate, request: Request, write: Write, principal: Approver, clock: ClockDep
+) -> Response:
+    """Cancel what of an approved loan is not disbursed, with a reason (approvers only). With no
+    tranche paid out the loan is `cancelled` for good (disbursing: 409 `loan_cancelled`); a
+    partly disbursed loan stays active, takes no further tranche (409 `loan_remainder_cancelled`)
+    and closes when what was disbursed is repaid. Nothing left to cancel: 409 `nothing_to_cancel`."""
+    return _end_loan(loan_id, request, write, principal, clock, "loan.cancel",
+                     lambda c, today, now: loans.cancel(c, loan_id, reason=body.reason, today=today,
+                                                        user_id=principal.user_id, now=now))  # fmt: skip
+
+
+def _end_loan(loan_id: int, request: Request, write, principal, clock, action: str, call) -> Response:
+    """A route body that ends a loan (or what of it is undisbursed), through `perform`: no money
+    moves, so no key is needed. `call(connection, today, now)` does it and returns the loan."""
+    today = clock.today()
+
+    def work(connection, now):
+        return Outcome(_loan_now(connection, call(connection, today, now), today), f"loan:{loan_id}")
+
+    return perform(request, write, principal, action, work)
 
 
 def _event(connection, recorded: Recorded, day: date) -> LoanEventPublic:
@@ -331,8 +375,11 @@ def reschedule(
 ) -> Response:
     """Reschedule an active loan from a date, with a reason: a new rate, and extra instalments or
     a new instalment (the term follows from it), for the principal scheduled after that date,
-    re-levelled. What fell due by then stays due; the new schedule is a new version and the old
-    one is kept (see `?as_of=` on the schedule)."""
+    re-levelled. Arrears are folded in: the instalments due by then keep what was paid of them,
+    their unpaid principal is scheduled again with the rest and their unpaid interest spread
+    over the new instalments (not capitalised), so the loan is no longer past due for them; no
+    repayment may then be dated before it. The new schedule is a new version and the old one is
+    kept (see `?as_of=` on the schedule)."""
     rate = None if body.rate_annual_percent is None else loan_rate(body.rate_annual_percent)
     instalment = None if body.instalment_amount is None else parse_amount(body.instalment_amount)
     today = clock.today()
@@ -473,7 +520,8 @@ def close_of_business(body: CloseOfBusinessCreate, request: Request, write: Writ
     today = clock.today()
 
     def work(connection, now):
-        report = loan_cob.close_of_business(connection, body.day, today=today, user_id=principal.user_id, now=now)
+        report = loan_cob.close_of_business(connection, body.day, today=today, user_id=principal.user_id, now=now,
+                                            reader=request.app.state.db.read)  # fmt: skip
         return Outcome(cob_body(report), f"close-of-business:{body.day}", entry_ids=report.entry_ids)
 
     return perform(request, write, principal, "loan.close-of-business", work)

@@ -60,11 +60,9 @@ def list_books(connection: ReadDep, principal: Reader, page: PageDep) -> dict:
 
 
 def visible_book(connection, book_id: int, principal: Principal) -> dict:
-    """A book the principal may see: any book, or for a party the books it owns or has accounts in."""
-    book = books.get_book(connection, book_id)
-    if principal.party_id is not None and not books.book_visible_to(connection, book_id, principal.party_id):
-        raise books.not_found("book", book_id)
-    return book
+    """A book the principal may see: any book, or for a party the books it owns or has accounts in
+    (looked up together with that right, so another party's book costs what an unknown id does)."""
+    return books.get_book(connection, book_id, visible_to=principal.party_id)
 
 
 def owned_book(connection, book_id: int, principal: Principal) -> dict:
@@ -101,12 +99,9 @@ def list_accounts(book_id: IdPath, connection: ReadDep, principal: Reader, page:
 
 
 def visible_account(connection, account_id: int, principal: Principal) -> dict:
-    account = books.get_account(connection, account_id)
-    if principal.party_id is not None:
-        book = books.get_book(connection, account["book_id"])
-        if not books.account_visible_to(account, book, principal.party_id):
-            raise books.not_found("account", account_id)
-    return account
+    """An account the principal may see: any, or for a party those carrying it or in its books
+    (looked up together with that right, like `visible_book`)."""
+    return books.get_account(connection, account_id, visible_to=principal.party_id)
 
 
 @router.get("/accounts/{account_id}", response_model=AccountPublic, tags=["accounts"])

@@ -29,6 +29,8 @@ from api.welfare_schemas import (
     AdminCostCreate,
     AdminCostPublic,
     AdminCostsPage,
+    AdvanceRefundCreate,
+    AdvanceRefundPublic,
     BenefitCreate,
     BenefitPublic,
     FundSettingsPublic,
@@ -51,6 +53,7 @@ from api.welfare_schemas import (
     SalesSummaryPublic,
     SettlementCreate,
     SettlementPublic,
+    SettlementReversalCreate,
 )
 from api.writes import Outcome, Write, perform
 from ledger.calendar import fiscal_year_of
@@ -262,7 +265,8 @@ def reverse_sale(
 
 def settlement_body(row: dict) -> dict:
     allocations = [money(a, "amount") for a in row["allocations"]]
-    return {**money(row, "amount", "advance"), "allocations": allocations}
+    reversal = row["reversal"] and money(row["reversal"], "reopened", "advance_taken")
+    return {**money(row, "amount", "advance"), "allocations": allocations, "reversal": reversal}
 
 
 @router.post("/settlements", status_code=201, response_model=SettlementPublic)
@@ -289,10 +293,65 @@ def list_settlements(
     connection: ReadDep, principal: Reader, page: PageDep, enterprise_party_id: IdQuery = None,
     fund_party_id: IdQuery = None,
 ) -> dict:  # fmt: skip
-    filters = {"enterprise_party_id": enterprise_party_id, "fund_party_id": fund_party_id}
-    rows = welfare.list_settlements(connection, filters=filters, only_party=principal.party_id, after=page.after,
-                                    limit=page.limit)  # fmt: skip
-    return {"data": [settlement_body(r) for r in rows], "next_cursor": next_cursor(rows, page)}
+    return pair_page(welfare.list_settlements, settlement_body, connection, principal, page,
+                     {"enterprise_party_id": enterprise_party_id, "fund_party_id": fund_party_id})  # fmt: skip
+
+
+def pair_page(lister: Callable, body: Callable[[dict], dict], connection, principal: Principal, page,
+              filters: dict) -> dict:  # fmt: skip
+    """A page of the rows of an enterprise and a fund (settlements, refunds); a party's own only."""
+    rows = lister(connection, filters=filters, only_party=principal.party_id, after=page.after, limit=page.limit)
+    return {"data": [body(r) for r in rows], "next_cursor": next_cursor(rows, page)}
+
+
+@router.post("/settlements/{settlement_id}/reversal", status_code=201, response_model=SettlementPublic)
+def reverse_settlement(
+    settlement_id: IdPath, body: SettlementReversalCreate, request: Request, write: Write, principal: Registrar,
+    clock: ClockDep,
+) -> Response:  # fmt: skip
+    """Undo a settlement recorded in error (the wrong enterprise, fund or amount), at most once
+    and with a reason: both its entries are reversed; the sales it paid are owed again, oldest
+    first; its advance leaves the advance accounts. Refused if that advance is already used."""
+    on = body.effective_date or clock.today()
+    not_future(on, clock.today())
+
+    def work(connection, now):
+        row = welfare.reverse_settlement(connection, settlement_id, on=on, reason=body.reason,
+                                         user_id=principal.user_id, now=now)  # fmt: skip
+        body_ = SettlementPublic.model_validate(settlement_body(row))
+        return Outcome(body_, f"settlement:{settlement_id}", 201, row["reversal"]["entry_ids"])
+
+    return perform(request, write, principal, "settlement.reverse", work, needs_key=True)
+
+
+@router.post("/advance-refunds", status_code=201, response_model=AdvanceRefundPublic)
+def refund_advance(
+    body: AdvanceRefundCreate, request: Request, write: Write, principal: Registrar, clock: ClockDep
+) -> Response:
+    """The fund pays back an enterprise's unused advance, in both books: never more than the
+    advance it holds less what the enterprise still owes."""
+    amount = parse_amount(body.amount)
+    not_future(body.effective_date, clock.today())
+
+    def work(connection, now):
+        row = welfare.refund_advance(
+            connection, enterprise_party_id=body.enterprise_party_id, fund_party_id=body.fund_party_id,
+            amount_satang=amount, on=body.effective_date, reference=body.reference, user_id=principal.user_id,
+            now=now,
+        )  # fmt: skip
+        body_ = AdvanceRefundPublic.model_validate(money(row, "amount"))
+        return Outcome(body_, f"advance-refund:{row['id']}", 201, [row["enterprise_entry_id"], row["fund_entry_id"]])
+
+    return perform(request, write, principal, "welfare.advance_refund", work, needs_key=True)
+
+
+@router.get("/advance-refunds", response_model=Page[AdvanceRefundPublic])
+def list_refunds(
+    connection: ReadDep, principal: Reader, page: PageDep, enterprise_party_id: IdQuery = None,
+    fund_party_id: IdQuery = None,
+) -> dict:  # fmt: skip
+    return pair_page(welfare.list_refunds, lambda r: money(r, "amount"), connection, principal, page,
+                     {"enterprise_party_id": enterprise_party_id, "fund_party_id": fund_party_id})  # fmt: skip
 
 
 # --- a fund's own money ------------------------------------------------------------------------
@@ -305,7 +364,8 @@ def fund_post(request: Request, write: Write, principal: Principal, party_id: in
 
     def work(connection, now):
         row = record(welfare.FundWrite.open(connection, party_id, user_id=principal.user_id, now=now))
-        return Outcome(public(row), f"{action}:{row['id']}", 201, [row["entry_id"]])
+        entry_ids = [row["entry_id"], *([row["codi_entry_id"]] if row.get("codi_entry_id") else [])]
+        return Outcome(public(row), f"{action}:{row['id']}", 201, entry_ids)
 
     return perform(request, write, principal, action, work, needs_key=True)
 
@@ -356,20 +416,28 @@ def record_matching(
     clock: ClockDep,
 ) -> Response:  # fmt: skip
     """A matching contribution of a source (local authority, government through CODI, donor):
-    `due` when promised, `received` when paid (never more than is due)."""
+    `due` when promised, `received` when paid (never more than is due). The government's money
+    received `through_codi` is recorded in CODI's fund book too, in the same transaction (staff
+    only: a party's token writes in no book but its own)."""
     amount = parse_amount(body.amount)
     not_future(body.effective_date, clock.today())
+    if body.through_codi and principal.party_id is not None:
+        raise LedgerError(Rejection.forbidden, "only CODI's staff record an entry in CODI's fund book")
     return fund_post(request, write, principal, party_id, "welfare.matching", lambda fund: welfare.record_matching(
         fund, source=body.source, kind=body.kind, amount_satang=amount, on=body.effective_date,
-        source_party_id=body.source_party_id, reference=body.reference,
+        source_party_id=body.source_party_id, reference=body.reference, through_codi=body.through_codi,
+        codi_book_id=body.codi_book_id,
     ), matching_body)  # fmt: skip
 
 
 @router.get("/welfare-funds/{party_id}/matching-contributions", response_model=MatchingPage)
 def list_matching(party_id: IdPath, connection: ReadDep, principal: Reader, page: PageDep) -> dict:
     """Each source's promises and payments reconciled (due, received, outstanding), and the rows."""
-    rows = fund_rows(connection, principal, party_id, welfare.matching_t, page)
-    sources = [money(s, "due", "received", "outstanding") for s in welfare.matching_by_source(connection, party_id)]
+    own(principal, party_id, "welfare fund")
+    welfare.fund_book(connection, party_id)
+    rows = welfare.list_matching(connection, party_id, after=page.after, limit=page.limit)
+    sources = [money(s, "due", "received", "outstanding", "received_through_codi")
+               for s in welfare.matching_by_source(connection, party_id)]  # fmt: skip
     return {"by_source": sources, "data": [matching_body(r) for r in rows], "next_cursor": next_cursor(rows, page)}
 
 
@@ -500,7 +568,8 @@ def fund_statement(
 def receivables(
     party_id: IdPath, connection: ReadDep, principal: Reader, clock: ClockDep, as_of: date | None = None
 ) -> dict:
-    """What each enterprise owes the fund now, by the age of its sales on `as_of` (default today)."""
+    """What each enterprise owed the fund at the end of `as_of` (default: the business date), by
+    the age its sales had then: sales, settlements and reversals dated after it are left out."""
     own(principal, party_id, "welfare fund")
     day = as_of or clock.today()
     rows = welfare.receivables(connection, party_id, day)
@@ -522,7 +591,7 @@ def sales_summary(
     date_from, date_to = date_from or date.min, date_to or clock.today()
     check_range(date_from, date_to)
     summary = welfare.enterprise_summary(connection, party_id, date_from, date_to)
-    names = ("sales", "contributions", "settled", "outstanding", "paid", "advance_held")
+    names = ("sales", "contributions", "settled", "outstanding", "paid", "refunded", "advance_held")
     return {**summary, "by_fund": [money(r, *names) for r in summary["by_fund"]]}
 
 
