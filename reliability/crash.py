@@ -18,6 +18,7 @@ TEST_DATABASE_URL), dropped afterwards.
 """
 
 import argparse
+import http.client
 import json
 import random
 import sys
@@ -82,7 +83,7 @@ def client_loop(number: int, ledger: Ledger, crashes: Crashes, writes: Writes, s
             writes.sent[key] = (path, body)
         try:
             status, answer = client.post(path, body, key)
-        except OSError:
+        except (OSError, http.client.HTTPException):  # killed before, or while, it answered
             with writes.lock:
                 writes.unacknowledged.add(key)
             client.close()
