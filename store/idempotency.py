@@ -6,17 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from store.rows import insert_rows
+from store.rows import insert_rows, one_of
 from store.tables import IdempotencyRecord
 
 idempotency_t = IdempotencyRecord.__table__
-_FIND_MANY = select(idempotency_t).where(
-    idempotency_t.c.user_id.in_(bindparam("user_ids", expanding=True)),
-    idempotency_t.c.key.in_(bindparam("keys", expanding=True)),
-)
 
 
 @dataclass(frozen=True)
@@ -34,7 +30,9 @@ def find_many(connection: Connection, keys: Sequence[tuple[int, str]]) -> dict[t
     """The stored answers of those (user id, key) pairs that have one."""
     wanted = set(keys)
     user_ids, keys_only = sorted({u for u, _ in wanted}), sorted({k for _, k in wanted})
-    rows = connection.execute(_FIND_MANY, {"user_ids": user_ids, "keys": keys_only})
+    rows = connection.execute(select(idempotency_t).where(
+        one_of(connection, idempotency_t.c.user_id, user_ids), one_of(connection, idempotency_t.c.key, keys_only)
+    ))  # fmt: skip
     return {
         (r.user_id, r.key): StoredAnswer(r.request_hash, r.status_code, r.response_body)
         for r in rows

@@ -39,10 +39,9 @@ from store import books, journal
 from store.loans import (
     folds_of,
     get_product,
-    instalment_paid_of,
     loan_t,
     loan_tx_t,
-    plans_of,
+    plans_through_next_due,
     principal_payments_of,
     product_t,
     sums_of,
@@ -106,14 +105,20 @@ class _Batch:
 def _batches(connection: Connection, day: date, batch_size: int, *, lock: bool) -> Iterator[_Batch]:
     after = 0
     while loans := _open_loans(connection, day, after, batch_size, lock=lock):
-        ids = [loan["id"] for loan in loans]
-        plans = plans_of(connection, ids, day, through_next_due=True, merge_settled=True)
-        penalised = [i for i, (_, terms) in plans.items() if terms_from_json(terms).penalty_rate_annual_percent > 0]
+        ids, book_ids = [loan["id"] for loan in loans], _book_ids(loans)
+        due = plans_through_next_due(connection, ids, day, book_ids=book_ids)
+        penalised = [i for i, (_, terms) in due.plans.items() if terms_from_json(terms).penalty_rate_annual_percent > 0]
         yield _Batch(
-            loans, plans, sums_of(connection, ids), instalment_paid_of(connection, ids, day),
-            principal_payments_of(connection, penalised, day), folds_of(connection, penalised, day),
+            loans, due.plans, sums_of(connection, ids, book_ids=book_ids), due.paid,
+            principal_payments_of(connection, penalised, day, book_ids=book_ids), folds_of(connection, penalised, day),
         )  # fmt: skip
         after = loans[-1]["id"]
+
+
+def _book_ids(loans: list[Row]) -> list[int]:
+    """The books of `loans` (rows with a book_id), which the reads of their transactions name
+    (`store.loans.of_loans`) so that they need not look them up."""
+    return sorted({loan["book_id"] for loan in loans})
 
 
 def _read_ahead(reader, day: date, batch_size: int) -> Iterator[_Batch]:
@@ -300,15 +305,14 @@ def portfolio(
     ageing_bucket(0, bounds)  # refuses bad bounds before any work
     result = Portfolio(bounds)
     for batch in _disbursed_loans(connection, book_id, batch_size):
-        ids = [loan["id"] for loan in batch]
-        plans = plans_of(connection, ids, as_of, through_next_due=True, merge_settled=True)
-        sums = sums_of(connection, ids, as_of)
-        paid = instalment_paid_of(connection, ids, as_of)
+        ids, book_ids = [loan["id"] for loan in batch], _book_ids(batch)
+        due = plans_through_next_due(connection, ids, as_of, book_ids=book_ids)
+        sums = sums_of(connection, ids, as_of, book_ids=book_ids)
         for loan in batch:
-            if loan["id"] not in plans:
+            if loan["id"] not in due.plans:
                 continue
-            plan, terms = plans[loan["id"]]
-            age = days_past_due_having_paid(plan, terms_from_json(terms), paid.get(loan["id"], 0), as_of)
+            plan, terms = due.plans[loan["id"]]
+            age = days_past_due_having_paid(plan, terms_from_json(terms), due.paid.get(loan["id"], 0), as_of)
             keys = {"region": loan["region"] or "unknown", "province": loan["province"] or "unknown",
                     "centre": str(loan["centre_id"] or "none"), "product": loan["product_code"]}  # fmt: skip
             result.add(sums.get(loan["id"], Totals()).outstanding_satang, age, keys)
@@ -318,7 +322,7 @@ def portfolio(
 def _disbursed_loans(connection: Connection, book_id: int | None, batch_size: int) -> Iterator[list[Row]]:
     party_t = books.party_t
     query = (
-        select(loan_t.c.id, party_t.c.region, party_t.c.province, party_t.c.centre_id,
+        select(loan_t.c.id, loan_t.c.book_id, party_t.c.region, party_t.c.province, party_t.c.centre_id,
                product_t.c.code.label("product_code"))
         .join(party_t, party_t.c.id == loan_t.c.borrower_party_id)
         .join(product_t, product_t.c.id == loan_t.c.product_id)

@@ -40,7 +40,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, case, cast, func, insert, not_, select, union_all, update
+from sqlalchemy import BigInteger, Connection, and_, case, cast, func, insert, not_, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.accounts import EntryDraft, Posting
@@ -376,20 +376,51 @@ _INSTALMENT_COLUMNS = ("loan_id", "number", "due_on", "principal_satang", "inter
                        "outstanding_after_satang", "interest_accrued_satang")  # fmt: skip
 
 
-def plans_of(
-    connection: Connection, loan_ids: Sequence[int], as_of: date | None, *, through_next_due: bool = False,
-    merge_settled: bool = False,
-) -> dict[int, tuple[Schedule, str]]:  # fmt: skip
+def plans_of(connection: Connection, loan_ids: Sequence[int], as_of: date | None) -> dict[int, tuple[Schedule, str]]:
     """Each loan's schedule in force on `as_of` (the newest version by then; the newest of all
-    if None) and the terms it was made under, as JSON. Loans with no version then are absent.
-
-    `through_next_due` keeps only the instalments due by `as_of` and the next one: all that
-    ageing, accrual and penalties on that day read (a 15-year loan has 180 instalments, and
-    close of business would otherwise fetch them all, every day). With it, `merge_settled` also
-    reads a penalty-free loan's instalments wholly paid by `as_of` as one
-    (`ledger.loan_book.settled_merged`), merged by the database."""
+    if None) and the terms it was made under, as JSON. Loans with no version then are absent."""
     if not loan_ids:
         return {}
+    newest, versions = _newest_versions(connection, loan_ids, as_of)
+    # a null for the value of the loan's that `_schedules` reads with each instalment: none wanted
+    query = _instalments(connection, newest, loan_ids, null()).order_by(instalment_t.c.loan_id, instalment_t.c.number)
+    return _schedules(versions, connection.execute(query).all())[0]
+
+
+@dataclass(frozen=True)
+class ThroughNextDue:
+    """What close of business and the portfolio read of loans' schedules on a day
+    (`plans_through_next_due`)."""
+
+    plans: dict[int, tuple[Schedule, str]]  # as `plans_of`, cut after the next due date
+    # What each loan's repayments by the day paid towards instalments in all (interest and
+    # principal): what ages a loan (`ledger.loans.days_past_due_having_paid`). A loan whose
+    # schedule has no instalment is absent: nothing is due, so what it paid does not matter.
+    paid: dict[int, int]
+
+
+def plans_through_next_due(
+    connection: Connection, loan_ids: Sequence[int], as_of: date, *, merge_settled: bool = True,
+    book_ids: Sequence[int] | None = None,
+) -> ThroughNextDue:  # fmt: skip
+    """`plans_of` on `as_of` with only the instalments due by then and the next one: all that
+    ageing, accrual and penalties on that day read (a 15-year loan has 180 instalments, and
+    close of business would otherwise fetch them all, every day), and what the loans paid of
+    them, summed in the same reading. `merge_settled` also reads a penalty-free loan's
+    instalments wholly paid by `as_of` as one (`ledger.loan_book.settled_merged`), merged by
+    the database. `book_ids`: the loans' books, if the caller knows them (`of_loans`)."""
+    if not loan_ids:
+        return ThroughNextDue({}, {})
+    newest, versions = _newest_versions(connection, loan_ids, as_of)
+    penalty_free = [v["loan_id"] for v in versions if not terms_from_json(v["terms"]).penalty_rate_annual_percent]
+    merged = penalty_free if merge_settled else []
+    query = _through_next_due(connection, newest, loan_ids, as_of, merged_loan_ids=merged, book_ids=book_ids)
+    return ThroughNextDue(*_schedules(versions, connection.execute(query).all()))
+
+
+def _newest_versions(connection: Connection, loan_ids: Sequence[int], as_of: date | None):
+    """A subquery of the loans' ids and their newest schedule versions by `as_of` (of all if
+    None), and those versions' rows."""
     newest = select(schedule_t.c.loan_id, func.max(schedule_t.c.version).label("version")).where(
         one_of(connection, schedule_t.c.loan_id, loan_ids)
     )
@@ -397,23 +428,27 @@ def plans_of(
         newest = newest.where(schedule_t.c.effective_from <= as_of)
     newest = newest.group_by(schedule_t.c.loan_id).subquery()
     on_newest = and_(schedule_t.c.loan_id == newest.c.loan_id, schedule_t.c.version == newest.c.version)
-    versions = connection.execute(select(schedule_t).join(newest, on_newest)).mappings().all()
-    rows: dict[int, list[Instalment]] = {v["loan_id"]: [] for v in versions}
-    if through_next_due:
-        penalty_free = [v["loan_id"] for v in versions if not terms_from_json(v["terms"]).penalty_rate_annual_percent]
-        query = _through_next_due(connection, newest, loan_ids, as_of, penalty_free if merge_settled else [])
-    else:
-        query = _instalments(connection, newest, loan_ids).order_by(instalment_t.c.loan_id, instalment_t.c.number)
-    # Fetched at once and built as plain tuples: close of business reads tens of thousands of
+    return newest, connection.execute(select(schedule_t).join(newest, on_newest)).mappings().all()
+
+
+def _schedules(versions, rows) -> tuple[dict[int, tuple[Schedule, str]], dict[int, Any]]:
+    """Each version's schedule, with its instalments in `rows` (in order: `_INSTALMENT_COLUMNS`
+    and a value of the loan's, the same on each of its rows), and its terms as JSON; and that
+    value by loan."""
+    instalments: dict[int, list[Instalment]] = {v["loan_id"]: [] for v in versions}
+    of_loan: dict[int, Any] = {}
+    # Built as plain tuples, in one pass: close of business reads tens of thousands of
     # instalments a batch, and a row at a time through the usual paths costs more than the row.
     make = tuple.__new__
-    for loan_id, number, due_on, principal, interest, outstanding, accrued in connection.execute(query).all():
-        rows[loan_id].append(make(Instalment, (number, due_on, principal, interest, principal + interest,
-                                               outstanding, accrued)))  # fmt: skip
-    return {
-        v["loan_id"]: (Schedule(v["amount_satang"], v["disbursed_on"], tuple(rows[v["loan_id"]])), v["terms"])
+    for loan_id, number, due_on, principal, interest, outstanding, accrued, value in rows:
+        instalments[loan_id].append(make(Instalment, (number, due_on, principal, interest, principal + interest,
+                                                      outstanding, accrued)))  # fmt: skip
+        of_loan[loan_id] = value
+    plans = {
+        v["loan_id"]: (Schedule(v["amount_satang"], v["disbursed_on"], tuple(instalments[v["loan_id"]])), v["terms"])
         for v in versions
     }
+    return plans, of_loan
 
 
 def _instalments(connection: Connection, versions, loan_ids: Sequence[int], *extra):
@@ -429,34 +464,37 @@ def _instalments(connection: Connection, versions, loan_ids: Sequence[int], *ext
 
 
 def _through_next_due(
-    connection: Connection, newest, loan_ids: Sequence[int], as_of: date, merged_loan_ids: Sequence[int]
-):
+    connection: Connection, newest, loan_ids: Sequence[int], as_of: date, *, merged_loan_ids: Sequence[int],
+    book_ids: Sequence[int] | None,
+):  # fmt: skip
     """The query of the instalments of the `newest` versions of the loans, cut after each loan's
-    first instalment due after `as_of`, in order; with the loans of `merged_loan_ids` read as
-    `ledger.loan_book.settled_merged` does: the instalments due by `as_of` and wholly paid by then
-    as one row. Window sums over each loan's instalments in order find both, in one reading."""
+    first instalment due after `as_of`, in order, each with what its loan paid of instalments by
+    `as_of`; with the loans of `merged_loan_ids` read as `ledger.loan_book.settled_merged` does:
+    the instalments due by `as_of` and wholly paid by then as one row. Window sums over each
+    loan's instalments in order find both, in one reading."""
     i, c = instalment_t.c, loan_tx_t.c
     paid = (
         select(c.loan_id, func.sum(c.interest_satang + c.principal_satang).label("paid"))
-        .where(of_loans(connection, merged_loan_ids), _repaid_by(as_of))
+        .where(of_loans(connection, loan_ids, book_ids=book_ids), _repaid_by(as_of))
         .group_by(c.loan_id)
         .subquery()
     )
     # What each loan paid joins its version (a row a loan), not its instalments: materialized,
     # as PostgreSQL's planner would otherwise join it to each instalment.
     versions = (
-        select(newest, func.coalesce(paid.c.paid, 0).label("paid"))
+        select(newest, cast(func.coalesce(paid.c.paid, 0), BigInteger).label("paid"),
+               one_of(connection, newest.c.loan_id, merged_loan_ids).label("merging"))
         .select_from(newest.outerjoin(paid, paid.c.loan_id == newest.c.loan_id))
         .cte("versions")
-    )
+    )  # fmt: skip
     if connection.dialect.name == "postgresql":
         versions = versions.prefix_with("MATERIALIZED")
     in_order = {"partition_by": i.loan_id, "order_by": i.number}
     later = func.sum(case((i.due_on > as_of, 1), else_=0)).over(**in_order)
     cumulative = func.sum(i.principal_satang + i.interest_satang).over(**in_order)
-    extra = (later.label("later"), cumulative.label("cumulative"), versions.c.paid)
+    extra = (later.label("later"), cumulative.label("cumulative"), versions.c.paid, versions.c.merging)
     rows = _instalments(connection, versions, loan_ids, *extra).subquery()
-    settled = and_(rows.c.paid > 0, rows.c.due_on <= as_of, rows.c.cumulative <= rows.c.paid)
+    settled = and_(rows.c.merging, rows.c.paid > 0, rows.c.due_on <= as_of, rows.c.cumulative <= rows.c.paid)
     # a CTE, so that the database reads the instalments once for both halves of the union
     r = select(rows, settled.label("settled")).where(rows.c.later <= 1).cte("marked").c
 
@@ -466,10 +504,11 @@ def _through_next_due(
     merged = (
         select(r.loan_id, func.max(r.number).label("number"), func.max(r.due_on).label("due_on"),
                total("principal_satang"), total("interest_satang"),
-               func.min(r.outstanding_after_satang).label("outstanding_after_satang"), total("interest_accrued_satang"))
+               func.min(r.outstanding_after_satang).label("outstanding_after_satang"), total("interest_accrued_satang"),
+               func.max(r.paid).label("paid"))
         .where(r.settled).group_by(r.loan_id)
     )  # fmt: skip
-    rest = select(*(r[name] for name in _INSTALMENT_COLUMNS)).where(not_(r.settled))
+    rest = select(*(r[name] for name in _INSTALMENT_COLUMNS), r.paid).where(not_(r.settled))
     both = union_all(merged, rest).subquery()
     return select(both).order_by(both.c.loan_id, both.c.number)
 
@@ -490,16 +529,21 @@ def as_tx(row: Row) -> LoanTx:
                   row["interest_from_receivable_satang"])  # fmt: skip
 
 
-def of_loans(connection: Connection, loan_ids: Sequence[int]):
+def of_loans(connection: Connection, loan_ids: Sequence[int], *, book_ids: Sequence[int] | None = None):
     """The condition on loan transactions for `loan_ids`, naming their books too: the table's
-    indexes lead with book_id, and without it a batch of loans reads the whole table."""
-    books_ = select(loan_t.c.book_id).where(one_of(connection, loan_t.c.id, loan_ids)).distinct()
-    book_ids = connection.execute(books_).scalars().all()
+    indexes lead with book_id, and without it a batch of loans reads the whole table. The books
+    are looked up unless the caller names them (`book_ids`: theirs, or more)."""
+    if book_ids is None:
+        books_ = select(loan_t.c.book_id).where(one_of(connection, loan_t.c.id, loan_ids)).distinct()
+        book_ids = connection.execute(books_).scalars().all()
     return and_(one_of(connection, loan_tx_t.c.book_id, book_ids), one_of(connection, loan_tx_t.c.loan_id, loan_ids))
 
 
-def sums_of(connection: Connection, loan_ids: Sequence[int], as_of: date | None = None) -> dict[int, Totals]:
-    """`ledger.loan_book.totals` of many loans at once, summed by the database."""
+def sums_of(
+    connection: Connection, loan_ids: Sequence[int], as_of: date | None = None, *, book_ids: Sequence[int] | None = None
+) -> dict[int, Totals]:
+    """`ledger.loan_book.totals` of many loans at once, summed by the database (`book_ids`: as
+    `of_loans` takes them)."""
     c = loan_tx_t.c
 
     def total(column, kinds: tuple[str, ...]):
@@ -510,7 +554,7 @@ def sums_of(connection: Connection, loan_ids: Sequence[int], as_of: date | None 
         name: total(c[part], (kind.value,)) for kind, pairs in SUMMED_PARTS.items() for name, part in pairs
     }
     query = select(c.loan_id, *[column.label(name) for name, column in columns.items()]).where(
-        of_loans(connection, loan_ids), LIVE_TX
+        of_loans(connection, loan_ids, book_ids=book_ids), LIVE_TX
     )
     if as_of is not None:
         query = query.where(c.effective_date <= as_of)
@@ -532,18 +576,6 @@ def payments_of(connection: Connection, loan_ids: Sequence[int], as_of: date) ->
     return paid
 
 
-def instalment_paid_of(connection: Connection, loan_ids: Sequence[int], as_of: date) -> dict[int, int]:
-    """What each loan's repayments up to `as_of` paid towards instalments in all, summed by the
-    database (what ages a loan: `ledger.loans.days_past_due_having_paid`)."""
-    c = loan_tx_t.c
-    query = (
-        select(c.loan_id, func.sum(c.interest_satang + c.principal_satang))
-        .where(of_loans(connection, loan_ids), _repaid_by(as_of))
-        .group_by(c.loan_id)
-    )
-    return {loan_id: int(satang) for loan_id, satang in connection.execute(query).all()}
-
-
 def _repaid_by(as_of: date):
     """The condition on loan transactions of the repayments standing on `as_of`."""
     c = loan_tx_t.c
@@ -551,16 +583,17 @@ def _repaid_by(as_of: date):
 
 
 def principal_payments_of(
-    connection: Connection, loan_ids: Sequence[int], as_of: date
+    connection: Connection, loan_ids: Sequence[int], as_of: date, *, book_ids: Sequence[int] | None = None
 ) -> dict[int, list[tuple[date, int]]]:
-    """The principal each loan's repayments up to `as_of` paid, by date (what stops penalties)."""
+    """The principal each loan's repayments up to `as_of` paid, by date (what stops penalties;
+    `book_ids`: as `of_loans` takes them)."""
     if not loan_ids:
         return {}
     c = loan_tx_t.c
     query = (
         select(c.loan_id, c.effective_date, c.principal_satang)
-        .where(of_loans(connection, loan_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of,
-               c.principal_satang > 0, LIVE_TX)
+        .where(of_loans(connection, loan_ids, book_ids=book_ids), c.kind == TxKind.repayment.value,
+               c.effective_date <= as_of, c.principal_satang > 0, LIVE_TX)
         .order_by(c.loan_id, c.effective_date, c.id)
     )  # fmt: skip
     paid: dict[int, list[tuple[date, int]]] = {}

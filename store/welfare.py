@@ -68,7 +68,7 @@ from store import audit_log, books, journal, users
 from store.bulk import MAX_LINE_BYTES, ImportReport, batches, drop_known_keys, keep_recorded
 from store.engine import Database
 from store.equity import fund_book as codi_fund_book
-from store.rows import insert_rows
+from store.rows import insert_rows, one_of
 from store.tables import ContributionRule as RuleRow
 from store.tables import (
     WelfareAdminCost,
@@ -118,7 +118,7 @@ MATCHING_ACCOUNTS = {  # source -> its sub-account of 1300 (suffix, names), its 
 def _books_of(connection: Connection, party_ids: Iterable[int], kind: BookKind) -> dict[int, Row]:
     """The book of `kind` each party owns (its first, if several)."""
     query = (
-        select(book_t).where(book_t.c.party_id.in_(sorted(set(party_ids))), book_t.c.kind == kind.value)
+        select(book_t).where(one_of(connection, book_t.c.party_id, sorted(set(party_ids))), book_t.c.kind == kind.value)
         .order_by(book_t.c.id.desc())
     )  # fmt: skip
     return {r["party_id"]: dict(r) for r in connection.execute(query).mappings()}
@@ -139,13 +139,17 @@ def fund_book(connection: Connection, party_id: int) -> Row:
 
 
 class Accounts:
-    """Account ids by (book, code), loaded for a set of books once, sub-accounts made on first use."""
+    """Account ids by (book, code), loaded for a set of books once (with `codes`, those codes'
+    only: a batch of sales needs a few of each book's), sub-accounts made on first use."""
 
-    def __init__(self, connection: Connection, book_ids: Iterable[int], now: datetime) -> None:
+    def __init__(self, connection: Connection, book_ids: Iterable[int], now: datetime,
+                 codes: Iterable[str] | None = None) -> None:  # fmt: skip
         self.connection, self.now = connection, now
         query = select(account_t.c.book_id, account_t.c.code, account_t.c.id).where(
-            account_t.c.book_id.in_(sorted(set(book_ids)))
+            one_of(connection, account_t.c.book_id, sorted(set(book_ids)))
         )
+        if codes is not None:
+            query = query.where(one_of(connection, account_t.c.code, sorted(set(codes))))
         self.ids: dict[tuple[int, str], int] = {(b, c): i for b, c, i in connection.execute(query)}
 
     def __call__(self, book: Row, code: str) -> int:
@@ -213,7 +217,7 @@ def pair(accounts: Accounts, enterprise: Row, fund: Row) -> Pair:
 def _with_parties(connection: Connection, books_by_party: dict[int, Row]) -> dict[int, Row]:
     if books_by_party:
         parties = books.party_t
-        query = select(parties).where(parties.c.id.in_(sorted(books_by_party)))
+        query = select(parties).where(one_of(connection, parties.c.id, sorted(books_by_party)))
         for party in connection.execute(query).mappings():
             books_by_party[party["id"]]["party"] = dict(party)
     return books_by_party
@@ -223,7 +227,7 @@ def _lock(connection: Connection, account_ids: Iterable[int]) -> dict[int, int]:
     """Lock the balance rows in ascending account order (the journal's order); their balances."""
     query = (
         select(balance_t.c.account_id, balance_t.c.balance_satang)
-        .where(balance_t.c.account_id.in_(sorted(set(account_ids))))
+        .where(one_of(connection, balance_t.c.account_id, sorted(set(account_ids))))
         .order_by(balance_t.c.account_id)
         .with_for_update()
     )
@@ -267,7 +271,7 @@ def _rule(row: Row) -> ContributionRule:
 
 
 def _rules_of(connection: Connection, enterprise_ids: Iterable[int]) -> dict[int, list[ContributionRule]]:
-    query = select(rule_t).where(rule_t.c.enterprise_party_id.in_(sorted(set(enterprise_ids))))
+    query = select(rule_t).where(one_of(connection, rule_t.c.enterprise_party_id, sorted(set(enterprise_ids))))
     found: dict[int, list[ContributionRule]] = {}
     for row in connection.execute(query).mappings():
         found.setdefault(row["enterprise_party_id"], []).append(_rule(row))
@@ -417,7 +421,8 @@ def _plan_sales(
             answers[index] = error
     fund_ids = {p.rule.fund_party_id for p in planned.values() if p.contribution_satang}
     funds = _with_parties(connection, _books_of(connection, fund_ids, BookKind.welfare_fund))
-    accounts = Accounts(connection, [*(b["id"] for b in enterprises.values()), *(b["id"] for b in funds.values())], now)
+    book_ids = [*(b["id"] for b in enterprises.values()), *(b["id"] for b in funds.values())]
+    accounts = Accounts(connection, book_ids, now, codes=_sale_codes(planned.values()))
     for index, p in planned.items():
         if p.contribution_satang:
             if p.rule.fund_party_id not in funds:
@@ -426,6 +431,16 @@ def _plan_sales(
             p.pair = pair(accounts, p.enterprise, funds[p.rule.fund_party_id])
         p.accounts = accounts
     return {i: p for i, p in planned.items() if answers[i] is None}
+
+
+def _sale_codes(planned: Iterable[_Planned]) -> set[str]:
+    """The codes of the accounts the sales' entries and their pairs (`pair`) may move."""
+    codes = {"1100", "1200", "1400", "2100", "2200", "4100", "4400", "5200"}
+    for p in planned:
+        if p.rule:
+            codes |= {f"2200-F{p.rule.fund_party_id}", f"1400-F{p.rule.fund_party_id}",
+                      f"1200-E{p.request.enterprise_party_id}", f"2100-E{p.request.enterprise_party_id}"}  # fmt: skip
+    return codes
 
 
 def _plan_sale(request: SaleRequest, enterprises: dict[int, Row], rules: dict[int, list[ContributionRule]]) -> _Planned:

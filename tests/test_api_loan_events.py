@@ -585,8 +585,9 @@ def test_close_of_business_reads_the_instalments_paid_in_full_as_one(api, db, pe
             paid = repay(penalised, loan_id, format_amount(instalment.total_satang), instalment.due_on.isoformat())
             assert paid.status_code == 201, paid.text
     with db.read() as c:
-        cut = loans.plans_of(c, [plain, fined], day, through_next_due=True)
-        merged = loans.plans_of(c, [plain, fined], day, through_next_due=True, merge_settled=True)
+        cut = loans.plans_through_next_due(c, [plain, fined], day, merge_settled=False).plans
+        due = loans.plans_through_next_due(c, [plain, fined], day)
+    merged = due.plans
     first, second, _ = cut[plain][0].instalments  # paid on 29 February and 31 March; the next due
     assert [i.number for i in merged[plain][0].instalments] == [2, 3]
     head = merged[plain][0].instalments[0]
@@ -594,5 +595,7 @@ def test_close_of_business_reads_the_instalments_paid_in_full_as_one(api, db, pe
         second.due_on, first.principal_satang + second.principal_satang, first.interest_satang + second.interest_satang,
         first.interest_accrued_satang + second.interest_accrued_satang)  # fmt: skip
     paid = first.total_satang + second.total_satang
+    # what each loan paid of instalments is read with the schedules, merged or not
+    assert due.paid == {plain: paid, fined: sum(i.total_satang for i in cut[fined][0].instalments[:2])}
     assert merged[plain] == (settled_merged(cut[plain][0], paid, day), cut[plain][1])
     assert merged[fined] == cut[fined]  # penalties read every instalment's history

@@ -383,12 +383,14 @@ class LoanMachine(RuleBasedStateMachine):
         is cut where it should be, and decides the day as the whole schedule would."""
         with self.db.read() as c:
             whole = loans.plans_of(c, [self.loan_id], day).get(self.loan_id)
-            cut = loans.plans_of(c, [self.loan_id], day, through_next_due=True).get(self.loan_id)
+            unmerged = loans.plans_through_next_due(c, [self.loan_id], day, merge_settled=False)
+            cut = unmerged.plans.get(self.loan_id)
             sums = loans.sums_of(c, [self.loan_id]).get(self.loan_id, Totals())
-            paid = loans.instalment_paid_of(c, [self.loan_id], day).get(self.loan_id, 0)
+            due = loans.plans_through_next_due(c, [self.loan_id], day)
+            merged, paid = due.plans.get(self.loan_id), due.paid.get(self.loan_id, 0)
             assert paid == sum(satang for _, satang in loans.payments_of(c, [self.loan_id], day).get(self.loan_id, []))
+            assert unmerged.paid == due.paid  # what the loans paid does not depend on the merging
             principal = loans.principal_payments_of(c, [self.loan_id], day).get(self.loan_id, [])
-            merged = loans.plans_of(c, [self.loan_id], day, through_next_due=True, merge_settled=True).get(self.loan_id)
         assert (whole is None) == (cut is None) == (merged is None)
         if whole is None:
             return
