@@ -1,5 +1,6 @@
 """Parties, books and accounts: registering them and reading them back."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -124,6 +125,18 @@ def get_account(connection: Connection, account_id: int, *, visible_to: int | No
         owns_book = select(book_t.c.id).where(book_t.c.id == account_t.c.book_id, book_t.c.party_id == visible_to)
         query = query.where(or_(account_t.c.party_id == visible_to, owns_book.exists()))
     return _one(connection, query, "account", account_id)
+
+
+def check_accounts_of_book(connection: Connection, book_id: int, account_ids: Iterable[int]) -> None:
+    """Refuse, as not found, the first of `account_ids` that is not an account of the book: a
+    party writing in its own book cannot see another book's accounts, so one is answered as an
+    id nobody has is, by the same one query."""
+    wanted = sorted(set(account_ids))
+    query = select(account_t.c.id).where(account_t.c.book_id == book_id, account_t.c.id.in_(wanted))
+    found = set(connection.execute(query).scalars())
+    missing = [account_id for account_id in wanted if account_id not in found]
+    if missing:
+        raise not_found("account", missing[0])
 
 
 def list_accounts(connection: Connection, *, book_id: int, only_party: int | None, after: int, limit: int) -> list[Row]:

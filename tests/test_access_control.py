@@ -505,6 +505,21 @@ def test_a_party_cannot_write_in_another_partys_book(api, db, parties):
     assert counts_but_audit(db) == before
 
 
+def test_an_account_of_another_book_is_answered_as_an_unknown_one(api, db, fund, parties):
+    """A party posting in its own book names an account of another party's book, of the fund's
+    book, and an id nobody has: the same 404 for all three, naming only the id it was sent."""
+    mine = parties["mine"]
+    before = counts_but_audit(db)
+    answers = []
+    for stranger in (parties["other"]["account_id"], fund["1100"], 999_999):
+        response = parties["client"].entry(mine["book_id"], [(mine["account_id"], "1.00"), (stranger, "-1.00")])
+        body = response.json()
+        answers.append((response.status_code, body["reason"], body["detail"].replace(str(stranger), "ID")))
+        assert SECRET not in response.text
+    assert answers == [(404, "not_found", "account ID does not exist or is not yours")] * 3
+    assert counts_but_audit(db) == before
+
+
 def test_nothing_of_another_party_is_in_any_answer(api, parties):
     """Every GET route a party may call, with its own ids, with the other party's ids, and with
     every id-valued query filter pointing at the other party: nothing of theirs comes back."""

@@ -62,7 +62,7 @@ async def post_entry(body: EntryCreate, request: Request, write: Write, principa
 def record_drafts(connection, now, items: list[tuple[Principal, EntryDraft]]) -> list[Outcome | LedgerError]:
     """The entries of a batch of requests: checked in the order they came, each against the
     balances the ones before it leave, recorded together; each request's answer or refusal."""
-    answers: dict[int, Any] = {i: e for i, (p, d) in enumerate(items) if (e := _foreign_book(connection, p, d))}
+    answers: dict[int, Any] = {i: e for i, (p, d) in enumerate(items) if (e := _beyond_own_books(connection, p, d))}
     allowed = [i for i in range(len(items)) if i not in answers]
     drafts, users = [items[i][1] for i in allowed], [items[i][0].user_id for i in allowed]
     outcomes = journal.record_entries(connection, drafts, recorded_by=users, recorded_at=now, by_hand=True)
@@ -74,13 +74,16 @@ def record_drafts(connection, now, items: list[tuple[Principal, EntryDraft]]) ->
     return [answers[i] for i in range(len(items))]
 
 
-def _foreign_book(connection, principal: Principal, draft: EntryDraft) -> LedgerError | None:
-    """A party's token may write only in its own books (any other writer meets a missing book
-    in record_entries)."""
+def _beyond_own_books(connection, principal: Principal, draft: EntryDraft) -> LedgerError | None:
+    """A party's token may write only in its own books, to their accounts: another book, or an
+    account of another book, is answered as not found, as an id nobody has (any other writer
+    meets a missing book or account in record_entries, and 409 `account_not_in_book` for an
+    account of another book: staff see every book)."""
     if principal.party_id is None:
         return None
     try:
         owned_book(connection, draft.book_id, principal)
+        books.check_accounts_of_book(connection, draft.book_id, (p.account_id for p in draft.postings))
     except LedgerError as error:
         return error
     return None
