@@ -101,10 +101,19 @@ codi_leg_t = WelfareCodiLeg.__table__
 account_t, balance_t, book_t = books.account_t, books.balance_t, books.book_t
 
 Row = dict[str, Any]
-LIVE_SALE = ~select(reversal_t.c.sale_id).where(reversal_t.c.sale_id == sale_t.c.id).exists()
-LIVE_SETTLEMENT = ~select(settlement_reversal_t.c.settlement_id).where(
-    settlement_reversal_t.c.settlement_id == settlement_t.c.id
-).exists()
+
+
+def _not_undone(table, reversals, key: str, as_of: date | None = None):
+    """The condition that a row of `table` (sales, settlements) has no reversal in `reversals`
+    (by `as_of`, if given: a reversal dated later did not stand yet)."""
+    undone = reversals.c[key] == table.c.id
+    if as_of is not None:
+        undone &= reversals.c.effective_date <= as_of
+    return ~select(reversals.c[key]).where(undone).exists()
+
+
+LIVE_SALE = _not_undone(sale_t, reversal_t, "sale_id")
+LIVE_SETTLEMENT = _not_undone(settlement_t, settlement_reversal_t, "settlement_id")
 MATCHING_ACCOUNTS = {  # source -> its sub-account of 1300 (suffix, names), its income account
     MatchingSource.local_authority: ("LA", "local authority", "องค์กรปกครองส่วนท้องถิ่น", "4200"),
     MatchingSource.government: ("GOV", "government through CODI", "รัฐบาลผ่าน พอช.", "4300"),
@@ -139,12 +148,13 @@ def fund_book(connection: Connection, party_id: int) -> Row:
 
 
 class Accounts:
-    """Account ids by (book, code), loaded for a set of books once (with `codes`, those codes'
-    only: a batch of sales needs a few of each book's), sub-accounts made on first use."""
+    """Account ids by (book, code), loaded for a set of books once, sub-accounts made on first use.
+    With `codes`, only those codes are loaded (a batch of sales needs a few of each book's); any
+    other is looked up when first asked for, so the list is a saving, never a condition."""
 
     def __init__(self, connection: Connection, book_ids: Iterable[int], now: datetime,
                  codes: Iterable[str] | None = None) -> None:  # fmt: skip
-        self.connection, self.now = connection, now
+        self.connection, self.now, self.complete = connection, now, codes is None
         query = select(account_t.c.book_id, account_t.c.code, account_t.c.id).where(
             one_of(connection, account_t.c.book_id, sorted(set(book_ids)))
         )
@@ -152,10 +162,19 @@ class Accounts:
             query = query.where(one_of(connection, account_t.c.code, sorted(set(codes))))
         self.ids: dict[tuple[int, str], int] = {(b, c): i for b, c, i in connection.execute(query)}
 
+    def _known(self, key: tuple[int, str]) -> bool:
+        """Whether the account exists, looked up in the database if it was not loaded."""
+        if key not in self.ids and not self.complete:
+            book_id, code = key
+            query = select(account_t.c.id).where(account_t.c.book_id == book_id, account_t.c.code == code)
+            if (found := self.connection.execute(query).scalar()) is not None:
+                self.ids[key] = found
+        return key in self.ids
+
     def __call__(self, book: Row, code: str) -> int:
         """The account `code` of the book; a chart account the book was made without is added."""
         key = (book["id"], code)
-        if key not in self.ids:
+        if not self._known(key):
             line = next(x for x in CHARTS[BookKind(book["kind"])] if x.code == code)
             self.ids[key] = self._create(book, code, line.name_en, line.name_th, line.type.value, line.rule.value)
         return self.ids[key]
@@ -164,7 +183,7 @@ class Accounts:
         """The sub-account `<control>-<suffix>` of the control account, named after its control."""
         code = f"{control}-{suffix}"
         key = (book["id"], code)
-        if key not in self.ids:
+        if not self._known(key):
             parent = books.get_account(self.connection, self(book, control))
             self.ids[key] = self._create(book, code, f"{parent['name_en']}: {name_en}"[:200],
                                          f"{parent['name_th']}: {name_th}"[:200], parent["type"],
@@ -543,12 +562,10 @@ def _settled(counted) -> Select:
 def _settlement_counts(as_of: date | None):
     """An allocation counts if it came from the advance when its sale was recorded, or from a
     settlement not undone (as of `as_of`: dated by then and not undone by then)."""
-    settlement = select(settlement_t.c.id).where(settlement_t.c.id == allocation_t.c.settlement_id)
-    undone = settlement_reversal_t.c.settlement_id == settlement_t.c.id
+    live = _not_undone(settlement_t, settlement_reversal_t, "settlement_id", as_of)
+    settlement = select(settlement_t.c.id).where(settlement_t.c.id == allocation_t.c.settlement_id, live)
     if as_of is not None:
         settlement = settlement.where(settlement_t.c.effective_date <= as_of)
-        undone &= settlement_reversal_t.c.effective_date <= as_of
-    settlement = settlement.where(~select(settlement_reversal_t.c.settlement_id).where(undone).exists())
     return allocation_t.c.settlement_id.is_(None) | settlement.exists()
 
 
@@ -652,11 +669,9 @@ def owed_sales(
     """The fund's live sales with a contribution not yet paid in full, oldest first; as of a
     past day `as_of`, as they were then: sales, settlements and reversals dated after it left out."""
     settled = (SETTLED if as_of is None else _settled(_settlement_counts(as_of))).subquery()
-    live = LIVE_SALE
+    live = _not_undone(sale_t, reversal_t, "sale_id", as_of)
     if as_of is not None:
-        live = sale_t.c.effective_date <= as_of
-        live &= ~select(reversal_t.c.sale_id).where(reversal_t.c.sale_id == sale_t.c.id,
-                                                    reversal_t.c.effective_date <= as_of).exists()  # fmt: skip
+        live &= sale_t.c.effective_date <= as_of
     outstanding = (sale_t.c.contribution_satang - func.coalesce(settled.c.settled, 0)).label("outstanding_satang")
     query = (
         select(sale_t.c.id, sale_t.c.enterprise_party_id, sale_t.c.effective_date, outstanding)

@@ -3,7 +3,7 @@ market day of a northern network's community enterprises, with hand-checked cont
 the welfare fund's statement, through the real app."""
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -35,6 +35,8 @@ from ledger.welfare import (
     refuse_overlap,
     rule_in_force,
 )
+from store import books
+from store.welfare import Accounts
 from tests.conftest import make_user
 
 D = date.fromisoformat
@@ -390,3 +392,18 @@ def assert_books_agree(api, net: dict) -> None:
         assert payable == -receivable
     trial = api.get(f"/v1/books/{net['fund_book']}/trial-balance").json()
     assert trial["total_debit"] == trial["total_credit"]
+
+
+
+def test_accounts_loaded_by_code_find_the_others_without_making_them_again(db, network):
+    """`store.welfare.Accounts` with a list of codes loads those only; an account outside the
+    list (a chart account, a pair's sub-account) is found, not made a second time."""
+    now, suffix = datetime(2024, 6, 1, tzinfo=UTC), f"F{network['fund']}"
+    with db.write() as connection:
+        book = books.get_book(connection, network["compress"]["book_id"])
+        full = Accounts(connection, [book["id"]], now)
+        payable = full.sub(book, "2200", suffix, name_en="Mae Rim", name_th="แม่ริม", party_id=network["fund"])
+        partial = Accounts(connection, [book["id"]], now, codes={"1100"})
+        assert set(partial.ids.values()) == {full(book, "1100")}
+        assert partial(book, "4100") == full(book, "4100")
+        assert partial.sub(book, "2200", suffix, name_en="Mae Rim", name_th="แม่ริม", party_id=None) == payable
