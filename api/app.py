@@ -5,7 +5,7 @@ import os
 from fastapi import FastAPI
 
 from api import middleware, problems
-from api.context import Clock
+from api.context import Clock, KnownTokens
 from api.problems import PROBLEM_RESPONSES
 from api.routes import admin, equity, exports, journal, loans, personal, registry, reports, welfare
 from store.engine import DEFAULT_URL, Database
@@ -21,6 +21,7 @@ def create_app(db: Database | None = None, clock: Clock | None = None) -> FastAP
     )
     app.state.db = db or Database(os.environ.get("DATABASE_URL", DEFAULT_URL))
     app.state.clock = clock or Clock()
+    app.state.known_tokens = KnownTokens()
     problems.install(app)
     middleware.install(app)
     for module in (registry, journal, loans, admin, reports, exports, equity, welfare, personal):

@@ -62,15 +62,23 @@ def add_user(
 _USER_BY_TOKEN_HASH = select(user_t).where(user_t.c.token_hash == bindparam("token_hash"))
 
 
-def authenticate(connection: Connection, token: str, *, now: datetime) -> Principal | None:
-    """The principal a token belongs to, or None if it is unknown, revoked or expired."""
-    presented = token_hash(token)
-    row = connection.execute(_USER_BY_TOKEN_HASH, {"token_hash": presented}).mappings().first()
-    if row is None or not hmac.compare_digest(row["token_hash"], presented):
+@dataclass(frozen=True)
+class TokenHolder:
+    """Who a token speaks for, and until when."""
+
+    principal: Principal
+    expires_at: datetime | None
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+def token_holder(connection: Connection, presented_hash: str) -> TokenHolder | None:
+    """The holder of the token with this hash, or None if no user has it or it was revoked."""
+    row = connection.execute(_USER_BY_TOKEN_HASH, {"token_hash": presented_hash}).mappings().first()
+    if row is None or not hmac.compare_digest(row["token_hash"], presented_hash) or row["revoked_at"] is not None:
         return None
-    if row["revoked_at"] is not None or (row["expires_at"] is not None and row["expires_at"] <= now):
-        return None
-    return Principal(row["id"], row["name"], row["role"], row["party_id"])
+    return TokenHolder(Principal(row["id"], row["name"], row["role"], row["party_id"]), row["expires_at"])
 
 
 def list_users(connection: Connection) -> list[dict]:

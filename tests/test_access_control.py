@@ -11,6 +11,7 @@ later without a rule fails `test_every_route_has_a_rule`, and a rule fails its c
   authenticate from one address are throttled (429 with Retry-After).
 """
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from functools import partial
 import pytest
 from sqlalchemy import Engine, event, text
 
+from api.context import KnownTokens
 from tests.conftest import NOW, make_user
 
 ALL = frozenset({"admin", "officer", "approver", "auditor", "enterprise"})
@@ -482,8 +484,11 @@ def test_another_partys_object_costs_what_an_unknown_id_does(api, parties):
     """Not only the answer but the work: on each scoped read, the other party's object is refused
     by the very statements that refuse an unknown id (the same number, the same text), so the
     object is found together with the caller's right to it and nothing more of it is read. Its
-    time then tells nothing either (reliability/timing.py measures that through a real server)."""
+    time then tells nothing either (reliability/timing.py measures that through a real server).
+    The caller's token is known beforehand, and stays known, so that each side reads no token."""
     mine, other = parties["client"], {**parties["other"], "account_id": parties["other"]["fund_account_id"]}
+    mine.client.app.state.known_tokens = KnownTokens(monotonic=lambda: 0.0)
+    assert mine.get("/v1/books").status_code == 200
     gets = [path for method, path in scoped_routes(api) if method == "get" and "{" in path]
     assert len(gets) >= 15
     for path in gets:
@@ -575,6 +580,51 @@ def test_a_revoked_token_stops_working_at_once(api):
     assert leaver.get("/v1/books").status_code == 401
     assert api.post(f"/v1/users/{created['id']}/revoke", {}).status_code == 204  # revoking again changes nothing
     assert api.get("/v1/users").json()[-1]["revoked_at"] is not None
+
+
+class Stopwatch:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def test_a_token_revoked_behind_the_apis_back_stops_working_once_its_holder_is_no_longer_trusted(api, db):
+    stopwatch = Stopwatch()
+    api.client.app.state.known_tokens = KnownTokens(seconds=1.0, monotonic=stopwatch)
+    created = api.post("/v1/users", {"name": "restored-leaver", "role": "auditor"}).json()
+    leaver = api.as_(created["token"])
+    assert leaver.get("/v1/audit/digest").status_code == 200
+    with db.write() as connection:  # as another process would: a second server, a restore
+        connection.execute(text("UPDATE app_user SET revoked_at = created_at WHERE id = :id"), {"id": created["id"]})
+    stopwatch.seconds = 0.9
+    assert leaver.get("/v1/audit/digest").status_code == 200
+    stopwatch.seconds = 1.0
+    assert leaver.get("/v1/audit/digest").status_code == 401
+
+
+class ForgottenDuringRead:
+    """A database whose read is overtaken by a revocation: everything is forgotten meanwhile."""
+
+    def __init__(self, db, known: KnownTokens) -> None:
+        self.db, self.known = db, known
+
+    @contextlib.contextmanager
+    def read(self):
+        with self.db.read() as connection:
+            yield connection
+            self.known.forget_all()
+
+
+def test_a_holder_read_before_a_revocation_is_not_kept_after_it(db):
+    token = make_user(db, "reader", "auditor")
+    known = KnownTokens(monotonic=lambda: 0.0)
+    assert known.principal(ForgottenDuringRead(db, known), token, now=NOW).name == "reader"
+    twice = statements_of(lambda: [known.principal(db, token, now=NOW).name for _ in range(2)])
+    assert sum("app_user" in statement for statement in twice) == 1  # read again once, then kept
 
 
 def test_a_token_expires_when_it_says(api, clock):

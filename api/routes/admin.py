@@ -71,4 +71,6 @@ def revoke_user(user_id: IdPath, request: Request, write: Write, principal: Admi
         users.revoke_user(connection, user_id, now=now)
         return Outcome(None, f"user:{user_id}", 204)
 
-    return perform(request, write, principal, "user.revoke", work)
+    answer = perform(request, write, principal, "user.revoke", work)
+    request.app.state.known_tokens.forget_all()  # after the commit: a read before it saw the token valid
+    return answer
