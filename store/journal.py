@@ -11,7 +11,7 @@ entries (bulk import) takes the same path as one entry.
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, text
@@ -92,6 +92,31 @@ def record_entries(
     is the user who recorded them all, or one user a draft (a batch of several users' requests).
     Drafts made `by_hand` (POST /v1/entries, the bulk import) may not move an account that an
     operation keeps (`ledger.accounts.owning_operation`)."""
+    outcomes, _, _ = _record(connection, drafts, recorded_by, recorded_at, by_hand=by_hand)
+    return outcomes
+
+
+def recorded_entries(
+    connection: Connection, drafts: Sequence[EntryDraft], *, recorded_by: Sequence[int], recorded_at: datetime
+) -> list[Row | LedgerError]:
+    """Record drafts made by hand, as `record_entries` does; each draft's answer is its entry as
+    `get_entries` reads it back, built from the rows just written rather than read again."""
+    outcomes, recorded, codes = _record(connection, drafts, recorded_by, recorded_at, by_hand=True)
+    rows = {entry_id: _entry_row(entry_id, draft, user_id, recorded_at, codes) for entry_id, draft, user_id in recorded}
+    return [outcome if isinstance(outcome, LedgerError) else rows[outcome] for outcome in outcomes]
+
+
+Recorded = list[tuple[int, EntryDraft, int]]  # (entry id, draft as written, user)
+
+
+def _record(
+    connection: Connection,
+    drafts: Sequence[EntryDraft],
+    recorded_by: int | Sequence[int],
+    recorded_at: datetime,
+    *,
+    by_hand: bool,
+) -> tuple[list[int | LedgerError], Recorded, dict[int, str] | None]:
     users = [recorded_by] * len(drafts) if isinstance(recorded_by, int) else list(recorded_by)
     assert len(users) == len(drafts)
     outcomes: list[int | LedgerError | None] = [_invalid(d) for d in drafts]
@@ -115,7 +140,25 @@ def record_entries(
         for entry_id, (index, draft) in zip(entry_ids, accepted, strict=True)
     ]
     _insert(connection, recorded, recorded_at)
-    return outcomes  # type: ignore[return-value]
+    return outcomes, recorded, codes  # type: ignore[return-value]
+
+
+def _entry_row(entry_id: int, draft: EntryDraft, user_id: int, recorded_at: datetime, codes: dict[int, str]) -> Row:
+    """The entry as written and as `get_entries` reads it: no entry reverses one just made."""
+    return {
+        "id": entry_id, "book_id": draft.book_id, "effective_date": draft.effective_date,
+        "recorded_at": recorded_at.astimezone(UTC), "kind": draft.kind, "description": draft.description,
+        "reverses_entry_id": draft.reverses_entry_id, "dimensions": json.loads(_dimensions_text(draft)),
+        "recorded_by": user_id, "reversed_by_entry_id": None,
+        "postings": [
+            {"account_id": p.account_id, "account_code": codes[p.account_id], "amount_satang": p.amount_satang}
+            for p in draft.postings
+        ],
+    }  # fmt: skip
+
+
+def _dimensions_text(draft: EntryDraft) -> str:
+    return json.dumps(draft.dimensions, sort_keys=True, ensure_ascii=False)
 
 
 def _invalid(draft: EntryDraft) -> LedgerError | None:
@@ -211,7 +254,7 @@ def _insert(connection: Connection, entries: list[tuple[int, EntryDraft, int]], 
     insert_rows(connection, entry_t, [
         {"id": entry_id, "book_id": d.book_id, "effective_date": d.effective_date, "recorded_at": recorded_at,
          "kind": d.kind, "description": d.description, "reverses_entry_id": d.reverses_entry_id,
-         "dimensions": json.dumps(d.dimensions, sort_keys=True, ensure_ascii=False), "recorded_by": user_id}
+         "dimensions": _dimensions_text(d), "recorded_by": user_id}
         for entry_id, d, user_id in entries
     ])  # fmt: skip
 

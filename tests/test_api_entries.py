@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.conftest import make_user
+from api.context import BANGKOK
+from tests.conftest import NOW, make_user
 
 
 def test_post_and_read_entry(api, fund):
@@ -230,6 +231,21 @@ def test_an_account_twice_in_one_entry_is_judged_by_its_net_movement(api, fund):
     refused = api.entry(fund["book_id"], [(fund["1100"], "-100.00"), (fund["1100"], "40.00"), (fund["3100"], "60.00")])
     assert (refused.status_code, refused.json()["reason"]) == (409, "insufficient_balance")
 
+
+
+def test_the_answer_to_a_post_is_the_entry_as_read_back(api, fund, clock):
+    """The answer is built from what was written, not read again: it must be what a read gives,
+    for postings written in another order than sent, dimensions given out of order, and a clock
+    that is not on UTC (the moment is answered in UTC)."""
+    clock.moment = NOW.astimezone(BANGKOK)
+    lines = [(fund["1100"], "-100.00"), (fund["3100"], "-50.00"), (fund["1100"], "150.00")]
+    answer = api.entry(fund["book_id"], lines, dimensions={"programme": "housing", "centre": "Khao Din"})
+    assert answer.status_code == 201, answer.text
+    entry = answer.json()
+    assert api.get(f"/v1/entries/{entry['id']}").json() == entry
+    assert [p["amount"] for p in entry["postings"]] != [amount for _, amount in lines]  # written in a safe order
+    assert list(entry["dimensions"]) == ["centre", "programme"]
+    assert entry["recorded_at"] == NOW.isoformat().replace("+00:00", "Z")
 
 # --- what an operation wrote or keeps is not for the journal's own routes -----------------------
 

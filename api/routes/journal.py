@@ -65,12 +65,13 @@ def record_drafts(connection, now, items: list[tuple[Principal, EntryDraft]]) ->
     answers: dict[int, Any] = {i: e for i, (p, d) in enumerate(items) if (e := _beyond_own_books(connection, p, d))}
     allowed = [i for i in range(len(items)) if i not in answers]
     drafts, users = [items[i][1] for i in allowed], [items[i][0].user_id for i in allowed]
-    outcomes = journal.record_entries(connection, drafts, recorded_by=users, recorded_at=now, by_hand=True)
-    answers |= dict(zip(allowed, outcomes, strict=True))
-    recorded = {i: entry_id for i, entry_id in answers.items() if isinstance(entry_id, int)}
-    for index, entry in zip(recorded, journal.get_entries(connection, list(recorded.values())), strict=True):
-        body = EntryPublic.model_validate(entry_body(entry))
-        answers[index] = Outcome(body, f"entry:{entry['id']}", 201, [entry["id"]])
+    entries = journal.recorded_entries(connection, drafts, recorded_by=users, recorded_at=now)
+    for index, entry in zip(allowed, entries, strict=True):
+        if isinstance(entry, LedgerError):
+            answers[index] = entry
+        else:
+            body = EntryPublic.model_validate(entry_body(entry))
+            answers[index] = Outcome(body, f"entry:{entry['id']}", 201, [entry["id"]])
     return [answers[i] for i in range(len(items))]
 
 
