@@ -5,19 +5,31 @@ What the raw side leaves out is what our layers add: HTTP, authentication, reque
 validation in Python, the balance-rule check before writing (the database's own constraint
 still holds), reading the new entry back, and rendering the answer.
 
+A batch's rows of each table go in one statement, as a hand-written driver would write them and
+as our code does (`store.rows`): on PostgreSQL one COPY a table (`Raw.insert_many`; a lone row
+one INSERT, a round trip fewer), so the postings' statement trigger (migration 0003) runs once a
+batch, not once a posting; COPY fires the same triggers, foreign keys and deferred checks as
+INSERT. On SQLite, whose triggers are row triggers, one prepared INSERT reused for every row
+(executemany).
+
     Raw(url)                          one connection; `?` placeholders on both drivers
+      insert_many(table, rows)        a batch of rows of a `Table`: COPY, or executemany on SQLite
     record(raw, entries, keys, ...)   entries, their idempotency records and one audit record,
-                                      in the open transaction
+                                      in the open transaction; made of the steps below, which
+                                      `bench.raw_sales` puts together for sales:
+      lock, insert_entries,           the books share-locked, the balance rows locked; entries
+      save_answers, append_audit      and postings, idempotency records, an audit record
     import_file(url, path, batch)     bulk import of the JSON lines `store.bulk` reads
 """
 
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 
 import psycopg
 
@@ -34,6 +46,22 @@ class RawEntry:
     description: str
     dimensions: str  # canonical JSON
     postings: tuple[tuple[int, int], ...]  # (account id, satang)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table and the columns a batch of its rows gives, in order; how `Raw.insert_many` writes them."""
+
+    name: str
+    columns: tuple[str, ...]
+
+    @property
+    def insert(self) -> str:
+        return f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({placeholders(len(self.columns))})"
+
+    @property
+    def copy(self) -> str:
+        return f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN"
 
 
 class Raw:
@@ -63,6 +91,20 @@ class Raw:
     def many(self, statement: str, rows: list[tuple]) -> None:
         self.connection.cursor().executemany(self.sql(statement), rows)
 
+    def insert_many(self, table: Table, rows: list[tuple]) -> None:
+        """Insert `rows` (values in the order of `table.columns`) in one statement on PostgreSQL,
+        so statement triggers run once for all of them: COPY, as our code writes a batch, but a
+        lone row by INSERT (one round trip, where COPY takes two). On SQLite by executemany, one
+        prepared INSERT reused for every row (SQLite's triggers are row triggers)."""
+        if not self.postgres:
+            self.many(table.insert, rows)
+        elif len(rows) == 1:
+            self.run(table.insert, rows[0])
+        else:
+            with self.connection.cursor() as cursor, cursor.copy(table.copy) as copy:
+                for row in rows:
+                    copy.write_row(row)
+
     def lock(self, mode: str = "UPDATE") -> str:
         return f" FOR {mode}" if self.postgres else ""
 
@@ -91,23 +133,65 @@ def placeholders(count: int) -> str:
 LOCK_BOOKS = "SELECT id, closed_through FROM book WHERE id IN ({})"
 LOCK_BALANCES = """SELECT account_id, balance_satang FROM account_balance
     WHERE account_id IN ({}) ORDER BY account_id"""
-INSERT_POSTING = """INSERT INTO posting (entry_id, book_id, account_id, effective_date,
-    amount_satang) VALUES (?, ?, ?, ?, ?)"""
-INSERT_ENTRY = """INSERT INTO entry (id, book_id, effective_date, recorded_at, kind, description,
-    dimensions, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
-INSERT_KEY = """INSERT INTO idempotency_record (user_id, key, request_hash, status_code,
-    response_body, created_at) VALUES (?, ?, ?, 201, ?, ?)"""
+POSTING = Table("posting", ("entry_id", "book_id", "account_id", "effective_date", "amount_satang"))
+ENTRY = Table("entry", ("id", "book_id", "effective_date", "recorded_at", "kind", "description", "dimensions",
+                        "recorded_by"))  # fmt: skip
+KEY = Table("idempotency_record", ("user_id", "key", "request_hash", "status_code", "response_body", "created_at"))
+INSERT_POSTING, INSERT_ENTRY = POSTING.insert, ENTRY.insert  # bench.load's SQLite path runs them
 INSERT_AUDIT = """INSERT INTO audit_record (seq, recorded_at, actor, role, action, target,
     request_id, idempotency_key, request_hash, outcome, entry_ids, previous_hash, hash)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 
-def next_entry_ids(raw: Raw, count: int) -> list[int]:
+def next_ids(raw: Raw, table: str, count: int) -> list[int]:
+    """Ids for `count` new rows of `table`, taken before they are inserted, as our code takes them."""
     if raw.postgres:
-        query = "SELECT nextval('entry_id_seq') FROM generate_series(1, ?)"
+        query = f"SELECT nextval('{table}_id_seq') FROM generate_series(1, ?)"
         return sorted(r[0] for r in raw.all(query, (count,)))
-    [(first,)] = raw.all("SELECT coalesce(max(id), 0) + 1 FROM entry")
+    [(first,)] = raw.all(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")
     return list(range(first, first + count))
+
+
+def next_entry_ids(raw: Raw, count: int) -> list[int]:
+    return next_ids(raw, "entry", count)
+
+
+def stamp(raw: Raw, now: datetime) -> datetime | str:
+    """A recording time as the driver is given it: aware on PostgreSQL, SQLAlchemy's text on SQLite."""
+    return now if raw.postgres else now.replace(tzinfo=None).isoformat(" ")
+
+
+def lock(raw: Raw, entries: list[RawEntry], also: Iterable[int] = ()) -> dict[int, int]:
+    """Share-lock the entries' books, then lock the balance rows of their accounts (and of the
+    accounts `also` names) in ascending order; their balances."""
+    books = sorted({e.book_id for e in entries})
+    raw.all(LOCK_BOOKS.format(placeholders(len(books))) + raw.lock("SHARE"), books)
+    accounts = sorted({a for e in entries for a, _ in e.postings} | set(also))
+    return dict(raw.all(LOCK_BALANCES.format(placeholders(len(accounts))) + raw.lock(), accounts))
+
+
+def insert_entries(raw: Raw, entries: list[RawEntry], *, user_id: int, recorded_at) -> list[int]:
+    """Write the entries, their postings first (as the guards expect); their ids."""
+    ids = next_entry_ids(raw, len(entries))
+    pairs = list(zip(ids, entries, strict=True))
+    postings = [(i, e.book_id, a, e.effective_date, s) for i, e in pairs for a, s in e.postings]
+    raw.insert_many(POSTING, postings)
+    raw.insert_many(ENTRY, [
+        (i, e.book_id, e.effective_date, recorded_at, e.kind, e.description, e.dimensions, user_id)
+        for i, e in pairs
+    ])  # fmt: skip
+    return ids
+
+
+def save_answers(raw: Raw, answers: list[tuple[str, str, dict]], *, user_id: int, recorded_at) -> None:
+    """An idempotency record for each (key, request hash, answer)."""
+    rows = [(user_id, key, digest, 201, json.dumps(body), recorded_at) for key, digest, body in answers]
+    raw.insert_many(KEY, rows)
+
+
+def refuse_known_keys(raw: Raw, user_id: int, keys: list[str]) -> None:
+    """The keys are new (our import looks them up to replay or refuse a line; these files have none)."""
+    assert not raw.all(KNOWN_KEYS.format(placeholders(len(keys))), (user_id, *keys))
 
 
 def record(
@@ -116,23 +200,11 @@ def record(
     """Write entries (postings first, as the guards expect), an idempotency record per
     (key, request hash) and one audit record; returns the entry ids."""
     now = datetime.now(UTC)
-    stamp = now if raw.postgres else now.replace(tzinfo=None).isoformat(" ")
-    books = sorted({e.book_id for e in entries})
-    raw.all(LOCK_BOOKS.format(placeholders(len(books))) + raw.lock("SHARE"), books)
-    accounts = sorted({a for e in entries for a, _ in e.postings})
-    raw.all(LOCK_BALANCES.format(placeholders(len(accounts))) + raw.lock(), accounts)
-    ids = next_entry_ids(raw, len(entries))
-    pairs = list(zip(ids, entries, strict=True))
-    postings = [(i, e.book_id, a, e.effective_date, s) for i, e in pairs for a, s in e.postings]
-    raw.many(INSERT_POSTING, postings)
-    raw.many(INSERT_ENTRY, [
-        (i, e.book_id, e.effective_date, stamp, e.kind, e.description, e.dimensions, user_id)
-        for i, e in pairs
-    ])  # fmt: skip
-    raw.many(INSERT_KEY, [
-        (user_id, key, digest, json.dumps({"entry_id": i}), stamp)
-        for i, (key, digest) in zip(ids, keys, strict=True)
-    ])  # fmt: skip
+    at = stamp(raw, now)
+    lock(raw, entries)
+    ids = insert_entries(raw, entries, user_id=user_id, recorded_at=at)
+    answers = [(key, digest, {"entry_id": i}) for i, (key, digest) in zip(ids, keys, strict=True)]
+    save_answers(raw, answers, user_id=user_id, recorded_at=at)
     append_audit(raw, action=action, entry_ids=ids, recorded_at=now.isoformat())
     return ids
 
@@ -170,25 +242,36 @@ def raw_entry(data: dict, book_id: int, codes: dict[tuple[int, str], int]) -> Ra
 KNOWN_KEYS = "SELECT key FROM idempotency_record WHERE user_id = ? AND key IN ({})"
 
 
+def cli_user(raw: Raw) -> int:
+    """The user our command-line imports record as."""
+    [(user_id,)] = raw.all("SELECT id FROM app_user WHERE name = 'cli'")
+    return user_id
+
+
+def line_batches(path: str, batch_size: int) -> Iterator[list[bytes]]:
+    """The file's lines, `batch_size` at a time."""
+    with open(path, "rb") as source:
+        while batch := list(islice(source, batch_size)):
+            yield batch
+
+
 def import_file(url: str, path: str, batch_size: int) -> int:
     """Import the JSON lines at `path` in batches of `batch_size`; returns the entries recorded."""
     raw = Raw(url)
     books = dict(raw.all("SELECT code, id FROM book"))
     codes = {(b, c): i for b, c, i in raw.all("SELECT book_id, code, id FROM account")}
-    [(user_id,)] = raw.all("SELECT id FROM app_user WHERE name = 'cli'")
+    user_id = cli_user(raw)
     recorded = 0
-    with open(path, "rb") as source:
-        while batch := [line for _, line in zip(range(batch_size), source, strict=False)]:
-            entries, keys = [], []
-            for line in batch:
-                data = json.loads(line)
-                entries.append(raw_entry(data, books[data["book"]], codes))
-                keys.append((data["key"], hashlib.sha256(line.strip()).hexdigest()))
-            with raw.write():
-                params = (user_id, *(key for key, _ in keys))
-                assert not raw.all(KNOWN_KEYS.format(placeholders(len(keys))), params)
-                record(raw, entries, keys, user_id=user_id, action="entry.import")
-            recorded += len(entries)
+    for batch in line_batches(path, batch_size):
+        entries, keys = [], []
+        for line in batch:
+            data = json.loads(line)
+            entries.append(raw_entry(data, books[data["book"]], codes))
+            keys.append((data["key"], hashlib.sha256(line.strip()).hexdigest()))
+        with raw.write():
+            refuse_known_keys(raw, user_id, [key for key, _ in keys])
+            record(raw, entries, keys, user_id=user_id, action="entry.import")
+        recorded += len(entries)
     raw.close()
     return recorded
 

@@ -5,13 +5,22 @@ stays flat.
 
     python -m bench.sales [--sales 100000] [--batch 1000] [--enterprises 200] [--funds 5]
 
-On SQLite (a new file in a temporary directory) by default; with DATABASE_URL naming a
-PostgreSQL server, in a new database made on that server and dropped afterwards. It registers
+On SQLite (new files in a temporary directory) by default; with DATABASE_URL naming a
+PostgreSQL server, in new databases made on that server and dropped afterwards. It registers
 the funds and enterprises with a rule each (a rate for all channels, and for some a rate of
 their own for online shops), writes seeded market-day sales as JSON lines, and imports them in
 a child process whose peak resident memory (VmHWM, as bench.importer reads it) is its own:
 first a tenth of them, then the rest, so that the two peaks show whether memory grows with the
 work. It checks afterwards that every entry balances and each balance is the sum of its postings.
+
+Beside our rate it prints the raw driver's: the same file imported the same way (two files, in
+batches of the same size, in a child process of its own) by `bench.raw_sales`, which writes the
+same rows per sale with plain driver statements, into a second new database registered the same
+way. That is the database's own floor; the rest of our time is our code. The same checks run on
+that database too, and its rows per table must be as many as ours. Like ours, the raw driver
+writes a batch's rows of each table in one statement (`bench.raw`'s `insert_many`: COPY on
+PostgreSQL, so the postings' statement trigger of migration 0003 runs once a batch on both
+sides; executemany on SQLite).
 Figures are wall times on whatever machine runs this; they are never asserted in tests.
 """
 
@@ -24,10 +33,12 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -85,23 +96,46 @@ def write_sales(path: str, enterprises: list[int], count: int, seed: int, start:
             out.write(json.dumps(sale) + "\n")
 
 
-def child(url: str, paths: list[str], batch: int) -> dict:
-    """In the child process: import each file in turn; the time and peak memory after each."""
+def child(which: str, url: str, paths: list[str], batch: int) -> dict:
+    """In the child process: import each file in turn, with our code or (`raw`) the raw driver;
+    the time and peak memory after each."""
     from bench.importer import peak_rss_mb
+    from bench.raw_sales import import_sales_file as raw_import
 
     db = Database(url)
     parts = []
     for path in paths:
         started = time.perf_counter()
-        report = welfare.import_sales_file(db, path, batch_size=batch, now=lambda: datetime.now(UTC))
-        parts.append({"recorded": report.recorded, "rejected": [list(r) for r in report.rejected[:3]],
-                      "seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()})  # fmt: skip
+        if which == "raw":
+            recorded, rejected = raw_import(url, path, batch), []
+        else:
+            report = welfare.import_sales_file(db, path, batch_size=batch, now=lambda: datetime.now(UTC))
+            recorded, rejected = report.recorded, [list(r) for r in report.rejected[:3]]
+        parts.append({"recorded": recorded, "rejected": rejected, "seconds": time.perf_counter() - started,
+                      "peak_rss_mb": peak_rss_mb()})  # fmt: skip
     db.dispose()
     return {"parts": parts}
 
 
-def check(url: str) -> tuple[int, int, int]:
-    """Unbalanced entries, balances that differ from their postings, and postings, counted."""
+def import_in_child(which: str, url: str, batch: int, paths: list[str]) -> list[dict]:
+    """`child`'s parts, run in a process of its own, so that its peak memory is its own."""
+    command = [sys.executable, "-m", "bench.sales", "--child", which, url, str(batch), *paths]
+    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)["parts"]
+
+
+@dataclass(frozen=True)
+class Check:
+    unbalanced: int  # entries whose postings do not sum to zero
+    wrong: int  # balances that differ from the sum of their postings
+    rows: dict[str, int]  # rows per table
+
+    @property
+    def ok(self) -> bool:
+        return self.unbalanced == self.wrong == 0
+
+
+def check(url: str) -> Check:
+    """Unbalanced entries, balances that differ from their postings, and rows per table, counted."""
     engine = create_engine(url, poolclass=NullPool)
     with engine.connect() as c:
         unbalanced = c.execute(text(
@@ -111,17 +145,17 @@ def check(url: str) -> tuple[int, int, int]:
             "SELECT count(*) FROM account_balance b WHERE b.balance_satang <> "
             "(SELECT coalesce(sum(p.amount_satang), 0) FROM posting p WHERE p.account_id = b.account_id)"
         )).scalar_one()  # fmt: skip
-        postings = c.execute(text("SELECT count(*) FROM posting")).scalar_one()
+        rows = {t: c.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in inspect(c).get_table_names()}
     engine.dispose()
-    return unbalanced, wrong, postings
+    return Check(unbalanced, wrong, rows)
 
 
-def scratch_database(workdir: str) -> tuple[str, callable]:
+def scratch_database(workdir: str, label: str) -> tuple[str, callable]:
     """A new database: an SQLite file, or on DATABASE_URL's PostgreSQL server; and its remover."""
     server = os.environ.get("DATABASE_URL", "")
     if not server.startswith("postgresql"):
-        return f"sqlite:///{os.path.join(workdir, 'sales.db')}", lambda: None
-    name = f"codi_bench_sales_{uuid.uuid4().hex[:8]}"
+        return f"sqlite:///{os.path.join(workdir, f'sales_{label}.db')}", lambda: None
+    name = f"codi_bench_sales_{label}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as c:
         c.execute(text(f"CREATE DATABASE {name}"))
@@ -142,41 +176,54 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--funds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=2567)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as workdir:
-        url, drop = scratch_database(workdir)
-        try:
-            return run(args, url, workdir)
-        finally:
-            drop()
+    with tempfile.TemporaryDirectory() as workdir, ExitStack() as cleanup:
+        urls = []
+        for label in ("ours", "raw"):
+            url, drop = scratch_database(workdir, label)
+            cleanup.callback(drop)
+            urls.append(url)
+        return run(args, *urls, workdir)
 
 
-def run(args, url: str, workdir: str) -> int:
-    dialect = url.split(":", 1)[0].split("+", 1)[0]
+def run(args, url: str, raw_url: str, workdir: str) -> int:
+    """Register the same ledger in both databases, import the same files into each (ours, then
+    the raw driver's), check both and print the figures; 0 if every check passes."""
     enterprises = register(url, enterprises=args.enterprises, funds=args.funds, seed=args.seed)
+    if register(raw_url, enterprises=args.enterprises, funds=args.funds, seed=args.seed) != enterprises:
+        raise RuntimeError("the two databases were registered differently")
     first = max(1, args.sales // 10)
     paths = [os.path.join(workdir, "first.jsonl"), os.path.join(workdir, "rest.jsonl")]
     write_sales(paths[0], enterprises, first, args.seed)
     write_sales(paths[1], enterprises, args.sales - first, args.seed, start=first)
-    command = [sys.executable, "-m", "bench.sales", "--child", url, str(args.batch), *paths]
-    result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-    parts = result["parts"]
+    parts, raw_parts = (import_in_child(which, u, args.batch, paths) for which, u in (("ours", url), ("raw", raw_url)))
+    ours, raw = check(url), check(raw_url)
+    show(url.split(":", 1)[0].split("+", 1)[0], parts, raw_parts, ours, raw)
+    return 0 if ours.ok and raw.ok and ours.rows == raw.rows else 1
+
+
+def show(dialect: str, parts: list[dict], raw_parts: list[dict], ours: Check, raw: Check) -> None:
     recorded, seconds = sum(p["recorded"] for p in parts), sum(p["seconds"] for p in parts)
-    unbalanced, wrong, postings = check(url)
     rate = recorded / seconds
-    print(f"bulk sales import on {dialect}: {recorded:,} sales ({postings:,} postings, two books each) in "
-          f"{seconds:.1f} s = {rate:,.0f} sales/s (target >= {TARGET_SALES_PER_SECOND:,}: "
-          f"{'met' if rate >= TARGET_SALES_PER_SECOND else 'not met'})")  # fmt: skip
+    raw_rate = sum(p["recorded"] for p in raw_parts) / sum(p["seconds"] for p in raw_parts)
+    print(f"bulk sales import on {dialect}: {recorded:,} sales ({ours.rows['posting']:,} postings, two books each) "
+          f"in {seconds:.1f} s = {rate:,.0f} sales/s (raw driver: {raw_rate:,.0f} sales/s; target >= "
+          f"{TARGET_SALES_PER_SECOND:,}: {'met' if rate >= TARGET_SALES_PER_SECOND else 'not met'})")  # fmt: skip
     print(
         f"  first {parts[0]['recorded']:,}: {parts[0]['recorded'] / parts[0]['seconds']:,.0f} sales/s, "
-        f"peak RSS {parts[0]['peak_rss_mb']:.0f} MB; all {recorded:,}: peak RSS {parts[1]['peak_rss_mb']:.0f} MB"
+        f"peak RSS {parts[0]['peak_rss_mb']:.0f} MB; all {recorded:,}: peak RSS {parts[1]['peak_rss_mb']:.0f} MB "
+        f"(raw driver: {raw_parts[1]['peak_rss_mb']:.0f} MB)"
     )
-    print(f"  rejected {[r for p in parts for r in p['rejected']]}; unbalanced entries {unbalanced}, "
-          f"balances differing from their postings {wrong}")  # fmt: skip
-    return 0 if unbalanced == wrong == 0 else 1
+    print(
+        f"  rejected {[r for p in parts for r in p['rejected']]}; unbalanced entries {ours.unbalanced}, "
+        f"balances differing from their postings {ours.wrong} (raw driver: {raw.unbalanced} and {raw.wrong})"
+    )
+    differ = {t: (ours.rows.get(t), raw.rows.get(t)) for t in ours.rows.keys() | raw.rows.keys()
+              if ours.rows.get(t) != raw.rows.get(t)}  # fmt: skip
+    print(f"  rows per table, ours and the raw driver's: {differ or 'the same'}")
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        print(json.dumps(child(sys.argv[2], sys.argv[4:], int(sys.argv[3]))))
+        print(json.dumps(child(sys.argv[2], sys.argv[3], sys.argv[5:], int(sys.argv[4]))))
         sys.exit(0)
     sys.exit(main())
