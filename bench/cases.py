@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bench import raw as rawsql
-from bench.client import Client
+from bench.client import Client, post_concurrently
 from bench.generate import FUND_END, Fund, history_start
 from ledger.calendar import fiscal_year_of
 from ledger.money import format_amount
@@ -244,22 +244,15 @@ def hammer(workers: list[Callable[[int], bool]], seconds: float, errors: list) -
 
 def posting(db: str, port: int, token: str, fund: Fund, url: str, user_id: int, *,
             clients: int, seconds: float) -> list[Row]:  # fmt: skip
-    """Our server takes repayments from `clients` threads; then the raw driver writes the same
-    entries from as many threads, each with its own connection."""
+    """Our server takes repayments from `clients` keep-alive connections (`post_concurrently`);
+    then the raw driver writes the same entries from as many threads, each with its own
+    connection."""
     borrowers = largest_loans(url, fund, clients)
     errors: list[bytes] = []
 
-    def ours(index: int) -> Callable[[int], bool]:
-        client = Client(port, token)
-
-        def step(number: int) -> bool:
-            body = repayment(fund, borrowers[index], number)
-            status, answer = client.post("/v1/entries", body, f"bench-{index}-{number}")
-            if status != 201:
-                errors.append(answer)
-            return status == 201
-
-        return step
+    def ours(index: int, number: int) -> tuple[str, bytes, str]:
+        body = repayment(fund, borrowers[index], number)
+        return "/v1/entries", json.dumps(body).encode(), f"bench-{index}-{number}"
 
     def raw(index: int) -> Callable[[int], bool]:
         connection = rawsql.Raw(url)
@@ -277,7 +270,9 @@ def posting(db: str, port: int, token: str, fund: Fund, url: str, user_id: int, 
 
         return step
 
-    posted, failed, took = hammer([ours(i) for i in range(clients)], seconds, errors)
+    answered = post_concurrently(port, token, ours, clients=clients, seconds=seconds)
+    posted, failed, took = answered.succeeded, answered.failed, answered.seconds
+    errors += answered.errors
     raw_posted, raw_failed, raw_took = hammer([raw(i) for i in range(clients)], seconds, errors)
     if failed or raw_failed:
         print(f"  {failed} + {raw_failed} raw posts failed, the first: {errors[0][:300]!r}", file=sys.stderr)
