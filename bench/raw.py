@@ -70,7 +70,9 @@ class Raw:
     def __init__(self, url: str) -> None:
         self.postgres = url.startswith("postgresql")
         if self.postgres:
-            self.connection = psycopg.connect(url.replace("+psycopg", ""), autocommit=True)
+            # Unprepared, as store.engine sends ours: a generic plan fixed while a table was small
+            # (the key lookup's) turns into a scan of it as it grows.
+            self.connection = psycopg.connect(url.replace("+psycopg", ""), autocommit=True, prepare_threshold=None)
         else:
             path = url.removeprefix("sqlite:///")
             self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
