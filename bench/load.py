@@ -15,7 +15,6 @@ balance is the sum of its postings (invariants 1 and 3), so a fast load cannot h
 
 import json
 from datetime import UTC, datetime
-from itertools import islice
 
 from bench import raw as rawsql
 
@@ -24,11 +23,11 @@ CHUNK_ENTRIES = 20_000
 SUM_BALANCES = """UPDATE account_balance SET balance_satang = balance_satang + moved.amount,
     posting_count = posting_count + moved.postings
     FROM (SELECT account_id, sum(amount_satang) AS amount, count(*) AS postings FROM posting
-          WHERE entry_id BETWEEN %s AND %s GROUP BY account_id) AS moved
+          WHERE entry_id BETWEEN ? AND ? GROUP BY account_id) AS moved
     WHERE account_balance.account_id = moved.account_id"""
 SUM_MONTHS = """INSERT INTO account_month (account_id, month_start, book_id, movement_satang)
     SELECT account_id, date_trunc('month', effective_date)::date, book_id, sum(amount_satang)
-    FROM posting WHERE entry_id BETWEEN %s AND %s GROUP BY 1, 2, 3
+    FROM posting WHERE entry_id BETWEEN ? AND ? GROUP BY 1, 2, 3
     ON CONFLICT (account_id, month_start)
     DO UPDATE SET movement_satang = account_month.movement_satang + EXCLUDED.movement_satang"""
 UNBALANCED = """SELECT count(*) FROM (SELECT entry_id FROM posting GROUP BY entry_id
@@ -43,50 +42,30 @@ def load(url: str, path: str) -> int:
     raw = rawsql.Raw(url)
     books = dict(raw.all("SELECT code, id FROM book"))
     codes = {(b, c): i for b, c, i in raw.all("SELECT book_id, code, id FROM account")}
-    [(user_id,)] = raw.all("SELECT id FROM app_user WHERE name = 'cli'")
-    loaded = 0
-    with open(path, "rb") as source:
-        while chunk := list(islice(source, CHUNK_ENTRIES)):
-            entries = [rawsql.raw_entry(data, books[data["book"]], codes) for data in map(json.loads, chunk)]
-            with raw.write():
-                ids = rawsql.next_entry_ids(raw, len(entries))
-                (copy_rows if raw.postgres else insert_rows)(raw, list(zip(ids, entries, strict=True)), user_id)
-                rawsql.append_audit(raw, action="bench.load", entry_ids=[ids[0], ids[-1]], recorded_at=now_iso())
-            loaded += len(entries)
+    user_id, loaded = rawsql.cli_user(raw), 0
+    for chunk in rawsql.line_batches(path, CHUNK_ENTRIES):
+        entries = [rawsql.raw_entry(data, books[data["book"]], codes) for data in map(json.loads, chunk)]
+        with raw.write():
+            ids = insert_chunk(raw, entries, user_id)
+            rawsql.append_audit(raw, action="bench.load", entry_ids=[ids[0], ids[-1]],
+                                recorded_at=datetime.now(UTC).isoformat())  # fmt: skip
+        loaded += len(entries)
     if raw.postgres:
         raw.connection.execute("VACUUM ANALYZE")
     raw.close()
     return loaded
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def insert_rows(raw: rawsql.Raw, pairs: list[tuple[int, rawsql.RawEntry]], user_id: int) -> None:
-    stamp = now_iso().replace("T", " ").removesuffix("+00:00")
-    raw.many(rawsql.INSERT_POSTING, [(i, e.book_id, a, e.effective_date, s) for i, e in pairs for a, s in e.postings])
-    raw.many(rawsql.INSERT_ENTRY, [(i, e.book_id, e.effective_date, stamp, e.kind, e.description, e.dimensions, user_id)
-                                   for i, e in pairs])  # fmt: skip
-
-
-def copy_rows(raw: rawsql.Raw, pairs: list[tuple[int, rawsql.RawEntry]], user_id: int) -> None:
-    connection, stamp = raw.connection, now_iso()
-    connection.execute("SET LOCAL session_replication_role = replica")
-    with connection.cursor().copy(
-        "COPY posting (entry_id, book_id, account_id, effective_date, amount_satang) FROM STDIN"
-    ) as copy:
-        for i, e in pairs:
-            for account_id, amount in e.postings:
-                copy.write_row((i, e.book_id, account_id, e.effective_date, amount))
-    with connection.cursor().copy(
-        "COPY entry (id, book_id, effective_date, recorded_at, kind, description, dimensions, recorded_by) FROM STDIN"
-    ) as copy:
-        for i, e in pairs:
-            copy.write_row((i, e.book_id, e.effective_date, stamp, e.kind, e.description, e.dimensions, user_id))
-    first, last = pairs[0][0], pairs[-1][0]
-    connection.execute(SUM_BALANCES, (first, last))
-    connection.execute(SUM_MONTHS, (first, last))
+def insert_chunk(raw: rawsql.Raw, entries: list[rawsql.RawEntry], user_id: int) -> list[int]:
+    """The chunk's entries and postings, as `bench.raw` writes them; on PostgreSQL with the
+    triggers off, and the balances and monthly movements they would have kept summed after."""
+    if raw.postgres:
+        raw.run("SET LOCAL session_replication_role = replica")
+    ids = rawsql.insert_entries(raw, entries, user_id=user_id, recorded_at=rawsql.stamp(raw, datetime.now(UTC)))
+    if raw.postgres:
+        raw.run(SUM_BALANCES, (ids[0], ids[-1]))
+        raw.run(SUM_MONTHS, (ids[0], ids[-1]))
+    return ids
 
 
 def check(url: str) -> None:

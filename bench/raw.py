@@ -139,7 +139,6 @@ POSTING = Table("posting", ("entry_id", "book_id", "account_id", "effective_date
 ENTRY = Table("entry", ("id", "book_id", "effective_date", "recorded_at", "kind", "description", "dimensions",
                         "recorded_by"))  # fmt: skip
 KEY = Table("idempotency_record", ("user_id", "key", "request_hash", "status_code", "response_body", "created_at"))
-INSERT_POSTING, INSERT_ENTRY = POSTING.insert, ENTRY.insert  # bench.load's SQLite path runs them
 INSERT_AUDIT = """INSERT INTO audit_record (seq, recorded_at, actor, role, action, target,
     request_id, idempotency_key, request_hash, outcome, entry_ids, previous_hash, hash)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.charts import CHARTS, BookKind
 from ledger.errors import LedgerError, Rejection
+from store.rows import one_of
 from store.tables import Account, AccountBalance, Book, Party
 
 party_t = Party.__table__
@@ -132,7 +133,7 @@ def check_accounts_of_book(connection: Connection, book_id: int, account_ids: It
     party writing in its own book cannot see another book's accounts, so one is answered as an
     id nobody has is, by the same one query."""
     wanted = sorted(set(account_ids))
-    query = select(account_t.c.id).where(account_t.c.book_id == book_id, account_t.c.id.in_(wanted))
+    query = select(account_t.c.id).where(account_t.c.book_id == book_id, one_of(connection, account_t.c.id, wanted))
     found = set(connection.execute(query).scalars())
     missing = [account_id for account_id in wanted if account_id not in found]
     if missing:

@@ -240,7 +240,7 @@ def _next_entry_ids(connection: Connection, count: int) -> list[int]:
     return list(range(first, first + count))
 
 
-def _insert(connection: Connection, entries: list[tuple[int, EntryDraft, int]], recorded_at: datetime) -> None:
+def _insert(connection: Connection, entries: Recorded, recorded_at: datetime) -> None:
     """Write (entry id, draft, user) rows: the postings first, as the guards expect."""
     if not entries:
         return
