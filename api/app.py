@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from api import middleware, problems
 from api.context import Clock, KnownTokens
 from api.problems import PROBLEM_RESPONSES
-from api.routes import admin, equity, exports, journal, loans, personal, registry, reports, welfare
+from api.routes import admin, commands, equity, exports, journal, loans, personal, registry, reports, welfare
 from store.engine import DEFAULT_URL, Database
 
 
@@ -24,7 +24,7 @@ def create_app(db: Database | None = None, clock: Clock | None = None) -> FastAP
     app.state.known_tokens = KnownTokens()
     problems.install(app)
     middleware.install(app)
-    for module in (registry, journal, loans, admin, reports, exports, equity, welfare, personal):
+    for module in (registry, journal, loans, admin, commands, reports, exports, equity, welfare, personal):
         app.include_router(module.router)
 
     @app.get("/health", tags=["service"])

@@ -50,6 +50,7 @@ def cmd_user_add(args) -> int:
     db = database()
     now = Clock().now()
     with db.write() as connection:
+        users.may_seat_from_command_line(connection, args.role, now=now)
         user_id, token = users.add_user(connection, name=args.name, role=args.role, party_id=args.party, now=now)
         audit_log.append_system(
             connection, actor=users.SYSTEM_USER, action="user.create", target=f"user:{user_id}",
@@ -158,7 +159,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--demo", action="store_true", help="load the demo data into a new database")
     run.set_defaults(run=cmd_run)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
-    add = user.add_parser("add", help="add a user and print its token, once")
+    add = user.add_parser("add", help="add a user and print its token, once (an admin or approver only while "
+                          "fewer than two admins are active: then through the API, checked by a second admin)")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=users.ROLES)
     add.add_argument("--party", type=int, help="the party an enterprise user is bound to")

@@ -3,7 +3,7 @@ parsed by `ledger.money`, never by pydantic, so a float can never slip into the 
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -289,6 +289,20 @@ class UserPublic(BaseModel):
 
 class UserCreated(UserPublic):
     token: str = Field(description="Shown once; only its hash is kept")
+
+
+class AdminCommandPublic(BaseModel):
+    id: int
+    kind: Literal["user.create", "investment.settings", "welfare.settings"]
+    status: Literal["pending", "approved", "rejected", "withdrawn"]
+    payload: dict[str, Any] = Field(description="What the command does once approved; never a secret")
+    maker_id: int
+    made_at: datetime
+    checker_id: int | None = Field(description="The second admin, who approved or rejected it")
+    checked_at: datetime | None
+    target: str | None = Field(description="What its approval made or changed (`user:7`)")
+    token_taken_at: datetime | None = Field(description="When the checker took the new user's token")
+    href: str = Field(description="The command: a second admin approves it at `{href}/approval`")
 
 
 class Page(BaseModel, Generic[T]):

@@ -119,6 +119,10 @@ class Rejection(StrEnum):
     unknown_dimension = "unknown_dimension"
     fiscal_year_out_of_range = "fiscal_year_out_of_range"
     report_too_large = "report_too_large"
+    # admin commands, made by one admin and checked by another (409; checking one's own: same_user_approval)
+    command_not_pending = "command_not_pending"  # already approved, rejected or withdrawn
+    token_not_available = "token_not_available"  # no user made yet, none to make, or its token already taken
+    maker_checker_required = "maker_checker_required"  # the command line seats no third admin
 
 
 class LedgerError(Exception):

@@ -34,6 +34,7 @@ def load_demo(db: Database, *, now: datetime) -> str | None:
     with db.write() as connection:
         if connection.execute(select(book_t.c.id).where(book_t.c.code == FUND_BOOK)).first():
             return None
+        users.may_seat_from_command_line(connection, "admin", now=now)  # the demo's admin
         cli = users.system_principal(connection, now=now)
         centre = books.create_party(connection, PARTIES[0], now=now)
         parties = [centre] + [

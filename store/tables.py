@@ -1051,3 +1051,46 @@ class InvestmentEvent(SQLModel, table=True):
     entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False))
     recorded_at: datetime
     recorded_by: int = Field(foreign_key="app_user.id")
+
+
+# --- admin commands (migration 0016) ------------------------------------------------------------
+
+ADMIN_COMMAND_KINDS = ("user.create", "investment.settings", "welfare.settings")
+ADMIN_COMMAND_STATUSES = ("pending", "approved", "rejected", "withdrawn")
+
+
+class AdminCommand(SQLModel, table=True):
+    """A change one admin proposes (the maker) and another admin approves or rejects (the
+    checker): a user who can approve, an investment approval threshold, a welfare fund's
+    administration cap (`store.admin_commands`). The payload holds what the command does and no
+    secret; `target` what its approval made or changed. A decided command never changes but for
+    `token_taken_at`, set once (the migration's trigger), and none is ever removed."""
+
+    __tablename__ = "admin_command"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {ADMIN_COMMAND_KINDS!r}".replace('"', "'"), name="ck_admin_command_kind"),
+        CheckConstraint(f"status IN {ADMIN_COMMAND_STATUSES!r}".replace('"', "'"), name="ck_admin_command_status"),
+        # four eyes: one person is never both maker and checker
+        CheckConstraint("checker_id IS NULL OR checker_id <> maker_id", name="ck_admin_command_four_eyes"),
+        CheckConstraint(
+            "(status IN ('approved', 'rejected') AND checker_id IS NOT NULL AND checked_at IS NOT NULL) OR "
+            "(status = 'withdrawn' AND checker_id IS NULL AND checked_at IS NOT NULL) OR "
+            "(status = 'pending' AND checker_id IS NULL AND checked_at IS NULL)",
+            name="ck_admin_command_checked",
+        ),
+        CheckConstraint("(status = 'approved') = (target IS NOT NULL)", name="ck_admin_command_target"),
+        CheckConstraint(
+            "token_taken_at IS NULL OR (status = 'approved' AND kind = 'user.create')", name="ck_admin_command_token"
+        ),
+        Index("ix_admin_command_status", "status", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    maker_id: int = Field(foreign_key="app_user.id")
+    made_at: datetime
+    status: str = Field(max_length=20)
+    checker_id: int | None = Field(default=None, foreign_key="app_user.id")
+    checked_at: datetime | None = None
+    target: str | None = Field(default=None, max_length=200)
+    token_taken_at: datetime | None = None

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import LedgerError, Rejection
@@ -16,6 +16,9 @@ from store.tables import AppUser
 
 user_t = AppUser.__table__
 ROLES = ("admin", "officer", "approver", "auditor", "enterprise")
+# Roles that approve what others record, or change the rules of approval: a user of one of them
+# is made through an admin command that a second admin approves (store.admin_commands).
+APPROVING_ROLES = ("admin", "approver")
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ def add_user(
         raise LedgerError(Rejection.invalid_request, "expires_at must be in the future")
     if party_id is not None:
         get_party(connection, party_id)
-    token = "codi_" + secrets.token_urlsafe(32)
+    token = new_token()
     values = dict(name=name, role=role, party_id=party_id, token_hash=token_hash(token),
                   created_at=now, expires_at=expires_at)  # fmt: skip
     try:
@@ -57,6 +60,17 @@ def add_user(
     except IntegrityError:
         raise LedgerError(Rejection.duplicate, f"a user named {name!r} exists") from None
     return user_id, token
+
+
+def new_token() -> str:
+    return "codi_" + secrets.token_urlsafe(32)
+
+
+def issue_token(connection: Connection, user_id: int) -> str:
+    """Give a user a new token (the one it had stops working); returns it, never stored or shown again."""
+    token = new_token()
+    connection.execute(update(user_t).where(user_t.c.id == user_id).values(token_hash=token_hash(token)))
+    return token
 
 
 _USER_BY_TOKEN_HASH = select(user_t).where(user_t.c.token_hash == bindparam("token_hash"))
@@ -81,9 +95,18 @@ def token_holder(connection: Connection, presented_hash: str) -> TokenHolder | N
     return TokenHolder(Principal(row["id"], row["name"], row["role"], row["party_id"]), row["expires_at"])
 
 
+_SHOWN = [c for c in user_t.c if c.name != "token_hash"]
+
+
 def list_users(connection: Connection) -> list[dict]:
-    columns = [c for c in user_t.c if c.name != "token_hash"]
-    return [dict(r) for r in connection.execute(select(*columns).order_by(user_t.c.id)).mappings()]
+    return [dict(r) for r in connection.execute(select(*_SHOWN).order_by(user_t.c.id)).mappings()]
+
+
+def get_user(connection: Connection, user_id: int) -> dict:
+    row = connection.execute(select(*_SHOWN).where(user_t.c.id == user_id)).mappings().first()
+    if row is None:
+        raise not_found("user", user_id)
+    return dict(row)
 
 
 def revoke_user(connection: Connection, user_id: int, *, now: datetime) -> None:
@@ -95,6 +118,24 @@ def revoke_user(connection: Connection, user_id: int, *, now: datetime) -> None:
 
 
 SYSTEM_USER = "cli"
+# The command line may seat approving users until the fund has this many admins, who can then
+# check each other; after that, approving users are made through the API's admin commands.
+ADMINS_SEATED_BY_COMMAND_LINE = 2
+
+
+def may_seat_from_command_line(connection: Connection, role: str, *, now: datetime) -> None:
+    """Refuse, once two active admins are there, to make a user of an approving role from the
+    command line, where no second admin checks (the system user `cli` is no person: not counted)."""
+    if role not in APPROVING_ROLES:
+        return
+    active = connection.execute(select(func.count()).select_from(user_t).where(
+        user_t.c.role == "admin", user_t.c.name != SYSTEM_USER, user_t.c.revoked_at.is_(None),
+        or_(user_t.c.expires_at.is_(None), user_t.c.expires_at > now),
+    )).scalar_one()  # fmt: skip
+    if active >= ADMINS_SEATED_BY_COMMAND_LINE:
+        raise LedgerError(Rejection.maker_checker_required, (
+            f"{active} admins are active: a new {role} is proposed through the API (POST /v1/users) "
+            "and approved by a second admin (POST /v1/admin-commands/{id}/approval)"))  # fmt: skip
 
 
 def system_principal(connection: Connection, *, now: datetime) -> Principal:

@@ -60,7 +60,7 @@ TABLES = ("welfare_codi_leg", "welfare_advance_refund", "welfare_settlement_reve
           "audit_record", "audit_head", "idempotency_record", "loan_repayment_undo", "loan_repayment_reversal",
           "loan_transaction", "loan_instalment", "loan_schedule", "loan", "loan_product_rate", "loan_product",
           "posting", "entry", "account_month", "account_balance", "account", "period_close", "app_user", "book",
-          "party")  # fmt: skip
+          "party", "admin_command")  # fmt: skip
 
 
 class Databases:
@@ -184,6 +184,20 @@ def clock() -> FixedClock:
 def api(db, clock) -> Iterator[Api]:
     with TestClient(create_app(db, clock), raise_server_exceptions=False) as client:
         yield Api(client, make_user(db, "admin", "admin"))
+
+
+@pytest.fixture
+def checker(api, db) -> Api:
+    """A second admin, who checks the admin commands that the first (`api`) makes."""
+    return api.as_(make_user(db, "checker", "admin"))
+
+
+def approved(checker: Api, proposed) -> dict:
+    """The admin command that `proposed` (its 202 answer) made, approved by `checker`."""
+    assert proposed.status_code == 202, proposed.text
+    approval = checker.post(f"{proposed.json()['href']}/approval", {})
+    assert approval.status_code == 200, approval.text
+    return approval.json()
 
 
 @pytest.fixture

@@ -97,6 +97,12 @@ RULES = {
     ("get", "/v1/users"): Rule(ADMIN),
     ("post", "/v1/users"): Rule(ADMIN),
     ("post", "/v1/users/{user_id}/revoke"): Rule(ADMIN),
+    ("get", "/v1/admin-commands"): Rule(AUDITORS),
+    ("get", "/v1/admin-commands/{command_id}"): Rule(AUDITORS),
+    ("post", "/v1/admin-commands/{command_id}/approval"): Rule(ADMIN),
+    ("post", "/v1/admin-commands/{command_id}/rejection"): Rule(ADMIN),
+    ("post", "/v1/admin-commands/{command_id}/withdrawal"): Rule(ADMIN),
+    ("post", "/v1/admin-commands/{command_id}/token"): Rule(ADMIN),
     ("get", "/v1/books/{book_id}/export"): Rule(ALL, "scoped"),
     # co-investment
     ("get", "/v1/enterprises/{party_id}/share-classes"): Rule(ALL, "scoped"),

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-from tests.conftest import make_user
+from tests.conftest import approved, make_user
 
 EQUITY_TABLES = {
     "share_class",
@@ -38,7 +38,7 @@ def refused(response, status: int, reason: str) -> None:
 
 
 @pytest.fixture
-def market(api, db, fund) -> dict:
+def market(api, db, fund, checker) -> dict:
     """The fund with 1,000,000.00 in the bank; a soap enterprise (with its own book) of three
     members holding 100, 100 and 50 shares of 100.00; an officer, an approver and an admin-set
     threshold of 50,000.00."""
@@ -53,7 +53,7 @@ def market(api, db, fund) -> dict:
     events = [{"kind": "issue", "effective_date": "2024-01-02", "share_class_id": share, "shares": n, "to_party_id": m}
               for m, n in zip(members, (100, 100, 50), strict=True)]  # fmt: skip
     ok(api.post(f"/v1/enterprises/{party}/register", {"events": events}, "founding"), 201)
-    ok(api.post("/v1/investment-settings", {"approval_threshold": "50000.00"}))
+    approved(checker, api.post("/v1/investment-settings", {"approval_threshold": "50000.00"}))
     officer = api.as_(make_user(db, "officer", "officer"))
     approver = api.as_(make_user(db, "approver", "approver"))
     return {**fund, "party": party, "ent_book": book["id"], "members": members, "class": share, "officer": officer,
@@ -169,6 +169,37 @@ def test_above_the_threshold_a_different_user_approves(api, market):
     refused(market["officer"].post(f"/v1/investments/{pending['id']}/purchases",
                                    {"shares": 1, "price": "1.00", "effective_date": "2024-03-01"}, "t2"),
             409, "investment_purchase_pending")  # fmt: skip
+
+
+def test_an_admin_cannot_raise_the_threshold_and_then_buy_alone(api, market, checker):
+    """The attack: an admin raises the approval threshold above a purchase, then records the
+    purchase, which posts at once with no second user. Now the raise waits for a second admin."""
+    proposed = api.post("/v1/investment-settings", {"approval_threshold": "1000000.00"}, "raise")
+    assert proposed.status_code == 202, proposed.text
+    command = proposed.json()
+    assert (command["kind"], command["status"]) == ("investment.settings", "pending")
+    assert command["payload"] == {"book_id": market["book_id"], "approval_threshold_satang": 1_000_000_00}
+    assert ok(api.get("/v1/investment-settings"))["approval_threshold"] == "50000.00"  # not applied
+    refused(api.post(f"{command['href']}/approval", {}), 403, "same_user_approval")
+    bought = ok(api.post("/v1/investments", {"enterprise_party_id": market["party"], "share_class_id":
+                                             market["class"], "shares": 600, "price": "60000.00",
+                                             "effective_date": "2024-02-01"}, "alone"), 201)  # fmt: skip
+    assert bought["status"] == "pending" and balance_of(api, market["book_id"], "1100") == "1000000.00"
+    refused(api.post(f"/v1/investments/{bought['id']}/approval", {}), 403, "same_user_approval")
+    decided = approved(checker, proposed)
+    assert decided["target"] == f"book:{market['book_id']}:investment-settings"
+    assert ok(api.get("/v1/investment-settings"))["approval_threshold"] == "1000000.00"
+    trail = [(r["actor"], r["action"], r["target"]) for r in api.get("/v1/audit", limit=500).json()["data"]]
+    about = f"admin-command:{command['id']} maker=user:{command['maker_id']}"
+    assert ("admin", "investment.settings.propose", about) in trail
+    assert ("checker", "admin-command.approve",
+            f"{about} checker=user:{decided['checker_id']} -> {decided['target']}") in trail  # fmt: skip
+
+
+def test_a_threshold_proposal_is_checked_like_its_setting(api, market):
+    refused(api.post("/v1/investment-settings", {"approval_threshold": "-1.00"}), 422, "amount_must_be_positive")
+    refused(api.post("/v1/investment-settings", {"approval_threshold": "1.00", "book_id": 999}), 404, "not_found")
+    assert ok(api.get("/v1/admin-commands", status="pending"))["data"] == []  # only the fixture's, approved
 
 
 def api_db(api):

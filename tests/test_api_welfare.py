@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-from tests.conftest import make_user
+from tests.conftest import approved, make_user
 
 WELFARE_TABLES = ("welfare_fund_setting", "contribution_rule", "welfare_sale", "welfare_sale_reversal",
                   "welfare_settlement", "welfare_allocation", "welfare_member_contribution", "welfare_matching",
@@ -461,7 +461,7 @@ def test_the_fund_s_own_money_and_its_bad_inputs(api, wf):
     assert recorded["expected"] == "300.00"  # 10 members x 30 days x 1.00; they paid 280.00
 
 
-def test_administration_over_the_cap_needs_an_approver_and_shows_in_the_audit_trail(api, wf):
+def test_administration_over_the_cap_needs_an_approver_and_shows_in_the_audit_trail(api, wf, checker):
     fund_path = f"/v1/welfare-funds/{wf['fund']}"
     created(wf["officer"].post(f"{fund_path}/member-contributions", {
         "effective_date": "2024-06-05", "period_from": "2024-06-01", "period_to": "2024-06-30",
@@ -476,7 +476,7 @@ def test_administration_over_the_cap_needs_an_approver_and_shows_in_the_audit_tr
                                "a-3"), 403, "forbidden")  # fmt: skip
     refused(wf["approver"].post(f"{fund_path}/administration-costs", cost, "a-4"), 409, "administration_cap_exceeded")
     assert snapshot(api, wf) == before
-    created(api.post(f"{fund_path}/settings", {"admin_cap_percent": "30"}))
+    approved(checker, api.post(f"{fund_path}/settings", {"admin_cap_percent": "30"}))
     within = created(wf["officer"].post(f"{fund_path}/administration-costs", {**cost, "amount": "500.00"}, "a-5"))
     assert (within["cap"], within["spent_before"], within["override_reason"]) == ("900.00", "400.00", None)
     over = created(wf["approver"].post(f"{fund_path}/administration-costs", {**cost, "override_reason": "flood"},
@@ -486,6 +486,27 @@ def test_administration_over_the_cap_needs_an_approver_and_shows_in_the_audit_tr
     [record] = [r for r in trail if r["action"] == "welfare.administration.override"]
     assert record["outcome"] == "ok" and record["actor"] == "approver" and record["target"].endswith(str(over["id"]))
     assert any(r["outcome"] == "refused: administration_cap_exceeded" for r in trail)
+
+
+def test_an_admin_alone_cannot_raise_the_administration_cap(api, wf, checker):
+    """Raising a fund's cap is an admin command: pending (the cap in force unchanged, a cost over
+    it still refused) until a second admin approves it; rejected, it never applies."""
+    fund_path = f"/v1/welfare-funds/{wf['fund']}"
+    created(wf["officer"].post(f"{fund_path}/member-contributions", {
+        "effective_date": "2024-06-05", "period_from": "2024-06-01", "period_to": "2024-06-30",
+        "frequency": "monthly", "member_count": 100, "amount": "3000.00"}, "members"))  # fmt: skip
+    raise_ = api.post(f"{fund_path}/settings", {"admin_cap_percent": "90"})
+    assert raise_.status_code == 202 and raise_.json()["status"] == "pending", raise_.text
+    assert raise_.json()["payload"] == {"party_id": wf["fund"], "admin_cap_percent": "90", "member_daily_satang": 100}
+    assert api.get(f"{fund_path}/settings").json()["admin_cap_percent"] == "20"
+    refused(api.post(f"{raise_.json()['href']}/approval", {}), 403, "same_user_approval")
+    cost = {"amount": "700.00", "effective_date": "2024-06-10", "description": "Rent of the office"}
+    refused(api.post(f"{fund_path}/administration-costs", cost, "c-1"), 409, "administration_cap_exceeded")
+    assert checker.post(f"{raise_.json()['href']}/rejection", {}).json()["status"] == "rejected"
+    assert api.get(f"{fund_path}/settings").json()["admin_cap_percent"] == "20"
+    decided = approved(checker, api.post(f"{fund_path}/settings", {"admin_cap_percent": "30"}))
+    assert decided["target"] == f"welfare-fund:{wf['fund']}:settings"
+    assert api.get(f"{fund_path}/settings").json()["admin_cap_percent"] == "30"
 
 
 def test_bulk_import_from_csv_reports_each_rejected_line(api, wf):

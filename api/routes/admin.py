@@ -1,4 +1,4 @@
-"""The audit trail (auditors, admins) and users (admins)."""
+"""The audit trail (auditors, admins) and users (admins; one who can approve, through an admin command)."""
 
 from typing import Annotated
 
@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from api.context import Admin, AuditReader, ReadDep
 from api.pages import PageDep, next_cursor
+from api.routes.commands import PROPOSED, propose
 from api.schemas import (
     AuditRecordPublic,
     DigestPublic,
@@ -48,14 +49,20 @@ def verify_audit(
     return audit_log.verify(connection, expected)
 
 
-@router.post("/users", status_code=201, response_model=UserCreated, tags=["users"])
+@router.post("/users", status_code=201, response_model=UserCreated, responses=PROPOSED, tags=["users"])
 def create_user(body: UserCreate, request: Request, write: Write, principal: Admin) -> Response:
+    """A user of a role that cannot approve (officer, auditor, enterprise) is made at once, its
+    token shown this once. One that can (admin, approver) is an admin command: 202, and a second
+    admin approves it, then takes its token (`/v1/admin-commands/{id}/approval`, `/token`)."""
+    if body.role in users.APPROVING_ROLES:
+        return propose(request, write, principal, "user.create", lambda _connection: body.model_dump(mode="json"))
+
     def work(connection, now):
         user_id, token = users.add_user(
             connection, name=body.name, role=body.role, party_id=body.party_id, now=now, expires_at=body.expires_at
         )
-        created = next(u for u in users.list_users(connection) if u["id"] == user_id)
-        return Outcome(UserCreated(**created, token=token), f"user:{user_id}", 201, keep_answer=False)
+        return Outcome(UserCreated(**users.get_user(connection, user_id), token=token), f"user:{user_id}", 201,
+                       keep_answer=False)  # fmt: skip
 
     return perform(request, write, principal, "user.create", work)
 

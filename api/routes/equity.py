@@ -41,7 +41,8 @@ from api.equity_schemas import (
     ThresholdPublic,
 )
 from api.pages import PageDep, next_cursor
-from api.schemas import IdPath, IdQuery, Page, Region
+from api.routes.commands import propose
+from api.schemas import AdminCommandPublic, IdPath, IdQuery, Page, Region
 from api.writes import Outcome, Write, perform
 from ledger.equity import Declaration, EventKind, Policy, Position, RegisterEvent, position_from
 from ledger.errors import LedgerError, Rejection
@@ -351,18 +352,14 @@ def get_threshold(connection: ReadDep, principal: Staff, book_id: IdQuery = None
     return {"book_id": book["id"], "approval_threshold": format_amount(satang)}
 
 
-@router.post("/investment-settings", response_model=ThresholdPublic, tags=TAGS)
+@router.post("/investment-settings", status_code=202, response_model=AdminCommandPublic, tags=TAGS)
 def set_threshold(body: ThresholdCreate, request: Request, write: Write, principal: Admin) -> Response:
-    """Admins set the purchase price above which an investment waits for a second user's approval
-    (0, the default, means every purchase does)."""
+    """An admin proposes the purchase price above which an investment waits for a second user's
+    approval (0, the default, means every purchase does): an admin command, in force once a
+    second admin approves it (`/v1/admin-commands/{id}/approval`)."""
     satang = parse_amount(body.approval_threshold)
-
-    def work(connection, now):
-        row = equity.set_approval_threshold(connection, body.book_id, satang, user_id=principal.user_id, now=now)
-        answer = ThresholdPublic(book_id=row["book_id"], approval_threshold=format_amount(satang))
-        return Outcome(answer, f"book:{row['book_id']}:investment-settings")
-
-    return perform(request, write, principal, "investment.settings", work)
+    return propose(request, write, principal, "investment.settings", lambda connection: {
+        "book_id": equity.fund_book(connection, body.book_id)["id"], "approval_threshold_satang": satang})  # fmt: skip
 
 
 def _order(body: PurchaseCreate) -> equity.PurchaseOrder:

@@ -23,8 +23,9 @@ from starlette.concurrency import run_in_threadpool
 from api.context import APPROVERS, Admin, ClockDep, JournalWriter, ReadDep, Reader, Registrar, Staff, role
 from api.pages import PageDep, next_cursor
 from api.render import csv_response, wants_csv
+from api.routes.commands import propose
 from api.routes.journal import check_range
-from api.schemas import IdPath, IdQuery, Page
+from api.schemas import AdminCommandPublic, IdPath, IdQuery, Page
 from api.welfare_schemas import (
     AdminCostCreate,
     AdminCostPublic,
@@ -507,17 +508,13 @@ def settings_body(row: dict) -> dict:
             "member_daily": format_amount(row["member_daily_satang"])}  # fmt: skip
 
 
-@router.post("/welfare-funds/{party_id}/settings", response_model=FundSettingsPublic)
+@router.post("/welfare-funds/{party_id}/settings", status_code=202, response_model=AdminCommandPublic)
 def set_settings(party_id: IdPath, body: FundSettingsUpdate, request: Request, write: Write, principal: Admin):
-    """The fund's administration cap (percent of its inflows of a fiscal year) and members' daily rate."""
+    """The fund's administration cap (percent of its inflows of a fiscal year) and members' daily
+    rate: an admin command, in force once a second admin approves it."""
     cap, daily = parse_rate(body.admin_cap_percent), parse_amount(body.member_daily)
-
-    def work(connection, now):
-        row = welfare.set_fund_settings(connection, party_id, admin_cap_percent=cap, member_daily_satang=daily,
-                                        user_id=principal.user_id, now=now)  # fmt: skip
-        return Outcome(FundSettingsPublic.model_validate(settings_body(row)), f"welfare-fund:{party_id}:settings")
-
-    return perform(request, write, principal, "welfare.settings", work)
+    return propose(request, write, principal, "welfare.settings", lambda _connection: {
+        "party_id": party_id, "admin_cap_percent": str(cap), "member_daily_satang": daily})  # fmt: skip
 
 
 @router.get("/welfare-funds/{party_id}/settings", response_model=FundSettingsPublic)
