@@ -9,6 +9,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from api.cli import main
+from ledger.errors import LedgerError
+from store.demo import load_demo
 from tests.conftest import NOW, approved, make_user
 
 
@@ -145,6 +147,9 @@ def test_with_one_admin_nothing_is_approved_until_the_command_line_seats_a_secon
         assert "maker_checker_required" in capsys.readouterr().err
     assert main(["user", "add", "an-officer", "--role", "officer"]) == 0
     assert not {"third-admin", "third-approver"} & names(api)
+    with pytest.raises(LedgerError) as refusal:  # nor does the demo, whose admin would be a third
+        load_demo(db, now=NOW)
+    assert refusal.value.reason == "maker_checker_required"
 
 
 def test_a_revoked_admin_makes_room_for_the_command_line(api, db, monkeypatch, capsys):
