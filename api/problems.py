@@ -19,6 +19,7 @@ STATUS = {
     Rejection.unauthenticated: 401,
     Rejection.forbidden: 403,
     Rejection.same_user_approval: 403,
+    Rejection.request_timeout: 408,
     Rejection.request_too_large: 413,
     Rejection.too_many_attempts: 429,
     **dict.fromkeys(
@@ -93,6 +94,7 @@ PROBLEM_RESPONSES = {
         (401, "No token, or a token that is unknown, revoked or expired"),
         (403, "The token's role may not do this"),
         (404, "Unknown, or not yours"),
+        (408, "The request body did not arrive in time"),
         (409, "Conflicts with the ledger's state"),
         (413, "The request body is too large"),
         (422, "Malformed or invalid input"),
