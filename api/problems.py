@@ -30,6 +30,7 @@ STATUS = {
             Rejection.already_reversed,
             Rejection.idempotency_key_reused,
             Rejection.duplicate,
+            Rejection.duplicate_national_id,
             Rejection.period_not_closable,
             Rejection.entry_owned_by_operation,
             Rejection.account_owned_by_operation,

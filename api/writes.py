@@ -50,6 +50,10 @@ class Outcome:
     status_code: int = 200
     entry_ids: list[int] = field(default_factory=list)
     keep_answer: bool = True  # False when the answer holds a secret (a new token)
+    # When the answer holds a party's personal data: that party, and the answer as it is kept for
+    # replays, masked fields masked whoever asked (a replay to an admin shows them masked too).
+    personal_of: int | None = None
+    kept_body: Any = None
 
 
 Work = Callable[[Connection, datetime], Outcome]
@@ -161,9 +165,9 @@ def _run(connection, write: WriteRequest, principal: Principal, audit: dict, wor
     if stored is not None:
         return _replay(stored, write)
     outcome = work(connection, now)
-    body = _encoded(outcome)
+    body = _encoded(outcome.body)
     if key and outcome.keep_answer:
-        answer = StoredAnswer(write.request_hash, outcome.status_code, body)
+        answer = _to_keep(write, outcome, body)
         idempotency.save(connection, user_id=principal.user_id, key=key, answer=answer, now=now)
     audit_log.append(connection, _record(audit, now, outcome.target, "ok", outcome.entry_ids))
     return Response(body, outcome.status_code, media_type="application/json")
@@ -177,10 +181,15 @@ def _replay(stored: StoredAnswer, write: WriteRequest) -> Response:
     return Response(stored.body, stored.status_code, media_type="application/json", headers=replayed)
 
 
-def _encoded(outcome: Outcome) -> str:
-    if isinstance(outcome.body, BaseModel):
-        return outcome.body.model_dump_json(by_alias=True)
-    return "" if outcome.body is None else json.dumps(jsonable_encoder(outcome.body), ensure_ascii=False)
+def _encoded(body: Any) -> str:
+    if isinstance(body, BaseModel):
+        return body.model_dump_json(by_alias=True)
+    return "" if body is None else json.dumps(jsonable_encoder(body), ensure_ascii=False)
+
+
+def _to_keep(write: WriteRequest, outcome: Outcome, body: str) -> StoredAnswer:
+    kept = body if outcome.kept_body is None else _encoded(outcome.kept_body)
+    return StoredAnswer(write.request_hash, outcome.status_code, kept, party_id=outcome.personal_of)
 
 
 def _record(audit: dict, now: datetime, target: str, outcome: str, entry_ids: list[int]) -> dict[str, Any]:
@@ -254,8 +263,8 @@ def _key_of(write: BatchedWrite) -> tuple[int, str]:
 def _settle(write: BatchedWrite, outcome: "Outcome | LedgerError", now: datetime) -> Settled:
     if isinstance(outcome, LedgerError):
         return outcome, None, _record(write.audit, now, write.path, f"refused: {outcome.reason}", [])
-    body = _encoded(outcome)
-    keep = (*_key_of(write), StoredAnswer(write.write.request_hash, outcome.status_code, body))
+    body = _encoded(outcome.body)
+    keep = (*_key_of(write), _to_keep(write.write, outcome, body))
     record = _record(write.audit, now, outcome.target, "ok", outcome.entry_ids)
     return Response(body, outcome.status_code, media_type="application/json"), keep, record
 

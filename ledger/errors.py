@@ -39,6 +39,7 @@ class Rejection(StrEnum):
     already_reversed = "already_reversed"
     idempotency_key_reused = "idempotency_key_reused"
     duplicate = "duplicate"
+    duplicate_national_id = "duplicate_national_id"  # another party has it, and no admin said it may
     period_not_closable = "period_not_closable"
     entry_owned_by_operation = "entry_owned_by_operation"  # undone only by the operation that wrote it
     account_owned_by_operation = "account_owned_by_operation"  # moved only by the operation that keeps it
