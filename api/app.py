@@ -4,28 +4,37 @@ import os
 
 from fastapi import FastAPI
 
-from api import middleware, problems
+from api import docs, headers, middleware, problems
 from api.context import Clock, KnownTokens
 from api.problems import PROBLEM_RESPONSES
 from api.routes import admin, commands, equity, exports, journal, loans, personal, registry, reports, welfare
+from api.settings import Settings
 from store.engine import DEFAULT_URL, Database
 
 
-def create_app(db: Database | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(db: Database | None = None, clock: Clock | None = None, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_environ()
     app = FastAPI(
         title="codi-ledger",
         version="0.1.0",
         description="Double-entry ledger of the CODI fund, its welfare funds and community enterprises. "
         "Amounts are decimal strings of baht; errors are application/problem+json with a `reason`.",
         responses=PROBLEM_RESPONSES,
+        openapi_url="/openapi.json" if settings.api_docs else None,
+        docs_url=None,  # served by api.docs, from local assets
+        redoc_url=None,
     )
     app.state.db = db or Database(os.environ.get("DATABASE_URL", DEFAULT_URL))
     app.state.clock = clock or Clock()
     app.state.known_tokens = KnownTokens()
     problems.install(app)
-    middleware.install(app)
+    middleware.install(app, body_timeout_s=settings.body_timeout_s)
+    headers.install(app)
     for module in (registry, journal, loans, admin, commands, reports, exports, equity, welfare, personal):
         app.include_router(module.router)
+    docs.declare_bearer_tokens(app)
+    if settings.api_docs:
+        docs.install(app)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, str]:

@@ -27,12 +27,21 @@ def cmd_migrate(_args) -> int:
     return 0
 
 
-def cmd_run(args) -> int:
+def server(app, *, host: str, port: int, settings):
+    """The server `run` starts: one process, believing forwarded headers only from the proxies
+    the settings trust."""
     import uvicorn
 
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", workers=1, **settings.forwarding())
+    return uvicorn.Server(config)
+
+
+def cmd_run(args) -> int:
     from api.app import create_app
+    from api.settings import Settings
     from store.demo import load_demo
 
+    settings = Settings.from_environ()
     db = database()
     db.migrate()
     if args.demo:
@@ -42,8 +51,9 @@ def cmd_run(args) -> int:
         else:
             print("demo data already present; make a token with: codi-ledger user add NAME --role admin")
     print(f"codi-ledger serving on http://{args.host}:{args.port}  (API docs: /docs)", flush=True)
-    uvicorn.run(create_app(db), host=args.host, port=args.port, log_level="warning", workers=1)
-    return 0
+    serving = server(create_app(db, settings=settings), host=args.host, port=args.port, settings=settings)
+    serving.run()
+    return 0 if serving.started else 1  # it could not start: the port taken, say
 
 
 def cmd_user_add(args) -> int:

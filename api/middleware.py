@@ -1,17 +1,21 @@
-"""What every request meets before any route: a bound on its body, and a throttle on failed
-authentication.
+"""What every request meets before any route: a bound on its body, a time limit on its arrival,
+and a throttle on failed authentication.
 
 - A body larger than `MAX_BODY_BYTES` is refused with 413 (`request_too_large`) before a route
   parses it: by its Content-Length when it declares one, otherwise while it is read (a chunked
   body is read into memory up to the bound, never beyond).
+- A body that has not wholly arrived `body_timeout_s` seconds after the request began to be read
+  is refused with 408 (`request_timeout`) and the connection is closed: a client that declares a
+  body and never sends it holds a connection for seconds, not for as long as it likes.
 - A client address whose requests failed authentication (401) `max_failures` times within
   `window_s` seconds gets 429 (`too_many_attempts`) with a Retry-After header on every request
   until the oldest of those failures leaves the window, valid token or not: a guesser learns
   nothing while it waits. The count lives in the process (one server process, as `codi-ledger
-  run` starts it); behind a reverse proxy every client shares the proxy's address, and the
-  proxy should throttle instead.
+  run` starts it). The address is the one that connected, unless it is a proxy named in
+  `CODI_TRUSTED_PROXIES` (`api.settings`): only then does uvicorn take X-Forwarded-For's.
 """
 
+import asyncio
 import math
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -67,11 +71,14 @@ class _BodyTooLarge(Exception):
 
 
 class RequestGuard:
-    """Pure ASGI middleware: the body bound and the authentication throttle."""
+    """Pure ASGI middleware: the body bound, its time limit and the authentication throttle."""
 
-    def __init__(self, app, *, throttle: AuthThrottle, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app, *, throttle: AuthThrottle, body_timeout_s: float, max_body_bytes: int = MAX_BODY_BYTES
+    ) -> None:
         self.app = app
         self.throttle = throttle
+        self.body_timeout_s = body_timeout_s
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope, receive, send) -> None:
@@ -85,10 +92,16 @@ class RequestGuard:
             return await refusal(scope, receive, send)
         if scope["method"] in WRITE_METHODS:
             try:
-                receive = await self._bounded_body(scope, receive)
+                async with asyncio.timeout(self.body_timeout_s):
+                    receive = await self._bounded_body(scope, receive)
             except _BodyTooLarge:
                 detail = f"the request body exceeds {self.max_body_bytes} bytes"
                 return await problem(Rejection.request_too_large, detail, 413)(scope, receive, send)
+            except TimeoutError:
+                detail = f"the request body did not arrive within {self.body_timeout_s:g} s"
+                refusal = problem(Rejection.request_timeout, detail, 408)
+                refusal.headers["Connection"] = "close"  # what is left of the body is not waited for
+                return await refusal(scope, receive, send)
 
         async def send_noting_failures(message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 401:
@@ -127,6 +140,6 @@ def _replay(messages: list[dict], then=None):
     return receive
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, body_timeout_s: float) -> None:
     app.state.auth_throttle = AuthThrottle()
-    app.add_middleware(RequestGuard, throttle=app.state.auth_throttle)
+    app.add_middleware(RequestGuard, throttle=app.state.auth_throttle, body_timeout_s=body_timeout_s)

@@ -29,15 +29,16 @@ def mask(value: str) -> str:
     return "*" * max(len(value) - SHOWN_IN_CLEAR, 0) + value[-SHOWN_IN_CLEAR:]
 
 
-def shown(table: Table, row: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    """The row as this principal may see it: no secret column, masked columns masked unless admin."""
+def shown(table: Table, row: dict[str, Any], principal: Principal | None) -> dict[str, Any]:
+    """The row as this principal may see it: no secret column, masked columns masked unless admin.
+    With no principal, as a saved answer keeps it for whoever replays it: masked."""
     seen = {}
     for name, value in row.items():
         column = table.columns.get(name)
         info = column.info if column is not None else {}
         if info.get("secret"):
             continue
-        if info.get("masked") and value is not None and principal.role != "admin":
+        if info.get("masked") and value is not None and (principal is None or principal.role != "admin"):
             value = mask(value)
         seen[name] = value
     return seen

@@ -19,6 +19,7 @@ STATUS = {
     Rejection.unauthenticated: 401,
     Rejection.forbidden: 403,
     Rejection.same_user_approval: 403,
+    Rejection.request_timeout: 408,
     Rejection.request_too_large: 413,
     Rejection.too_many_attempts: 429,
     **dict.fromkeys(
@@ -29,6 +30,7 @@ STATUS = {
             Rejection.already_reversed,
             Rejection.idempotency_key_reused,
             Rejection.duplicate,
+            Rejection.duplicate_national_id,
             Rejection.period_not_closable,
             Rejection.entry_owned_by_operation,
             Rejection.account_owned_by_operation,
@@ -96,6 +98,7 @@ PROBLEM_RESPONSES = {
         (401, "No token, or a token that is unknown, revoked or expired"),
         (403, "The token's role may not do this"),
         (404, "Unknown, or not yours"),
+        (408, "The request body did not arrive in time"),
         (409, "Conflicts with the ledger's state"),
         (413, "The request body is too large"),
         (422, "Malformed or invalid input"),

@@ -85,6 +85,10 @@ class PartyCreate(Strict):
     contact: Annotated[Text, Field(min_length=1, max_length=200)] | None = Field(
         None, description="Personal data: the contact person's name and telephone"
     )
+    known_duplicate: bool = Field(
+        False, description="Admins only: the national ID is another party's too, on purpose (audited); "
+        "otherwise a national ID another party has is refused (409 duplicate_national_id)",
+    )  # fmt: skip
 
 
 class PartyPublic(BaseModel):
@@ -98,6 +102,7 @@ class PartyPublic(BaseModel):
     created_at: datetime
     national_id: str | None = Field(None, description="Personal data; masked but for admins: *********0708")
     contact: str | None = Field(None, description="Personal data")
+    known_duplicate: bool = Field(False, description="An admin registered it with another party's national ID")
 
 
 class BookCreate(Strict):

@@ -16,13 +16,14 @@ transaction.
 import asyncio
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -37,6 +38,9 @@ from store.users import Principal
 RETRIES = 8
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 MAX_KEY_LENGTH = 200
+# A client's X-Request-Id is kept in the audit record when it is short and plain; anything else
+# (a log line forged with a newline, markup, a kilobyte of text) gives way to one of ours.
+CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass
@@ -46,6 +50,10 @@ class Outcome:
     status_code: int = 200
     entry_ids: list[int] = field(default_factory=list)
     keep_answer: bool = True  # False when the answer holds a secret (a new token)
+    # When the answer holds a party's personal data: that party, and the answer as it is kept for
+    # replays, masked fields masked whoever asked (a replay to an admin shows them masked too).
+    personal_of: int | None = None
+    kept_body: Any = None
 
 
 Work = Callable[[Connection, datetime], Outcome]
@@ -59,13 +67,23 @@ class WriteRequest:
     idempotency_key: str | None
 
 
-async def describe(request: Request) -> WriteRequest:
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH,
+        description="Makes the write safe to send again: the same key with the same body has one effect and "
+        "gets the same answer; with another body, 409 idempotency_key_reused. Writes that move money require "
+        "it (422 idempotency_key_required). Keys belong to the user who sent them.",
+    ),
+]  # fmt: skip
+
+
+async def describe(request: Request, key: IdempotencyKey = None) -> WriteRequest:
     body = await request.body()
     digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).hexdigest()
-    key = request.headers.get("idempotency-key")
-    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
-        raise LedgerError(Rejection.invalid_request, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
-    request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+    request_id = request.headers.get("x-request-id", "")
+    if not CLIENT_REQUEST_ID.fullmatch(request_id):
+        request_id = uuid.uuid4().hex
     request.state.write = WriteRequest(request_id, digest, key)
     return request.state.write
 
@@ -147,9 +165,9 @@ def _run(connection, write: WriteRequest, principal: Principal, audit: dict, wor
     if stored is not None:
         return _replay(stored, write)
     outcome = work(connection, now)
-    body = _encoded(outcome)
+    body = _encoded(outcome.body)
     if key and outcome.keep_answer:
-        answer = StoredAnswer(write.request_hash, outcome.status_code, body)
+        answer = _to_keep(write, outcome, body)
         idempotency.save(connection, user_id=principal.user_id, key=key, answer=answer, now=now)
     audit_log.append(connection, _record(audit, now, outcome.target, "ok", outcome.entry_ids))
     return Response(body, outcome.status_code, media_type="application/json")
@@ -163,10 +181,15 @@ def _replay(stored: StoredAnswer, write: WriteRequest) -> Response:
     return Response(stored.body, stored.status_code, media_type="application/json", headers=replayed)
 
 
-def _encoded(outcome: Outcome) -> str:
-    if isinstance(outcome.body, BaseModel):
-        return outcome.body.model_dump_json(by_alias=True)
-    return "" if outcome.body is None else json.dumps(jsonable_encoder(outcome.body), ensure_ascii=False)
+def _encoded(body: Any) -> str:
+    if isinstance(body, BaseModel):
+        return body.model_dump_json(by_alias=True)
+    return "" if body is None else json.dumps(jsonable_encoder(body), ensure_ascii=False)
+
+
+def _to_keep(write: WriteRequest, outcome: Outcome, body: str) -> StoredAnswer:
+    kept = body if outcome.kept_body is None else _encoded(outcome.kept_body)
+    return StoredAnswer(write.request_hash, outcome.status_code, kept, party_id=outcome.personal_of)
 
 
 def _record(audit: dict, now: datetime, target: str, outcome: str, entry_ids: list[int]) -> dict[str, Any]:
@@ -240,8 +263,8 @@ def _key_of(write: BatchedWrite) -> tuple[int, str]:
 def _settle(write: BatchedWrite, outcome: "Outcome | LedgerError", now: datetime) -> Settled:
     if isinstance(outcome, LedgerError):
         return outcome, None, _record(write.audit, now, write.path, f"refused: {outcome.reason}", [])
-    body = _encoded(outcome)
-    keep = (*_key_of(write), StoredAnswer(write.write.request_hash, outcome.status_code, body))
+    body = _encoded(outcome.body)
+    keep = (*_key_of(write), _to_keep(write.write, outcome, body))
     record = _record(write.audit, now, outcome.target, "ok", outcome.entry_ids)
     return Response(body, outcome.status_code, media_type="application/json"), keep, record
 

@@ -28,6 +28,7 @@ class Rejection(StrEnum):
     invalid_cursor = "invalid_cursor"
     idempotency_key_required = "idempotency_key_required"
     request_too_large = "request_too_large"
+    request_timeout = "request_timeout"  # 408: the body did not arrive in time
     too_many_attempts = "too_many_attempts"  # 429: failed authentications, throttled
     # unknown or not yours (404)
     not_found = "not_found"
@@ -38,6 +39,7 @@ class Rejection(StrEnum):
     already_reversed = "already_reversed"
     idempotency_key_reused = "idempotency_key_reused"
     duplicate = "duplicate"
+    duplicate_national_id = "duplicate_national_id"  # another party has it, and no admin said it may
     period_not_closable = "period_not_closable"
     entry_owned_by_operation = "entry_owned_by_operation"  # undone only by the operation that wrote it
     account_owned_by_operation = "account_owned_by_operation"  # moved only by the operation that keeps it

@@ -34,8 +34,23 @@ def _one(connection: Connection, statement, what: str, key: object, parameters: 
 def create_party(connection: Connection, fields: Row, *, now: datetime) -> Row:
     if fields.get("centre_id") is not None:
         get_party(connection, fields["centre_id"])
-    party_id = connection.execute(insert(party_t).values(**fields, created_at=now)).inserted_primary_key[0]
+    try:
+        with connection.begin_nested():
+            party_id = connection.execute(insert(party_t).values(**fields, created_at=now)).inserted_primary_key[0]
+    except IntegrityError:
+        if not _national_id_taken(connection, fields.get("national_id")):
+            raise
+        raise LedgerError(
+            Rejection.duplicate_national_id,
+            "another party has this national ID; an admin may register the party as a known duplicate",
+        ) from None
     return get_party(connection, party_id)
+
+
+def _national_id_taken(connection: Connection, national_id: str | None) -> bool:
+    """Whether a party not marked as a known duplicate has this number (the unique index's rule)."""
+    taken = exists().where(party_t.c.national_id == national_id, ~party_t.c.known_duplicate)
+    return national_id is not None and connection.execute(select(taken)).scalar_one()
 
 
 def get_party(connection: Connection, party_id: int) -> Row:

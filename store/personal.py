@@ -1,4 +1,5 @@
-"""A party's data in one piece (data portability under Thailand's PDPA).
+"""A party's data in one piece (data portability under Thailand's PDPA), and its personal data
+erased.
 
 What the ledger holds about a party is found from the schema, so tables added later are carried
 without a change here: the party's row; every row of every table whose foreign key names the
@@ -7,18 +8,24 @@ names one of those (the accounts and entries of its books, the postings and bala
 sub-ledger accounts, its loans' schedules and transactions, ...); and the journal entries it may
 read, with their postings. Rows reached through its users stop there: what a user did elsewhere is the
 other party's data. Other parties (an incubation centre's members) are theirs, not its.
+
+Its personal data is in the columns marked `personal` (store.tables) of its row, and in the
+saved answers of writes that answered with it (idempotency records naming it): erasure empties
+both. A loan's guarantors are the guarantors' data, kept with the loan.
 """
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, select, update
 from sqlmodel import SQLModel
 
-from store import books, journal
+from store import books, idempotency, journal
 from store.tables import AppUser
 
 ENTRY_PAGE = 1000
 NOT_FOLLOWED = frozenset({AppUser.__tablename__, books.party_t.name})
+
+PERSONAL_COLUMNS = frozenset(c.name for c in books.party_t.columns if c.info.get("personal"))
 
 Records = dict[str, dict[tuple, dict[str, Any]]]  # table -> primary key -> row
 
@@ -34,6 +41,15 @@ def party_export(connection: Connection, party_id: int) -> tuple[dict, dict[str,
             _rows_naming(connection, table, [row[key] for row in rows], records)
     by_table = {name: [row for _, row in sorted(rows.items())] for name, rows in records.items() if rows}
     return party, by_table, _visible_entries(connection, party_id)
+
+
+def erase(connection: Connection, party_id: int) -> dict:
+    """Empty the party's personal columns, in its row and in the answers saved with them; the party after."""
+    books.get_party(connection, party_id)
+    party_t = books.party_t
+    connection.execute(update(party_t).where(party_t.c.id == party_id).values(dict.fromkeys(PERSONAL_COLUMNS)))
+    idempotency.empty_personal_fields(connection, party_id, PERSONAL_COLUMNS)
+    return books.get_party(connection, party_id)
 
 
 def _rows_naming(connection: Connection, named: Table, keys: list, records: Records) -> dict[Table, list[dict]]:

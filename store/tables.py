@@ -34,7 +34,16 @@ PERSONAL = {"personal": True}
 MASKED = {"personal": True, "masked": True}
 
 
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index over the rows that meet `where` only, in both dialects."""
+    return Index(name, *columns, unique=unique, sqlite_where=text(where), postgresql_where=text(where))
+
+
 class Party(SQLModel, table=True):
+    __table_args__ = (
+        # migration 0017: one party a national ID, unless an admin marked it a known duplicate
+        partial_index("uq_party_national_id", "national_id", where="NOT known_duplicate", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40)
     name_th: str = Field(max_length=200)
@@ -45,6 +54,7 @@ class Party(SQLModel, table=True):
     created_at: datetime
     national_id: str | None = Field(default=None, max_length=13, sa_column_kwargs={"info": MASKED})
     contact: str | None = Field(default=None, max_length=200, sa_column_kwargs={"info": PERSONAL})
+    known_duplicate: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Book(SQLModel, table=True):
@@ -171,13 +181,22 @@ class AppUser(SQLModel, table=True):
 
 
 class IdempotencyRecord(SQLModel, table=True):
+    """A write's answer kept under its key. `party_id` names the party whose personal data the
+    answer holds, if any (migration 0017): the party's export and erasure reach it by that."""
+
     __tablename__ = "idempotency_record"
+    __table_args__ = (
+        partial_index("ix_idempotency_record_party", "party_id", where="party_id IS NOT NULL"),
+    )
     user_id: int = Field(foreign_key="app_user.id", primary_key=True)
     key: str = Field(max_length=200, primary_key=True)
     request_hash: str = Field(max_length=64)
     status_code: int
     response_body: str
     created_at: datetime
+    party_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("party.id", name="fk_idempotency_record_party"))
+    )
 
 
 class AuditRecord(SQLModel, table=True):
@@ -356,14 +375,9 @@ class LoanTransaction(SQLModel, table=True):
         Index("ix_loan_tx_book_loan", "book_id", "loan_id", "effective_date", "id"),
         Index("ix_loan_tx_entry", "entry_id"),
         # close of business accrues (or reverses) a loan's interest at most once a day
-        Index(
-            "uq_loan_tx_accrual_day",
-            "loan_id",
-            "kind",
-            "effective_date",
-            unique=True,
-            sqlite_where=text("kind IN ('accrual', 'accrual_reversal')"),
-            postgresql_where=text("kind IN ('accrual', 'accrual_reversal')"),
+        partial_index(
+            "uq_loan_tx_accrual_day", "loan_id", "kind", "effective_date",
+            where="kind IN ('accrual', 'accrual_reversal')", unique=True,
         ),  # fmt: skip
         CheckConstraint(  # migration 0005: the part each new kind carries
             "(kind <> 'penalty' OR penalty_satang = amount_satang) AND "
@@ -373,15 +387,9 @@ class LoanTransaction(SQLModel, table=True):
             name="ck_loan_tx_event_parts",
         ),
         # close of business charges a loan's penalty at most once a day
-        Index(
-            "uq_loan_tx_penalty_day",
-            "loan_id",
-            "kind",
-            "effective_date",
-            unique=True,
-            sqlite_where=text("kind = 'penalty'"),
-            postgresql_where=text("kind = 'penalty'"),
-        ),  # fmt: skip
+        partial_index(
+            "uq_loan_tx_penalty_day", "loan_id", "kind", "effective_date", where="kind = 'penalty'", unique=True
+        ),
     )
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     loan_id: int = Field(foreign_key="loan.id")
@@ -951,14 +959,7 @@ class Investment(SQLModel, table=True):
         ),
         Index("ix_investment_book_enterprise", "book_id", "enterprise_party_id", "share_class_id"),
         # one open position per fund book and share class: further purchases add to it
-        Index(
-            "uq_investment_open",
-            "book_id",
-            "share_class_id",
-            unique=True,
-            sqlite_where=text("status <> 'exited'"),
-            postgresql_where=text("status <> 'exited'"),
-        ),  # fmt: skip
+        partial_index("uq_investment_open", "book_id", "share_class_id", where="status <> 'exited'", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
     book_id: int = Field(foreign_key="book.id")
@@ -988,13 +989,7 @@ class InvestmentPurchase(SQLModel, table=True):
             name="ck_investment_purchase_approved",
         ),
         Index("ix_investment_purchase_book", "book_id", "investment_id"),
-        Index(
-            "uq_investment_purchase_pending",
-            "investment_id",
-            unique=True,
-            sqlite_where=text("status = 'pending'"),
-            postgresql_where=text("status = 'pending'"),
-        ),  # fmt: skip
+        partial_index("uq_investment_purchase_pending", "investment_id", where="status = 'pending'", unique=True),
     )
     id: int | None = Field(default=None, primary_key=True)
     investment_id: int = Field(foreign_key="investment.id")

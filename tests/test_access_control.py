@@ -51,6 +51,7 @@ RULES = {
     ("post", "/v1/parties"): Rule(REGISTRARS),
     ("get", "/v1/parties/{party_id}"): Rule(ALL, "scoped"),
     ("get", "/v1/parties/{party_id}/export"): Rule(ALL, "scoped"),
+    ("post", "/v1/parties/{party_id}/erasure"): Rule(ADMIN),
     ("get", "/v1/books"): Rule(ALL, "filtered"),
     ("post", "/v1/books"): Rule(REGISTRARS),
     ("get", "/v1/books/{book_id}"): Rule(ALL, "scoped"),

@@ -151,3 +151,21 @@ INSERT_TX = (
     "interest_satang, penalty_satang, overpayment_satang, interest_from_receivable_satang, entry_id, recorded_at, "
     "recorded_by) VALUES (1, :b, :kind, '2024-01-02', 5, :p, 0, :pen, 0, 0, :e, :now, :u)"
 )
+
+
+def test_0017_marks_the_parties_that_already_share_a_national_id(empty_url):
+    """All but the first party of each shared number become known duplicates, so the unique
+    index can be built; a party alone with its number stays unmarked."""
+    migrate(empty_url, "upgrade", "0012")
+    engine = create_engine(empty_url, poolclass=NullPool)
+    insert = text("INSERT INTO party (kind, name_th, created_at, national_id) VALUES ('other', 'p', :now, :n)")
+    with engine.begin() as c:
+        for number in ("1101700230708", "1101700230708", "3100600000013", "1101700230708"):
+            c.execute(insert, {"now": NOW, "n": number})
+    engine.dispose()
+    migrate(empty_url, "upgrade", "head")
+    engine = create_engine(empty_url, poolclass=NullPool)
+    with engine.connect() as c:
+        marked = c.execute(text("SELECT id, known_duplicate FROM party ORDER BY id")).all()
+    engine.dispose()
+    assert [(i, bool(m)) for i, m in marked] == [(1, False), (2, True), (3, False), (4, True)]

@@ -1,17 +1,20 @@
-"""A party's data in one request: data portability under Thailand's PDPA."""
+"""A party's data in one request, and its personal data erased: data portability and erasure
+under Thailand's PDPA."""
 
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import SQLModel
 
-from api.context import ClockDep, ReadDep, Reader
+from api.context import Admin, ClockDep, ReadDep, Reader
 from api.personal import shown
 from api.render import entry_body
-from api.routes.registry import party_body
+from api.routes.registry import party_body, party_outcome
 from api.schemas import EntryPublic, IdPath, PartyPublic
+from api.writes import Write, perform
 from store import books, personal
 
 router = APIRouter(prefix="/v1")
@@ -40,3 +43,15 @@ def export_party(party_id: IdPath, connection: ReadDep, principal: Reader, clock
         "records": {name: [shown(tables[name], row, principal) for row in rows] for name, rows in records.items()},
         "entries": [entry_body(entry) for entry in entries],
     }
+
+
+@router.post("/parties/{party_id}/erasure", response_model=PartyPublic, tags=["parties"])
+def erase_personal_data(party_id: IdPath, request: Request, write: Write, principal: Admin) -> Response:
+    """Erase a party's personal data (its national ID, its contact) wherever the ledger holds it:
+    the party's row and the saved answers of writes that answered it. What it did stays: its
+    books, accounts, entries and loans are the fund's records. Answers the party as it is now."""
+
+    def work(connection, now):
+        return party_outcome(personal.erase(connection, party_id), principal, 200)
+
+    return perform(request, write, principal, "party.erase-personal-data", work)

@@ -10,6 +10,7 @@ from api.personal import shown
 from api.render import account_body
 from api.schemas import AccountCreate, AccountPublic, BookCreate, BookPublic, IdPath, Page, PartyCreate, PartyPublic
 from api.writes import Outcome, Write, perform
+from ledger.errors import LedgerError, Rejection
 from ledger.reports import rolled_up
 from store import books
 from store.users import Principal
@@ -19,11 +20,17 @@ router = APIRouter(prefix="/v1")
 
 @router.post("/parties", status_code=201, response_model=PartyPublic, tags=["parties"])
 def create_party(body: PartyCreate, request: Request, write: Write, principal: Registrar) -> Response:
+    """A national ID another party has is refused (409 duplicate_national_id) unless an admin
+    marks the party `known_duplicate`, which the audit record's action names."""
+    if body.known_duplicate and principal.role != "admin":
+        raise LedgerError(Rejection.forbidden, "only an admin may register a known duplicate national ID")
+
     def work(connection, now):
         party = books.create_party(connection, body.model_dump(), now=now)
-        return Outcome(PartyPublic.model_validate(party_body(party, principal)), f"party:{party['id']}", 201)
+        return party_outcome(party, principal, 201)
 
-    return perform(request, write, principal, "party.create", work)
+    action = "party.create-known-duplicate" if body.known_duplicate else "party.create"
+    return perform(request, write, principal, action, work)
 
 
 @router.get("/parties", response_model=Page[PartyPublic], tags=["parties"])
@@ -39,9 +46,17 @@ def get_party(party_id: IdPath, connection: ReadDep, principal: Reader) -> dict:
     return party_body(books.get_party(connection, party_id), principal)
 
 
-def party_body(party: dict, principal: Principal) -> dict:
-    """The party as the principal may see it: its national ID masked unless an admin asks."""
+def party_body(party: dict, principal: Principal | None) -> dict:
+    """The party as the principal may see it: its national ID masked unless an admin asks (and
+    masked for no principal: as a saved answer keeps it)."""
     return shown(books.party_t, party, principal)
+
+
+def party_outcome(party: dict, principal: Principal, status_code: int) -> Outcome:
+    """A write's answer that is a party: kept for replays with its national ID masked, and
+    naming the party, whose export and erasure then reach the kept answer."""
+    public, kept = (PartyPublic.model_validate(party_body(party, p)) for p in (principal, None))
+    return Outcome(public, f"party:{party['id']}", status_code, personal_of=party["id"], kept_body=kept)
 
 
 @router.post("/books", status_code=201, response_model=BookPublic, tags=["books"])
