@@ -4,6 +4,7 @@ import os
 
 from fastapi import FastAPI
 
+import web
 from api import middleware, problems
 from api.context import Clock, KnownTokens
 from api.problems import PROBLEM_RESPONSES
@@ -26,6 +27,7 @@ def create_app(db: Database | None = None, clock: Clock | None = None) -> FastAP
     middleware.install(app)
     for module in (registry, journal, loans, admin, reports, exports, equity, welfare, personal):
         app.include_router(module.router)
+    web.install(app)  # the pages, under /
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, str]:

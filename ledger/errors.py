@@ -119,6 +119,12 @@ class Rejection(StrEnum):
     unknown_dimension = "unknown_dimension"
     fiscal_year_out_of_range = "fiscal_year_out_of_range"
     report_too_large = "report_too_large"
+    # the pages: dates typed by a person, signing in (422)
+    date_unreadable = "date_unreadable"
+    date_looks_common_era = "date_looks_common_era"  # d/m/yyyy with a CE year where the pages ask for BE
+    setup_code_invalid = "setup_code_invalid"  # unknown, used or expired: the same answer for each
+    weak_password = "weak_password"
+    wrong_password = "wrong_password"
 
 
 class LedgerError(Exception):
