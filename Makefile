@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench fuzz reliability audit-deps lint clean
+.PHONY: run test bench fuzz reliability audit-deps lint clean messages chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ run: $(STAMP)
 
 # With TEST_DATABASE_URL the PostgreSQL suite runs beside the SQLite one (two cores, half the
 # wait); its output is printed after SQLite's, and either failing fails the target.
-test: $(STAMP)
-	$(BIN)/ruff check ledger store api tests bench reliability
+# The browser tests (tests/browser) drive Debian's Chromium, installed here if missing; without
+# it they fail, never skip.
+chromium:
+	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium fonts-thai-tlwg; }
+
+test: $(STAMP) chromium
+	$(BIN)/ruff check ledger store api web tests bench reliability
 	@if [ -z "$$TEST_DATABASE_URL" ]; then exec $(BIN)/python -m pytest; fi; \
 	log=$$(mktemp); \
 	CODI_TEST_DB=postgres $(BIN)/python -m pytest -p no:cacheprovider >"$$log" 2>&1 & postgres=$$!; \
@@ -27,6 +32,14 @@ test: $(STAMP)
 	wait $$postgres; postgres_status=$$?; \
 	echo "== on PostgreSQL ($$TEST_DATABASE_URL)"; cat "$$log"; rm -f "$$log"; \
 	[ $$sqlite_status -eq 0 ] && [ $$postgres_status -eq 0 ]
+
+# The pages' messages: extracted from web/ (babel.cfg) and merged into the Thai and English
+# catalogs; then write the Thai of each new message (tests/test_web_catalog.py fails on an
+# empty one). The catalogs are compiled in memory when the server starts (web.i18n).
+messages: $(STAMP)
+	@pot=$$(mktemp); \
+	$(BIN)/pybabel extract -q -F babel.cfg -k N_ --no-location --sort-output -o "$$pot" . && \
+	$(BIN)/pybabel update -i "$$pot" -d web/locale --no-fuzzy-matching --no-wrap; status=$$?; rm -f "$$pot"; exit $$status
 
 # bench.reports compares our trial balance with hledger's, Debian's package, installed here if missing.
 bench: $(STAMP)

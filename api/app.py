@@ -4,6 +4,7 @@ import os
 
 from fastapi import FastAPI
 
+import web
 from api import docs, headers, middleware, problems
 from api.context import Clock, KnownTokens
 from api.problems import PROBLEM_RESPONSES
@@ -35,6 +36,7 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
     docs.declare_bearer_tokens(app)
     if settings.api_docs:
         docs.install(app)
+    web.install(app)  # the pages, under /
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from api.context import Clock
 from ledger.money import format_amount
-from store import audit_log, users
+from store import audit_log, people, users
 from store.engine import DEFAULT_URL, Database
 
 _opened: list[Database] = []
@@ -45,9 +45,12 @@ def cmd_run(args) -> int:
     db = database()
     db.migrate()
     if args.demo:
-        token = load_demo(db, now=Clock().now())
-        if token:
-            print(f"demo data loaded; admin token (shown once): {token}")
+        demo = load_demo(db, now=Clock().now())
+        if demo:
+            print(f"demo data loaded; admin token (shown once): {demo.admin_token}")
+            print("pages: sign in at /signin as " + ", ".join(f"{name} (password {password})"
+                                                             for name, _, password in demo.people))
+            print("  these passwords are for the demo only: never load the demo into a database in use")
         else:
             print("demo data already present; make a token with: codi-ledger user add NAME --role admin")
     print(f"codi-ledger serving on http://{args.host}:{args.port}  (API docs: /docs)", flush=True)
@@ -62,12 +65,22 @@ def cmd_user_add(args) -> int:
     with db.write() as connection:
         users.may_seat_from_command_line(connection, args.role, now=now)
         user_id, token = users.add_user(connection, name=args.name, role=args.role, party_id=args.party, now=now)
+        code = people.issue_setup_code(connection, user_id, now=now)
         audit_log.append_system(
             connection, actor=users.SYSTEM_USER, action="user.create", target=f"user:{user_id}",
             request=f"{args.name} {args.role} {args.party}".encode(), entry_ids=[], now=now,
         )  # fmt: skip
     print(token)
+    print(setup_instructions(code), file=sys.stdout)
     return 0
+
+
+def setup_instructions(code: str) -> str:
+    """What an admin hands a person so that they choose a password for the pages."""
+    hours = int(people.SETUP_CODE_VALID.total_seconds() // 3600)
+    base = os.environ.get("CODI_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    return (f"setup code for the pages (works once, for {hours} h): {code}\n"
+            f"setup link: {base}/setup?code={code}")  # fmt: skip
 
 
 def cmd_import(args) -> int:

@@ -122,11 +122,18 @@ def problem(reason: Rejection | str, detail: str, status: int, errors: list | No
     )
 
 
+def _page(request: Request, status: int, reason: str):
+    """On a page's path, the page that says it (web.page_error), instead of problem+json."""
+    page_error = getattr(request.app.state, "page_error", None)
+    return page_error(request, status, reason) if page_error else None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
-    def ledger_error(request: Request, error: LedgerError) -> JSONResponse:
+    def ledger_error(request: Request, error: LedgerError):
         audit_refused_attempt(request, error.reason)
-        return problem(error.reason, error.detail, status_of(error.reason))
+        status = status_of(error.reason)
+        return _page(request, status, error.reason) or problem(error.reason, error.detail, status)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -137,12 +144,12 @@ def install(app: FastAPI) -> None:
         return problem(reason, detail, 422, errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException):
         if error.status_code == 400:  # a body that is not JSON: malformed input, like any other (422)
             return problem(Rejection.invalid_request, f"the body could not be read: {error.detail}", 422)
         reasons = {404: Rejection.not_found, 401: Rejection.unauthenticated, 403: Rejection.forbidden}
         reason = reasons.get(error.status_code, Rejection.invalid_request)
-        return problem(reason, str(error.detail), error.status_code)
+        return _page(request, error.status_code, reason) or problem(reason, str(error.detail), error.status_code)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -50,6 +50,31 @@ class AccountType(StrEnum):
         return 1 if self in (AccountType.asset, AccountType.expense) else -1
 
 
+@dataclass(frozen=True)
+class DisplayedBalance:
+    """A balance as a reader sees it: the figure on the account's normal side, never signed.
+
+    An asset with a debit balance of 1,500.00 and an income account with a credit balance of
+    1,500.00 both show 1,500.00; a balance on the side its type does not normally carry (cash in
+    credit) shows its figure marked `unusual` (in parentheses on a page).
+
+    >>> displayed_balance(-150000, AccountType.income), displayed_balance(-150000, AccountType.asset)
+    (DisplayedBalance(figure_satang=150000, unusual=False), DisplayedBalance(figure_satang=150000, unusual=True))
+    """
+
+    figure_satang: int
+    unusual: bool
+
+    def signed_balance(self, account_type: AccountType) -> int:
+        """The balance it shows, signed as stored (debit positive): the display read back."""
+        return (-1 if self.unusual else 1) * account_type.normal_sign * self.figure_satang
+
+
+def displayed_balance(balance_satang: int, account_type: AccountType) -> DisplayedBalance:
+    on_normal_side = balance_satang * account_type.normal_sign
+    return DisplayedBalance(abs(on_normal_side), on_normal_side < 0)
+
+
 class BalanceRule(StrEnum):
     none = "none"
     debit_or_zero = "debit_or_zero"  # never a credit balance: cash, receivables

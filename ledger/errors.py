@@ -125,6 +125,12 @@ class Rejection(StrEnum):
     command_not_pending = "command_not_pending"  # already approved, rejected or withdrawn
     token_not_available = "token_not_available"  # no user made yet, none to make, or its token already taken
     maker_checker_required = "maker_checker_required"  # the command line seats no third admin
+    # the pages: dates typed by a person, signing in (422)
+    date_unreadable = "date_unreadable"
+    date_looks_common_era = "date_looks_common_era"  # d/m/yyyy with a CE year where the pages ask for BE
+    setup_code_invalid = "setup_code_invalid"  # unknown, used or expired: the same answer for each
+    weak_password = "weak_password"
+    wrong_password = "wrong_password"
 
 
 class LedgerError(Exception):

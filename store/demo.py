@@ -1,15 +1,25 @@
 """Demo data for `codi-ledger run --demo`: the CODI fund book and a few parties of the northern
 network around the Arokhaya Sala community economy incubation centre of Khao Din, Kao Liao
-district, Nakhon Sawan, with a handful of entries, so that a new database shows something real."""
+district, Nakhon Sawan, with a handful of entries, so that a new database shows something real.
 
-from datetime import date, datetime
+The organic rice enterprise has its own book, sales this fiscal year (and one paid to the
+welfare fund), a livelihood loan from the fund with an instalment late, and shares held by the
+fund with a dividend declared, all dated back from the day the demo is loaded; its person and
+an auditor sign in to the pages with the passwords of `DEMO_PEOPLE` (for the demo only).
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Connection, select
 
+from api.context import BANGKOK
 from ledger.accounts import EntryDraft, Posting
+from ledger.equity import Declaration, EventKind, RegisterEvent
+from ledger.loans import LoanTerms
 from ledger.welfare import Channel, ContributionRule
-from store import audit_log, books, journal, users, welfare
+from store import audit_log, books, equity, journal, loans, people, users, welfare
 from store.books import account_t, book_t
 from store.engine import Database
 
@@ -29,8 +39,19 @@ PARTIES = [
 ]  # fmt: skip
 
 
-def load_demo(db: Database, *, now: datetime) -> str | None:
-    """Load the demo once; returns a new admin token, or None if the database already has the demo."""
+DEMO_PEOPLE = (("khaodin-rice", "enterprise", "enterprise-demo"), ("auditor", "auditor", "auditor-demo"))
+
+
+@dataclass(frozen=True)
+class Demo:
+    admin_token: str
+    enterprise_party_id: int
+    people: tuple[tuple[str, str, str], ...] = DEMO_PEOPLE  # (user name, role, password)
+
+
+def load_demo(db: Database, *, now: datetime) -> Demo | None:
+    """Load the demo once; returns a new admin token and the demo people, or None if the
+    database already has the demo."""
     with db.write() as connection:
         if connection.execute(select(book_t.c.id).where(book_t.c.code == FUND_BOOK)).first():
             return None
@@ -52,18 +73,93 @@ def load_demo(db: Database, *, now: datetime) -> str | None:
         drafts = _entries(book["id"], code, centre["id"])
         entry_ids = journal.record_entries(connection, drafts, recorded_by=cli.user_id, recorded_at=now)
         assert all(isinstance(i, int) for i in entry_ids), entry_ids
-        entry_ids += _welfare(connection, parties[4], cli.user_id, now)
+        fund_party, sale_entry_ids = _welfare(connection, parties[4], cli.user_id, now)
+        entry_ids += sale_entry_ids
         admin_id, token = users.add_user(
             connection, name=f"admin-{now:%Y%m%d%H%M%S}", role="admin", party_id=None, now=now
         )
+        entry_ids += _enterprise_year(connection, parties[4], fund_party, book["id"], cli.user_id, admin_id, now)
+        _people(connection, parties[4]["id"], now)
         audit_log.append_system(connection, actor=cli.name, action="demo.load", target=f"book:{book['id']}",
                                 request=b"demo", entry_ids=entry_ids, now=now)  # fmt: skip
-    return token
+    return Demo(token, parties[4]["id"])
 
 
-def _welfare(connection: Connection, enterprise: dict, user_id: int, now: datetime) -> list[int]:
-    """Khao Din's community welfare fund, the organic rice enterprise's own book, a 2 % rule for
-    its market sales and one market day's sale (4,850.00 x 2 % = 97.00 to the fund)."""
+def _people(connection: Connection, enterprise_party_id: int, now: datetime) -> None:
+    """The demo's enterprise person and auditor, with their known passwords set."""
+    for name, role, password in DEMO_PEOPLE:
+        party = enterprise_party_id if role == "enterprise" else None
+        user_id, _ = users.add_user(connection, name=name, role=role, party_id=party, now=now)
+        people.use_setup_code(connection, people.issue_setup_code(connection, user_id, now=now), password, now=now)
+
+
+def _enterprise_year(connection: Connection, enterprise: dict, fund_party: int, fund_book_id: int, recorder: int,
+                     approver: int, now: datetime) -> list[int]:  # fmt: skip
+    """The rice enterprise's recent months, dated back from today: three market days' sales,
+    one payment to the welfare fund, a 120,000.00 livelihood loan disbursed about 100 days ago
+    whose first instalment was paid on its day and the second not, and the fund's 200 of its 500
+    shares with a dividend."""
+    today = now.astimezone(BANGKOK).date()
+    ago = [today - timedelta(days=n) for n in (100, 70, 40, 20, 3)]
+    party_id = enterprise["id"]
+    sales = [welfare.SaleRequest(party_id, day, Channel.market, satang, description="ข้าวหอมมะลิอินทรีย์")
+             for day, satang in ((ago[2], 12_400_00), (ago[3], 8_750_00), (ago[4], 15_300_00))]  # fmt: skip
+    recorded = welfare.record_sales(connection, sales, user_id=recorder, now=now)
+    paid = welfare.settle(connection, enterprise_party_id=party_id, fund_party_id=fund_party, amount_satang=97_00,
+                          on=ago[3], advance=False, reference="ใบเสร็จ 001", user_id=recorder, now=now)  # fmt: skip
+    entry_ids = welfare.sale_entry_ids(recorded) + list(paid.get("entry_ids", []))
+    return entry_ids + _loan(connection, fund_book_id, party_id, ago, recorder, approver, now) + _shares(
+        connection, fund_book_id, party_id, ago, recorder, approver, now
+    )
+
+
+def _loan(connection: Connection, fund_book_id: int, party_id: int, ago: list[date], recorder: int, approver: int,
+          now: datetime) -> list[int]:  # fmt: skip
+    product = loans.create_product(connection, {
+        "book_id": fund_book_id, "code": "LIVELIHOOD", "name_th": "สินเชื่อเพื่อการพัฒนาอาชีพ",
+        "name_en": "Livelihood loan", "terms": LoanTerms(rate_annual_percent=Decimal(4), term_instalments=12),
+        "min_savings_percent": Decimal(10)}, created_by=recorder, now=now)  # fmt: skip
+    loan = loans.apply(connection, {"product_id": product["id"], "borrower_party_id": party_id,
+                                    "amount_satang": 120_000_00, "savings_satang": 12_000_00,
+                                    "purpose": "โรงสีข้าวชุมชน"}, recorded_by=recorder, now=now)  # fmt: skip
+    loans.approve(connection, loan["id"], approved_by=approver, now=now)
+    today = now.astimezone(BANGKOK).date()
+    out = loans.disburse(connection, loan["id"], amount_satang=120_000_00, on=ago[0], today=today, user_id=recorder,
+                         now=now)  # fmt: skip
+    first = loans.state(connection, loans.get_loan(connection, loan["id"]), ago[0]).figures(ago[0])
+    repaid = loans.repay(connection, loan["id"], amount_satang=first.next_due_satang, on=first.next_due_on,
+                         today=today, user_id=recorder, now=now)  # the first instalment, on its day  # fmt: skip
+    return [out.entry_id, repaid.entry_id]
+
+
+def _shares(connection: Connection, fund_book_id: int, party_id: int, ago: list[date], recorder: int, approver: int,
+            now: datetime) -> list[int]:  # fmt: skip
+    """300 shares of 100.00 issued to two founding members, 200 bought by the fund; a dividend of
+    5 % a year declared on the paid-up capital for the 60 days since."""
+    today = now.astimezone(BANGKOK).date()
+    share = equity.create_share_class(connection, party_id, {"code": "ORD", "name_th": "หุ้นสามัญ", "name_en": "Ordinary",
+                                                             "par_value_satang": 100_00, "votes_per_share": 1},
+                                        user_id=recorder, now=now)
+    members = [books.create_party(connection, {"kind": "other", "name_th": name}, now=now)["id"]
+               for name in ("สมาชิกผู้ก่อตั้ง ก", "สมาชิกผู้ก่อตั้ง ข")]  # fmt: skip
+    events = [RegisterEvent(EventKind.issue, ago[0], share["id"], 150, to_party=m, amount_satang=15_000_00,
+                            paid_satang=15_000_00) for m in members]  # fmt: skip
+    founded = equity.record_register_events(connection, party_id, events, today=today, user_id=recorder, now=now)
+    order = equity.PurchaseOrder(shares=200, price_satang=20_000_00, on=ago[0])
+    investment = equity.record_investment(connection, book_id=fund_book_id, enterprise_party_id=party_id,
+                                          share_class_id=share["id"], order=order, today=today, user_id=recorder,
+                                          now=now)  # fmt: skip
+    equity.approve(connection, investment["id"], approved_by=approver, today=today, now=now)
+    declaration = Declaration(ago[0], ago[1] + timedelta(days=30), 9_000_00, Decimal(10), Decimal(5))
+    declared = equity.declare(connection, party_id, declaration, declared_on=ago[2] + timedelta(days=5), today=today,
+                              user_id=recorder, now=now)  # fmt: skip
+    return list(getattr(founded, "entry_ids", ())) + list(declared["entry_ids"])
+
+
+def _welfare(connection: Connection, enterprise: dict, user_id: int, now: datetime) -> tuple[int, list[int]]:
+    """Khao Din's community welfare fund (its party id is returned, with the entries), the organic rice
+    enterprise's own book, a 2 % rule for its market sales and one market day's sale in
+    FY2567 (4,850.00 x 2 % = 97.00 to the fund)."""
     fund = books.create_party(connection, {
         "kind": "welfare_fund", "name_th": "กองทุนสวัสดิการชุมชนตำบลเขาดิน", "name_en": "Khao Din Community Welfare Fund",
         "region": "north", "province": "Nakhon Sawan"}, now=now)  # fmt: skip
@@ -75,7 +171,7 @@ def _welfare(connection: Connection, enterprise: dict, user_id: int, now: dateti
     sale = welfare.SaleRequest(enterprise["id"], date(2024, 3, 9), Channel.market, 4_850_00,
                                description="ข้าวหอมมะลิอินทรีย์ 97 ถุง")  # fmt: skip
     [recorded] = welfare.record_sales(connection, [sale], user_id=user_id, now=now)
-    return welfare.sale_entry_ids([recorded])
+    return fund["id"], welfare.sale_entry_ids([recorded])
 
 
 def _codes(connection: Connection, book_id: int) -> dict[str, int]:

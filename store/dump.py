@@ -10,6 +10,8 @@ here. What is not carried as it is:
 
 - columns marked secret (`store.tables.SECRET`, the token hashes): users keep their names,
   roles and dates, and each gets a hash no token matches, so tokens must be issued anew;
+- tables marked secret (passwords, setup codes and sessions of the pages): not at all, so
+  people are given new setup codes;
 - tables the database's own triggers keep (`KEPT_BY_TRIGGERS`, the balances and month
   movements): the restored postings rebuild them, and the restore then checks that what they
   rebuilt equals what was dumped;
@@ -63,7 +65,7 @@ class Summary:
 def restore_order() -> list[Table]:
     """Every table, each after those its rows name, but a table with a deferred foreign key
     before the table it names (its rows are written first, as the journal writes postings)."""
-    tables = {t.name: t for t in SQLModel.metadata.tables.values()}
+    tables = {t.name: t for t in SQLModel.metadata.tables.values() if not t.info.get("secret")}
     after: dict[str, set[str]] = {name: set() for name in tables}
     for table in tables.values():
         for key in table.foreign_key_constraints:

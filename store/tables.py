@@ -178,6 +178,40 @@ class AppUser(SQLModel, table=True):
     created_at: datetime
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
+    language: str | None = Field(default=None, max_length=2)  # the pages' language: th (NULL) or en
+
+
+# Signing in to the pages (migration 0013). These tables are `secret` whole: a dump leaves them
+# out, so a restored database has no passwords, setup codes or sessions (people get new codes).
+class UserPassword(SQLModel, table=True):
+    __tablename__ = "user_password"
+    __table_args__ = ({"info": SECRET},)
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    password_hash: str = Field(max_length=200)
+    set_at: datetime
+
+
+class SetupCode(SQLModel, table=True):
+    __tablename__ = "setup_code"
+    __table_args__ = ({"info": SECRET},)
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    __tablename__ = "web_session"
+    __table_args__ = ({"info": SECRET},)
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    id_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -98,7 +98,8 @@ def test_openapi_lists_every_route_with_its_errors(api):
 
 
 def test_demo_data_loads_once_and_balances(db, api):
-    token = load_demo(db, now=NOW)
+    demo = load_demo(db, now=NOW)
+    token = demo.admin_token
     assert token and load_demo(db, now=NOW) is None
     demo = api.as_(token)
     book = demo.get("/v1/books").json()["data"][0]

@@ -68,8 +68,10 @@ def test_cli_import_user_and_audit_verify(db, fund, lines_file, monkeypatch, cap
     assert main(["import", str(lines_file), "--quiet"]) == 1  # some lines were rejected
     assert "3 recorded" in capsys.readouterr().out
     assert main(["user", "add", "auditor-1", "--role", "auditor"]) == 0
-    token = capsys.readouterr().out.strip()
+    token, code_line, link_line = capsys.readouterr().out.strip().splitlines()
     assert token.startswith("codi_") and len(token) > 40
+    code = code_line.rsplit(" ", 1)[1]
+    assert "works once" in code_line and link_line.endswith(f"/setup?code={code}")
     assert main(["user", "add", "auditor-1", "--role", "auditor"]) == 2
     assert "duplicate" in capsys.readouterr().err
     assert main(["audit", "verify"]) == 0

@@ -10,7 +10,7 @@ threshold, a welfare fund's administration cap).
   once decided, its decision never changes; its token is taken once.
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0013
 """
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0016"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
