@@ -21,14 +21,15 @@ GENESIS = "0" * 64
 OPEN_DATABASE = cli.database
 COLUMNS = (
     "seq, recorded_at, actor, role, action, target, request_id, idempotency_key, "
-    "request_hash, outcome, entry_ids, previous_hash, hash"
+    "request_hash, outcome, entry_ids, content, previous_hash, hash"
 )
 
 
 def record_hash(previous_hash: str, row: dict) -> str:
     """The hash the design prescribes, computed here on our own: SHA-256 of the previous hash
-    and the canonical record (every column but the two hashes, as sorted, compact JSON)."""
-    fields = {k: v for k, v in row.items() if k not in ("previous_hash", "hash")}
+    and the canonical record (every column but the two hashes, as sorted, compact JSON; the
+    content too, but in records written before there was any)."""
+    fields = {k: v for k, v in row.items() if k not in ("previous_hash", "hash") and (k, v) != ("content", None)}
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(previous_hash.encode() + canonical.encode()).hexdigest()
 
