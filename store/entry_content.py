@@ -2,9 +2,11 @@
 by the audit record of the write, and recomputed from the rows when the chain is verified.
 
 The journal notes each entry's hash from the draft it is writing (no row is read back on the
-posting path); the hashes live with the connection for as long as its transaction does, and the
-audit append takes those of the entries its record names. An entry the write did not record in
-this transaction (an operation naming an earlier entry) is hashed from its rows.
+posting path); the hashes live with the connection for as long as its transaction does (those
+written in a savepoint rolled back are forgotten with it), and the audit append takes those of
+the entries its record names. An entry the write did not record in this transaction (an
+operation naming an earlier entry) is hashed from its rows. An operation's record names every
+entry the operation wrote (`written_since`), not only those its answer names.
 
 Verifying reads the records that hold content in sequence order and the entries they name in
 chunks, and finds the first entry whose rows no longer give the hash its record holds, or that is
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Engine, event, func, select, text
 
 from ledger.accounts import EntryDraft
 from ledger.audit import EntryContent, content_problem, entry_hash, ledger_digest
@@ -34,35 +36,79 @@ _ENTRY_COLUMNS = [entry_t.c[name] for name in (
     "id", "book_id", "effective_date", "recorded_at", "recorded_by", "kind", "description", "dimensions",
     "reverses_entry_id",
 )]  # fmt: skip
-_NOTED = "codi.entry_hashes"  # key of connection.info: (root transaction, {entry id: hash})
+_NOTED = "codi.entries_written"  # key of connection.info: the _Written of its transaction
 CHUNK = 2_000  # entries read back at a time
+
+
+class _Written:
+    """The entries one transaction has written: their hashes until an audit record takes them,
+    and the order they were written in; those of a savepoint rolled back are forgotten."""
+
+    def __init__(self, transaction) -> None:
+        self.transaction = transaction
+        self.hashes: dict[int, str] = {}
+        self.order: list[int] = []
+        self.savepoints: dict[str, int] = {}  # name -> len(order) when it began
+
+    def roll_back(self, savepoint: str) -> None:
+        began = self.savepoints.pop(savepoint, len(self.order))
+        for entry_id in self.order[began:]:
+            self.hashes.pop(entry_id, None)
+        del self.order[began:]
 
 
 def note_written(connection: Connection, written: Iterable[tuple[int, EntryDraft, int]], recorded_at: datetime) -> None:
     """Note the content hash of each (entry id, draft as written, user) just recorded."""
-    noted = _noted(connection)
+    noted = _written(connection)
     for entry_id, draft, user_id in written:
-        noted[entry_id] = entry_hash(EntryContent(
+        noted.order.append(entry_id)
+        noted.hashes[entry_id] = entry_hash(EntryContent(
             entry_id, draft.book_id, draft.effective_date, recorded_at, user_id, draft.kind, draft.description,
             draft.dimensions, draft.reverses_entry_id, [(p.account_id, p.amount_satang) for p in draft.postings],
         ))  # fmt: skip
 
 
+def mark(connection: Connection) -> int:
+    """A mark of how far the transaction's writing has gone, for `written_since`."""
+    return len(_written(connection).order)
+
+
+def written_since(connection: Connection, mark: int, *, named: Sequence[int]) -> list[int]:
+    """The entries `named` and after them any other the transaction has written since `mark`: an
+    operation's audit record names every entry it made, whether its answer names it or not."""
+    return [*named, *sorted(set(_written(connection).order[mark:]) - set(named))]
+
+
 def take_hashes(connection: Connection, entry_ids: Sequence[int]) -> list[str]:
     """The content hashes of `entry_ids`, for the audit record that names them."""
-    noted = _noted(connection)
+    noted = _written(connection).hashes
     unnoted = [i for i in entry_ids if i not in noted]
     if unnoted:
         noted |= {e.id: entry_hash(e) for e in read_contents(connection, unnoted).values()}
     return [noted.pop(i) for i in entry_ids]
 
 
-def _noted(connection: Connection) -> dict[int, str]:
+def _written(connection: Connection) -> _Written:
     transaction = connection.get_transaction()
     held = connection.info.get(_NOTED)
-    if held is None or held[0] is not transaction:
-        held = connection.info[_NOTED] = (transaction, {})
-    return held[1]
+    if held is None or held.transaction is not transaction:
+        held = connection.info[_NOTED] = _Written(transaction)
+    return held
+
+
+@event.listens_for(Engine, "savepoint")
+def _savepoint_began(connection: Connection, name: str) -> None:
+    _written(connection).savepoints[name] = len(_written(connection).order)
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _savepoint_rolled_back(connection: Connection, name: str, _context) -> None:
+    _written(connection).roll_back(name)
+
+
+@event.listens_for(Engine, "release_savepoint")
+def _savepoint_released(connection: Connection, name: str, _context) -> None:
+    _written(connection).savepoints.pop(name, None)
 
 
 def read_contents(connection: Connection, entry_ids: Sequence[int]) -> dict[int, EntryContent]:
