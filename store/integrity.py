@@ -3,7 +3,7 @@ also what the chain cannot vouch for but the ledger's trust rests on.
 
 - The guards: every trigger and named constraint the migrations create, in place (and on
   PostgreSQL, enabled and validated). The triggers are listed here per dialect, as the migrations
-  make them (tests/test_integrity.py checks a freshly migrated database has exactly these); the
+  make them (tests/test_audit_tamper.py checks a freshly migrated database has exactly these); the
   constraints are the named CHECK and foreign-key constraints of the tables' definitions
   (store.tables), and the one migration 0009 adds by hand. A trigger whose function was rewritten
   in place is not found here; what it then lets through into entries the content hashes find.
