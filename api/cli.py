@@ -1,4 +1,4 @@
-"""The `codi-ledger` command: migrate, run, user add, import, cob, audit verify, dump, restore, export."""
+"""The `codi-ledger` command: migrate, run, user add, import, cob, audit verify/digest, dump, restore, export."""
 
 import argparse
 import os
@@ -117,15 +117,40 @@ def cmd_cob(args) -> int:
 
 def cmd_audit_verify(args) -> int:
     from ledger.audit import Digest
+    from store.integrity import deep_verify
 
     expected = Digest(args.seq, args.hash) if args.seq and args.hash else None
     with database().read() as connection:
-        result = audit_log.verify(connection, expected)
+        result = (deep_verify if args.deep else audit_log.verify)(connection, expected)
     if result.ok:
-        print(f"audit chain verified: {result.records_checked} records, head {result.head.seq} {result.head.hash}")
+        checked = "; guards in place, balances and months equal their postings" if args.deep else ""
+        print(f"audit chain verified: {result.records_checked} records, head {result.head.seq} {result.head.hash}"
+              f"{checked}")  # fmt: skip
         return 0
-    print(f"audit chain BROKEN at record {result.first_bad_seq}: {result.problem}")
+    where = [f"record {result.first_bad_seq}"] if result.first_bad_seq else []
+    where += [f"entry {result.first_bad_entry}"] if result.first_bad_entry else []
+    print(f"audit chain BROKEN at {', '.join(where) or 'the ledger'}: {result.problem}")
+    for problem in result.problems[1:]:
+        print(f"  also: {problem}")
     return 1
+
+
+def cmd_audit_digest(_args) -> int:
+    """The head of the chain, to write down or print and keep away from the database."""
+    with database().read() as connection:
+        head = audit_log.digest(connection)
+    taken = Clock().now().isoformat(timespec="seconds")
+    groups = " ".join(head.hash[i : i + 8] for i in range(0, 64, 8))
+    print(f"codi-ledger audit digest, taken {taken}\n"
+          f"sequence  {head.seq}\n"
+          f"head hash {groups}\n"
+          f"check later: codi-ledger audit verify --seq {head.seq} --hash {head.hash}")  # fmt: skip
+    return 0
+
+
+def _written_hash(text: str) -> str:
+    """A head hash as written down: in groups, in either case."""
+    return "".join(text.split()).lower()
 
 
 def cmd_dump(args) -> int:
@@ -199,8 +224,11 @@ def parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="recompute the hash chain")
     verify.add_argument("--seq", type=int, help="sequence number of a digest kept earlier")
-    verify.add_argument("--hash", help="head hash of that digest")
+    verify.add_argument("--hash", type=_written_hash, help="head hash of that digest (its groups may be spaced)")
+    verify.add_argument("--deep", action="store_true", help="also check the guards, and balances against postings")
     verify.set_defaults(run=cmd_audit_verify)
+    digest = audit.add_parser("digest", help="print the head of the chain, to write down and keep elsewhere")
+    digest.set_defaults(run=cmd_audit_digest)
     dump = sub.add_parser("dump", help="write the whole database (DATABASE_URL) to a file, without secrets")
     dump.add_argument("file", type=Path)
     dump.set_defaults(run=cmd_dump)

@@ -258,6 +258,10 @@ class AuditRecordPublic(BaseModel):
     request_hash: str
     outcome: str
     entry_ids: list[int]
+    content: dict[str, Any] | None = Field(
+        description="the content hashes of its entries, in the order of entry_ids (ledger.audit); "
+        "none in records written before the chain committed to content"
+    )
     previous_hash: str
     hash: str
 
@@ -271,8 +275,11 @@ class VerificationPublic(BaseModel):
     ok: bool
     records_checked: int
     head: DigestPublic
-    first_bad_seq: int | None
-    problem: str | None
+    first_bad_seq: int | None = Field(description="the first audit record that does not hold")
+    problem: str | None = Field(description="what is wrong there (the first finding)")
+    first_bad_entry: int | None = Field(description="the first entry whose rows differ from what the chain holds")
+    first_bad_account: int | None = Field(description="deep: the first account whose stored figures differ")
+    problems: list[str] = Field(description="deep: every finding, guards missing included")
 
 
 class UserCreate(Strict):

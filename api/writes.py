@@ -31,7 +31,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger.errors import LedgerError, Rejection
-from store import audit_log, idempotency
+from store import audit_log, entry_content, idempotency
 from store.idempotency import StoredAnswer
 from store.users import Principal
 
@@ -164,12 +164,14 @@ def _run(connection, write: WriteRequest, principal: Principal, audit: dict, wor
     stored = idempotency.find(connection, user_id=principal.user_id, key=key) if key else None
     if stored is not None:
         return _replay(stored, write)
+    began = entry_content.mark(connection)
     outcome = work(connection, now)
     body = _encoded(outcome.body)
     if key and outcome.keep_answer:
         answer = _to_keep(write, outcome, body)
         idempotency.save(connection, user_id=principal.user_id, key=key, answer=answer, now=now)
-    audit_log.append(connection, _record(audit, now, outcome.target, "ok", outcome.entry_ids))
+    entry_ids = entry_content.written_since(connection, began, named=outcome.entry_ids)
+    audit_log.append(connection, _record(audit, now, outcome.target, "ok", entry_ids))
     return Response(body, outcome.status_code, media_type="application/json")
 
 

@@ -3,17 +3,22 @@
 Appending locks the single `audit_head` row, so records are numbered and chained in one order
 even when many transactions write at once; the lock is taken last in every transaction (after
 balance rows), which keeps the lock order the same everywhere.
+
+Each record holds the content hashes of the entries it names (`store.entry_content`), and
+verifying recomputes them from the entry and posting rows as well as the chain.
 """
 
 import hashlib
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from ledger.audit import Digest, StoredRecord, Verification, chain_hash, verify_chain
+from ledger.audit import Digest, StoredRecord, Verification, canonical, chain_hash, verify_chain
+from store import entry_content
 from store.tables import AuditHead, AuditRecord
 
 audit_t = AuditRecord.__table__
@@ -35,12 +40,19 @@ def append(connection: Connection, fields: dict[str, Any]) -> Digest:
 
 
 def append_many(connection: Connection, records: Sequence[dict[str, Any]]) -> Digest:
-    """Append records in order, under one lock of the head, and return the new head."""
+    """Append records in order, under one lock of the head, and return the new head. Each record
+    takes the content hashes of the entries it names; a record may bring more `content` (the
+    content epoch's)."""
+    contents = [
+        {**fields.get("content", {}), "entries": entry_content.take_hashes(connection, fields["entry_ids"])}
+        for fields in records
+    ]
     head = connection.execute(_LOCK_HEAD).one()
     previous, rows = Digest(head.seq, head.hash), []
-    for fields in records:
+    for fields, content in zip(records, contents, strict=True):
         hashed = {name: fields[name] for name in HASHED_FIELDS if name not in ("seq", "entry_ids")}
         hashed |= {"seq": previous.seq + 1, "entry_ids": json.dumps(fields["entry_ids"])}
+        hashed |= {"content": canonical(content).decode()}
         record_hash = chain_hash(previous.hash, hashed)
         rows.append({**hashed, "previous_hash": previous.hash, "hash": record_hash})
         previous = Digest(previous.seq + 1, record_hash)
@@ -55,8 +67,15 @@ def digest(connection: Connection) -> Digest:
 
 
 def verify(connection: Connection, expected: Digest | None = None) -> Verification:
-    """Recompute the whole chain against the head kept here and, if given, a digest kept elsewhere."""
-    return verify_chain(stored_records(connection), expected, head=digest(connection))
+    """Recompute the whole chain against the head kept here and, if given, a digest kept
+    elsewhere; then the content hashes of the entries its records vouch for."""
+    chain = verify_chain(stored_records(connection), expected, head=digest(connection))
+    if not chain.ok:
+        return chain
+    found = entry_content.first_problem(connection)
+    if found is None:
+        return chain
+    return replace(chain, ok=False, first_bad_seq=found.seq, first_bad_entry=found.entry_id, problem=found.problem)
 
 
 def stored_records(connection: Connection) -> Iterator[StoredRecord]:
@@ -66,10 +85,16 @@ def stored_records(connection: Connection) -> Iterator[StoredRecord]:
         query = select(audit_t).where(audit_t.c.seq > after).order_by(audit_t.c.seq).limit(READ_BATCH)
         rows = connection.execute(query).mappings().all()
         for row in rows:
-            yield StoredRecord(row["seq"], {n: row[n] for n in HASHED_FIELDS}, row["previous_hash"], row["hash"])
+            yield StoredRecord(row["seq"], _hashed(row), row["previous_hash"], row["hash"])
         if len(rows) < READ_BATCH:
             return
         after = rows[-1]["seq"]
+
+
+def _hashed(row) -> dict[str, Any]:
+    """What a stored record's hash covers: its content too, unless written before there was any."""
+    fields = {n: row[n] for n in HASHED_FIELDS}
+    return fields if row["content"] is None else fields | {"content": row["content"]}
 
 
 def list_records(connection: Connection, *, after: int, limit: int) -> list[dict[str, Any]]:
@@ -77,6 +102,7 @@ def list_records(connection: Connection, *, after: int, limit: int) -> list[dict
     records = [dict(r) for r in connection.execute(query).mappings()]
     for record in records:
         record["entry_ids"] = json.loads(record["entry_ids"])
+        record["content"] = None if record["content"] is None else json.loads(record["content"])
     return records
 
 

@@ -30,6 +30,7 @@ from ledger.accounts import (
 from ledger.calendar import is_closed
 from ledger.errors import LedgerError, Rejection
 from ledger.reports import Statement, rolled_up, statement
+from store import entry_content
 from store.books import account_t, balance_t, book_accounts, book_t, get_book, not_found
 from store.rows import insert_rows
 from store.tables import AccountMonth, Entry, PeriodClose
@@ -241,7 +242,8 @@ def _next_entry_ids(connection: Connection, count: int) -> list[int]:
 
 
 def _insert(connection: Connection, entries: Recorded, recorded_at: datetime) -> None:
-    """Write (entry id, draft, user) rows: the postings first, as the guards expect."""
+    """Write (entry id, draft, user) rows, the postings first, as the guards expect; and note each
+    entry's content hash for the audit record of this write."""
     if not entries:
         return
     # All of a batch's postings in one statement: on PostgreSQL its statement trigger then moves
@@ -257,6 +259,7 @@ def _insert(connection: Connection, entries: Recorded, recorded_at: datetime) ->
          "dimensions": _dimensions_text(d), "recorded_by": user_id}
         for entry_id, d, user_id in entries
     ])  # fmt: skip
+    entry_content.note_written(connection, entries, recorded_at)
 
 
 def get_entries(connection: Connection, entry_ids: Sequence[int]) -> list[Row]:

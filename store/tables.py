@@ -246,6 +246,7 @@ class AuditRecord(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     outcome: str = Field(max_length=200)
     entry_ids: str  # JSON list
+    content: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # ledger.audit; 0015 on
     previous_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 

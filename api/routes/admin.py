@@ -20,7 +20,7 @@ from api.schemas import (
 )
 from api.writes import Outcome, Write, perform
 from ledger.audit import Digest
-from store import audit_log, users
+from store import audit_log, integrity, users
 
 router = APIRouter(prefix="/v1")
 
@@ -43,10 +43,14 @@ def verify_audit(
     principal: AuditReader,
     seq: Annotated[int | None, Query(ge=1)] = None,
     hash: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+    deep: bool = False,
 ):
-    """Recompute the whole chain; with a digest kept earlier (seq and hash), check it too."""
+    """Recompute the whole chain and the content hashes of the entries it vouches for; with a
+    digest kept earlier (seq and hash), check it too. `deep=true` also checks that every guard
+    the migrations create is in place and that each stored balance and monthly movement is the
+    sum of its postings (a scan of the postings)."""
     expected = Digest(seq, hash) if seq is not None and hash is not None else None
-    return audit_log.verify(connection, expected)
+    return (integrity.deep_verify if deep else audit_log.verify)(connection, expected)
 
 
 @router.post("/users", status_code=201, response_model=UserCreated, responses=PROPOSED, tags=["users"])

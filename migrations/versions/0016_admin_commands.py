@@ -10,7 +10,7 @@ threshold, a welfare fund's administration cap).
   once decided, its decision never changes; its token is taken once.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 """
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
