@@ -5,6 +5,8 @@ whatever the language; only the words change (labels, account names, CSV header)
 XLSX and PDF: amounts carry thousands separators, dates are "30 Sep 2024" or, in Thai,
 "30 ก.ย. 2567" (Buddhist Era), and a table with a total to spell out gets it in Thai words.
 XLSX keeps numbers and dates as numbers and dates, with number formats, under a frozen header.
+No text becomes a formula, whoever wrote it: every text cell of a CSV or XLSX goes through
+`spreadsheet_text`, and the XLSX writer stores every text cell as a string.
 PDF is drawn on the server with the Sarabun font from the fontpkg-sarabun package (no network),
 and every page carries the book's name, the title, the date or period and "page n of m".
 """
@@ -109,15 +111,41 @@ def table_json(table: Table, lang: Language) -> dict[str, Any]:
     }
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+BYTE_ORDER_MARK = "\ufeff"
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet shows and never runs: one that starts like a formula, after any spaces
+    (a spreadsheet may trim them), gets a leading apostrophe ("=1+2" becomes "'=1+2"). A plain
+    number such as "-150.00", an amount as machines read it, is no formula and stays as it is,
+    so that an amount column still sums."""
+    if text.lstrip(" ").startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV or XLSX cell: text made safe by `spreadsheet_text`, numbers and dates as they are."""
+    return spreadsheet_text(value) if isinstance(value, str) else value
+
+
 def csv_blocks(header: Sequence[str], rows: Iterable[Sequence[Any]], rows_per_block: int = 2_000) -> Iterator[str]:
     """Comma-separated rows under a header line, a block of rows at a time: the one CSV writer
-    of the API, for answers in one piece and streamed ones alike."""
+    of the API and the command line, for answers in one piece and streamed ones alike. The text
+    starts with a byte order mark, so that a spreadsheet reads Thai as UTF-8, and no cell can
+    become a formula."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    buffer.write(BYTE_ORDER_MARK)
+    # Lines end in CRLF (RFC 4180): the writer then quotes a lone CR inside a field too, which a
+    # spreadsheet would otherwise take for the end of a row, and a formula could start the next.
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(map(spreadsheet_cell, header))
     rows = iter(rows)
     while batch := list(islice(rows, rows_per_block)):
-        writer.writerows(batch)
+        writer.writerows([map(spreadsheet_cell, row) for row in batch])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -130,12 +158,11 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 def table_csv(table: Table, lang: Language) -> bytes:
-    """English CSV heads its columns with their keys, Thai with Thai labels; Thai CSV starts with
-    a byte order mark so that a spreadsheet opens it as UTF-8."""
+    """English CSV heads its columns with their keys, Thai with Thai labels."""
     header = [c.label_th if lang == "th" else c.key for c in table.columns]
     rows = [*table.rows, *([table.totals] if table.totals else [])]
     body = csv_text(header, ([machine_value(c, row.get(c.key), lang) for c in table.columns] for row in rows))
-    return body.encode("utf-8-sig" if lang == "th" else "utf-8")
+    return body.encode()
 
 
 # --- XLSX and PDF: for people ----------------------------------------------------------------
@@ -156,15 +183,29 @@ def xlsx_value(column: Column, cell: Cell, lang: Language) -> Any:
     return cell if isinstance(cell, int) else Table.text(cell, lang)
 
 
+def xlsx_cell(sheet: Any, row: int, column: int, value: Any) -> Any:
+    """The one way a value reaches a sheet: text through `spreadsheet_text` and stored as a
+    string, so that it is never a formula; numbers and dates as they are."""
+    cell = sheet.cell(row, column, spreadsheet_cell(value))
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def sheet_title(title: str) -> str:
+    """A sheet's name: Excel refuses []:*?/\\ in it and more than 31 characters."""
+    return re.sub(r"[][:*?/\\]", "-", title)[:31]
+
+
 def table_xlsx(table: Table, lang: Language) -> bytes:
     book = Workbook()
     sheet = book.active
-    sheet.title = table.title(lang)[:31]  # Excel's limit on a sheet name
+    sheet.title = sheet_title(table.title(lang))
     for row, text in enumerate((table.book_name(lang), table.title(lang), table.subtitle(lang)), start=1):
-        sheet.cell(row, 1, text).font = Font(bold=row < 3, size=14 if row == 1 else 11)
+        xlsx_cell(sheet, row, 1, text).font = Font(bold=row < 3, size=14 if row == 1 else 11)
     formats = {"money": XLSX_MONEY, "date": XLSX_DATE[lang], "percent": XLSX_PERCENT}
     for index, column in enumerate(table.columns, start=1):
-        header = sheet.cell(XLSX_HEADER_ROW, index, column.label(lang))
+        header = xlsx_cell(sheet, XLSX_HEADER_ROW, index, column.label(lang))
         header.font = Font(bold=True)
         header.alignment = Alignment(horizontal="right" if column.kind != "text" else "left")
         letter = header.column_letter
@@ -172,12 +213,12 @@ def table_xlsx(table: Table, lang: Language) -> bytes:
     rows = [(row, False) for row in table.rows] + ([(table.totals, True)] if table.totals else [])
     for offset, (row, bold) in enumerate(rows, start=1):
         for index, column in enumerate(table.columns, start=1):
-            cell = sheet.cell(XLSX_HEADER_ROW + offset, index, xlsx_value(column, row.get(column.key), lang))
+            cell = xlsx_cell(sheet, XLSX_HEADER_ROW + offset, index, xlsx_value(column, row.get(column.key), lang))
             cell.number_format = formats.get(column.kind, "General")
             cell.font = Font(bold=bold)
     below = XLSX_HEADER_ROW + len(rows) + 2
     for line, text in enumerate(people_notes(table, lang)):
-        sheet.cell(below + line, 1, text)
+        xlsx_cell(sheet, below + line, 1, text)
     sheet.freeze_panes = sheet.cell(XLSX_HEADER_ROW + 1, 1)
     sheet.print_title_rows = f"{XLSX_HEADER_ROW}:{XLSX_HEADER_ROW}"
     output = io.BytesIO()

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from api.formats import table_csv, table_json, table_pdf, table_response, table_xlsx
+from api.formats import csv_blocks, table_csv, table_json, table_pdf, table_response, table_xlsx
 from ledger.errors import LedgerError, Rejection
 from ledger.tabular import TOTAL, Column, Label, Table
 
@@ -72,15 +72,23 @@ def test_json_keeps_machine_values_and_changes_only_words():
 
 
 def test_csv_in_english_and_thai():
-    english = list(csv.reader(io.StringIO(table_csv(loans_table(), "en").decode("utf-8"))))
+    content = table_csv(loans_table(), "en")
+    assert content.startswith("\ufeff".encode())  # in every language: a spreadsheet then reads UTF-8
+    english = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert english[0] == ["code", "name", "opened_on", "rate", "debit", "credit"]
     assert english[1] == ["1200-000", "Loan 0", "2024-09-30", "3.5", "1234567.89", ""]
     assert english[-1] == ["", "Total", "", "", "2469135.78", "1000.01"]
     content = table_csv(loans_table(), "th")
-    assert content.startswith("\ufeff".encode())  # a spreadsheet then reads it as UTF-8
+    assert content.startswith("\ufeff".encode())
     thai = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert thai[0] == ["รหัส", "บัญชี", "วันที่เปิด", "อัตรา", "เดบิต", "เครดิต"]
     assert thai[-1] == ["", "รวม", "", "", "2469135.78", "1000.01"]
+
+
+def test_a_streamed_csv_has_one_byte_order_mark_at_its_start():
+    blocks = list(csv_blocks(("a",), (("x",) for _ in range(5)), rows_per_block=2))
+    assert len(blocks) == 3 and blocks[0].startswith("\ufeffa\r\nx\r\n")
+    assert "".join(blocks).count("\ufeff") == 1
 
 
 @pytest.mark.parametrize("lang", ["en", "th"])
