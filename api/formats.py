@@ -8,7 +8,9 @@ XLSX keeps numbers and dates as numbers and dates, with number formats, under a 
 No text becomes a formula, whoever wrote it: every text cell of a CSV or XLSX goes through
 `spreadsheet_text`, and the XLSX writer stores every text cell as a string.
 PDF is drawn on the server with the Sarabun font from the fontpkg-sarabun package (no network),
-and every page carries the book's name, the title, the date or period and "page n of m".
+and every page carries the book's name, the title, the date or period, the unit (baht) and
+"page n of m". For people a negative amount is in parentheses, "(1,500.00)", as accountants
+write it on paper.
 """
 
 import csv
@@ -29,7 +31,7 @@ from openpyxl.styles import Alignment, Font
 
 from ledger.calendar import format_date
 from ledger.errors import LedgerError, Rejection
-from ledger.money import SATANG_PER_BAHT, format_amount
+from ledger.money import SATANG_PER_BAHT, format_amount, people_amount
 from ledger.tabular import LANGUAGES, Cell, Column, Language, Table
 from ledger.thai import baht_text
 
@@ -41,6 +43,7 @@ MEDIA_TYPES = {
 }
 FORMATS_DOC = "json (default), csv, xlsx or pdf; also chosen by the Accept header"
 WORDS_LABEL = {"en": "Amount in words (Thai)", "th": "จำนวนเงิน (ตัวอักษร)"}
+UNIT_LABEL = {"en": "Unit: baht", "th": "หน่วย: บาท"}
 
 
 def requested_format(request: Request) -> str:
@@ -169,7 +172,7 @@ def table_csv(table: Table, lang: Language) -> bytes:
 
 # Excel's "bbbb" is the Buddhist Era year; [$-th-TH] gives Thai month names.
 XLSX_DATE = {"en": "d mmm yyyy", "th": "[$-th-TH]d mmm bbbb"}
-XLSX_MONEY = "#,##0.00;-#,##0.00"
+XLSX_MONEY = "#,##0.00;(#,##0.00)"
 XLSX_PERCENT = '0.00##"%"'
 XLSX_HEADER_ROW = 5
 
@@ -201,7 +204,8 @@ def table_xlsx(table: Table, lang: Language) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = sheet_title(table.title(lang))
-    for row, text in enumerate((table.book_name(lang), table.title(lang), table.subtitle(lang)), start=1):
+    above = (table.book_name(lang), table.title(lang), table.subtitle(lang), unit_line(table, lang))
+    for row, text in enumerate(above, start=1):
         xlsx_cell(sheet, row, 1, text).font = Font(bold=row < 3, size=14 if row == 1 else 11)
     formats = {"money": XLSX_MONEY, "date": XLSX_DATE[lang], "percent": XLSX_PERCENT}
     for index, column in enumerate(table.columns, start=1):
@@ -226,6 +230,11 @@ def table_xlsx(table: Table, lang: Language) -> bytes:
     return output.getvalue()
 
 
+def unit_line(table: Table, lang: Language) -> str:
+    """"Unit: baht" above a table that holds amounts, as a Thai statement states its unit."""
+    return UNIT_LABEL[lang] if any(column.kind == "money" for column in table.columns) else ""
+
+
 def people_notes(table: Table, lang: Language) -> list[str]:
     """The lines under a table for people: the total in Thai words, then the table's notes."""
     words = table.total_in_words_satang
@@ -238,7 +247,7 @@ def display_value(column: Column, cell: Cell, lang: Language) -> str:
     if cell is None:
         return ""
     if column.kind == "money":
-        return format_amount(cell, grouped=True)  # type: ignore[arg-type]
+        return people_amount(cell)  # type: ignore[arg-type]
     if column.kind == "date":
         return format_date(cell, lang)  # type: ignore[arg-type]
     if column.kind == "percent":
@@ -265,7 +274,9 @@ class StatementPdf(FPDF):
         self.cell(0, 6, self.report.title(self.lang), new_x="LMARGIN", new_y="NEXT", align="C")
         self.set_font("Sarabun", "", 10)
         self.cell(0, 6, self.report.subtitle(self.lang), new_x="LMARGIN", new_y="NEXT", align="C")
-        self.ln(2)
+        self.set_font("Sarabun", "", 9)
+        self.cell(0, 5, unit_line(self.report, self.lang), new_x="LMARGIN", new_y="NEXT", align="R")
+        self.ln(1)
 
     def footer(self) -> None:
         self.set_y(-12)

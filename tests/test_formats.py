@@ -11,8 +11,10 @@ import pytest
 from pypdf import PdfReader
 
 from api.formats import csv_blocks, table_csv, table_json, table_pdf, table_response, table_xlsx
+from ledger.accounts import AccountType
 from ledger.errors import LedgerError, Rejection
-from ledger.tabular import TOTAL, Column, Label, Table
+from ledger.loans import LoanClass
+from ledger.tabular import ACCOUNT_TYPE_LABELS, LOAN_CLASS_LABELS, TOTAL, Column, Label, Table
 
 
 def xlsx_sheet(content: bytes):
@@ -97,10 +99,11 @@ def test_xlsx_reads_back_with_numbers_dates_formats_and_a_frozen_header(lang):
     assert sheet["A1"].value == ("กองทุนพัฒนา" if lang == "th" else "CODI fund")
     assert sheet["A3"].value == ("สำหรับงวด 1 ต.ค. 2566 ถึง 30 ก.ย. 2567" if lang == "th"
                                  else "For the period 1 Oct 2023 to 30 Sep 2024")  # fmt: skip
+    assert sheet["A4"].value == ("หน่วย: บาท" if lang == "th" else "Unit: baht")
     assert sheet.freeze_panes == "A6"
     assert [c.value for c in sheet[5]] == [c.label(lang) for c in COLUMNS]
     first = {c.key: cell for c, cell in zip(COLUMNS, sheet[6], strict=True)}
-    assert first["debit"].value == 1234567.89 and first["debit"].number_format == "#,##0.00;-#,##0.00"
+    assert first["debit"].value == 1234567.89 and first["debit"].number_format == "#,##0.00;(#,##0.00)"
     assert first["opened_on"].value == datetime(2024, 9, 30)
     assert ("bbbb" in first["opened_on"].number_format) == (lang == "th")
     assert first["rate"].value == 3.5
@@ -138,6 +141,12 @@ def test_unsupported_format_or_language(format_, lang, reason):
     with pytest.raises(LedgerError) as refused:
         table_response(loans_table(), format_, lang)
     assert refused.value.reason == reason
+
+
+def test_every_enumeration_a_table_shows_has_its_words_in_each_language():
+    assert set(LOAN_CLASS_LABELS) == {c.value for c in LoanClass}
+    assert set(ACCOUNT_TYPE_LABELS) == {t.value for t in AccountType}
+    assert LOAN_CLASS_LABELS["doubtful_of_loss"].th == "สงสัยจะสูญ"
 
 
 def test_a_table_refuses_cells_outside_its_columns():
