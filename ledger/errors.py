@@ -28,6 +28,7 @@ class Rejection(StrEnum):
     invalid_cursor = "invalid_cursor"
     idempotency_key_required = "idempotency_key_required"
     request_too_large = "request_too_large"
+    duplicate_column = "duplicate_column"  # a CSV header that names a column twice
     too_many_attempts = "too_many_attempts"  # 429: failed authentications, throttled
     # unknown or not yours (404)
     not_found = "not_found"
