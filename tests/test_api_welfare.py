@@ -519,7 +519,7 @@ def test_an_import_at_the_documented_limits(api, wf):
     refused with 413 at 256 KiB, the bound of every other route); one line or one byte more is not."""
     csv_headers = {**api.headers(), "Content-Type": "text/csv"}
     head = "key,enterprise_party_id,effective_date,channel,amount,payment,description"
-    description = "ผ้าทอมือลายดอกแก้ว " * 13  # 13 x 19 Thai characters, about 740 bytes a line in all
+    description = "ผ้าทอมือลายดอกแก้ว " * 13  # 13 x 19 characters, most of them Thai: 750 bytes a line in all
 
     def file(lines: int) -> bytes:
         rows = (f"m-{n},{wf['e1']['party_id']},2024-06-08,market,1.00,cash,{description}" for n in range(lines))
