@@ -29,6 +29,7 @@ from fpdf import FPDF, FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from api.pdf_text import TextLayerProducer, add_thai_font
 from ledger.calendar import format_date
 from ledger.errors import LedgerError, Rejection
 from ledger.money import SATANG_PER_BAHT, format_amount, people_amount
@@ -261,8 +262,8 @@ class StatementPdf(FPDF):
     def __init__(self, table: Table, lang: Language, *, landscape: bool) -> None:
         super().__init__(orientation="landscape" if landscape else "portrait", format="A4")
         self.report, self.lang = table, lang
-        self.add_font("Sarabun", "", SARABUN / "files" / "Sarabun-Regular.ttf")
-        self.add_font("Sarabun", "B", SARABUN / "files" / "Sarabun-Bold.ttf")
+        add_thai_font(self, "Sarabun", "", SARABUN / "files" / "Sarabun-Regular.ttf")
+        add_thai_font(self, "Sarabun", "B", SARABUN / "files" / "Sarabun-Bold.ttf")
         self.set_text_shaping(True)  # Thai vowels and tone marks placed by HarfBuzz
         self.set_auto_page_break(auto=True, margin=15)
         self.alias_nb_pages()
@@ -289,6 +290,9 @@ class StatementPdf(FPDF):
 PORTRAIT_CHARACTERS = 110
 WIDEST_COLUMN_CHARACTERS = 40
 BOLD = FontFace(emphasis="BOLD")
+# Top, right, bottom, left, in mm: room above a line for a tone mark stacked on an upper vowel
+# (ที่, ปั้น), below for a lower vowel (ผู้), so that neither touches the rule of the table.
+CELL_PADDING_MM = (1.4, 1, 0.6, 1)
 
 
 def table_pdf(table: Table, lang: Language) -> bytes:
@@ -302,7 +306,8 @@ def table_pdf(table: Table, lang: Language) -> bytes:
     pdf.add_page()
     pdf.set_font("Sarabun", "", 9)
     aligns = ["LEFT" if c.kind == "text" else "RIGHT" for c in table.columns]
-    with pdf.table(col_widths=widths, text_align=aligns, line_height=5, repeat_headings=1) as grid:
+    with pdf.table(col_widths=widths, text_align=aligns, line_height=4.5, padding=CELL_PADDING_MM,
+                   repeat_headings=1) as grid:  # fmt: skip
         for texts, style in [(heading, None), *((r, None) for r in rows), *([(totals, BOLD)] if totals else [])]:
             line = grid.row(style=style)
             for text in texts:
@@ -310,4 +315,4 @@ def table_pdf(table: Table, lang: Language) -> bytes:
     pdf.ln(3)
     for text in people_notes(table, lang):
         pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=TextLayerProducer))

@@ -2,15 +2,18 @@
 
 import csv
 import io
-import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from api.formats import csv_blocks, table_csv, table_json, table_pdf, table_response, table_xlsx
+from api.pdf_text import cluster_texts
 from ledger.accounts import AccountType
 from ledger.errors import LedgerError, Rejection
 from ledger.loans import LoanClass
@@ -22,10 +25,8 @@ def xlsx_sheet(content: bytes):
 
 
 def pdf_pages(content: bytes) -> list[str]:
-    """Each page's text. HarfBuzz draws ำ as two glyphs, which pypdf reads back with a control
-    character between them: drop those."""
-    pages = [page.extract_text() for page in PdfReader(io.BytesIO(content)).pages]
-    return [re.sub(r"[\x00-\x09\x0b-\x1f]", "", text) for text in pages]
+    """Each page's text, as pypdf reads it back (search and copy work on the same text)."""
+    return [page.extract_text() for page in PdfReader(io.BytesIO(content)).pages]
 
 
 def baht(value) -> str:
@@ -131,6 +132,46 @@ def test_pdf_in_thai():
     assert "สำหรับงวด 1 ต.ค. 2566 ถึง 30 ก.ย. 2567" in text
     assert "รวม 2,469,135.78 1,000.01" in text
     assert "หน้า 1 / 1" in text
+
+
+# Sara am (drawn as two glyphs, its nikhahit moved before a tone mark), tone marks above upper
+# vowels, marks moved left of ป ฝ ฟ's tails, ญ and ฐ without their tails above a lower vowel.
+THAI_WORDS = ("จำนวนเงิน", "กำไร", "น้ำ", "ที่", "กี่", "ปั้น", "ฝั่ง", "ฟุ้ง", "ญาติ", "ฐาน", "ฐู", "ญู", "ผู้ใหญ่",
+              "ค่าน้ำประปา", "สำนักงาน", "ปู่ย่า", "ฎีกา", "กระทำ", "เงินให้กู้ยืม")  # fmt: skip
+CONSONANTS, UPPER, LOWER, TONES, AFTER = "กขคงจญฎฐณดตนบปผฝพฟมยรลวสหอ", "ัิีึื", "ุู", "่้๊๋", ("", "า", "ำ", "ะ", "น")
+
+
+def words_table(words: Sequence[str], heading: str = "คำอธิบายที่ปั้นน้ำ") -> Table:
+    return Table(
+        title_en="Words", title_th=f"งบกำไร{heading}", book_name_en="", book_name_th="กองทุนสำนักงานน้ำ", name="w",
+        columns=(Column("words", "Words", heading),), rows=tuple({"words": w} for w in words),
+        totals={"words": "รวมจำนวนเงินที่ปั้น"},
+    )  # fmt: skip
+
+
+def test_thai_text_in_a_pdf_reads_back_as_it_was_written():
+    """pypdf read "จำ\x07นวนเงิน" and "ปั้ น": a glyph of a cluster had no text, a mark moved left
+    left a gap. Now every line reads back as its source, bold headings and totals too."""
+    lines = pdf_pages(table_pdf(words_table(THAI_WORDS), "th"))[0].split("\n")
+    expected = ["กองทุนสำนักงานน้ำ", "งบกำไรคำอธิบายที่ปั้นน้ำ", "คำอธิบายที่ปั้นน้ำ", *THAI_WORDS, "รวมจำนวนเงินที่ปั้น"]
+    assert [line for line in lines if line in expected] == expected
+
+
+def test_a_clusters_text_goes_to_its_widest_glyph():
+    # น, then nikhahit with the tone mark (one glyph in Sarabun), then sara aa: the text of ้ำ on sara aa
+    assert cluster_texts("น้ำ", [0, 1, 1], [637, 0, 485]) == ["น", "", "้ำ"]
+    assert cluster_texts("ab", [0, 1], [500, 500]) == ["a", "b"]
+
+
+syllables = st.builds(lambda *parts: "".join(parts), st.sampled_from(CONSONANTS),
+                      st.sampled_from(("", *UPPER, *LOWER)), st.sampled_from(("", *TONES)), st.sampled_from(AFTER))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(syllables, min_size=1, max_size=4).map("".join), min_size=1, max_size=6))
+def test_any_thai_words_read_back_from_a_pdf(words):
+    lines = pdf_pages(table_pdf(words_table(words), "th"))[0].split("\n")
+    assert lines[lines.index("คำอธิบายที่ปั้นน้ำ") + 1 :][: len(words)] == words
 
 
 @pytest.mark.parametrize(
