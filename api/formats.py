@@ -5,8 +5,12 @@ whatever the language; only the words change (labels, account names, CSV header)
 XLSX and PDF: amounts carry thousands separators, dates are "30 Sep 2024" or, in Thai,
 "30 ก.ย. 2567" (Buddhist Era), and a table with a total to spell out gets it in Thai words.
 XLSX keeps numbers and dates as numbers and dates, with number formats, under a frozen header.
+No text becomes a formula, whoever wrote it: every text cell of a CSV or XLSX goes through
+`spreadsheet_text`, and the XLSX writer stores every text cell as a string.
 PDF is drawn on the server with the Sarabun font from the fontpkg-sarabun package (no network),
-and every page carries the book's name, the title, the date or period and "page n of m".
+and every page carries the book's name, the title, the date or period, the unit (baht) and
+"page n of m". For people a negative amount is in parentheses, "(1,500.00)", as accountants
+write it on paper.
 """
 
 import csv
@@ -25,9 +29,10 @@ from fpdf import FPDF, FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from api.pdf_text import TextLayerProducer, add_thai_font
 from ledger.calendar import format_date
 from ledger.errors import LedgerError, Rejection
-from ledger.money import SATANG_PER_BAHT, format_amount
+from ledger.money import SATANG_PER_BAHT, format_amount, people_amount
 from ledger.tabular import LANGUAGES, Cell, Column, Language, Table
 from ledger.thai import baht_text
 
@@ -39,6 +44,7 @@ MEDIA_TYPES = {
 }
 FORMATS_DOC = "json (default), csv, xlsx or pdf; also chosen by the Accept header"
 WORDS_LABEL = {"en": "Amount in words (Thai)", "th": "จำนวนเงิน (ตัวอักษร)"}
+UNIT_LABEL = {"en": "Unit: baht", "th": "หน่วย: บาท"}
 
 
 def requested_format(request: Request) -> str:
@@ -109,15 +115,41 @@ def table_json(table: Table, lang: Language) -> dict[str, Any]:
     }
 
 
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+BYTE_ORDER_MARK = "\ufeff"
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet shows and never runs: one that starts like a formula, after any spaces
+    (a spreadsheet may trim them), gets a leading apostrophe ("=1+2" becomes "'=1+2"). A plain
+    number such as "-150.00", an amount as machines read it, is no formula and stays as it is,
+    so that an amount column still sums."""
+    if text.lstrip(" ").startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A CSV or XLSX cell: text made safe by `spreadsheet_text`, numbers and dates as they are."""
+    return spreadsheet_text(value) if isinstance(value, str) else value
+
+
 def csv_blocks(header: Sequence[str], rows: Iterable[Sequence[Any]], rows_per_block: int = 2_000) -> Iterator[str]:
     """Comma-separated rows under a header line, a block of rows at a time: the one CSV writer
-    of the API, for answers in one piece and streamed ones alike."""
+    of the API and the command line, for answers in one piece and streamed ones alike. The text
+    starts with a byte order mark, so that a spreadsheet reads Thai as UTF-8, and no cell can
+    become a formula."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    buffer.write(BYTE_ORDER_MARK)
+    # Lines end in CRLF (RFC 4180): the writer then quotes a lone CR inside a field too, which a
+    # spreadsheet would otherwise take for the end of a row, and a formula could start the next.
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(map(spreadsheet_cell, header))
     rows = iter(rows)
     while batch := list(islice(rows, rows_per_block)):
-        writer.writerows(batch)
+        writer.writerows([map(spreadsheet_cell, row) for row in batch])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -130,19 +162,18 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 def table_csv(table: Table, lang: Language) -> bytes:
-    """English CSV heads its columns with their keys, Thai with Thai labels; Thai CSV starts with
-    a byte order mark so that a spreadsheet opens it as UTF-8."""
+    """English CSV heads its columns with their keys, Thai with Thai labels."""
     header = [c.label_th if lang == "th" else c.key for c in table.columns]
     rows = [*table.rows, *([table.totals] if table.totals else [])]
     body = csv_text(header, ([machine_value(c, row.get(c.key), lang) for c in table.columns] for row in rows))
-    return body.encode("utf-8-sig" if lang == "th" else "utf-8")
+    return body.encode()
 
 
 # --- XLSX and PDF: for people ----------------------------------------------------------------
 
 # Excel's "bbbb" is the Buddhist Era year; [$-th-TH] gives Thai month names.
 XLSX_DATE = {"en": "d mmm yyyy", "th": "[$-th-TH]d mmm bbbb"}
-XLSX_MONEY = "#,##0.00;-#,##0.00"
+XLSX_MONEY = "#,##0.00;(#,##0.00)"
 XLSX_PERCENT = '0.00##"%"'
 XLSX_HEADER_ROW = 5
 
@@ -156,15 +187,30 @@ def xlsx_value(column: Column, cell: Cell, lang: Language) -> Any:
     return cell if isinstance(cell, int) else Table.text(cell, lang)
 
 
+def xlsx_cell(sheet: Any, row: int, column: int, value: Any) -> Any:
+    """The one way a value reaches a sheet: text through `spreadsheet_text` and stored as a
+    string, so that it is never a formula; numbers and dates as they are."""
+    cell = sheet.cell(row, column, spreadsheet_cell(value))
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def sheet_title(title: str) -> str:
+    """A sheet's name: Excel refuses []:*?/\\ in it and more than 31 characters."""
+    return re.sub(r"[][:*?/\\]", "-", title)[:31]
+
+
 def table_xlsx(table: Table, lang: Language) -> bytes:
     book = Workbook()
     sheet = book.active
-    sheet.title = table.title(lang)[:31]  # Excel's limit on a sheet name
-    for row, text in enumerate((table.book_name(lang), table.title(lang), table.subtitle(lang)), start=1):
-        sheet.cell(row, 1, text).font = Font(bold=row < 3, size=14 if row == 1 else 11)
+    sheet.title = sheet_title(table.title(lang))
+    above = (table.book_name(lang), table.title(lang), table.subtitle(lang), unit_line(table, lang))
+    for row, text in enumerate(above, start=1):
+        xlsx_cell(sheet, row, 1, text).font = Font(bold=row < 3, size=14 if row == 1 else 11)
     formats = {"money": XLSX_MONEY, "date": XLSX_DATE[lang], "percent": XLSX_PERCENT}
     for index, column in enumerate(table.columns, start=1):
-        header = sheet.cell(XLSX_HEADER_ROW, index, column.label(lang))
+        header = xlsx_cell(sheet, XLSX_HEADER_ROW, index, column.label(lang))
         header.font = Font(bold=True)
         header.alignment = Alignment(horizontal="right" if column.kind != "text" else "left")
         letter = header.column_letter
@@ -172,17 +218,22 @@ def table_xlsx(table: Table, lang: Language) -> bytes:
     rows = [(row, False) for row in table.rows] + ([(table.totals, True)] if table.totals else [])
     for offset, (row, bold) in enumerate(rows, start=1):
         for index, column in enumerate(table.columns, start=1):
-            cell = sheet.cell(XLSX_HEADER_ROW + offset, index, xlsx_value(column, row.get(column.key), lang))
+            cell = xlsx_cell(sheet, XLSX_HEADER_ROW + offset, index, xlsx_value(column, row.get(column.key), lang))
             cell.number_format = formats.get(column.kind, "General")
             cell.font = Font(bold=bold)
     below = XLSX_HEADER_ROW + len(rows) + 2
     for line, text in enumerate(people_notes(table, lang)):
-        sheet.cell(below + line, 1, text)
+        xlsx_cell(sheet, below + line, 1, text)
     sheet.freeze_panes = sheet.cell(XLSX_HEADER_ROW + 1, 1)
     sheet.print_title_rows = f"{XLSX_HEADER_ROW}:{XLSX_HEADER_ROW}"
     output = io.BytesIO()
     book.save(output)
     return output.getvalue()
+
+
+def unit_line(table: Table, lang: Language) -> str:
+    """"Unit: baht" above a table that holds amounts, as a Thai statement states its unit."""
+    return UNIT_LABEL[lang] if any(column.kind == "money" for column in table.columns) else ""
 
 
 def people_notes(table: Table, lang: Language) -> list[str]:
@@ -197,7 +248,7 @@ def display_value(column: Column, cell: Cell, lang: Language) -> str:
     if cell is None:
         return ""
     if column.kind == "money":
-        return format_amount(cell, grouped=True)  # type: ignore[arg-type]
+        return people_amount(cell)  # type: ignore[arg-type]
     if column.kind == "date":
         return format_date(cell, lang)  # type: ignore[arg-type]
     if column.kind == "percent":
@@ -211,8 +262,8 @@ class StatementPdf(FPDF):
     def __init__(self, table: Table, lang: Language, *, landscape: bool) -> None:
         super().__init__(orientation="landscape" if landscape else "portrait", format="A4")
         self.report, self.lang = table, lang
-        self.add_font("Sarabun", "", SARABUN / "files" / "Sarabun-Regular.ttf")
-        self.add_font("Sarabun", "B", SARABUN / "files" / "Sarabun-Bold.ttf")
+        add_thai_font(self, "Sarabun", "", SARABUN / "files" / "Sarabun-Regular.ttf")
+        add_thai_font(self, "Sarabun", "B", SARABUN / "files" / "Sarabun-Bold.ttf")
         self.set_text_shaping(True)  # Thai vowels and tone marks placed by HarfBuzz
         self.set_auto_page_break(auto=True, margin=15)
         self.alias_nb_pages()
@@ -224,7 +275,9 @@ class StatementPdf(FPDF):
         self.cell(0, 6, self.report.title(self.lang), new_x="LMARGIN", new_y="NEXT", align="C")
         self.set_font("Sarabun", "", 10)
         self.cell(0, 6, self.report.subtitle(self.lang), new_x="LMARGIN", new_y="NEXT", align="C")
-        self.ln(2)
+        self.set_font("Sarabun", "", 9)
+        self.cell(0, 5, unit_line(self.report, self.lang), new_x="LMARGIN", new_y="NEXT", align="R")
+        self.ln(1)
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -237,6 +290,9 @@ class StatementPdf(FPDF):
 PORTRAIT_CHARACTERS = 110
 WIDEST_COLUMN_CHARACTERS = 40
 BOLD = FontFace(emphasis="BOLD")
+# Top, right, bottom, left, in mm: room above a line for a tone mark stacked on an upper vowel
+# (ที่, ปั้น), below for a lower vowel (ผู้), so that neither touches the rule of the table.
+CELL_PADDING_MM = (1.4, 1, 0.6, 1)
 
 
 def table_pdf(table: Table, lang: Language) -> bytes:
@@ -250,7 +306,8 @@ def table_pdf(table: Table, lang: Language) -> bytes:
     pdf.add_page()
     pdf.set_font("Sarabun", "", 9)
     aligns = ["LEFT" if c.kind == "text" else "RIGHT" for c in table.columns]
-    with pdf.table(col_widths=widths, text_align=aligns, line_height=5, repeat_headings=1) as grid:
+    with pdf.table(col_widths=widths, text_align=aligns, line_height=4.5, padding=CELL_PADDING_MM,
+                   repeat_headings=1) as grid:  # fmt: skip
         for texts, style in [(heading, None), *((r, None) for r in rows), *([(totals, BOLD)] if totals else [])]:
             line = grid.row(style=style)
             for text in texts:
@@ -258,4 +315,4 @@ def table_pdf(table: Table, lang: Language) -> bytes:
     pdf.ln(3)
     for text in people_notes(table, lang):
         pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=TextLayerProducer))

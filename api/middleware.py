@@ -3,7 +3,8 @@ and a throttle on failed authentication.
 
 - A body larger than `MAX_BODY_BYTES` is refused with 413 (`request_too_large`) before a route
   parses it: by its Content-Length when it declares one, otherwise while it is read (a chunked
-  body is read into memory up to the bound, never beyond).
+  body is read into memory up to the bound, never beyond). An import route takes a market day's
+  file, up to its own larger bound (`IMPORT_BODY_BYTES`).
 - A body that has not wholly arrived `body_timeout_s` seconds after the request began to be read
   is refused with 408 (`request_timeout`) and the connection is closed: a client that declares a
   body and never sends it holds a connection for seconds, not for as long as it likes.
@@ -27,6 +28,8 @@ from api.problems import problem
 from ledger.errors import Rejection
 
 MAX_BODY_BYTES = 256 * 1024  # an entry of 200 postings is about 15 KiB
+IMPORT_BODY_BYTES = 8 * 1024 * 1024  # 10,000 sale lines of up to about 800 bytes each
+BODY_BYTES_BY_PATH = {"/v1/sales/import": IMPORT_BODY_BYTES}
 MAX_FAILURES = 20
 WINDOW_S = 60.0
 MAX_ADDRESSES = 10_000  # the throttle's own memory is bounded too: the longest-quiet address goes first
@@ -91,11 +94,12 @@ class RequestGuard:
             refusal.headers["Retry-After"] = str(wait_s)
             return await refusal(scope, receive, send)
         if scope["method"] in WRITE_METHODS:
+            bound = BODY_BYTES_BY_PATH.get(scope["path"], self.max_body_bytes)
             try:
                 async with asyncio.timeout(self.body_timeout_s):
-                    receive = await self._bounded_body(scope, receive)
+                    receive = await self._bounded_body(scope, receive, bound)
             except _BodyTooLarge:
-                detail = f"the request body exceeds {self.max_body_bytes} bytes"
+                detail = f"the request body exceeds {bound} bytes"
                 return await problem(Rejection.request_too_large, detail, 413)(scope, receive, send)
             except TimeoutError:
                 detail = f"the request body did not arrive within {self.body_timeout_s:g} s"
@@ -110,10 +114,10 @@ class RequestGuard:
 
         await self.app(scope, receive, send_noting_failures)
 
-    async def _bounded_body(self, scope, receive):
-        """The body read whole, up to the bound, and a `receive` that hands it on."""
+    async def _bounded_body(self, scope, receive, bound: int):
+        """The body read whole, up to `bound` bytes, and a `receive` that hands it on."""
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > bound):
             raise _BodyTooLarge
         chunks, size, more = [], 0, True
         while more:
@@ -122,7 +126,7 @@ class RequestGuard:
                 return _replay([message])
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
+            if size > bound:
                 raise _BodyTooLarge
             chunks.append(chunk)
             more = message.get("more_body", False)

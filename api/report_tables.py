@@ -7,9 +7,17 @@ from typing import Any
 
 from ledger.accounts import AccountType
 from ledger.calendar import format_date
-from ledger.money import format_amount
-from ledger.reports import FinancialPosition, IncomeStatement, PeriodLine, ReportAccount, Statement, TreeLine
-from ledger.tabular import ACCOUNT_TYPE_LABELS, TOTAL, Column, Label, Table
+from ledger.money import people_amount
+from ledger.reports import (
+    FinancialPosition,
+    IncomeStatement,
+    PeriodLine,
+    ReportAccount,
+    Statement,
+    TreeLine,
+    prior_period,
+)
+from ledger.tabular import ACCOUNT_TYPE_LABELS, LOAN_CLASS_LABELS, TOTAL, Column, Label, Table
 
 ACCOUNT = (Column("code", "Code", "รหัสบัญชี"), Column("account", "Account", "ชื่อบัญชี"))
 PARTY = (Column("party", "Party", "ผู้เกี่ยวข้อง"), Column("province", "Province", "จังหวัด"))
@@ -63,8 +71,17 @@ def movements(books: Sequence[dict], period: tuple[date, date], lines: Sequence[
     )  # fmt: skip
 
 
-def _comparative(prior_en: str, prior_th: str) -> tuple[Column, ...]:
-    return (*ACCOUNT, _money("amount", "Amount", "จำนวนเงิน"), _money("prior", prior_en, prior_th))
+def _comparative(current: Label, prior: Label) -> tuple[Column, ...]:
+    """The account, then the current figures and the prior ones, each column headed by its date."""
+    return (*ACCOUNT, _money("amount", current.en, current.th), _money("prior", prior.en, prior.th))
+
+
+def _day(day: date) -> Label:
+    return Label(format_date(day, "en"), format_date(day, "th"))
+
+
+def _days(first: date, last: date) -> Label:
+    return Label(*(f"{format_date(first, lang)} – {format_date(last, lang)}" for lang in ("en", "th")))
 
 
 def _section(lines, kind: AccountType) -> list[dict[str, Any]]:
@@ -92,7 +109,7 @@ def financial_position(books: Sequence[dict], day: date, prior_day: date, result
     return Table(
         "Statement of financial position", "งบแสดงฐานะการเงิน", **_books(books),
         name=_name(books, "financial-position", day), as_of=day,
-        columns=_comparative(f"As of {format_date(prior_day, 'en')}", f"ณ {format_date(prior_day, 'th')}"),
+        columns=_comparative(_day(day), _day(prior_day)),
         rows=tuple(rows),
         totals={"account": Label("Total liabilities and equity", "รวมหนี้สินและทุน"), "amount": total[0],
                 "prior": total[1]},
@@ -106,10 +123,10 @@ def income_statement(books: Sequence[dict], period: tuple[date, date], result: I
     return Table(
         "Income statement", "งบกำไรขาดทุน", **_books(books),
         name=_name(books, "income-statement", f"{period[0]}-{period[1]}"), period=period,
-        columns=_comparative("Prior period", "งวดก่อน"), rows=tuple(rows),
+        columns=_comparative(_days(*period), _days(*prior_period(*period))), rows=tuple(rows),
         totals={"account": Label("Surplus (deficit)", "รายได้สูง (ต่ำ) กว่าค่าใช้จ่าย"), "amount": surplus[0],
                 "prior": surplus[1]},
-        total_in_words_satang=abs(surplus[0]),
+        total_in_words_satang=surplus[0],
     )  # fmt: skip
 
 
@@ -146,11 +163,11 @@ def loans_receivable(book: dict, day: date, loans: Sequence[dict], allowance_sat
         name=_name([book], "loans-receivable", day), as_of=day,
         columns=(Column("loan", "Loan", "สัญญา"), *PARTY, Column("class", "Class", "ชั้นหนี้"),
                  Column("days", "Days past due", "จำนวนวันค้างชำระ"), _money("outstanding", "Outstanding", "คงค้าง")),
-        rows=tuple({"loan": loan["id"], **_party(loan), "class": loan["class"], "days": loan["days_past_due"],
-                    "outstanding": loan["outstanding_satang"]} for loan in loans),
+        rows=tuple({"loan": loan["id"], **_party(loan), "class": LOAN_CLASS_LABELS[loan["class"]],
+                    "days": loan["days_past_due"], "outstanding": loan["outstanding_satang"]} for loan in loans),
         totals={"party": TOTAL, "outstanding": outstanding},
-        notes=(Label(f"Allowance for loan losses: {format_amount(allowance_satang, grouped=True)}",
-                     f"ค่าเผื่อหนี้สงสัยจะสูญ: {format_amount(allowance_satang, grouped=True)}"),),
+        notes=(Label(f"Allowance for loan losses: {people_amount(allowance_satang)}",
+                     f"ค่าเผื่อหนี้สงสัยจะสูญ: {people_amount(allowance_satang)}"),),
         total_in_words_satang=outstanding,
     )  # fmt: skip
 

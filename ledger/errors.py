@@ -29,6 +29,7 @@ class Rejection(StrEnum):
     idempotency_key_required = "idempotency_key_required"
     request_too_large = "request_too_large"
     request_timeout = "request_timeout"  # 408: the body did not arrive in time
+    duplicate_column = "duplicate_column"  # a CSV header that names a column twice
     too_many_attempts = "too_many_attempts"  # 429: failed authentications, throttled
     # unknown or not yours (404)
     not_found = "not_found"

@@ -11,6 +11,8 @@ non-negative and always sum exactly to the whole.
 150050
 >>> format_amount(-7)
 '-0.07'
+>>> people_amount(-150_000)
+'(1,500.00)'
 >>> allocate(100, [1, 1, 1])
 [34, 33, 33]
 """
@@ -58,6 +60,13 @@ def format_amount(satang: int, *, grouped: bool = False) -> str:
     sign = "-" if satang < 0 else ""
     baht, rest = divmod(abs(satang), SATANG_PER_BAHT)
     return f"{sign}{baht:,}.{rest:02d}" if grouped else f"{sign}{baht}.{rest:02d}"
+
+
+def people_amount(satang: int) -> str:
+    """An amount as a statement for people shows it: grouped, and a negative one in parentheses
+    as accountants write it, "(1,500.00)", where a minus sign is easily missed on paper."""
+    grouped = format_amount(abs(satang), grouped=True)
+    return f"({grouped})" if satang < 0 else grouped
 
 
 def parse_rate(text: str) -> Decimal:

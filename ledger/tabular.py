@@ -54,6 +54,14 @@ ACCOUNT_TYPE_LABELS = {
     "income": Label("Income", "รายได้"),
     "expense": Label("Expense", "ค่าใช้จ่าย"),
 }
+# Bank of Thailand loan classes (ledger.loans.LoanClass), as the schedule of loans shows them.
+LOAN_CLASS_LABELS = {
+    "pass": Label("Pass", "ปกติ"),
+    "special_mention": Label("Special mention", "กล่าวถึงเป็นพิเศษ"),
+    "substandard": Label("Substandard", "ต่ำกว่ามาตรฐาน"),
+    "doubtful": Label("Doubtful", "สงสัย"),
+    "doubtful_of_loss": Label("Doubtful of loss", "สงสัยจะสูญ"),
+}
 TOTAL = Label("Total", "รวม")
 
 Cell = str | int | Label | date | Decimal | None

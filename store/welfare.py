@@ -1275,6 +1275,8 @@ def csv_lines(text: str) -> Iterable[tuple[int, bytes, Row]]:
     header = next(csv.reader(rows[:1]), [])
     if not set(CSV_COLUMNS[:5]) <= set(header) or not set(header) <= set(CSV_COLUMNS):
         raise LedgerError(Rejection.invalid_request, f"the CSV header names the columns {', '.join(CSV_COLUMNS)}")
+    if twice := sorted({name for name in header if header.count(name) > 1}):
+        raise LedgerError(Rejection.duplicate_column, f"the CSV header names {', '.join(twice)} more than once")
     for number, row in enumerate(rows[1:], start=2):
         if row.strip():
             values = next(csv.reader([row]))

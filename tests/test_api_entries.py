@@ -152,7 +152,7 @@ def test_balance_as_of_statement_and_trial_balance(api, fund):
     csv_text = api.get(
         f"/v1/accounts/{cash}/statement", **{"from": "2024-02-01", "to": "2024-03-31", "format": "csv"}
     ).text
-    assert csv_text.splitlines()[0] == "entry_id,effective_date,description,amount,running_balance"
+    assert csv_text.splitlines()[0] == "\ufeffentry_id,effective_date,description,amount,running_balance"
     assert csv_text.splitlines()[-1].endswith("Closing balance,,650.25")
     trial = api.get(f"/v1/books/{fund['book_id']}/trial-balance").json()
     assert trial["total_debit"] == trial["total_credit"] == "1010.25"

@@ -13,6 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
+from api.middleware import IMPORT_BODY_BYTES, MAX_BODY_BYTES
+from store.welfare import MAX_IMPORT_LINES
 from tests.conftest import approved, make_user
 
 WELFARE_TABLES = ("welfare_fund_setting", "contribution_rule", "welfare_sale", "welfare_sale_reversal",
@@ -531,6 +533,43 @@ def test_bulk_import_from_csv_reports_each_rejected_line(api, wf):
     refused(bad_header, 422, "invalid_request")
     garbage = api.client.post("/v1/sales/import", content=b"[1]\n{\n", headers=api.headers()).json()
     assert [r["reason"] for r in garbage["rejected"]] == ["invalid_request", "invalid_request"]
+
+
+def test_an_import_at_the_documented_limits(api, wf):
+    """docs/welfare.md promises 10,000 lines and 8 MiB: a file that size is taken whole (it was
+    refused with 413 at 256 KiB, the bound of every other route); one line or one byte more is not."""
+    csv_headers = {**api.headers(), "Content-Type": "text/csv"}
+    head = "key,enterprise_party_id,effective_date,channel,amount,payment,description"
+    description = "ผ้าทอมือลายดอกแก้ว " * 13  # 13 x 19 characters, most of them Thai: 750 bytes a line in all
+
+    def file(lines: int) -> bytes:
+        rows = (f"m-{n},{wf['e1']['party_id']},2024-06-08,market,1.00,cash,{description}" for n in range(lines))
+        return "\n".join([head, *rows]).encode()
+
+    full = file(MAX_IMPORT_LINES)
+    assert MAX_BODY_BYTES < len(full) <= IMPORT_BODY_BYTES
+    report = api.client.post("/v1/sales/import", content=full, headers=csv_headers)
+    assert report.status_code == 200, report.text
+    assert (report.json()["recorded"], report.json()["rejected"]) == (MAX_IMPORT_LINES, [])
+    one_line_more = api.client.post("/v1/sales/import", content=full + b"\nm-x,1,2024-06-08,market,1.00,cash",
+                                    headers=csv_headers)  # fmt: skip
+    refused(one_line_more, 413, "request_too_large")
+    assert "10000 lines" in one_line_more.json()["detail"]
+    one_byte_more = api.client.post("/v1/sales/import", content=b" " * (IMPORT_BODY_BYTES + 1), headers=csv_headers)
+    refused(one_byte_more, 413, "request_too_large")
+    # Every other route keeps its bound.
+    refused(api.client.post("/v1/parties", content=full, headers=api.headers()), 413, "request_too_large")
+
+
+def test_a_csv_header_that_names_a_column_twice_is_refused(api, wf):
+    """Not "the last column wins": the amount read could be either of the two."""
+    e1 = wf["e1"]["party_id"]
+    twice = f"key,enterprise_party_id,effective_date,channel,amount,amount\nd-1,{e1},2024-06-08,market,1.00,900.00\n"
+    response = api.client.post("/v1/sales/import", content=twice.encode(),
+                               headers={**api.headers(), "Content-Type": "text/csv"})  # fmt: skip
+    refused(response, 422, "duplicate_column")
+    assert "amount" in response.json()["detail"]
+    assert api.get("/v1/sales").json()["data"] == []
 
 
 def test_the_openapi_document_describes_the_welfare_routes(api):

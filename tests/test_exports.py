@@ -119,7 +119,8 @@ def test_a_wrong_balance_fails_bean_check(api, fund_year):
 def test_csv_journal_reconciles(api, db, fund_year):
     response = api.get(f"/v1/books/{fund_year['book_id']}/export", format="csv")
     assert response.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert response.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert sum(Decimal(r["amount"]) for r in rows) == 0
     debits, credits = (sum(Decimal(r[c] or 0) for r in rows) for c in ("debit", "credit"))
     # 100,000 + 40,000 + 999 + 999 + 2,150.75 = 144,148.75 on each side
@@ -151,7 +152,7 @@ def test_cli_export(db, fund_year, monkeypatch, tmp_path, capsys):
     _, errors, _ = loader.load_file(str(out))
     assert errors == []
     assert main(["export", "--format", "csv", str(fund_year["book_id"])]) == 0
-    assert capsys.readouterr().out.startswith("entry_id,effective_date,kind,description,")
+    assert capsys.readouterr().out.startswith("\ufeffentry_id,effective_date,kind,description,")
     assert main(["export", "NOPE"]) == 2
     assert "not_found" in capsys.readouterr().err
 

@@ -2,17 +2,22 @@
 
 import csv
 import io
-import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from api.formats import table_csv, table_json, table_pdf, table_response, table_xlsx
+from api.formats import csv_blocks, table_csv, table_json, table_pdf, table_response, table_xlsx
+from api.pdf_text import cluster_texts
+from ledger.accounts import AccountType
 from ledger.errors import LedgerError, Rejection
-from ledger.tabular import TOTAL, Column, Label, Table
+from ledger.loans import LoanClass
+from ledger.tabular import ACCOUNT_TYPE_LABELS, LOAN_CLASS_LABELS, TOTAL, Column, Label, Table
 
 
 def xlsx_sheet(content: bytes):
@@ -20,10 +25,8 @@ def xlsx_sheet(content: bytes):
 
 
 def pdf_pages(content: bytes) -> list[str]:
-    """Each page's text. HarfBuzz draws ำ as two glyphs, which pypdf reads back with a control
-    character between them: drop those."""
-    pages = [page.extract_text() for page in PdfReader(io.BytesIO(content)).pages]
-    return [re.sub(r"[\x00-\x09\x0b-\x1f]", "", text) for text in pages]
+    """Each page's text, as pypdf reads it back (search and copy work on the same text)."""
+    return [page.extract_text() for page in PdfReader(io.BytesIO(content)).pages]
 
 
 def baht(value) -> str:
@@ -72,15 +75,23 @@ def test_json_keeps_machine_values_and_changes_only_words():
 
 
 def test_csv_in_english_and_thai():
-    english = list(csv.reader(io.StringIO(table_csv(loans_table(), "en").decode("utf-8"))))
+    content = table_csv(loans_table(), "en")
+    assert content.startswith("\ufeff".encode())  # in every language: a spreadsheet then reads UTF-8
+    english = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert english[0] == ["code", "name", "opened_on", "rate", "debit", "credit"]
     assert english[1] == ["1200-000", "Loan 0", "2024-09-30", "3.5", "1234567.89", ""]
     assert english[-1] == ["", "Total", "", "", "2469135.78", "1000.01"]
     content = table_csv(loans_table(), "th")
-    assert content.startswith("\ufeff".encode())  # a spreadsheet then reads it as UTF-8
+    assert content.startswith("\ufeff".encode())
     thai = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert thai[0] == ["รหัส", "บัญชี", "วันที่เปิด", "อัตรา", "เดบิต", "เครดิต"]
     assert thai[-1] == ["", "รวม", "", "", "2469135.78", "1000.01"]
+
+
+def test_a_streamed_csv_has_one_byte_order_mark_at_its_start():
+    blocks = list(csv_blocks(("a",), (("x",) for _ in range(5)), rows_per_block=2))
+    assert len(blocks) == 3 and blocks[0].startswith("\ufeffa\r\nx\r\n")
+    assert "".join(blocks).count("\ufeff") == 1
 
 
 @pytest.mark.parametrize("lang", ["en", "th"])
@@ -89,10 +100,11 @@ def test_xlsx_reads_back_with_numbers_dates_formats_and_a_frozen_header(lang):
     assert sheet["A1"].value == ("กองทุนพัฒนา" if lang == "th" else "CODI fund")
     assert sheet["A3"].value == ("สำหรับงวด 1 ต.ค. 2566 ถึง 30 ก.ย. 2567" if lang == "th"
                                  else "For the period 1 Oct 2023 to 30 Sep 2024")  # fmt: skip
+    assert sheet["A4"].value == ("หน่วย: บาท" if lang == "th" else "Unit: baht")
     assert sheet.freeze_panes == "A6"
     assert [c.value for c in sheet[5]] == [c.label(lang) for c in COLUMNS]
     first = {c.key: cell for c, cell in zip(COLUMNS, sheet[6], strict=True)}
-    assert first["debit"].value == 1234567.89 and first["debit"].number_format == "#,##0.00;-#,##0.00"
+    assert first["debit"].value == 1234567.89 and first["debit"].number_format == "#,##0.00;(#,##0.00)"
     assert first["opened_on"].value == datetime(2024, 9, 30)
     assert ("bbbb" in first["opened_on"].number_format) == (lang == "th")
     assert first["rate"].value == 3.5
@@ -122,6 +134,46 @@ def test_pdf_in_thai():
     assert "หน้า 1 / 1" in text
 
 
+# Sara am (drawn as two glyphs, its nikhahit moved before a tone mark), tone marks above upper
+# vowels, marks moved left of ป ฝ ฟ's tails, ญ and ฐ without their tails above a lower vowel.
+THAI_WORDS = ("จำนวนเงิน", "กำไร", "น้ำ", "ที่", "กี่", "ปั้น", "ฝั่ง", "ฟุ้ง", "ญาติ", "ฐาน", "ฐู", "ญู", "ผู้ใหญ่",
+              "ค่าน้ำประปา", "สำนักงาน", "ปู่ย่า", "ฎีกา", "กระทำ", "เงินให้กู้ยืม")  # fmt: skip
+CONSONANTS, UPPER, LOWER, TONES, AFTER = "กขคงจญฎฐณดตนบปผฝพฟมยรลวสหอ", "ัิีึื", "ุู", "่้๊๋", ("", "า", "ำ", "ะ", "น")
+
+
+def words_table(words: Sequence[str], heading: str = "คำอธิบายที่ปั้นน้ำ") -> Table:
+    return Table(
+        title_en="Words", title_th=f"งบกำไร{heading}", book_name_en="", book_name_th="กองทุนสำนักงานน้ำ", name="w",
+        columns=(Column("words", "Words", heading),), rows=tuple({"words": w} for w in words),
+        totals={"words": "รวมจำนวนเงินที่ปั้น"},
+    )  # fmt: skip
+
+
+def test_thai_text_in_a_pdf_reads_back_as_it_was_written():
+    """pypdf read "จำ\x07นวนเงิน" and "ปั้ น": a glyph of a cluster had no text, a mark moved left
+    left a gap. Now every line reads back as its source, bold headings and totals too."""
+    lines = pdf_pages(table_pdf(words_table(THAI_WORDS), "th"))[0].split("\n")
+    expected = ["กองทุนสำนักงานน้ำ", "งบกำไรคำอธิบายที่ปั้นน้ำ", "คำอธิบายที่ปั้นน้ำ", *THAI_WORDS, "รวมจำนวนเงินที่ปั้น"]
+    assert [line for line in lines if line in expected] == expected
+
+
+def test_a_clusters_text_goes_to_its_widest_glyph():
+    # น, then nikhahit with the tone mark (one glyph in Sarabun), then sara aa: the text of ้ำ on sara aa
+    assert cluster_texts("น้ำ", [0, 1, 1], [637, 0, 485]) == ["น", "", "้ำ"]
+    assert cluster_texts("ab", [0, 1], [500, 500]) == ["a", "b"]
+
+
+syllables = st.builds(lambda *parts: "".join(parts), st.sampled_from(CONSONANTS),
+                      st.sampled_from(("", *UPPER, *LOWER)), st.sampled_from(("", *TONES)), st.sampled_from(AFTER))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(syllables, min_size=1, max_size=4).map("".join), min_size=1, max_size=6))
+def test_any_thai_words_read_back_from_a_pdf(words):
+    lines = pdf_pages(table_pdf(words_table(words), "th"))[0].split("\n")
+    assert lines[lines.index("คำอธิบายที่ปั้นน้ำ") + 1 :][: len(words)] == words
+
+
 @pytest.mark.parametrize(
     ("format_", "lang", "reason"),
     [("xml", "en", Rejection.unsupported_format), ("pdf", "fr", Rejection.unsupported_language)],
@@ -130,6 +182,12 @@ def test_unsupported_format_or_language(format_, lang, reason):
     with pytest.raises(LedgerError) as refused:
         table_response(loans_table(), format_, lang)
     assert refused.value.reason == reason
+
+
+def test_every_enumeration_a_table_shows_has_its_words_in_each_language():
+    assert set(LOAN_CLASS_LABELS) == {c.value for c in LoanClass}
+    assert set(ACCOUNT_TYPE_LABELS) == {t.value for t in AccountType}
+    assert LOAN_CLASS_LABELS["doubtful_of_loss"].th == "สงสัยจะสูญ"
 
 
 def test_a_table_refuses_cells_outside_its_columns():

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from tests.conftest import make_user
 from tests.test_api_loans import application, product_body, refused
+from tests.test_formats import pdf_pages
 
 AFTER_FY2567 = datetime(2024, 10, 15, 3, 0, tzinfo=UTC)
 
@@ -199,7 +200,7 @@ def test_fy2567_in_thai_and_english_files(api, fy2567):
                    lang="th")  # fmt: skip
     assert sofp.status_code == 200 and sofp.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(sofp.content.decode("utf-8-sig"))))
-    assert rows[0] == ["รหัสบัญชี", "ชื่อบัญชี", "จำนวนเงิน", "ณ 30 ก.ย. 2566"]
+    assert rows[0] == ["รหัสบัญชี", "ชื่อบัญชี", "30 ก.ย. 2567", "30 ก.ย. 2566"]  # each column its date
     assert ["1100", "เงินฝากธนาคาร", "928900.67", "0.00"] in rows
     assert rows[-1][1:3] == ["รวมหนี้สินและทุน", "996900.67"]
     english = api.get("/v1/reports/income-statement", book_id=fy2567["book_id"], fiscal_year=2567, format="csv")
@@ -213,6 +214,25 @@ def test_fy2567_in_thai_and_english_files(api, fy2567):
     assert [str(v) for v in totals[2:]] == ["1002700.67", "1002700.67"]
     pdf = api.get("/v1/reports/income-statement", book_id=fy2567["book_id"], fiscal_year=2567, format="pdf", lang="th")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_fy2567_on_paper(api, fy2567):
+    """What a person reads: the unit, each comparative column headed by its dates, a deficit in
+    parentheses and in Thai words with ลบ, the loan classes in Thai."""
+    income = pdf_pages(api.get("/v1/reports/income-statement", book_id=fy2567["book_id"], fiscal_year=2567,
+                               format="pdf", lang="th").content)[0]  # fmt: skip
+    assert "หน่วย: บาท" in income
+    assert "1 ต.ค. 2566 – 30 ก.ย. 2567" in income and "1 ต.ค. 2565 – 30 ก.ย. 2566" in income
+    assert "(3,099.33)" in income and "-3,099.33" not in income
+    assert "ลบสามพันเก้าสิบเก้าบาทสามสิบสามสตางค์" in income
+    english = pdf_pages(api.get("/v1/reports/financial-position", book_id=fy2567["book_id"], as_of="2024-09-30",
+                                format="pdf").content)[0]  # fmt: skip
+    assert "Unit: baht" in english and "30 Sep 2024 30 Sep 2023" in english
+    assert "(2,000.00)" in english  # the impairment of the investment
+    loans = api.get("/v1/reports/loans-receivable", book_id=fy2567["book_id"], as_of="2024-09-30", format="xlsx",
+                    lang="th")  # fmt: skip
+    classes = [row[3].value for row in load_workbook(io.BytesIO(loans.content)).active.iter_rows(min_row=6)]
+    assert "ปกติ" in classes and "pass" not in classes
 
 
 # --- consolidation and cuts --------------------------------------------------------------------

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.calendar import format_date
-from ledger.money import MAX_AMOUNT_SATANG, format_amount
+from ledger.money import MAX_AMOUNT_SATANG, format_amount, people_amount
 from ledger.thai import baht_text, number_words
 
 NUMBERS = [
@@ -71,6 +71,7 @@ AMOUNTS = [
     (100_000_100, "หนึ่งล้านเอ็ดบาทถ้วน"),
     (123_456_789, "หนึ่งล้านสองแสนสามหมื่นสี่พันห้าร้อยหกสิบเจ็ดบาทแปดสิบเก้าสตางค์"),
     (-150, "ลบหนึ่งบาทห้าสิบสตางค์"),
+    (-15_000, "ลบหนึ่งร้อยห้าสิบบาทถ้วน"),  # a negative total says ลบ
     (
         MAX_AMOUNT_SATANG,  # 999,999,999,999.99
         "เก้าแสนเก้าหมื่นเก้าพันเก้าร้อยเก้าสิบเก้าล้านเก้าแสนเก้าหมื่นเก้าพันเก้าร้อยเก้าสิบเก้าบาทเก้าสิบเก้าสตางค์",
@@ -168,3 +169,8 @@ def test_grouping_only_adds_separators(satang):
     grouped = format_amount(satang, grouped=True)
     assert grouped.replace(",", "") == format_amount(satang)
     assert re.fullmatch(r"-?\d{1,3}(,\d{3})*\.\d\d", grouped)
+
+
+@pytest.mark.parametrize(("satang", "shown"), [(0, "0.00"), (-150_000, "(1,500.00)"), (123_456_789, "1,234,567.89")])
+def test_people_read_a_negative_amount_in_parentheses(satang, shown):
+    assert people_amount(satang) == shown

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.context import APPROVERS, Admin, ClockDep, JournalWriter, ReadDep, Reader, Registrar, Staff, role
+from api.middleware import IMPORT_BODY_BYTES
 from api.pages import PageDep, next_cursor
 from api.render import csv_response, wants_csv
 from api.routes.commands import propose
@@ -68,11 +69,11 @@ from store.users import Principal
 router = APIRouter(prefix="/v1", tags=["welfare"])
 CSV = {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv or Accept: text/csv"}
 CostRecorder = Annotated[Principal, Depends(role(frozenset({"admin", "officer", "approver", "enterprise"})))]
-MAX_IMPORT_BYTES = 8 * 1024 * 1024
 IMPORT_BODY = {
     "requestBody": {
         "required": True,
-        "description": f"One sale a line, at most {welfare.MAX_IMPORT_LINES:,}: CSV (Content-Type text/csv) "
+        "description": f"One sale a line, at most {welfare.MAX_IMPORT_LINES:,} lines and "
+        f"{IMPORT_BODY_BYTES // (1024 * 1024)} MiB: CSV (Content-Type text/csv) "
         f"under a header naming {', '.join(welfare.CSV_COLUMNS)} (the first five required), or JSON lines "
         "with those fields and optional product `lines`. Each line's `key` makes it idempotent.",
         "content": {"text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}},
@@ -192,9 +193,7 @@ async def import_sales(request: Request, write: Write, principal: JournalWriter,
     """A market day's sales at once, idempotent line by line (each line's `key`): a line recorded
     before is replayed, not recorded again; a refused line is reported with its reason and costs
     the others nothing. An enterprise's token imports its own sales only."""
-    body = await request.body()
-    if len(body) > MAX_IMPORT_BYTES:
-        raise LedgerError(Rejection.request_too_large, f"an import has at most {MAX_IMPORT_BYTES:,} bytes")
+    body = await request.body()  # at most IMPORT_BODY_BYTES: api.middleware refuses more
     parsed = ImportReport()
     is_csv = request.headers.get("content-type", "").split(";")[0].strip() == "text/csv"
     lines = welfare.parse_import(body, is_csv=is_csv, report=parsed)
