@@ -4,6 +4,8 @@ authentication.
 - A body larger than `MAX_BODY_BYTES` is refused with 413 (`request_too_large`) before a route
   parses it: by its Content-Length when it declares one, otherwise while it is read (a chunked
   body is read into memory up to the bound, never beyond).
+- A body holding a lone surrogate (`ledger.text`), text that nothing can store, is refused with
+  422 (`invalid_text`) before anything decodes it, whatever route, schema or field it is for.
 - A client address whose requests failed authentication (401) `max_failures` times within
   `window_s` seconds gets 429 (`too_many_attempts`) with a Retry-After header on every request
   until the oldest of those failures leaves the window, valid token or not: a guesser learns
@@ -20,7 +22,8 @@ from time import monotonic
 from fastapi import FastAPI
 
 from api.problems import problem
-from ledger.errors import Rejection
+from ledger.errors import LedgerError, Rejection
+from ledger.text import check_storable
 
 MAX_BODY_BYTES = 256 * 1024  # an entry of 200 postings is about 15 KiB
 MAX_FAILURES = 20
@@ -85,10 +88,14 @@ class RequestGuard:
             return await refusal(scope, receive, send)
         if scope["method"] in WRITE_METHODS:
             try:
-                receive = await self._bounded_body(scope, receive)
+                body, receive = await self._bounded_body(scope, receive)
             except _BodyTooLarge:
                 detail = f"the request body exceeds {self.max_body_bytes} bytes"
                 return await problem(Rejection.request_too_large, detail, 413)(scope, receive, send)
+            try:
+                check_storable(body)
+            except LedgerError as error:
+                return await problem(error.reason, error.detail, 422)(scope, receive, send)
 
         async def send_noting_failures(message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 401:
@@ -97,7 +104,7 @@ class RequestGuard:
 
         await self.app(scope, receive, send_noting_failures)
 
-    async def _bounded_body(self, scope, receive):
+    async def _bounded_body(self, scope, receive) -> tuple[bytes, Callable]:
         """The body read whole, up to the bound, and a `receive` that hands it on."""
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
@@ -106,14 +113,15 @@ class RequestGuard:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                return _replay([message])
+                return b"", _replay([message])
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise _BodyTooLarge
             chunks.append(chunk)
             more = message.get("more_body", False)
-        return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}], then=receive)
+        body = b"".join(chunks)
+        return body, _replay([{"type": "http.request", "body": body, "more_body": False}], then=receive)
 
 
 def _replay(messages: list[dict], then=None):
