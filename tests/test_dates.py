@@ -1,7 +1,7 @@
 """Every date a client sends goes through one parser (ledger.calendar.parse_client_date) with one
 window, 1900-01-01 .. 2199-12-31, and ISO `YYYY-MM-DD` strings only. The attacks: `as_of=9999-12-31`
 answered 500; entries took 0001-01-01, 9999-12-31 and 1717200000 (read as a Unix timestamp); and a
-Buddhist Era year typed for a Common Era one (2567 for 2024) was taken as a date eleven centuries
+Buddhist Era year typed for a Common Era one (2567 for 2024) was taken as a date five centuries
 ahead, in entries, imports, as_of and statement periods. Each is now a 422 with its reason:
 `date_out_of_range`, `malformed_date`, `buddhist_era_year` (naming the date meant)."""
 
@@ -10,10 +10,12 @@ from datetime import date
 
 import pytest
 from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api import cli
 from api.schemas import CLIENT_DATE_PATTERN
-from ledger.calendar import parse_client_date
+from ledger.calendar import BE_OFFSET, EARLIEST_DATE, LATEST_DATE, parse_client_date
 from ledger.errors import LedgerError
 from store.bulk import import_file
 from tests.conftest import NOW
@@ -43,6 +45,17 @@ def test_the_one_parser_reads_the_window_and_names_the_date_meant():
     assert parse_client_date(date(2024, 2, 29)) == date(2024, 2, 29)
     with pytest.raises(LedgerError, match="did you mean 2024-02-29"):
         parse_client_date("2567-02-29")  # no day of the Common Era year 2567: still the BE leap day meant
+
+
+@given(st.dates(min_value=date(1000, 1, 1)))
+def test_every_day_of_the_window_is_read_and_no_other(day):
+    if EARLIEST_DATE <= day <= LATEST_DATE:
+        assert parse_client_date(day.isoformat()) == day
+        return
+    with pytest.raises(LedgerError) as refused:
+        parse_client_date(day.isoformat())
+    be_looking = 2400 <= day.year <= LATEST_DATE.year + BE_OFFSET
+    assert refused.value.reason == ("buddhist_era_year" if be_looking else "date_out_of_range")
 
 
 def dates_without_the_parser(openapi: dict) -> tuple[list[str], int]:
