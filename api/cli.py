@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 
 from api.context import Clock
+from ledger.calendar import parse_client_date
+from ledger.errors import LedgerError
 from ledger.money import format_amount
 from store import audit_log, people, users
 from store.engine import DEFAULT_URL, Database
@@ -195,6 +197,14 @@ def cmd_export(args) -> int:
     return 0
 
 
+def client_date(text: str) -> date:
+    """A date given on the command line, read by the one parser of client dates."""
+    try:
+        return parse_client_date(text)
+    except LedgerError as error:
+        raise argparse.ArgumentTypeError(f"{error.reason}: {error.detail}") from None
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="codi-ledger", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -219,7 +229,7 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.set_defaults(run=cmd_import)
     cob = sub.add_parser("cob", help="close of business: accrue loan interest and age the loans through a day")
-    cob.add_argument("--date", required=True, type=date.fromisoformat, help="the business day, YYYY-MM-DD")
+    cob.add_argument("--date", required=True, type=client_date, help="the business day, YYYY-MM-DD")
     cob.set_defaults(run=cmd_cob)
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="recompute the hash chain")
@@ -244,8 +254,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ledger.errors import LedgerError
-
     args = parser().parse_args(argv)
     try:
         return args.run(args)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas import AmountText, Code, Id, Name, Strict, Text
+from api.schemas import AmountText, ClientDate, Code, Id, Name, Strict, Text
 
 RateText = Annotated[str, Field(min_length=1, max_length=20, examples=["10"], description="Percent")]
 Shares = Annotated[int, Field(strict=True, ge=-(10**15), le=10**15)]
@@ -41,7 +41,7 @@ class ShareClassPublic(BaseModel):
 
 class RegisterEventCreate(Strict):
     kind: RegisterKind
-    effective_date: date
+    effective_date: ClientDate
     share_class_id: Id
     shares: Shares = Field(0, description="None for a payment")
     from_party_id: Id | None = Field(None, description="Transfer, buy-back, cancellation: who gives shares up")
@@ -114,7 +114,7 @@ class CapTablePublic(BaseModel):
 
 
 class PolicyCreate(Strict):
-    effective_from: date
+    effective_from: ClientDate
     reserve_min_percent: RateText = "10"
     dividend_cap_percent: RateText | None = Field("10", description="Percent a year on paid-up capital; null: none")
     holder_cap_percent: RateText | None = Field(None, description="Of the nominal capital; 20 is one fifth")
@@ -134,9 +134,9 @@ class Business(Strict):
 
 
 class DistributionCreate(Strict):
-    period_start: date
-    period_end: date
-    declared_on: date
+    period_start: ClientDate
+    period_end: ClientDate
+    declared_on: ClientDate
     net_profit: AmountText
     reserve_percent: RateText = "10"
     dividend_rate_percent: RateText = Field(description="Percent a year on paid-up capital, by days held")
@@ -178,7 +178,7 @@ class DistributionPublic(BaseModel):
 
 
 class DistributionPaymentCreate(Strict):
-    paid_on: date
+    paid_on: ClientDate
     holder_party_ids: Annotated[list[Id], Field(min_length=1, max_length=5000)] | None = Field(
         None, description="Default: every holder not yet paid"
     )
@@ -197,7 +197,7 @@ class ThresholdPublic(BaseModel):
 class PurchaseCreate(Strict):
     shares: Shares
     price: AmountText = Field(description="The whole price paid for the shares")
-    effective_date: date
+    effective_date: ClientDate
 
 
 class InvestmentCreate(PurchaseCreate):
@@ -208,19 +208,19 @@ class InvestmentCreate(PurchaseCreate):
 
 class ImpairmentCreate(Strict):
     amount: AmountText
-    effective_date: date
+    effective_date: ClientDate
     reason: Reason
 
 
 class ExitCreate(Strict):
     shares: Shares
     price: AmountText = Field(description="What the buyer pays for all the shares sold")
-    effective_date: date
+    effective_date: ClientDate
     buyer_party_id: Id | None = Field(None, description="A member buying them; default the enterprise (buy-back)")
 
 
 class ExitPlanCreate(Strict):
-    target_date: date
+    target_date: ClientDate
     price_rule: PriceRule
     price_per_share: AmountText | None = Field(None, description="For the fixed rule")
     note: Note | None = None

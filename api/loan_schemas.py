@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas import AmountText, Code, Id, Name, Strict, Text
+from api.schemas import AmountText, ClientDate, Code, Id, Name, Strict, Text
 from ledger.loans import (
     DEFAULT_ALLOCATION_ORDER,
     Amortization,
@@ -30,7 +30,7 @@ AccountRole = Literal["cash", "receivable", "interest_receivable", "overpayments
 
 
 class RateChangeBody(Strict):
-    effective_on: date
+    effective_on: ClientDate
     rate_annual_percent: RateText
 
 
@@ -119,7 +119,7 @@ class LoanCreate(Strict):
     guarantors: Annotated[list[Guarantor], Field(max_length=10)] = []
     purpose: Reason | None = None
     term_instalments: Count | None = Field(None, description="Instalments, if not the product's")
-    first_repayment_on: date | None = None
+    first_repayment_on: ClientDate | None = None
 
 
 class FiguresPublic(BaseModel):
@@ -175,11 +175,11 @@ class LoanEndCreate(Strict):
 
 class MoneyMovement(Strict):
     amount: AmountText
-    effective_date: date
+    effective_date: ClientDate
 
 
 class WriteOffCreate(Strict):
-    effective_date: date
+    effective_date: ClientDate
     reason: Annotated[Text, Field(max_length=500)] | None = Field(None, description="Required: why it is written off")
 
 
@@ -188,7 +188,7 @@ class RepaymentUndo(Strict):
 
 
 class RescheduleCreate(Strict):
-    effective_date: date
+    effective_date: ClientDate
     reason: Annotated[Text, Field(max_length=150)] | None = Field(None, description="Required: why")
     rate_annual_percent: RateText | None = Field(None, description="The new rate, if it changes")
     extra_instalments: Count = 0
@@ -199,14 +199,14 @@ class RescheduleCreate(Strict):
 
 
 class MoratoriumCreate(Strict):
-    first_day: date
-    last_day: date
+    first_day: ClientDate
+    last_day: ClientDate
     reason: Annotated[Text, Field(max_length=150)] | None = Field(None, description="Required: why")
 
 
 class RebateCreate(Strict):
     amount: AmountText
-    effective_date: date
+    effective_date: ClientDate
     reason: Annotated[Text, Field(max_length=400)] | None = Field(None, description="Required: why")
     to: Literal["overpayments", "cash"] = Field("overpayments", description="Credit the overpayments, or pay out")
 
@@ -217,7 +217,7 @@ class LitigationUpdate(Strict):
 
 
 class RateChangeByRuleCreate(Strict):
-    effective_on: date
+    effective_on: ClientDate
     rate_annual_percent: RateText
     max_days_past_due: Count = Field(90, description="Loans more days past due keep their rate (90: 3 months)")
     reason: Annotated[Text, Field(max_length=150)] | None = Field(None, description="Required: why")
@@ -293,7 +293,7 @@ class LoanStatementPublic(BaseModel):
 
 
 class CloseOfBusinessCreate(Strict):
-    day: date = Field(alias="date")
+    day: ClientDate = Field(alias="date")
 
 
 class CloseOfBusinessPublic(BaseModel):

@@ -8,6 +8,8 @@ and a throttle on failed authentication.
 - A body that has not wholly arrived `body_timeout_s` seconds after the request began to be read
   is refused with 408 (`request_timeout`) and the connection is closed: a client that declares a
   body and never sends it holds a connection for seconds, not for as long as it likes.
+- A body holding a lone surrogate (`ledger.text`), text that nothing can store, is refused with
+  422 (`invalid_text`) before anything decodes it, whatever route, schema or field it is for.
 - A client address whose requests failed authentication (401) `max_failures` times within
   `window_s` seconds gets 429 (`too_many_attempts`) with a Retry-After header on every request
   until the oldest of those failures leaves the window, valid token or not: a guesser learns
@@ -25,7 +27,8 @@ from time import monotonic
 from fastapi import FastAPI
 
 from api.problems import problem
-from ledger.errors import Rejection
+from ledger.errors import LedgerError, Rejection
+from ledger.text import check_storable
 
 MAX_BODY_BYTES = 256 * 1024  # an entry of 200 postings is about 15 KiB
 IMPORT_BODY_BYTES = 8 * 1024 * 1024  # 10,000 sale lines of up to about 800 bytes each
@@ -97,7 +100,7 @@ class RequestGuard:
             bound = BODY_BYTES_BY_PATH.get(scope["path"], self.max_body_bytes)
             try:
                 async with asyncio.timeout(self.body_timeout_s):
-                    receive = await self._bounded_body(scope, receive, bound)
+                    body, receive = await self._bounded_body(scope, receive, bound)
             except _BodyTooLarge:
                 detail = f"the request body exceeds {bound} bytes"
                 return await problem(Rejection.request_too_large, detail, 413)(scope, receive, send)
@@ -106,6 +109,10 @@ class RequestGuard:
                 refusal = problem(Rejection.request_timeout, detail, 408)
                 refusal.headers["Connection"] = "close"  # what is left of the body is not waited for
                 return await refusal(scope, receive, send)
+            try:
+                check_storable(body)
+            except LedgerError as error:
+                return await problem(error.reason, error.detail, 422)(scope, receive, send)
 
         async def send_noting_failures(message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 401:
@@ -114,7 +121,7 @@ class RequestGuard:
 
         await self.app(scope, receive, send_noting_failures)
 
-    async def _bounded_body(self, scope, receive, bound: int):
+    async def _bounded_body(self, scope, receive, bound: int) -> tuple[bytes, Callable]:
         """The body read whole, up to `bound` bytes, and a `receive` that hands it on."""
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > bound):
@@ -123,14 +130,15 @@ class RequestGuard:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                return _replay([message])
+                return b"", _replay([message])
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > bound:
                 raise _BodyTooLarge
             chunks.append(chunk)
             more = message.get("more_body", False)
-        return _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}], then=receive)
+        body = b"".join(chunks)
+        return body, _replay([{"type": "http.request", "body": body, "more_body": False}], then=receive)
 
 
 def _replay(messages: list[dict], then=None):

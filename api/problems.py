@@ -161,8 +161,11 @@ def install(app: FastAPI) -> None:
 
 
 def _reason_of(errors: list[dict]) -> Rejection:
-    """The named reason of a malformed body: its first error about an amount or a posting count."""
+    """The named reason of a malformed request: its first error that a validator of ours named
+    (a date's: `api.schemas.ClientDate`), or that is about an amount or a posting count."""
     for error in errors:
+        if error["type"] in Rejection.__members__:
+            return Rejection(error["type"])
         field = error["loc"][-1] if error["loc"] else ""
         if field == "amount":
             return Rejection.malformed_amount

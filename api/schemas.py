@@ -6,11 +6,14 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from api.personal import valid_national_id
 from ledger.accounts import AccountType, BalanceRule
+from ledger.calendar import EARLIEST_DATE, LATEST_DATE, parse_client_date
 from ledger.charts import BookKind
+from ledger.errors import LedgerError
 
 T = TypeVar("T")
 # Most ids are INTEGER keys on PostgreSQL: an id beyond them is unknown, and asking the database
@@ -27,6 +30,29 @@ def printable(text: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(printable)]
+
+
+def client_date(value: object) -> date:
+    """A date the client sent, read by the one parser (`ledger.calendar.parse_client_date`); its
+    refusal keeps its reason, which `api.problems` puts in the problem+json."""
+    try:
+        return parse_client_date(value)
+    except LedgerError as error:
+        raise PydanticCustomError(error.reason.value, "{detail}", {"detail": error.detail}) from None
+
+
+CLIENT_DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# Every date a client sends, in a body or a query, is a ClientDate (tests/test_dates.py checks
+# that no route takes a plain `date`).
+ClientDate = Annotated[
+    date,
+    BeforeValidator(client_date),
+    Field(
+        description=f"YYYY-MM-DD, Common Era, {EARLIEST_DATE} .. {LATEST_DATE}",
+        examples=["2024-06-01"],
+        json_schema_extra={"pattern": CLIENT_DATE_PATTERN},
+    ),
+]
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 AmountText = Annotated[str, Field(min_length=1, max_length=30, examples=["1500.00"])]
@@ -160,7 +186,7 @@ DimensionValue = Annotated[Text, Field(min_length=1, max_length=100)]
 
 class EntryCreate(Strict):
     book_id: Id
-    effective_date: date
+    effective_date: ClientDate
     kind: Literal["manual", "opening", "adjustment"] = "manual"
     description: Annotated[Text, Field(min_length=1, max_length=500)]
     postings: Annotated[list[PostingCreate], Field(max_length=200)]

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from api.schemas import AmountText, Id, Name, Strict, Text
+from api.schemas import AmountText, ClientDate, Id, Name, Strict, Text
 from ledger.welfare import Channel, Frequency, MatchingKind, MatchingSource, Payment
 
 Percent = Annotated[str, Field(min_length=1, max_length=20, examples=["2.5"], description="Percent")]
@@ -25,12 +25,12 @@ class RuleCreate(Strict):
     fund_party_id: Id
     rate_percent: Percent
     channel: Channel | None = Field(None, description="None: every channel without a rule of its own")
-    effective_from: date
-    effective_to: date | None = Field(None, description="The last day it applies; none: until further notice")
+    effective_from: ClientDate
+    effective_to: ClientDate | None = Field(None, description="The last day it applies; none: until further notice")
 
 
 class RuleEnd(Strict):
-    effective_to: date
+    effective_to: ClientDate
 
 
 class RulePublic(BaseModel):
@@ -52,7 +52,7 @@ class ProductLine(Strict):
 
 class SaleCreate(Strict):
     enterprise_party_id: Id
-    effective_date: date
+    effective_date: ClientDate
     channel: Channel
     amount: AmountText
     payment: Payment = Field(Payment.cash, description="cash: Dr cash; credit: Dr trade receivables")
@@ -97,7 +97,7 @@ class SalePublic(BaseModel):
 
 
 class SaleReversalCreate(Strict):
-    effective_date: date | None = Field(None, description="Default: the business date (Bangkok)")
+    effective_date: ClientDate | None = Field(None, description="Default: the business date (Bangkok)")
     reason: Reason
 
 
@@ -123,7 +123,7 @@ class SettlementCreate(Strict):
     enterprise_party_id: Id
     fund_party_id: Id
     amount: AmountText
-    effective_date: date
+    effective_date: ClientDate
     advance: bool = Field(False, description="Hold what exceeds the sales owed against later sales")
     reference: Reference | None = None
 
@@ -134,7 +134,7 @@ class AllocationPublic(BaseModel):
 
 
 class SettlementReversalCreate(Strict):
-    effective_date: date | None = Field(None, description="Default: the business date (Bangkok)")
+    effective_date: ClientDate | None = Field(None, description="Default: the business date (Bangkok)")
     reason: Reason
 
 
@@ -166,7 +166,7 @@ class AdvanceRefundCreate(Strict):
     enterprise_party_id: Id
     fund_party_id: Id
     amount: AmountText
-    effective_date: date
+    effective_date: ClientDate
     reference: Reference | None = None
 
 
@@ -183,9 +183,9 @@ class AdvanceRefundPublic(BaseModel):
 
 
 class MemberContributionCreate(Strict):
-    effective_date: date
-    period_from: date
-    period_to: date
+    effective_date: ClientDate
+    period_from: ClientDate
+    period_to: ClientDate
     frequency: Frequency
     member_count: Annotated[int, Field(ge=1, le=10_000_000)]
     amount: AmountText
@@ -209,7 +209,7 @@ class MatchingCreate(Strict):
     source: MatchingSource
     kind: MatchingKind
     amount: AmountText
-    effective_date: date
+    effective_date: ClientDate
     source_party_id: Id | None = None
     reference: Reference | None = None
     through_codi: bool = Field(False, description="The government's money received through CODI: CODI's fund book "
@@ -250,7 +250,7 @@ class BenefitCreate(Strict):
     benefit_type: Annotated[str, Field(max_length=40, examples=["illness"])]
     beneficiary_ref: BeneficiaryRef
     amount: AmountText
-    effective_date: date
+    effective_date: ClientDate
 
 
 class BenefitPublic(BaseModel):
@@ -266,7 +266,7 @@ class BenefitPublic(BaseModel):
 
 class AdminCostCreate(Strict):
     amount: AmountText
-    effective_date: date
+    effective_date: ClientDate
     description: Reason
     override_reason: Reason | None = Field(None, description="An approver's reason to go over the cap")
 

@@ -32,7 +32,7 @@ from datetime import date
 from enum import StrEnum
 
 from ledger.errors import LedgerError, Rejection
-from ledger.money import check_amount_limit, format_amount
+from ledger.money import MAX_BALANCE_SATANG, check_amount_limit, check_balance_limit, format_amount
 
 MAX_POSTINGS_PER_ENTRY = 200
 
@@ -120,6 +120,13 @@ def validate_postings(postings: Sequence[Posting]) -> None:
         if posting.amount_satang == 0:
             raise LedgerError(Rejection.amount_must_not_be_zero, "a posting's amount is zero")
         check_amount_limit(posting.amount_satang)
+    debits = sum(p.amount_satang for p in postings if p.amount_satang > 0)
+    if debits > MAX_BALANCE_SATANG:
+        raise LedgerError(
+            Rejection.amount_too_large,
+            f"the entry's debits total {format_amount(debits)}, "
+            f"beyond the maximum of {format_amount(MAX_BALANCE_SATANG)}",
+        )
     total = sum(p.amount_satang for p in postings)
     if total != 0:
         raise LedgerError(
@@ -156,6 +163,18 @@ def check_balance_rules(
                 Rejection.insufficient_balance,
                 f"account {account_id} would have balance {format_amount(after)}, which its rule {rule} does not allow",
             )
+
+
+def check_balance_bounds(
+    balances: Mapping[int, int], month_movements: Mapping[int, int], postings: Sequence[Posting]
+) -> None:
+    """Refuse postings that would carry an account's balance, or its movement in the entry's month
+    (what a balance as of a date is summed from), past `MAX_BALANCE_SATANG` (balance_out_of_range):
+    the database stores both as BIGINT and refuses them beyond the bound too (migration 0014)."""
+    for account_id, movement in movements(postings).items():
+        month_movement = month_movements.get(account_id, 0) + movement
+        check_balance_limit(balances[account_id] + movement, f"account {account_id}'s balance")
+        check_balance_limit(month_movement, f"account {account_id}'s movement in the entry's month")
 
 
 def reversal_of(postings: Sequence[Posting]) -> list[Posting]:

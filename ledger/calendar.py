@@ -13,12 +13,36 @@ or before it).
 
 A person typing a date on a page may write it either way (`parse_page_date`): ISO 8601 (CE) or
 the Thai d/m/yyyy with a Buddhist Era year.
+
+A date a client sends (a body field, a query parameter, an import line, a command's option) is
+read by one parser, `parse_client_date`: an ISO `YYYY-MM-DD` string and nothing else (no Unix
+timestamp, no time of day), inside one plausibility window, `EARLIEST_DATE` .. `LATEST_DATE`
+(1900-01-01 .. 2199-12-31: the fund's oldest records are decades younger than the first, a
+fifty-year loan disbursed on the last still has a schedule Python and both databases can hold, and
+the window ends well before the Buddhist Era years of today). A year that reads as a Buddhist Era
+year of the window (2400 .. 2742) was meant as one, typed by a Thai hand: it is refused with the
+Common Era date it probably meant.
+
+>>> parse_client_date("2024-06-01")
+datetime.date(2024, 6, 1)
+>>> parse_client_date("2567-06-01")
+Traceback (most recent call last):
+...
+ledger.errors.LedgerError: buddhist_era_year: 2567-06-01 looks like a Buddhist-era date; did you mean 2024-06-01?
+>>> parse_client_date("9999-12-31")
+Traceback (most recent call last):
+...
+ledger.errors.LedgerError: date_out_of_range: 9999-12-31 is outside 1900-01-01 .. 2199-12-31
+>>> parse_client_date(1717200000)
+Traceback (most recent call last):
+...
+ledger.errors.LedgerError: malformed_date: a date is a string YYYY-MM-DD, like 2024-06-01; not 1717200000
 """
 
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from ledger.errors import LedgerError, Rejection
 
@@ -30,10 +54,67 @@ THAI_MONTHS_SHORT = (
 )  # fmt: skip
 # Not calendar.month_abbr: that follows the process's locale.
 ENGLISH_MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+FIRST_BE_LOOKING_YEAR = 2400  # no Common Era date this ledger keeps comes near it
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+# Fiscal years, named by their Buddhist Era year: FY2500 (1956-57) .. FY2700 (2156-57), inside the window
+FISCAL_YEARS = range(2500, 2701)
 
 
 def be_year(ce_year: int) -> int:
     return ce_year + BE_OFFSET
+
+
+def parse_client_date(text: object) -> date:
+    """The date a client means by `text`, an ISO `YYYY-MM-DD` string inside the window; anything
+    else is refused with its reason: `malformed_date`, `buddhist_era_year`, `date_out_of_range`."""
+    if isinstance(text, date) and not isinstance(text, datetime):
+        text = text.isoformat()  # a date made in Python meets the same window as one typed
+    match = _ISO_DATE.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        shown = str(text)[:40] if isinstance(text, str | int | float) else type(text).__name__
+        raise LedgerError(Rejection.malformed_date, f"a date is a string YYYY-MM-DD, like 2024-06-01; not {shown}")
+    year, month, day = map(int, match.groups())
+    if FIRST_BE_LOOKING_YEAR <= year <= be_year(LATEST_DATE.year):
+        meant = _meant(year, month, day)
+        raise LedgerError(Rejection.buddhist_era_year, f"{text} looks like a Buddhist-era date{meant}")
+    try:
+        parsed = date(year, month, day)
+    except ValueError:
+        raise LedgerError(Rejection.malformed_date, f"{text} is not a day of the calendar") from None
+    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        raise LedgerError(Rejection.date_out_of_range, f"{text} is outside {EARLIEST_DATE} .. {LATEST_DATE}")
+    return parsed
+
+
+def _meant(be: int, month: int, day: int) -> str:
+    try:
+        return f"; did you mean {date(be - BE_OFFSET, month, day)}?"
+    except ValueError:  # not a day of that year either
+        return "; dates are Common Era (CE = BE - 543)"
+
+
+def check_fiscal_year(fiscal_year_be: int) -> None:
+    """Refuse a fiscal year outside `FISCAL_YEARS`, naming the Buddhist Era year meant when it
+    reads as a Common Era one.
+
+    >>> check_fiscal_year(2024)
+    Traceback (most recent call last):
+    ...
+    ledger.errors.LedgerError: fiscal_year_out_of_range: fiscal year 2024 is outside 2500-2700: fiscal years \
+are named by the Buddhist Era year in which they end; the one ending in 2024 is 2567
+    """
+    if fiscal_year_be in FISCAL_YEARS:
+        return
+    hint = ""
+    if EARLIEST_DATE.year <= fiscal_year_be <= LATEST_DATE.year:
+        hint = f"; the one ending in {fiscal_year_be} is {be_year(fiscal_year_be)}"
+    raise LedgerError(
+        Rejection.fiscal_year_out_of_range,
+        f"fiscal year {fiscal_year_be} is outside {FISCAL_YEARS.start}-{FISCAL_YEARS.stop - 1}: fiscal years are "
+        f"named by the Buddhist Era year in which they end{hint}",
+    )
 
 
 def fiscal_year_of(day: date) -> int:
@@ -100,12 +181,10 @@ def format_date(day: date, lang: str) -> str:
     return f"{day.day} {ENGLISH_MONTHS_SHORT[day.month - 1]} {day.year}"
 
 
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _THAI_FORM = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
-# The years a person may mean: BE 2443..2742 is CE 1900..2199; a d/m/yyyy year below that
-# window looks CE (2024), one above nothing at all.
-FIRST_CE_YEAR, LAST_CE_YEAR = 1900, 2199
+# A person may mean a date of the one window, EARLIEST_DATE .. LATEST_DATE (BE 2443 .. 2742); a
+# d/m/yyyy year inside the window read as CE looks CE (2024), one above it nothing at all.
 MAX_PAGE_DATE_LENGTH = 20
 
 
@@ -142,12 +221,12 @@ def parse_page_date(text: str) -> date:
     ledger.calendar.PageDateError: date_unreadable: 'tomorrow' is no date: write 30/06/2567 or 2024-06-30
     """
     cleaned = text.strip().translate(_THAI_DIGITS)[:MAX_PAGE_DATE_LENGTH]
-    if iso := _ISO.fullmatch(cleaned):
+    if iso := _ISO_DATE.fullmatch(cleaned):
         year, month, day = map(int, iso.groups())
         return _checked(year, month, day, text)
     if thai := _THAI_FORM.fullmatch(cleaned):
         day, month, year = map(int, thai.groups())
-        if FIRST_CE_YEAR <= year <= LAST_CE_YEAR:
+        if EARLIEST_DATE.year <= year <= LATEST_DATE.year:
             meant = _checked(year, month, day, text)
             raise PageDateError(Rejection.date_looks_common_era,
                                 f"{cleaned} is CE: in the Buddhist Era {page_form(meant)}", meant)
@@ -156,7 +235,7 @@ def parse_page_date(text: str) -> date:
 
 
 def _checked(year: int, month: int, day: int, text: str) -> date:
-    if not FIRST_CE_YEAR <= year <= LAST_CE_YEAR:
+    if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
         raise _unreadable(text)
     try:
         return date(year, month, day)

@@ -52,6 +52,7 @@ from decimal import Decimal
 from enum import StrEnum
 from itertools import groupby
 
+from ledger.calendar import EARLIEST_DATE
 from ledger.errors import LedgerError, Rejection
 from ledger.money import MAX_AMOUNT_SATANG, allocate, format_amount, to_satang
 
@@ -68,7 +69,6 @@ MAX_PERCENT = Decimal(100)
 DAYS_A_YEAR = 365  # actual/365, the Thai practice
 MAX_PERIOD_DAYS = 3660
 MAX_WEIGHT = 2**62  # paid-up satang x days, stored as BIGINT
-EARLIEST_DATE = date(1900, 1, 1)
 PERCENT_UNITS = 1_000_000  # a percentage is told in ten-thousandths of a percent: 100 % is a million
 _PERCENT_PLACES = Decimal("0.0001")
 

@@ -23,6 +23,11 @@ class Rejection(StrEnum):
     unbalanced_entry = "unbalanced_entry"
     invalid_request = "invalid_request"
     invalid_date_range = "invalid_date_range"
+    malformed_date = "malformed_date"  # not an ISO YYYY-MM-DD string, or not a day of the calendar
+    date_out_of_range = "date_out_of_range"  # outside ledger.calendar's window of plausible dates
+    buddhist_era_year = "buddhist_era_year"  # a Buddhist Era year where the API takes Common Era dates
+    invalid_text = "invalid_text"  # text the ledger cannot store (a lone surrogate)
+    balance_out_of_range = "balance_out_of_range"  # an account's balance or month past ledger.money's bound
     unsupported_format = "unsupported_format"
     unsupported_language = "unsupported_language"
     invalid_cursor = "invalid_cursor"

@@ -90,6 +90,7 @@ from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
+from ledger.calendar import EARLIEST_DATE, LATEST_DATE
 from ledger.errors import LedgerError, Rejection
 from ledger.money import MAX_AMOUNT_SATANG, format_amount, parse_rate, to_satang
 
@@ -110,8 +111,7 @@ MAX_TERM_YEARS = 50  # term_instalments x repayment_every, in years
 MAX_REPAYMENT_EVERY = 366
 MAX_MULTIPLE_SATANG = 100_000  # instalments rounded to at most 1,000 baht
 MAX_SETTING_DAYS = 3660  # grace days and the first penalty day: at most about ten years
-EARLIEST_DATE = date(1900, 1, 1)
-LATEST_DISBURSEMENT = date(2199, 12, 31)
+LATEST_DISBURSEMENT = LATEST_DATE  # the window of client dates: a schedule may run past it
 _DECIMAL = Context(prec=34)  # local to this module, whatever the caller's context says
 
 

@@ -24,7 +24,11 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from ledger.errors import LedgerError, Rejection
 
 SATANG_PER_BAHT = 100
-MAX_AMOUNT_SATANG = 10**14 - 1  # 999,999,999,999.99 baht, far beyond the fund, far inside BIGINT
+MAX_AMOUNT_SATANG = 10**14 - 1  # a posting: 999,999,999,999.99 baht, far beyond the fund, far inside BIGINT
+# An account's balance, its movement in one month and an entry's debits: 9,999,999,999,999.99 baht,
+# ten times the largest posting and about a nine-thousandth of BIGINT (2**63 - 1 satang), so that the
+# months of ledger.calendar's window (3,600) summed for a balance as of a date stay inside it too.
+MAX_BALANCE_SATANG = 10**15 - 1
 _AMOUNT = re.compile(r"-?(0|[1-9][0-9]{0,20})(\.[0-9]{1,2})?")
 # ASCII digits only: Decimal() would also read "3_5" as 35, padded spaces and non-ASCII digits.
 _RATE = re.compile(r"[0-9]{1,4}(\.[0-9]{1,12})?")
@@ -50,6 +54,15 @@ def check_amount_limit(satang: int) -> None:
         raise LedgerError(
             Rejection.amount_too_large,
             f"amount exceeds the maximum of {format_amount(MAX_AMOUNT_SATANG)}",
+        )
+
+
+def check_balance_limit(satang: int, what: str) -> None:
+    """Refuse an account's balance or month's movement (`what`) past MAX_BALANCE_SATANG."""
+    if abs(satang) > MAX_BALANCE_SATANG:
+        raise LedgerError(
+            Rejection.balance_out_of_range,
+            f"{what} would be {format_amount(satang)}, beyond the bound of {format_amount(MAX_BALANCE_SATANG)}",
         )
 
 

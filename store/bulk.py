@@ -15,14 +15,16 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from ledger.accounts import EntryDraft, Posting
+from ledger.calendar import parse_client_date
 from ledger.errors import LedgerError, Rejection
 from ledger.money import parse_amount
+from ledger.text import check_storable
 from store import audit_log, idempotency, journal, users
 from store.books import account_t, book_t
 from store.engine import Database
@@ -72,12 +74,13 @@ class Accounts:
 def parse_line(number: int, raw: bytes, accounts: Accounts) -> Line:
     if len(raw) > MAX_LINE_BYTES:
         raise LedgerError(Rejection.request_too_large, f"a line has at most {MAX_LINE_BYTES} bytes")
+    check_storable(raw)
     try:
         data = json.loads(raw)
         book_id = accounts.book_id(data["book"])
         draft = EntryDraft(
             book_id=book_id,
-            effective_date=date.fromisoformat(data["effective_date"]),
+            effective_date=parse_client_date(data["effective_date"]),
             kind=data.get("kind", "import"),
             description=str(data["description"])[:500],
             postings=tuple(

@@ -20,6 +20,7 @@ from ledger.accounts import (
     BalanceRule,
     EntryDraft,
     Posting,
+    check_balance_bounds,
     check_balance_rules,
     check_postable_by_hand,
     check_reversible_by_hand,
@@ -55,6 +56,10 @@ _LOCK_BALANCES = (
     .where(balance_t.c.account_id.in_(bindparam("ids", expanding=True)))
     .order_by(balance_t.c.account_id)
     .with_for_update()
+)
+_MONTH_MOVEMENTS = select(month_t.c.account_id, month_t.c.month_start, month_t.c.movement_satang).where(
+    month_t.c.account_id.in_(bindparam("ids", expanding=True)),
+    month_t.c.month_start.in_(bindparam("months", expanding=True)),
 )
 _ACCOUNT_CODES = select(account_t.c.id, account_t.c.code).where(account_t.c.id.in_(bindparam("ids", expanding=True)))
 _LAST_ENTRY_ID = select(func.max(entry_t.c.id))  # bare, so SQLite answers it from the index end
@@ -123,12 +128,13 @@ def _record(
     outcomes: list[int | LedgerError | None] = [_invalid(d) for d in drafts]
     books = _lock_books(connection, {d.book_id for d in drafts})
     accounts = _lock_balances(connection, {p.account_id for d in drafts for p in d.postings})
+    months = _month_movements(connection, set(accounts), {d.effective_date.replace(day=1) for d in drafts})
     codes = _codes(connection, set(accounts)) if by_hand else None
     accepted: list[tuple[int, EntryDraft]] = []
     for index, draft in enumerate(drafts):
         if outcomes[index] is None:
             try:
-                _check_against_state(draft, books, accounts, codes)
+                _check_against_state(draft, books, accounts, months, codes)
             except LedgerError as error:
                 outcomes[index] = error
                 continue
@@ -171,11 +177,12 @@ def _invalid(draft: EntryDraft) -> LedgerError | None:
 
 
 def _check_against_state(
-    draft: EntryDraft, books: dict[int, Row], accounts: dict[int, Row], codes: dict[int, str] | None
-) -> None:
+    draft: EntryDraft, books: dict[int, Row], accounts: dict[int, Row], months: dict[tuple[int, date], int],
+    codes: dict[int, str] | None,
+) -> None:  # fmt: skip
     """Refuse a draft for its book, period, accounts (with `codes`, a hand-made draft's: those an
-    operation keeps too) or balance rules; on success apply its movements to `accounts`, so the
-    next draft of a batch sees them."""
+    operation keeps too), balance rules or balance bounds; on success apply its movements to
+    `accounts` and `months`, so the next draft of a batch sees them."""
     book = books.get(draft.book_id)
     if book is None:
         raise not_found("book", draft.book_id)
@@ -195,8 +202,11 @@ def _check_against_state(
         check_postable_by_hand({a: codes[a] for a in moved})
     balances = {a: accounts[a]["balance_satang"] for a in moved}
     check_balance_rules(balances, {a: accounts[a]["rule"] for a in moved}, draft.postings)
+    month = draft.effective_date.replace(day=1)
+    check_balance_bounds(balances, {a: months.get((a, month), 0) for a in moved}, draft.postings)
     for account_id, amount in moved.items():
         accounts[account_id]["balance_satang"] += amount
+        months[account_id, month] = months.get((account_id, month), 0) + amount
 
 
 def _rule_safe_order(draft: EntryDraft, accounts: dict[int, Row]) -> EntryDraft:
@@ -223,6 +233,15 @@ def _lock_balances(connection: Connection, account_ids: set[int]) -> dict[int, R
         r.account_id: {"book_id": r.book_id, "rule": BalanceRule(r.balance_rule), "balance_satang": r.balance_satang}
         for r in rows
     }
+
+
+def _month_movements(connection: Connection, account_ids: set[int], months: set[date]) -> dict[tuple[int, date], int]:
+    """The accounts' movements in the months written to, read after their balance rows are locked
+    (so no other writer moves them meanwhile)."""
+    if not account_ids:
+        return {}
+    rows = connection.execute(_MONTH_MOVEMENTS, {"ids": sorted(account_ids), "months": sorted(months)})
+    return {(r.account_id, r.month_start): r.movement_satang for r in rows}
 
 
 def _codes(connection: Connection, account_ids: set[int]) -> dict[int, str]:

@@ -31,10 +31,11 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Select, case, cast, func, insert, select, text, update
 
 from ledger.accounts import EntryDraft, Posting
-from ledger.calendar import fiscal_year_bounds, fiscal_year_of
+from ledger.calendar import fiscal_year_bounds, fiscal_year_of, parse_client_date
 from ledger.charts import CHARTS, BookKind
 from ledger.errors import LedgerError, Rejection
 from ledger.money import format_amount, parse_amount
+from ledger.text import check_storable
 from ledger.welfare import (
     DEFAULT_ADMIN_CAP_PERCENT,
     MEMBER_DAILY_SATANG,
@@ -1240,7 +1241,7 @@ def sale_line(number: int, raw: bytes, fields: Row) -> SaleLine:
         )  # fmt: skip
         request = SaleRequest(
             enterprise_party_id=_party_id(fields["enterprise_party_id"]),
-            effective_date=date.fromisoformat(fields["effective_date"]), channel=Channel(fields["channel"]),
+            effective_date=parse_client_date(fields["effective_date"]), channel=Channel(fields["channel"]),
             amount_satang=parse_amount(fields["amount"]), payment=Payment(fields.get("payment") or "cash"),
             description=_text(fields.get("description"), 500), lines=product_lines,
             allow_zero_contribution=_flag(fields.get("allow_zero_contribution")),
@@ -1259,6 +1260,7 @@ def sale_line(number: int, raw: bytes, fields: Row) -> SaleLine:
 def json_line(number: int, raw: bytes) -> SaleLine:
     if len(raw) > MAX_LINE_BYTES:
         raise LedgerError(Rejection.request_too_large, f"a line has at most {MAX_LINE_BYTES} bytes")
+    check_storable(raw)
     try:
         fields = json.loads(raw)
     except ValueError as error:

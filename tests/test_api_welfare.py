@@ -401,7 +401,7 @@ def test_receivables_as_of_a_past_day_leave_out_what_came_after_it(api, wf):
     assert owed("2024-06-12") == ("30.00", [("30.00", 1, may["effective_date"], {"0-30": "30.00"})])
     assert owed("2024-06-13") == owed("2024-06-14") == owed(None) == ("40.00", [("40.00", 1, may["effective_date"],
                                                                                 {"0-30": "40.00"})])  # fmt: skip
-    refused(api.get(path, as_of="2024-13-01"), 422, "invalid_request")
+    refused(api.get(path, as_of="2024-13-01"), 422, "malformed_date")
 
 
 def test_enterprise_tokens_record_and_see_only_their_own_sales(api, wf):

@@ -42,7 +42,7 @@ from api.equity_schemas import (
 )
 from api.pages import PageDep, next_cursor
 from api.routes.commands import propose
-from api.schemas import AdminCommandPublic, IdPath, IdQuery, Page, Region
+from api.schemas import AdminCommandPublic, ClientDate, IdPath, IdQuery, Page, Region
 from api.writes import Outcome, Write, perform
 from ledger.equity import Declaration, EventKind, Policy, Position, RegisterEvent, position_from
 from ledger.errors import LedgerError, Rejection
@@ -52,7 +52,7 @@ from store.users import Principal
 
 router = APIRouter(prefix="/v1")
 TAGS = ["co-investment"]
-AsOf = Annotated[date | None, Query(description="Default: the business date (Bangkok)")]
+AsOf = Annotated[ClientDate | None, Query(description="Default: the business date (Bangkok)")]
 GroupBy = Annotated[str | None, Query(pattern="^(region|province|centre)$")]
 
 
@@ -398,7 +398,7 @@ def list_investments(
     book_id: IdQuery = None, enterprise_party_id: IdQuery = None,
     status: Annotated[str | None, Query(pattern="^(pending|active|exited)$")] = None, region: Region | None = None,
     province: Annotated[str | None, Query(max_length=80)] = None, centre_id: IdQuery = None,
-    exit_before: Annotated[date | None, Query(description="Exit plans due by this date")] = None,
+    exit_before: Annotated[ClientDate | None, Query(description="Exit plans due by this date")] = None,
     group_by: GroupBy = None,
 ) -> dict:  # fmt: skip
     """The fund's portfolio: each position's cost, impairment, carrying amount, percentage held,

@@ -13,6 +13,7 @@ from api.render import entry_body, statement_table, trial_balance_table
 from api.routes.registry import owned_book, visible_account, visible_book
 from api.schemas import (
     Balance,
+    ClientDate,
     EntryCreate,
     EntryIdPath,
     EntryPublic,
@@ -27,7 +28,7 @@ from api.schemas import (
 )  # fmt: skip
 from api.writes import Outcome, Write, perform, perform_batched
 from ledger.accounts import EntryDraft, Posting
-from ledger.calendar import Period, fiscal_year_of, is_closed, periods_of_fiscal_year
+from ledger.calendar import Period, check_fiscal_year, fiscal_year_of, is_closed, periods_of_fiscal_year
 from ledger.errors import LedgerError, Rejection
 from ledger.money import format_amount, parse_amount
 from ledger.reports import trial_balance
@@ -109,8 +110,8 @@ def list_entries(
     account_id: IdQuery = None,
     party_id: IdQuery = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[ClientDate | None, Query(alias="from")] = None,
+    date_to: Annotated[ClientDate | None, Query(alias="to")] = None,
 ) -> dict:
     check_range(date_from, date_to)
     filters = {"book_id": book_id, "account_id": account_id, "party_id": party_id, "kind": kind,
@@ -148,7 +149,9 @@ def reverse_entry(
 
 
 @router.get("/accounts/{account_id}/balance", response_model=Balance, tags=["accounts"])
-def account_balance(account_id: IdPath, connection: ReadDep, principal: Reader, as_of: date | None = None) -> dict:
+def account_balance(
+    account_id: IdPath, connection: ReadDep, principal: Reader, as_of: ClientDate | None = None
+) -> dict:
     account = visible_account(connection, account_id, principal)
     balance = account["balance_satang"]
     if as_of is not None:
@@ -162,8 +165,8 @@ def account_statement(
     request: Request,
     connection: ReadDep,
     principal: Reader,
-    date_from: Annotated[date, Query(alias="from")],
-    date_to: Annotated[date, Query(alias="to")],
+    date_from: Annotated[ClientDate, Query(alias="from")],
+    date_to: Annotated[ClientDate, Query(alias="to")],
 ):
     check_range(date_from, date_to)
     account = visible_account(connection, account_id, principal)
@@ -186,7 +189,7 @@ def account_statement(
 
 @router.get("/books/{book_id}/trial-balance", response_model=TrialBalancePublic, responses={200: CSV}, tags=["books"])
 def book_trial_balance(
-    book_id: IdPath, request: Request, connection: ReadDep, principal: Reader, as_of: date | None = None
+    book_id: IdPath, request: Request, connection: ReadDep, principal: Reader, as_of: ClientDate | None = None
 ):
     """Every account's balance in a debit or credit column, current or at the end of `as_of`."""
     book = owned_book(connection, book_id, principal)
@@ -219,9 +222,11 @@ def list_periods(
     connection: ReadDep,
     principal: Reader,
     clock: ClockDep,
-    fiscal_year: Annotated[int | None, Query(ge=2500, le=2700)] = None,
+    fiscal_year: int | None = None,
 ) -> list[dict]:
     """The twelve monthly periods of a Thai fiscal year (BE), by default the current one."""
+    if fiscal_year is not None:
+        check_fiscal_year(fiscal_year)
     book = visible_book(connection, book_id, principal)
     year = fiscal_year or fiscal_year_of(clock.today())
     return periods_body(year, book["closed_through"])

@@ -38,7 +38,7 @@ from api.loan_schemas import (
 )
 from api.pages import PageDep, next_cursor
 from api.render import csv_response, wants_csv
-from api.schemas import IdPath, IdQuery, Page
+from api.schemas import ClientDate, IdPath, IdQuery, Page
 from api.writes import Outcome, Write, perform
 from ledger.loan_book import Figures, Portfolio, instalment_views, statement_lines, totals
 from ledger.loans import DEFAULT_AGEING_BOUNDS, LoanTerms, RateChange, loan_rate
@@ -51,7 +51,7 @@ router = APIRouter(prefix="/v1")
 CSV = {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv or Accept: text/csv"}
 STATEMENT_COLUMNS = ("transaction_id", "entry_id", "effective_date", "kind", "amount", "principal", "interest",
                      "penalty", "overpayment", "principal_outstanding")  # fmt: skip
-AsOf = Annotated[date | None, Query(description="Default: the business date (Bangkok)")]
+AsOf = Annotated[ClientDate | None, Query(description="Default: the business date (Bangkok)")]
 STATUS_PATTERN = "^(applied|approved|active|closed|written_off|rejected|withdrawn|cancelled)$"
 
 

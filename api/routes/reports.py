@@ -35,10 +35,10 @@ from api.report_schemas import (
 )  # fmt: skip
 from api.routes.journal import check_range
 from api.routes.registry import owned_book, visible_book
-from api.schemas import MAX_ID, Id, IdPath, IdQuery
+from api.schemas import MAX_ID, ClientDate, Id, IdPath, IdQuery
 from api.writes import Outcome, Write, perform
 from ledger.accounts import AccountType
-from ledger.calendar import fiscal_year_bounds
+from ledger.calendar import check_fiscal_year, fiscal_year_bounds
 from ledger.charts import BookKind
 from ledger.errors import LedgerError, Rejection
 from ledger.loans import LoanClass
@@ -62,13 +62,12 @@ from store.users import Principal
 
 router = APIRouter(prefix="/v1")
 FORMATS = {"content": {media.split(";")[0]: {} for media in MEDIA_TYPES.values()}, "description": FORMATS_DOC}
-FISCAL_YEARS = range(2500, 2701)
 BookIds = Annotated[list[Id], Query(alias="book_id", min_length=1, max_length=reports.MAX_BOOKS)]
 Dimension = Annotated[str | None, Query(max_length=40, description="region, province, centre or programme")]
 Value = Annotated[str | None, Query(max_length=200)]
 IdRequired = Annotated[int, Query(ge=1, le=MAX_ID)]
-DateFrom = Annotated[date | None, Query(alias="from")]
-DateTo = Annotated[date | None, Query(alias="to")]
+DateFrom = Annotated[ClientDate | None, Query(alias="from")]
+DateTo = Annotated[ClientDate | None, Query(alias="to")]
 
 
 def _amount(satang: int) -> str:
@@ -144,11 +143,7 @@ def scope_of(connection, book_ids: list[int], principal: Principal, dimension: s
 
 def _period(date_from: date | None, date_to: date | None, fiscal_year: int | None) -> tuple[date, date]:
     if fiscal_year is not None:
-        if fiscal_year not in FISCAL_YEARS:
-            raise LedgerError(
-                Rejection.fiscal_year_out_of_range,
-                f"fiscal year {fiscal_year} is outside {FISCAL_YEARS.start}-{FISCAL_YEARS.stop - 1} (Buddhist Era)",
-            )
+        check_fiscal_year(fiscal_year)
         if date_from is not None or date_to is not None:
             raise LedgerError(Rejection.invalid_request, "give a fiscal_year, or from and to, not both")
         return fiscal_year_bounds(fiscal_year)
@@ -170,8 +165,8 @@ def _account_fields(account: ReportAccount, level: int = 1) -> dict:
 @router.get("/reports/trial-balance", response_model=TrialBalanceReport, responses={200: FORMATS}, tags=["reports"])
 def trial_balance(
     request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, book_ids: BookIds,
-    as_of: date | None = None, depth: Annotated[int | None, Query(ge=1, le=10)] = None, account_id: IdQuery = None,
-    dimension: Dimension = None, value: Value = None,
+    as_of: ClientDate | None = None, depth: Annotated[int | None, Query(ge=1, le=10)] = None,
+    account_id: IdQuery = None, dimension: Dimension = None, value: Value = None,
 ):  # fmt: skip
     """งบทดลอง: every account's balance at the end of `as_of` (default today) in a debit or credit
     column. `depth=1` shows the control accounts only, rolled up; `account_id` drills down into
@@ -235,7 +230,7 @@ def _section(lines, kind: AccountType) -> list[dict]:
 )
 def financial_position_report(
     request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, book_ids: BookIds,
-    as_of: date | None = None, dimension: Dimension = None, value: Value = None,
+    as_of: ClientDate | None = None, dimension: Dimension = None, value: Value = None,
 ):  # fmt: skip
     """งบแสดงฐานะการเงิน at the end of `as_of` (default today), beside the same date a year earlier."""
     output = _output(request)
@@ -340,7 +335,7 @@ def loans_receivable(
     principal: Reader,
     clock: ClockDep,
     book_id: IdRequired,
-    as_of: date | None = None,
+    as_of: ClientDate | None = None,
 ):
     """Loans receivable at the end of `as_of` by loan, borrower and Bank of Thailand class, with the
     allowance for loan losses held for each borrower (sub-accounts of 1290) and in general."""
@@ -391,7 +386,7 @@ def _party_schedule_route(path: str, kind: BookKind, what: str, codes: tuple[str
 
     def schedule(
         request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, book_id: IdRequired,
-        as_of: date | None = None,
+        as_of: ClientDate | None = None,
     ):  # fmt: skip
         output = _output(request)
         book = _schedule_book(connection, book_id, principal, kind, what)
