@@ -16,14 +16,14 @@ tables that reference them hold rows: the constraint's text is added to the sche
 0012 does (PRAGMA writable_schema), after checking that every row already meets it.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,7 @@ A downgrade is refused once a record holds content: without the column, those re
 could no longer be recomputed.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 
 import hashlib
@@ -26,7 +26,7 @@ from alembic import op
 from store import audit_log, entry_content
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
