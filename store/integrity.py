@@ -48,7 +48,11 @@ OTHER_TRIGGERS = {  # name -> table
         "admin_command_guard": "admin_command", "admin_command_no_truncate": "admin_command",  # 0016
     },
 }  # fmt: skip
-CONSTRAINTS_ADDED_BY_HAND = {"ck_party_national_id": "party"}  # migration 0009
+CONSTRAINTS_ADDED_BY_HAND = {
+    "ck_party_national_id": "party",  # 0009
+    "ck_posting_amount_in_range": "posting", "ck_balance_in_range": "account_balance",  # 0014
+    "ck_month_in_range": "account_month",
+}  # fmt: skip
 
 _TRIGGERS = {
     "sqlite": "SELECT name, tbl_name, 1 FROM sqlite_master WHERE type = 'trigger'",
