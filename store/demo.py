@@ -19,7 +19,7 @@ from ledger.accounts import EntryDraft, Posting
 from ledger.equity import Declaration, EventKind, RegisterEvent
 from ledger.loans import LoanTerms
 from ledger.welfare import Channel, ContributionRule
-from store import audit_log, books, equity, journal, loans, people, users, welfare
+from store import audit_log, books, entry_content, equity, journal, loans, people, users, welfare
 from store.books import account_t, book_t
 from store.engine import Database
 
@@ -57,6 +57,7 @@ def load_demo(db: Database, *, now: datetime) -> Demo | None:
             return None
         users.may_seat_from_command_line(connection, "admin", now=now)  # the demo's admin
         cli = users.system_principal(connection, now=now)
+        began = entry_content.mark(connection)
         centre = books.create_party(connection, PARTIES[0], now=now)
         parties = [centre] + [
             books.create_party(connection, {**p, "centre_id": centre["id"]}, now=now) for p in PARTIES[1:]
@@ -71,15 +72,16 @@ def load_demo(db: Database, *, now: datetime) -> Demo | None:
                 "parent_id": code["1200"], "party_id": party["id"],
             }, now=now)["id"]  # fmt: skip
         drafts = _entries(book["id"], code, centre["id"])
-        entry_ids = journal.record_entries(connection, drafts, recorded_by=cli.user_id, recorded_at=now)
-        assert all(isinstance(i, int) for i in entry_ids), entry_ids
-        fund_party, sale_entry_ids = _welfare(connection, parties[4], cli.user_id, now)
-        entry_ids += sale_entry_ids
+        recorded = journal.record_entries(connection, drafts, recorded_by=cli.user_id, recorded_at=now)
+        assert all(isinstance(i, int) for i in recorded), recorded
+        fund_party = _welfare(connection, parties[4], cli.user_id, now)
         admin_id, token = users.add_user(
             connection, name=f"admin-{now:%Y%m%d%H%M%S}", role="admin", party_id=None, now=now
         )
-        entry_ids += _enterprise_year(connection, parties[4], fund_party, book["id"], cli.user_id, admin_id, now)
+        _enterprise_year(connection, parties[4], fund_party, book["id"], cli.user_id, admin_id, now)
         _people(connection, parties[4]["id"], now)
+        # The record names every entry the demo wrote, whichever operation wrote it.
+        entry_ids = entry_content.written_since(connection, began, named=[])
         audit_log.append_system(connection, actor=cli.name, action="demo.load", target=f"book:{book['id']}",
                                 request=b"demo", entry_ids=entry_ids, now=now)  # fmt: skip
     return Demo(token, parties[4]["id"])
@@ -94,7 +96,7 @@ def _people(connection: Connection, enterprise_party_id: int, now: datetime) -> 
 
 
 def _enterprise_year(connection: Connection, enterprise: dict, fund_party: int, fund_book_id: int, recorder: int,
-                     approver: int, now: datetime) -> list[int]:  # fmt: skip
+                     approver: int, now: datetime) -> None:  # fmt: skip
     """The rice enterprise's recent months, dated back from today: three market days' sales,
     one payment to the welfare fund, a 120,000.00 livelihood loan disbursed about 100 days ago
     whose first instalment was paid on its day and the second not, and the fund's 200 of its 500
@@ -104,17 +106,15 @@ def _enterprise_year(connection: Connection, enterprise: dict, fund_party: int, 
     party_id = enterprise["id"]
     sales = [welfare.SaleRequest(party_id, day, Channel.market, satang, description="ข้าวหอมมะลิอินทรีย์")
              for day, satang in ((ago[2], 12_400_00), (ago[3], 8_750_00), (ago[4], 15_300_00))]  # fmt: skip
-    recorded = welfare.record_sales(connection, sales, user_id=recorder, now=now)
-    paid = welfare.settle(connection, enterprise_party_id=party_id, fund_party_id=fund_party, amount_satang=97_00,
-                          on=ago[3], advance=False, reference="ใบเสร็จ 001", user_id=recorder, now=now)  # fmt: skip
-    entry_ids = welfare.sale_entry_ids(recorded) + list(paid.get("entry_ids", []))
-    return entry_ids + _loan(connection, fund_book_id, party_id, ago, recorder, approver, now) + _shares(
-        connection, fund_book_id, party_id, ago, recorder, approver, now
-    )
+    welfare.record_sales(connection, sales, user_id=recorder, now=now)
+    welfare.settle(connection, enterprise_party_id=party_id, fund_party_id=fund_party, amount_satang=97_00,
+                   on=ago[3], advance=False, reference="ใบเสร็จ 001", user_id=recorder, now=now)  # fmt: skip
+    _loan(connection, fund_book_id, party_id, ago, recorder, approver, now)
+    _shares(connection, fund_book_id, party_id, ago, recorder, approver, now)
 
 
 def _loan(connection: Connection, fund_book_id: int, party_id: int, ago: list[date], recorder: int, approver: int,
-          now: datetime) -> list[int]:  # fmt: skip
+          now: datetime) -> None:  # fmt: skip
     product = loans.create_product(connection, {
         "book_id": fund_book_id, "code": "LIVELIHOOD", "name_th": "สินเชื่อเพื่อการพัฒนาอาชีพ",
         "name_en": "Livelihood loan", "terms": LoanTerms(rate_annual_percent=Decimal(4), term_instalments=12),
@@ -124,16 +124,15 @@ def _loan(connection: Connection, fund_book_id: int, party_id: int, ago: list[da
                                     "purpose": "โรงสีข้าวชุมชน"}, recorded_by=recorder, now=now)  # fmt: skip
     loans.approve(connection, loan["id"], approved_by=approver, now=now)
     today = now.astimezone(BANGKOK).date()
-    out = loans.disburse(connection, loan["id"], amount_satang=120_000_00, on=ago[0], today=today, user_id=recorder,
+    loans.disburse(connection, loan["id"], amount_satang=120_000_00, on=ago[0], today=today, user_id=recorder,
                          now=now)  # fmt: skip
     first = loans.state(connection, loans.get_loan(connection, loan["id"]), ago[0]).figures(ago[0])
-    repaid = loans.repay(connection, loan["id"], amount_satang=first.next_due_satang, on=first.next_due_on,
-                         today=today, user_id=recorder, now=now)  # the first instalment, on its day  # fmt: skip
-    return [out.entry_id, repaid.entry_id]
+    loans.repay(connection, loan["id"], amount_satang=first.next_due_satang, on=first.next_due_on,
+                today=today, user_id=recorder, now=now)  # the first instalment, on its day  # fmt: skip
 
 
 def _shares(connection: Connection, fund_book_id: int, party_id: int, ago: list[date], recorder: int, approver: int,
-            now: datetime) -> list[int]:  # fmt: skip
+            now: datetime) -> None:  # fmt: skip
     """300 shares of 100.00 issued to two founding members, 200 bought by the fund; a dividend of
     5 % a year declared on the paid-up capital for the 60 days since."""
     today = now.astimezone(BANGKOK).date()
@@ -144,20 +143,19 @@ def _shares(connection: Connection, fund_book_id: int, party_id: int, ago: list[
                for name in ("สมาชิกผู้ก่อตั้ง ก", "สมาชิกผู้ก่อตั้ง ข")]  # fmt: skip
     events = [RegisterEvent(EventKind.issue, ago[0], share["id"], 150, to_party=m, amount_satang=15_000_00,
                             paid_satang=15_000_00) for m in members]  # fmt: skip
-    founded = equity.record_register_events(connection, party_id, events, today=today, user_id=recorder, now=now)
+    equity.record_register_events(connection, party_id, events, today=today, user_id=recorder, now=now)
     order = equity.PurchaseOrder(shares=200, price_satang=20_000_00, on=ago[0])
     investment = equity.record_investment(connection, book_id=fund_book_id, enterprise_party_id=party_id,
                                           share_class_id=share["id"], order=order, today=today, user_id=recorder,
                                           now=now)  # fmt: skip
     equity.approve(connection, investment["id"], approved_by=approver, today=today, now=now)
     declaration = Declaration(ago[0], ago[1] + timedelta(days=30), 9_000_00, Decimal(10), Decimal(5))
-    declared = equity.declare(connection, party_id, declaration, declared_on=ago[2] + timedelta(days=5), today=today,
-                              user_id=recorder, now=now)  # fmt: skip
-    return list(getattr(founded, "entry_ids", ())) + list(declared["entry_ids"])
+    equity.declare(connection, party_id, declaration, declared_on=ago[2] + timedelta(days=5), today=today,
+                   user_id=recorder, now=now)  # fmt: skip
 
 
-def _welfare(connection: Connection, enterprise: dict, user_id: int, now: datetime) -> tuple[int, list[int]]:
-    """Khao Din's community welfare fund (its party id is returned, with the entries), the organic rice
+def _welfare(connection: Connection, enterprise: dict, user_id: int, now: datetime) -> int:
+    """Khao Din's community welfare fund (its party id is returned), the organic rice
     enterprise's own book, a 2 % rule for its market sales and one market day's sale in
     FY2567 (4,850.00 x 2 % = 97.00 to the fund)."""
     fund = books.create_party(connection, {
@@ -170,8 +168,8 @@ def _welfare(connection: Connection, enterprise: dict, user_id: int, now: dateti
     welfare.create_rule(connection, rule, user_id=user_id, now=now)
     sale = welfare.SaleRequest(enterprise["id"], date(2024, 3, 9), Channel.market, 4_850_00,
                                description="ข้าวหอมมะลิอินทรีย์ 97 ถุง")  # fmt: skip
-    [recorded] = welfare.record_sales(connection, [sale], user_id=user_id, now=now)
-    return fund["id"], welfare.sale_entry_ids([recorded])
+    welfare.record_sales(connection, [sale], user_id=user_id, now=now)
+    return fund["id"]
 
 
 def _codes(connection: Connection, book_id: int) -> dict[str, int]:
