@@ -230,8 +230,8 @@ def test_another_enterprises_pages_are_not_found_by_editing_the_url(app, db, dem
     form = stranger.get("/password")
     reversal = stranger.post(f"/sales/{sale['id']}/reversal", {"key": "k" * 32, "reason": "x"}, token=csrf_of(form))
     assert reversal.status_code == 404 and sales_of(db, theirs)[-1]["reversal"] is None
-    save = stranger.post(f"/sales/save?enterprise={theirs}", {"key": "k" * 32, "amount": "1", "channel": "market",
-                                                              "sold_on": "2024-06-01"}, token=csrf_of(form))  # fmt: skip
+    sale_fields = {"key": "k" * 32, "amount": "1", "channel": "market", "sold_on": "2024-06-01"}
+    save = stranger.post(f"/sales/save?enterprise={theirs}", sale_fields, token=csrf_of(form))
     assert save.status_code == 404 and len(sales_of(db, theirs)) == 4
 
 
@@ -239,10 +239,10 @@ def test_an_auditor_reads_the_enterprises_pages_and_records_nothing(app, db, dem
     auditor = signed_in(app, db, "somchai", "auditor")
     theirs = demo.enterprise_party_id
     for path in (f"/sales?enterprise={theirs}", f"/statement?enterprise={theirs}", f"/loan?enterprise={theirs}",
-                 f"/shares?enterprise={theirs}", f"/enterprises/{theirs}"):  # fmt: skip
+                 f"/shares?enterprise={theirs}", f"/enterprises/{theirs}", f"/sales/{sales_of(db, theirs)[0]['id']}"):
         page = auditor.get(path)
         assert page.status_code == 200, path
-        assert "/sales/new" not in page.text and "/reversal" not in auditor.get(f"/sales/{sales_of(db, theirs)[0]['id']}").text
+        assert "/sales/new" not in page.text and "/reversal" not in page.text, path
     assert f'href="/sales?enterprise={theirs}"' in auditor.get(f"/enterprises/{theirs}").text
     assert auditor.get(f"/sales/new?enterprise={theirs}").status_code == 403
     assert auditor.get("/sales").status_code == 404  # which enterprise?

@@ -62,8 +62,9 @@ def _enterprise_page(request: Request, principal: Principal, party_id: int):
         book = equity.enterprise_book(connection, party_id)  # None: the enterprise keeps no book here
         figures = {"sales": book and _sales(connection, party_id, today), "cash": book and _cash(connection, book),
                    "loans": _loans(connection, party_id, today), "shares": _shares(connection, party_id, today)}
+    may_record = principal.role in JOURNAL_WRITERS
     return render(request, "enterprise_home.html", party=party, enterprise_id=party_id, today=today,
-                  fiscal_year=fiscal_year_of(today), may_record=principal.role in JOURNAL_WRITERS, **figures)  # fmt: skip
+                  fiscal_year=fiscal_year_of(today), may_record=may_record, **figures)  # fmt: skip
 
 
 def _sales(connection: Connection, party_id: int, today: date) -> dict:
