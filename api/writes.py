@@ -81,11 +81,13 @@ IdempotencyKey = Annotated[
 async def describe(request: Request, key: IdempotencyKey = None) -> WriteRequest:
     body = await request.body()
     digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).hexdigest()
-    request_id = request.headers.get("x-request-id", "")
-    if not CLIENT_REQUEST_ID.fullmatch(request_id):
-        request_id = uuid.uuid4().hex
-    request.state.write = WriteRequest(request_id, digest, key)
+    request.state.write = WriteRequest(_request_id(request), digest, key)
     return request.state.write
+
+
+def _request_id(request: Request) -> str:
+    request_id = request.headers.get("x-request-id", "")
+    return request_id if CLIENT_REQUEST_ID.fullmatch(request_id) else uuid.uuid4().hex
 
 
 def perform(
@@ -311,6 +313,16 @@ def audit_refused_attempt(request: Request, reason: str) -> None:
 
 
 Write = Annotated[WriteRequest, Depends(describe)]
+
+
+def form_write(request: Request, key: str, fields: dict[str, Any]) -> WriteRequest:
+    """A page's form as a write: the idempotency key the form was given when it was rendered,
+    and a hash of what it asks (its path and `fields`, the values the operation takes, never the
+    CSRF token), so that the form sent twice is one write and the same key sent with other
+    values is refused like the API's (`idempotency_key_reused`)."""
+    canonical = json.dumps(jsonable_encoder(fields), sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
+    return WriteRequest(_request_id(request), digest, key[:MAX_KEY_LENGTH])
 
 
 def audit_event(connection: Connection, *, principal: Principal, action: str, target: str, request: Request,

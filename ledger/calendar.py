@@ -181,8 +181,19 @@ def format_date(day: date, lang: str) -> str:
     return f"{day.day} {ENGLISH_MONTHS_SHORT[day.month - 1]} {day.year}"
 
 
+def format_month(day: date, lang: str, *, with_year: bool = True) -> str:
+    """The month of `day` as a reader names it: `มิ.ย. 2567` in Thai, `Jun 2024` in English.
+
+    >>> format_month(date(2024, 6, 30), "th"), format_month(date(2024, 6, 30), "en", with_year=False)
+    ('มิ.ย. 2567', 'Jun')
+    """
+    thai = lang == "th"
+    name = (THAI_MONTHS_SHORT if thai else ENGLISH_MONTHS_SHORT)[day.month - 1]
+    return f"{name} {be_year(day.year) if thai else day.year}" if with_year else name
+
+
 _THAI_FORM = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 # A person may mean a date of the one window, EARLIEST_DATE .. LATEST_DATE (BE 2443 .. 2742); a
 # d/m/yyyy year inside the window read as CE looks CE (2024), one above it nothing at all.
 MAX_PAGE_DATE_LENGTH = 20
@@ -220,7 +231,7 @@ def parse_page_date(text: str) -> date:
     Traceback (most recent call last):
     ledger.calendar.PageDateError: date_unreadable: 'tomorrow' is no date: write 30/06/2567 or 2024-06-30
     """
-    cleaned = text.strip().translate(_THAI_DIGITS)[:MAX_PAGE_DATE_LENGTH]
+    cleaned = text.strip().translate(THAI_DIGITS)[:MAX_PAGE_DATE_LENGTH]
     if iso := _ISO_DATE.fullmatch(cleaned):
         year, month, day = map(int, iso.groups())
         return _checked(year, month, day, text)

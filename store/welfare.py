@@ -453,6 +453,14 @@ def _plan_sales(
     return {i: p for i, p in planned.items() if answers[i] is None}
 
 
+def contribution_preview(connection: Connection, request: SaleRequest) -> tuple[ContributionRule | None, int]:
+    """The rule a sale would be priced by and the contribution it would take, found by the very
+    step that records it (`_plan_sale`), writing nothing: a page's check-your-answers step."""
+    enterprises = _books_of(connection, [request.enterprise_party_id], BookKind.enterprise)
+    planned = _plan_sale(request, enterprises, _rules_of(connection, enterprises))
+    return planned.rule, planned.contribution_satang
+
+
 def _sale_codes(planned: Iterable[_Planned]) -> set[str]:
     """The codes of the accounts the sales' entries and their pairs (`pair`) may move."""
     codes = {"1100", "1200", "1400", "2100", "2200", "4100", "4400", "5200"}

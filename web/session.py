@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 
+from api.context import JOURNAL_WRITERS
+from ledger.errors import LedgerError, Rejection
 from store import people
 from store.people import SessionTimes
 from store.users import Principal
@@ -75,3 +77,18 @@ def safe_next(path: str | None) -> str:
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+def page_role(allowed: frozenset[str]):
+    """The signed-in person, if their role is one the API allows for the same write (as the
+    API's `api.context.role`): any other role gets the page that says it may not (403)."""
+
+    async def check(principal: PagePrincipal) -> Principal:
+        if principal.role not in allowed:
+            raise LedgerError(Rejection.forbidden, f"role {principal.role} may not do this")
+        return principal
+
+    return check
+
+
+PageJournalWriter = Annotated[Principal, Depends(page_role(JOURNAL_WRITERS))]

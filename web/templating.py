@@ -6,7 +6,8 @@
   amount, is shown in parentheses, marked with the class `amount-unusual` and a word that
   screen readers say ("negative").
 - `date`: a date as a reader sees it, `30 ก.ย. 2567` in Thai (Buddhist Era), `30 Sep 2024` in
-  English (ledger.calendar.format_date), in a <time> element that carries the ISO date.
+  English (ledger.calendar.format_date), in a <time> element that carries the ISO date;
+  `month`: its month, `มิ.ย. 2567` or `Jun 2024`.
 
 `render` gives every template the request's language and its gettext functions (for
 `{% trans %}` and `_()`), the signed-in principal if any, and the CSRF token for its forms.
@@ -21,9 +22,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
 from ledger.accounts import AccountType, DisplayedBalance, displayed_balance
-from ledger.calendar import format_date
+from ledger.calendar import format_date, format_month
 from ledger.money import format_amount
 from web import csrf
+from web.enterprise import enterprise_url
 from web.i18n import N_, language_of, translations
 
 ENV = Environment(
@@ -53,8 +55,16 @@ def date_filter(context, day: date) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(day.isoformat(), format_date(day, context["lang"]))
 
 
+@pass_context
+def month_filter(context, day: date, with_year: bool = True) -> str:
+    """A month as a reader names it: `มิ.ย. 2567` in Thai (Buddhist Era), `Jun 2024` in English."""
+    return format_month(day, context["lang"], with_year=with_year)
+
+
 ENV.filters["amount"] = amount_filter
 ENV.filters["date"] = date_filter
+ENV.filters["month"] = month_filter
+ENV.globals["enterprise_url"] = enterprise_url
 
 
 def page_context(request: Request) -> dict:

@@ -159,6 +159,12 @@ def account_balance(
     return {"account_id": account_id, "as_of": as_of, "balance": format_amount(balance)}
 
 
+def statement_file(connection, account: dict, result, period: tuple[date, date], format: str, lang: str) -> Response:
+    """An account's statement as a download (CSV, XLSX or PDF): the API's, and the pages' link."""
+    book = books.get_book(connection, account["book_id"])
+    return table_response(statement_table(book, account, result, period), format, lang)
+
+
 @router.get("/accounts/{account_id}/statement", response_model=StatementPublic, responses={200: CSV}, tags=["accounts"])
 def account_statement(
     account_id: IdPath,
@@ -177,9 +183,7 @@ def account_statement(
         for line in result.lines
     ]  # fmt: skip
     if (format := requested_format(request)) != "json":
-        book = books.get_book(connection, account["book_id"])
-        table = statement_table(book, account, result, (date_from, date_to))
-        return table_response(table, format, requested_language(request))
+        return statement_file(connection, account, result, (date_from, date_to), format, requested_language(request))
     return {
         "account_id": account_id, "date_from": date_from, "date_to": date_to, "lines": lines,
         "opening_balance": format_amount(result.opening_balance_satang),

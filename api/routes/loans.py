@@ -40,7 +40,7 @@ from api.pages import PageDep, next_cursor
 from api.render import csv_response, wants_csv
 from api.schemas import ClientDate, IdPath, IdQuery, Page
 from api.writes import Outcome, Write, perform
-from ledger.loan_book import Figures, Portfolio, instalment_views, statement_lines, totals
+from ledger.loan_book import Figures, InstalmentView, Portfolio, instalment_views, statement_lines, totals
 from ledger.loans import DEFAULT_AGEING_BOUNDS, LoanTerms, RateChange, loan_rate
 from ledger.money import format_amount, parse_amount
 from store import books, loan_cob, loans
@@ -465,6 +465,11 @@ def _loan_now(connection, loan: dict, day: date) -> LoanPublic:
     return LoanPublic.model_validate(loan_body(loan, loans.state(connection, loan, day).figures(day)))
 
 
+def schedule_views(current: LoanState, day: date) -> list[InstalmentView]:
+    """The instalments in force on `day` (the loan disbursed: it has a plan), each with what is paid of it."""
+    return instalment_views(current.plan, totals(current.txs, day), day)
+
+
 @router.get("/loans/{loan_id}/schedule", response_model=SchedulePublic, responses={200: CSV}, tags=["loans"])
 def loan_schedule(
     loan_id: IdPath, request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, as_of: AsOf = None
@@ -475,7 +480,7 @@ def loan_schedule(
     current = loans.state(connection, loan, day)
     if current.plan is None:
         raise books.not_found("schedule of loan", loan_id)  # fixed at the first disbursement
-    views = instalment_views(current.plan, totals(current.txs, day), day)
+    views = schedule_views(current, day)
     rows = [
         {"number": v.number, "due_on": v.due_on, "principal": format_amount(v.principal_satang),
          "interest": format_amount(v.interest_satang), "total": format_amount(v.total_satang),

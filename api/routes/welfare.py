@@ -57,7 +57,7 @@ from api.welfare_schemas import (
     SettlementPublic,
     SettlementReversalCreate,
 )
-from api.writes import Outcome, Write, perform
+from api.writes import Outcome, Write, WriteRequest, perform
 from ledger.calendar import fiscal_year_of
 from ledger.errors import LedgerError, Rejection
 from ledger.money import format_amount, parse_amount, parse_rate
@@ -161,22 +161,16 @@ def visible_sale(connection, sale_id: int, principal: Principal) -> dict:
     return sale
 
 
-@router.post("/sales", status_code=201, response_model=SalePublic)
-def record_sale(
-    body: SaleCreate, request: Request, write: Write, principal: JournalWriter, clock: ClockDep
-) -> Response:
-    """Record a sale in the enterprise's book and its contribution (the rule in force on its date:
-    rate x amount, rounded half-up once) in the welfare fund's, in one transaction. An
-    enterprise's token records its own sales only. Needs an Idempotency-Key."""
-    own(principal, body.enterprise_party_id, "enterprise")
-    lines = tuple({"product": x.product, "quantity": x.quantity, "amount_satang": parse_amount(x.amount)}
-                  for x in body.lines)  # fmt: skip
-    sale = welfare.SaleRequest(
-        body.enterprise_party_id, body.effective_date, body.channel, parse_amount(body.amount), body.payment,
-        body.description, lines, body.allow_zero_contribution,
-    )  # fmt: skip
-    check_product_lines(sale.amount_satang, [x["amount_satang"] for x in lines])
-    not_future(sale.effective_date, clock.today())
+def check_sale(principal: Principal, sale: welfare.SaleRequest, today: date) -> None:
+    """What a sale is refused for before anything is written: another enterprise's (404), product
+    lines that do not sum to its amount, a date after today."""
+    own(principal, sale.enterprise_party_id, "enterprise")
+    check_product_lines(sale.amount_satang, [x["amount_satang"] for x in sale.lines])
+    not_future(sale.effective_date, today)
+
+
+def run_sale(request: Request, write: WriteRequest, principal: Principal, sale: welfare.SaleRequest) -> Response:
+    """Record a sale checked by `check_sale`: the audited, idempotent write of the API and the pages."""
 
     def work(connection, now):
         [answer] = welfare.record_sales(connection, [sale], user_id=principal.user_id, now=now)
@@ -186,6 +180,23 @@ def record_sale(
         return Outcome(body_, f"sale:{answer['id']}", 201, welfare.sale_entry_ids([answer]))
 
     return perform(request, write, principal, "sale.record", work, needs_key=True)
+
+
+@router.post("/sales", status_code=201, response_model=SalePublic)
+def record_sale(
+    body: SaleCreate, request: Request, write: Write, principal: JournalWriter, clock: ClockDep
+) -> Response:
+    """Record a sale in the enterprise's book and its contribution (the rule in force on its date:
+    rate x amount, rounded half-up once) in the welfare fund's, in one transaction. An
+    enterprise's token records its own sales only. Needs an Idempotency-Key."""
+    lines = tuple({"product": x.product, "quantity": x.quantity, "amount_satang": parse_amount(x.amount)}
+                  for x in body.lines)  # fmt: skip
+    sale = welfare.SaleRequest(
+        body.enterprise_party_id, body.effective_date, body.channel, parse_amount(body.amount), body.payment,
+        body.description, lines, body.allow_zero_contribution,
+    )  # fmt: skip
+    check_sale(principal, sale, clock.today())
+    return run_sale(request, write, principal, sale)
 
 
 @router.post("/sales/import", response_model=ImportPublic, openapi_extra=IMPORT_BODY)
@@ -239,6 +250,21 @@ def get_sale(sale_id: IdPath, connection: ReadDep, principal: Reader) -> dict:
     return sale_body(visible_sale(connection, sale_id, principal))
 
 
+def run_sale_reversal(request: Request, write: WriteRequest, principal: Principal, sale_id: int, *, on: date,
+                      reason: str) -> Response:  # fmt: skip
+    """Reverse a sale the principal may see and is its enterprise's (or staff's): the audited,
+    idempotent write of the API and the pages."""
+
+    def work(connection, now):
+        sale = visible_sale(connection, sale_id, principal)
+        own(principal, sale["enterprise_party_id"], "sale")
+        reversed_ = welfare.reverse_sale(connection, sale_id, on=on, reason=reason, user_id=principal.user_id, now=now)
+        body_ = SalePublic.model_validate(sale_body(reversed_))
+        return Outcome(body_, f"sale:{sale_id}", 201, reversed_["reversal"]["entry_ids"])
+
+    return perform(request, write, principal, "sale.reverse", work, needs_key=True)
+
+
 @router.post("/sales/{sale_id}/reversal", status_code=201, response_model=SalePublic)
 def reverse_sale(
     sale_id: IdPath, body: SaleReversalCreate, request: Request, write: Write, principal: JournalWriter,
@@ -248,16 +274,7 @@ def reverse_sale(
     had been paid for it becomes an advance for the enterprise's later sales. At most once."""
     on = body.effective_date or clock.today()
     not_future(on, clock.today())
-
-    def work(connection, now):
-        sale = visible_sale(connection, sale_id, principal)
-        own(principal, sale["enterprise_party_id"], "sale")
-        reversed_ = welfare.reverse_sale(connection, sale_id, on=on, reason=body.reason, user_id=principal.user_id,
-                                         now=now)  # fmt: skip
-        body_ = SalePublic.model_validate(sale_body(reversed_))
-        return Outcome(body_, f"sale:{sale_id}", 201, reversed_["reversal"]["entry_ids"])
-
-    return perform(request, write, principal, "sale.reverse", work, needs_key=True)
+    return run_sale_reversal(request, write, principal, sale_id, on=on, reason=body.reason)
 
 
 # --- settlements -------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """Journeys of a person on a phone (360 x 740) through the pages, in real Chromium."""
 
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from store.books import account_t
 from tests.browser.conftest import check_page
 
 ENTERPRISE = ("khaodin-rice", "enterprise-demo")  # store.demo.DEMO_PEOPLE
@@ -91,3 +95,82 @@ def test_the_auditor_gets_a_menu(phone):
     assert "สำหรับผู้ตรวจสอบบัญชี" in phone.inner_text("main")
     assert phone.locator("a[href='/audit/trial-balance']").count() == 1
     check_page(phone, "auditor-menu")
+
+
+def fits_the_phone(page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, page.url
+
+
+def test_an_enterprise_person_records_a_sale_and_finds_it_on_the_home_page_and_in_the_statement(phone, db):
+    sign_in(phone, *ENTERPRISE)
+    phone.click("main a[href='/sales/new']")
+    check_page(phone, "sale-form")
+    phone.fill("#amount", "1,250.50")
+    phone.check("input[name=channel][value=market]")
+    phone.fill("#sold_on", "13/06/2567")
+    phone.wait_for_selector("#sold_on-preview time")  # htmx shows what the date was understood as
+    assert phone.inner_text("#sold_on-preview") == "13 มิ.ย. 2567 = 2024-06-13"
+    phone.fill("#description", "ข้าวกล้องงอก 25 ถุง")
+    fits_the_phone(phone)
+    phone.click("main form button[type=submit]")
+    assert phone.inner_text("h1") == "ตรวจรายการขายก่อนบันทึก"
+    preview = phone.inner_text("#contribution")
+    assert preview == "25.01 บาท"  # 2 % of 1,250.50, rounded half up
+    fits_the_phone(phone)
+    check_page(phone, "sale-check")
+    phone.click("main form button:not(.secondary)")
+    assert "บันทึกการขายแล้ว" in phone.inner_text("main")
+    assert phone.inner_text("#contribution") == preview
+    check_page(phone, "sale-saved")
+    phone.goto("/")
+    assert "42,550.50" in phone.inner_text("main")  # 41,300.00 + 1,250.50 this fiscal year
+    phone.goto("/sales")
+    assert "ข้าวกล้องงอก 25 ถุง" in phone.inner_text("main")
+    fits_the_phone(phone)
+    phone.click("summary")  # the chart's figures as a table
+    check_page(phone, "sales")
+    phone.goto("/statement")
+    statement = phone.inner_text("main")
+    assert "ข้าวกล้องงอก 25 ถุง" in statement and "1,250.50" in statement
+    fits_the_phone(phone)
+    check_page(phone, "statement")
+    with phone.expect_download() as download:
+        phone.click("a[href*='format=pdf']")
+    assert download.value.suggested_filename == "statement-1100-2023-10-01-2024-09-30.pdf"
+    pdf = PdfReader(download.value.path())
+    text = "\n".join(page.extract_text() for page in pdf.pages)
+    assert "1,250.50" in text and "Sale through market" in text
+    other = savings_group_account(db)
+    phone.goto(f"/statement?account={other}")
+    assert "ไม่พบหน้านี้" in phone.inner_text("main")
+    check_page(phone, "statement-not-found")
+
+
+def test_an_enterprise_person_sees_the_loan_the_shares_and_reverses_a_sale(phone):
+    sign_in(phone, *ENTERPRISE)
+    phone.goto("/loan")
+    loan = phone.inner_text("main")
+    assert "เลยกำหนด 39 วัน" in loan and "จ่ายแล้ว" in loan and "เลยกำหนด" in loan
+    fits_the_phone(phone)
+    check_page(phone, "loan")
+    phone.goto("/shares")
+    assert "200 หุ้น (40.00 % ของทุน)" in phone.inner_text("main")
+    fits_the_phone(phone)
+    check_page(phone, "shares")
+    phone.goto("/sales")
+    phone.click("main ul.rows li a >> nth=-1")
+    phone.click("main a[href$='/reversal']")
+    check_page(phone, "sale-reversal")
+    phone.click("main form button[type=submit]")
+    assert "กรอกเหตุผลที่ยกเลิก" in phone.inner_text(".error-summary")
+    check_page(phone, "sale-reversal-refused")
+    phone.fill("#reason", "บันทึกซ้ำ")
+    phone.click("main form button[type=submit]")
+    assert "ยกเลิกรายการขายแล้ว" in phone.inner_text("main")
+    check_page(phone, "sale-reversed")
+
+
+def savings_group_account(db) -> int:
+    """An account of another party's (the savings group's loan in the fund's book)."""
+    with db.read() as connection:
+        return connection.execute(select(account_t.c.id).where(account_t.c.code == "1200-01")).scalar_one()

@@ -18,6 +18,7 @@ from datetime import date
 from fastapi import Request
 from sqlalchemy import Connection
 
+from api.context import JOURNAL_WRITERS
 from api.routes.welfare import own
 from ledger.calendar import fiscal_year_bounds, fiscal_year_of
 from store import books, equity, loans, welfare
@@ -61,8 +62,9 @@ def _enterprise_page(request: Request, principal: Principal, party_id: int):
         book = equity.enterprise_book(connection, party_id)  # None: the enterprise keeps no book here
         figures = {"sales": book and _sales(connection, party_id, today), "cash": book and _cash(connection, book),
                    "loans": _loans(connection, party_id, today), "shares": _shares(connection, party_id, today)}
-    return render(request, "enterprise_home.html", party=party, today=today, fiscal_year=fiscal_year_of(today),
-                  **figures)  # fmt: skip
+    may_record = principal.role in JOURNAL_WRITERS
+    return render(request, "enterprise_home.html", party=party, enterprise_id=party_id, today=today,
+                  fiscal_year=fiscal_year_of(today), may_record=may_record, **figures)  # fmt: skip
 
 
 def _sales(connection: Connection, party_id: int, today: date) -> dict:
