@@ -34,11 +34,11 @@ test: $(STAMP) chromium
 	[ $$sqlite_status -eq 0 ] && [ $$postgres_status -eq 0 ]
 
 # The pages' messages: extracted from web/ (babel.cfg) and merged into the Thai and English
-# catalogs; then write the Thai of each new message (tests/test_web_catalog.py fails on an
+# catalogs; then write the Thai of each new message (tests/test_web_text.py fails on an
 # empty one). The catalogs are compiled in memory when the server starts (web.i18n).
 messages: $(STAMP)
 	@pot=$$(mktemp); \
-	$(BIN)/pybabel extract -q -F babel.cfg -k N_ --no-location --sort-output -o "$$pot" . && \
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output -o "$$pot" . && \
 	$(BIN)/pybabel update -i "$$pot" -d web/locale --no-fuzzy-matching --no-wrap; status=$$?; rm -f "$$pot"; exit $$status
 
 # bench.reports compares our trial balance with hledger's, Debian's package, installed here if missing.
