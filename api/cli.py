@@ -41,21 +41,22 @@ def server(app, *, host: str, port: int, settings):
 def cmd_run(args) -> int:
     from api.app import create_app
     from api.settings import Settings
-    from store.demo import load_demo
+    from store.demo import DEMO_PEOPLE, load_demo
 
     settings = Settings.from_environ()
     db = database()
     db.migrate()
+    site = f"http://{args.host}:{args.port}"
     if args.demo:
         demo = load_demo(db, now=Clock().now())
         if demo:
             print(f"demo data loaded; admin token (shown once): {demo.admin_token}")
-            print("pages: sign in at /signin as " + ", ".join(f"{name} (password {password})"
-                                                             for name, _, password in demo.people))
-            print("  these passwords are for the demo only: never load the demo into a database in use")
         else:
             print("demo data already present; make a token with: codi-ledger user add NAME --role admin")
-    print(f"codi-ledger serving on http://{args.host}:{args.port}  (API docs: /docs)", flush=True)
+        print(f"pages: sign in at {site}/signin as " + ", ".join(f"{name} (password {password})"
+                                                               for name, _, password in DEMO_PEOPLE))
+        print("  these passwords are for the demo only: never load the demo into a database in use")
+    print(f"codi-ledger serving on {site}  (pages: /, API docs: /docs)", flush=True)
     serving = server(create_app(db, settings=settings), host=args.host, port=args.port, settings=settings)
     serving.run()
     return 0 if serving.started else 1  # it could not start: the port taken, say

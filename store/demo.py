@@ -46,11 +46,10 @@ DEMO_PEOPLE = (("khaodin-rice", "enterprise", "enterprise-demo"), ("auditor", "a
 class Demo:
     admin_token: str
     enterprise_party_id: int
-    people: tuple[tuple[str, str, str], ...] = DEMO_PEOPLE  # (user name, role, password)
 
 
 def load_demo(db: Database, *, now: datetime) -> Demo | None:
-    """Load the demo once; returns a new admin token and the demo people, or None if the
+    """Load the demo once; returns a new admin token and the enterprise's party, or None if the
     database already has the demo."""
     with db.write() as connection:
         if connection.execute(select(book_t.c.id).where(book_t.c.code == FUND_BOOK)).first():
