@@ -38,7 +38,7 @@ test: $(STAMP) chromium
 # empty one). The catalogs are compiled in memory when the server starts (web.i18n).
 messages: $(STAMP)
 	@pot=$$(mktemp); \
-	$(BIN)/pybabel extract -q -F babel.cfg -k N_ --no-location --sort-output -o "$$pot" . && \
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output -o "$$pot" . && \
 	$(BIN)/pybabel update -i "$$pot" -d web/locale --no-fuzzy-matching --no-wrap; status=$$?; rm -f "$$pot"; exit $$status
 
 # bench.reports compares our trial balance with hledger's, Debian's package, installed here if missing.
