@@ -5,6 +5,7 @@
   side (ledger.accounts.displayed_balance); a balance on the other side, or a negative plain
   amount, is shown in parentheses, marked with the class `amount-unusual` and a word that
   screen readers say ("negative").
+- `month`: a month as a reader sees it, `ต.ค. 2566`, `Oct 2023` (a date of the month).
 - `date`: a date as a reader sees it, `30 ก.ย. 2567` in Thai (Buddhist Era), `30 Sep 2024` in
   English (ledger.calendar.format_date), in a <time> element that carries the ISO date.
 
@@ -53,8 +54,15 @@ def date_filter(context, day: date) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(day.isoformat(), format_date(day, context["lang"]))
 
 
+@pass_context
+def month_filter(context, day: date) -> str:
+    """A month as a column of a chart or a table names it: `ต.ค. 2566`, `Oct 2023`."""
+    return format_date(day, context["lang"]).split(" ", 1)[1]
+
+
 ENV.filters["amount"] = amount_filter
 ENV.filters["date"] = date_filter
+ENV.filters["month"] = month_filter
 
 
 def page_context(request: Request) -> dict:
