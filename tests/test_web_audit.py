@@ -12,7 +12,7 @@ from api.app import create_app
 from store import audit_log
 from store.demo import DEMO_PEOPLE, load_demo
 from tests.conftest import NOW, Api, make_user
-from tests.test_web_sessions import Browser
+from tests.test_web_sessions import Browser, person
 
 AUDITOR = DEMO_PEOPLE[1][0], DEMO_PEOPLE[1][2]
 ENTERPRISE = DEMO_PEOPLE[0][0], DEMO_PEOPLE[0][2]
@@ -210,3 +210,13 @@ def test_the_recent_records_are_paged(auditor, db):
         assert f'href="/audit/records/{int(older.group(1)) - 1}"' in second
     else:
         assert older is None
+
+
+def test_an_admin_may_open_the_audit_pages_too_and_english_is_one_click_away(app, db):
+    person(db, "second-admin", role="admin")
+    browser = Browser(app)
+    browser.sign_in("second-admin")
+    assert browser.get("/audit/trail").status_code == 200
+    browser.post("/language", {"language": "en", "next": "/audit"}, form_page="/audit")
+    overview = browser.get("/audit").text
+    assert "Income and expenses by month" in overview and "Oct 2023" in overview
