@@ -52,6 +52,7 @@ bench: $(STAMP)
 	DATABASE_URL=$${BENCH_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/python -m bench.sales
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.reports --db postgres
+	$(BIN)/python -m bench.pages
 
 # The fuzzer of tests/test_fuzz.py at length, with a fresh seed (docs/reliability.md).
 fuzz: $(STAMP)

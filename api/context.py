@@ -120,12 +120,16 @@ def role(allowed: frozenset[str]) -> Callable[..., Principal]:
     # One dependency, not three (the caller, the database, the clock): FastAPI's resolving of
     # each costs about as much as what authentication itself does for a known token.
     async def check(request: Request) -> Principal:
-        principal = await authenticate(request)
-        if principal.role not in allowed:
-            raise LedgerError(Rejection.forbidden, f"role {principal.role} may not do this")
-        return principal
+        return check_role(await authenticate(request), allowed)
 
     return check
+
+
+def check_role(principal: Principal, allowed: frozenset[str]) -> Principal:
+    """The principal, if its role is one of `allowed` (the pages ask it of a session's principal)."""
+    if principal.role not in allowed:
+        raise LedgerError(Rejection.forbidden, f"role {principal.role} may not do this")
+    return principal
 
 
 Reader = Annotated[Principal, Depends(role(READERS))]

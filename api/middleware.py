@@ -25,7 +25,9 @@ from collections.abc import Callable
 from time import monotonic
 
 from fastapi import FastAPI
+from starlette.datastructures import Headers
 
+from api.problem_text import answer_language
 from api.problems import problem
 from ledger.errors import LedgerError, Rejection
 from ledger.text import check_storable
@@ -76,6 +78,11 @@ class _BodyTooLarge(Exception):
     pass
 
 
+def _language(scope) -> str:
+    """The language of a refusal's words (api.problem_text), from the request's headers."""
+    return answer_language(Headers(scope=scope).get("accept-language", ""))
+
+
 class RequestGuard:
     """Pure ASGI middleware: the body bound, its time limit and the authentication throttle."""
 
@@ -93,7 +100,7 @@ class RequestGuard:
         address = (scope.get("client") or ("unknown",))[0]
         if wait_s := self.throttle.retry_after_s(address):
             detail = f"too many failed authentications from this address; try again in {wait_s} s"
-            refusal = problem(Rejection.too_many_attempts, detail, 429)
+            refusal = problem(Rejection.too_many_attempts, detail, 429, language=_language(scope))
             refusal.headers["Retry-After"] = str(wait_s)
             return await refusal(scope, receive, send)
         if scope["method"] in WRITE_METHODS:
@@ -103,16 +110,17 @@ class RequestGuard:
                     body, receive = await self._bounded_body(scope, receive, bound)
             except _BodyTooLarge:
                 detail = f"the request body exceeds {bound} bytes"
-                return await problem(Rejection.request_too_large, detail, 413)(scope, receive, send)
+                refusal = problem(Rejection.request_too_large, detail, 413, language=_language(scope))
+                return await refusal(scope, receive, send)
             except TimeoutError:
                 detail = f"the request body did not arrive within {self.body_timeout_s:g} s"
-                refusal = problem(Rejection.request_timeout, detail, 408)
+                refusal = problem(Rejection.request_timeout, detail, 408, language=_language(scope))
                 refusal.headers["Connection"] = "close"  # what is left of the body is not waited for
                 return await refusal(scope, receive, send)
             try:
                 check_storable(body)
             except LedgerError as error:
-                return await problem(error.reason, error.detail, 422)(scope, receive, send)
+                return await problem(error.reason, error.detail, 422, language=_language(scope))(scope, receive, send)
 
         async def send_noting_failures(message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 401:

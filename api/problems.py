@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.problem_text import DEFAULT_LANGUAGE, INTERNAL_ERROR, answer_language, detail_in, title_of
 from api.writes import audit_refused_attempt
 from ledger.errors import LedgerError, Rejection
 
@@ -107,19 +108,26 @@ PROBLEM_RESPONSES = {
 }
 
 
-def problem(reason: Rejection | str, detail: str, status: int, errors: list | None = None) -> JSONResponse:
+def problem(
+    reason: Rejection | str, detail: str, status: int, errors: list | None = None, language: str = DEFAULT_LANGUAGE
+) -> JSONResponse:
+    """The answer; `title` and `detail` in `language` (api.problem_text), `reason` as it is."""
     body = Problem(
         type=f"https://codi-ledger.example/problems/{reason}",
-        title=str(reason).replace("_", " ").capitalize(),
+        title=title_of(str(reason), language),
         status=status,
-        detail=detail,
+        detail=detail_in(detail, language),
         reason=str(reason),
         errors=errors,
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"Content-Language": language, **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     return JSONResponse(
         body.model_dump(exclude_none=True), status, headers=headers, media_type="application/problem+json"
     )
+
+
+def language_of(request: Request) -> str:
+    return answer_language(request.headers.get("accept-language", ""))
 
 
 def _page(request: Request, status: int, reason: str):
@@ -133,7 +141,9 @@ def install(app: FastAPI) -> None:
     def ledger_error(request: Request, error: LedgerError):
         audit_refused_attempt(request, error.reason)
         status = status_of(error.reason)
-        return _page(request, status, error.reason) or problem(error.reason, error.detail, status)
+        return _page(request, status, error.reason) or problem(
+            error.reason, error.detail, status, language=language_of(request)
+        )
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -141,15 +151,18 @@ def install(app: FastAPI) -> None:
         reason = _reason_of(errors)
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)[:1000]
         audit_refused_attempt(request, reason)
-        return problem(reason, detail, 422, errors)
+        return problem(reason, detail, 422, errors, language_of(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
         if error.status_code == 400:  # a body that is not JSON: malformed input, like any other (422)
-            return problem(Rejection.invalid_request, f"the body could not be read: {error.detail}", 422)
+            detail = f"the body could not be read: {error.detail}"
+            return problem(Rejection.invalid_request, detail, 422, language=language_of(request))
         reasons = {404: Rejection.not_found, 401: Rejection.unauthenticated, 403: Rejection.forbidden}
         reason = reasons.get(error.status_code, Rejection.invalid_request)
-        return _page(request, error.status_code, reason) or problem(reason, str(error.detail), error.status_code)
+        return _page(request, error.status_code, reason) or problem(
+            reason, str(error.detail), error.status_code, language=language_of(request)
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -157,7 +170,8 @@ def install(app: FastAPI) -> None:
         # statement's parameters, which may be personal data (names, ID numbers) or a token.
         stack = "".join(traceback.format_tb(error.__traceback__))
         log.error("unexpected %s in %s %s\n%s", type(error).__name__, request.method, request.url.path, stack)
-        return problem("internal_error", "an unexpected error occurred; nothing was recorded", 500)
+        detail = "an unexpected error occurred; nothing was recorded"
+        return problem(INTERNAL_ERROR, detail, 500, language=language_of(request))
 
 
 def _reason_of(errors: list[dict]) -> Rejection:

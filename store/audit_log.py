@@ -19,6 +19,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ledger.audit import Digest, StoredRecord, Verification, canonical, chain_hash, verify_chain
 from store import entry_content
+from store.books import not_found
 from store.tables import AuditHead, AuditRecord
 
 audit_t = AuditRecord.__table__
@@ -99,6 +100,32 @@ def _hashed(row) -> dict[str, Any]:
 
 def list_records(connection: Connection, *, after: int, limit: int) -> list[dict[str, Any]]:
     query = select(audit_t).where(audit_t.c.seq > after).order_by(audit_t.c.seq).limit(limit)
+    return _read(connection, query)
+
+
+def recent_records(connection: Connection, *, before: int | None, limit: int) -> list[dict[str, Any]]:
+    """The latest records first, those before the sequence number `before` if given."""
+    query = select(audit_t).order_by(audit_t.c.seq.desc()).limit(limit)
+    return _read(connection, query if before is None else query.where(audit_t.c.seq < before))
+
+
+def get_record(connection: Connection, seq: int) -> dict[str, Any]:
+    found = _read(connection, select(audit_t).where(audit_t.c.seq == seq))
+    if not found:
+        raise not_found("audit record", seq)
+    return found[0]
+
+
+def records_writing(connection: Connection, entry_id: int) -> list[dict[str, Any]]:
+    """The records of the writes that recorded this entry (one, unless a replay named it again).
+
+    A record names its entries in `entry_ids`, a JSON list hashed with the record; the text is
+    narrowed with LIKE and the list read back, so that entry 12 does not find entry 123's."""
+    query = select(audit_t).where(audit_t.c.entry_ids.like(f"%{entry_id}%")).order_by(audit_t.c.seq)
+    return [r for r in _read(connection, query) if entry_id in r["entry_ids"]]
+
+
+def _read(connection: Connection, query) -> list[dict[str, Any]]:
     records = [dict(r) for r in connection.execute(query).mappings()]
     for record in records:
         record["entry_ids"] = json.loads(record["entry_ids"])

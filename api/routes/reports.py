@@ -45,7 +45,11 @@ from ledger.loans import LoanClass
 from ledger.money import format_amount
 from ledger.reports import (
     INTER_BOOK_DIFFERENCE,
+    FinancialPosition,
+    IncomeStatement,
     ReportAccount,
+    Statement,
+    TreeLine,
     consolidate,
     financial_position,
     general_ledger,
@@ -159,6 +163,54 @@ def _account_fields(account: ReportAccount, level: int = 1) -> dict:
             "party_id": account.party_id, "level": level}  # fmt: skip
 
 
+# --- the figures of each report, for the routes here and for the pages (web/routes/audit.py) ---
+
+
+def trial_balance_of(
+    connection, scope: Scope, day: date, *, depth: int | None = None, under: int | None = None
+) -> tuple[dict[int, int], dict[int, int], tuple[TreeLine, ...]]:
+    """The balances at the end of `day`, what the consolidation took out, and the lines shown."""
+    balances, eliminated = scope.balances(connection, day)
+    accounts = scope.with_difference(balances)
+    if under is not None and under not in {a.id for a in accounts if a.id}:
+        raise books.not_found("account", under)
+    return balances, eliminated, tree_lines(accounts, balances, depth=depth, under=under)
+
+
+def financial_position_of(connection, scope: Scope, day: date) -> tuple[date, FinancialPosition]:
+    """The statement at the end of `day` beside the same date a year earlier (that date, and it)."""
+    _, prior_day = prior_period(day, day)
+    now, then = scope.balances(connection, day)[0], scope.balances(connection, prior_day)[0]
+    return prior_day, financial_position(scope.with_difference(now, then), now, then)
+
+
+def income_and_expenses(connection, scope: Scope, start: date, end: date) -> dict[int, int]:
+    """Each account's movement over the period, without the year-end closing entries."""
+    opening = reports.opening_balances(connection, scope.ids, start, scope.cut)
+    closing = reports.balances(connection, scope.ids, end, scope.cut)
+    closes = reports.closing_movements(connection, scope.ids, start, end, scope.cut)
+    return scope.net_of_inter_book(movements_between(opening, closing, closes))[0]
+
+
+def income_statement_of(connection, scope: Scope, first: date, last: date) -> IncomeStatement:
+    """The period's statement beside the same period a year earlier."""
+    prior_first, prior_last = prior_period(first, last)
+    now = income_and_expenses(connection, scope, first, last)
+    return income_statement(scope.accounts, now, income_and_expenses(connection, scope, prior_first, prior_last))
+
+
+def general_ledger_of(
+    connection, scope: Scope, period: tuple[date, date], account_id: int | None = None
+) -> tuple[tuple[ReportAccount, Statement], ...]:
+    """Every account's statement over the period (or the one account's)."""
+    accounts = [a for a in scope.accounts if account_id in (None, a.id)]
+    if not accounts:
+        raise books.not_found("account", account_id)
+    opening = reports.opening_balances(connection, scope.ids, period[0], scope.cut)
+    lines = reports.ledger_lines(connection, scope.ids, period[0], period[1], scope.cut, account_id)
+    return general_ledger(accounts, opening, lines)
+
+
 # --- trial balances ----------------------------------------------------------------------------
 
 
@@ -174,11 +226,7 @@ def trial_balance(
     output = _output(request)
     scope = scope_of(connection, book_ids, principal, dimension, value)
     day = as_of or clock.today()
-    balances, eliminated = scope.balances(connection, day)
-    accounts = scope.with_difference(balances)
-    if account_id is not None and account_id not in {a.id for a in accounts if a.id}:
-        raise books.not_found("account", account_id)
-    lines = tree_lines(accounts, balances, depth=depth, under=account_id)
+    balances, eliminated, lines = trial_balance_of(connection, scope, day, depth=depth, under=account_id)
     debit, credit = sum(line.debit_satang for line in lines), sum(line.credit_satang for line in lines)
     body = {
         **scope.body(), "as_of": day, "depth": depth, "account_id": account_id,
@@ -236,9 +284,7 @@ def financial_position_report(
     output = _output(request)
     scope = scope_of(connection, book_ids, principal, dimension, value)
     day = as_of or clock.today()
-    _, prior_day = prior_period(day, day)
-    now, then = scope.balances(connection, day)[0], scope.balances(connection, prior_day)[0]
-    result = financial_position(scope.with_difference(now, then), now, then)
+    prior_day, result = financial_position_of(connection, scope, day)
     liabilities, equity = result.total(AccountType.liability), result.total(AccountType.equity)
     body = {
         **scope.body(), "as_of": day, "prior_as_of": prior_day,
@@ -265,14 +311,7 @@ def income_statement_report(
     first, last = _period(date_from, date_to, fiscal_year)
     prior_first, prior_last = prior_period(first, last)
     scope = scope_of(connection, book_ids, principal, dimension, value)
-
-    def movements(start: date, end: date) -> dict[int, int]:
-        opening = reports.opening_balances(connection, scope.ids, start, scope.cut)
-        closing = reports.balances(connection, scope.ids, end, scope.cut)
-        closes = reports.closing_movements(connection, scope.ids, start, end, scope.cut)
-        return scope.net_of_inter_book(movements_between(opening, closing, closes))[0]
-
-    result = income_statement(scope.accounts, movements(first, last), movements(prior_first, prior_last))
+    result = income_statement_of(connection, scope, first, last)
     body = {
         **scope.body(), "date_from": first, "date_to": last, "fiscal_year": fiscal_year, "prior_from": prior_first,
         "prior_to": prior_last, "income": _section(result.lines, AccountType.income),
@@ -294,12 +333,7 @@ def general_ledger_report(
     output = _output(request)
     first, last = _period(date_from, date_to, fiscal_year)
     scope = scope_of(connection, book_ids, principal, dimension, value)
-    accounts = [a for a in scope.accounts if account_id in (None, a.id)]
-    if not accounts:
-        raise books.not_found("account", account_id)
-    opening = reports.opening_balances(connection, scope.ids, first, scope.cut)
-    lines = reports.ledger_lines(connection, scope.ids, first, last, scope.cut, account_id)
-    ledger = general_ledger(accounts, opening, lines)
+    ledger = general_ledger_of(connection, scope, (first, last), account_id)
     body = {
         **scope.body(), "date_from": first, "date_to": last,
         "accounts": [

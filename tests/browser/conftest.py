@@ -26,6 +26,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]  # fmt: skip
 PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}  # the auditor's pages are desktop first
 HERE = Path(__file__).parent
 AXE = HERE / "vendor" / "axe.min.js"
 SCREENSHOTS = HERE / "screenshots"
@@ -73,7 +74,17 @@ def chromium():
 @pytest.fixture
 def phone(chromium, server):
     """A new phone-sized browser (its own cookies) on the demo server; `phone.base` is its URL."""
-    context = chromium.new_context(viewport=PHONE, base_url=server, locale="th-TH")
+    yield from _browser_page(chromium, server, PHONE)
+
+
+@pytest.fixture
+def desktop(chromium, server):
+    """The same on a desktop screen (1280 x 900), downloads accepted."""
+    yield from _browser_page(chromium, server, DESKTOP)
+
+
+def _browser_page(chromium, server: str, viewport: dict):
+    context = chromium.new_context(viewport=viewport, base_url=server, locale="th-TH", accept_downloads=True)
     page = context.new_page()
     page.base = server
     page.csp_violations = []
