@@ -4,13 +4,13 @@ import os
 
 from fastapi import FastAPI
 
-import web
 from api import docs, headers, middleware, problems
 from api.context import Clock, KnownTokens
 from api.problems import PROBLEM_RESPONSES
 from api.routes import admin, commands, equity, exports, journal, loans, personal, registry, reports, welfare
 from api.settings import Settings
 from store.engine import DEFAULT_URL, Database
+from web import site
 
 
 def create_app(db: Database | None = None, clock: Clock | None = None, settings: Settings | None = None) -> FastAPI:
@@ -36,7 +36,7 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
     docs.declare_bearer_tokens(app)
     if settings.api_docs:
         docs.install(app)
-    web.install(app)  # the pages, under /
+    site.install(app)  # the pages, under /
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, str]:

@@ -131,7 +131,7 @@ def language_of(request: Request) -> str:
 
 
 def _page(request: Request, status: int, reason: str):
-    """On a page's path, the page that says it (web.page_error), instead of problem+json."""
+    """On a page's path, the page that says it (web.site.page_error), instead of problem+json."""
     page_error = getattr(request.app.state, "page_error", None)
     return page_error(request, status, reason) if page_error else None
 

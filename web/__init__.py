@@ -7,55 +7,7 @@
     session.py       who is signed in (PagePrincipal), csrf.py the forms' tokens,
     templating.py    the environment, the `amount` and `date` filters, `render`
 
-`install(app)` adds all of it to the API's app (api.app.create_app). web/README.md tells how
-to add a page.
+`web.site.install(app)` adds all of it to the API's app (api.app.create_app); this package's
+own module stays empty, so that the API's modules may import a part of it (web.i18n's
+catalogs, say) without loading every page. web/README.md tells how to add a page.
 """
-
-from pathlib import Path
-
-from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
-from fastapi.staticfiles import StaticFiles
-from fontpkg_sarabun import ROOT as SARABUN
-
-from ledger.errors import Rejection
-from web.csrf import CsrfRefused
-from web.routes import account, audit, dates, home, loan, sales, shares, statement
-from web.session import SignInRequired, session_times, signin_location
-from web.templating import render
-from web.throttle import SignInThrottle
-
-STATIC_DIR = Path(__file__).parent / "static"
-API_PREFIXES = ("/v1/", "/openapi.json", "/docs", "/redoc", "/health")
-ERROR_PAGES = {404: "not_found", 403: "forbidden"}
-
-
-def is_page(request: Request) -> bool:
-    """Whether a request is for a page (an HTML answer) rather than the API."""
-    return not request.url.path.startswith(API_PREFIXES)
-
-
-def page_error(request: Request, status: int, reason: str):
-    """The Thai (or English) page for a refusal on a page's path; None for the API's paths."""
-    if not is_page(request):
-        return None
-    kind = ERROR_PAGES.get(status, "not_found" if reason == Rejection.not_found else "error")
-    return render(request, "error.html", status, kind=kind)
-
-
-def install(app: FastAPI) -> None:
-    app.state.session_times = session_times()
-    app.state.sign_in_throttle = SignInThrottle()
-    app.state.page_error = page_error
-    app.mount("/static/fonts", StaticFiles(directory=SARABUN / "files"), name="fonts")
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account, home, dates, sales, statement, loan, shares, audit):
-        app.include_router(module.router)
-
-    @app.exception_handler(SignInRequired)
-    async def sign_in_first(_request: Request, error: SignInRequired) -> RedirectResponse:
-        return RedirectResponse(signin_location(error.next_path), 303)
-
-    @app.exception_handler(CsrfRefused)
-    async def csrf_refused(request: Request, _error: CsrfRefused):
-        return render(request, "error.html", 403, kind="csrf")

@@ -25,7 +25,6 @@ from api.context import AUDIT_READERS, BANGKOK, check_role
 from api.formats import table_response
 from api.routes import exports
 from api.routes.reports import (
-    FISCAL_YEARS,
     Scope,
     financial_position_of,
     general_ledger_of,
@@ -36,7 +35,7 @@ from api.routes.reports import (
 )  # fmt: skip
 from ledger.accounts import AccountType
 from ledger.audit import Digest
-from ledger.calendar import fiscal_year_bounds, fiscal_year_of, periods_of_fiscal_year
+from ledger.calendar import check_fiscal_year, fiscal_year_bounds, fiscal_year_of, periods_of_fiscal_year
 from ledger.charts import BookKind
 from ledger.errors import LedgerError, Rejection
 from ledger.reports import (
@@ -100,8 +99,7 @@ def choice_of(connection: Connection, book_ids: list[int], fiscal_year: int | No
     every = books.list_books(connection, only_party=None, after=0, limit=reports.MAX_BOOKS * 10)
     chosen = list(dict.fromkeys(book_ids)) or [_default_book(every)]
     year = fiscal_year or fiscal_year_of(today)
-    if year not in FISCAL_YEARS:
-        raise LedgerError(Rejection.fiscal_year_out_of_range, f"fiscal year {year} is out of range")
+    check_fiscal_year(year)
     current = fiscal_year_of(today)
     years = sorted({*range(current - YEARS_OFFERED + 1, current + 1), year}, reverse=True)
     return Choice(every, chosen, year, years, today)
