@@ -177,6 +177,7 @@ def test_the_income_statement_and_the_chart_show_the_same_year(auditor, api_as_a
         assert f"{float(total):,.2f}" in page
         assert f"{float(total):,.2f}" in overview  # the chart's table adds up to the statement
     assert overview.count("<rect ") == 24  # twelve months, income and expenses
+    assert overview.count('<rect class="bar-income"') == overview.count('<rect class="bar-expenses"') == 12
 
 
 def test_the_digest_check_says_whether_the_chain_holds(auditor):

@@ -149,8 +149,12 @@ def test_the_sales_are_listed_by_month_a_page_at_a_time(rice, demo, db):
 
 def test_the_chart_and_its_table_show_the_sales_summary_by_month(rice, demo, db):
     page = rice.get("/sales")
-    assert page.text.count('<svg viewBox="0 0 360 150" role="img"') == 2
+    assert page.text.count('<svg viewBox="0 0 360 200" role="img"') == 2  # sales, contributions: each its scale
     assert "<title id=\"chart-sales-title\">ยอดขายรายเดือน ปีงบประมาณ 2567" in page.text
+    assert '<title id="chart-contributions-title">เงินสมทบกองทุนสวัสดิการรายเดือน ปีงบประมาณ 2567' in page.text
+    assert page.text.count('class="bar-sales"') == page.text.count('class="bar-contributions"') == 9  # Oct-Jun
+    assert page.text.count('class="grid"') == 12  # 0 to 25,000 by 5,000 (21,150 in May); 0 to 500 by 100
+    assert ">25,000</text>" in page.text and ">500</text>" in page.text
     with db.read() as connection:
         june = welfare.enterprise_summary(connection, demo.enterprise_party_id, NOW.date().replace(day=1), NOW.date())
     sales, contributions = june["by_fund"][0]["sales_satang"], june["by_fund"][0]["contributions_satang"]

@@ -48,8 +48,8 @@ from ledger.reports import (
 )
 from store import audit_log, books, journal, reports, users
 from store.users import Principal
+from web.chart import of_months
 from web.i18n import N_
-from web.month_chart import MonthFigures, month_bars
 from web.routes import page_router
 from web.session import PagePrincipal
 from web.templating import render
@@ -58,6 +58,7 @@ router = page_router()
 RECORDS_PER_PAGE = 25
 YEARS_OFFERED = 6  # this fiscal year and the five before it
 DOWNLOADS = ("pdf", "xlsx", "csv")
+CHART_SERIES = {"income": N_("Income"), "expenses": N_("Expenses")}
 HASH_GROUP = 8
 BookIds = Annotated[list[int], Query(alias="book_id", max_length=reports.MAX_BOOKS)]
 FiscalYear = Annotated[int | None, Query()]
@@ -242,13 +243,14 @@ def overview(request: Request, principal: PagePrincipal, book_ids: BookIds = [],
         choice, scope = _opened(request, principal, book_ids, fiscal_year)(connection)
         months = [_month(connection, scope, p.start, p.end) for p in periods_of_fiscal_year(choice.fiscal_year)]
     return render(request, "audit_overview.html", choice=choice, scope=scope, report="overview",
-                  title=N_("Audit"), months=months, chart=month_bars(months))  # fmt: skip
+                  title=N_("Audit"), months=months, chart=of_months(months, CHART_SERIES))  # fmt: skip
 
 
-def _month(connection: Connection, scope: Scope, start: date, end: date) -> MonthFigures:
+def _month(connection: Connection, scope: Scope, start: date, end: date) -> dict:
     """A month's income and expenses, as the income statement adds them up."""
     result = income_statement(scope.accounts, income_and_expenses(connection, scope, start, end), {})
-    return MonthFigures(start, result.total(AccountType.income)[0], result.total(AccountType.expense)[0])
+    return {"start": start, "income_satang": result.total(AccountType.income)[0],
+            "expenses_satang": result.total(AccountType.expense)[0]}  # fmt: skip
 
 
 # --- drilling down: an account's ledger, an entry, an audit record -----------------------------

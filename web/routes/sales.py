@@ -40,7 +40,7 @@ MONTHS_OFFERED = 24
 MonthQuery = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 MAX_REASON = 500
 FormText = Annotated[str, Form(max_length=600)]
-CHART_WIDTH, CHART_HEIGHT = 360, 120
+CHART_SERIES = {"sales": N_("Sales by month"), "contributions": N_("Welfare contributions by month")}
 REVERSAL_REFUSALS = {
     Rejection.already_reversed: N_("This sale is reversed already."),
     Rejection.period_closed: N_("The books are closed for today's date. Ask the fund's officer."),
@@ -61,7 +61,7 @@ def sales(request: Request, principal: PagePrincipal, enterprise_id: EnterpriseI
     return render(request, "sales.html", enterprise_id=enterprise_id, sales=rows, month=month,
                   next_cursor=next_cursor(rows, page), months_offered=_months_offered(today),
                   may_write=principal.role in JOURNAL_WRITERS, fiscal_year=fiscal_year_of(today),
-                  chart=months and _chart(months), months=months, channels=dict(sale_form.CHANNELS))  # fmt: skip
+                  charts=months and _charts(months), months=months, channels=dict(sale_form.CHANNELS))  # fmt: skip
 
 
 def _months_offered(today: date) -> list[Period]:
@@ -84,11 +84,10 @@ def _by_month(connection, party_id: int, today: date) -> list[dict]:
     return months
 
 
-def _chart(months: list[dict]) -> dict:
-    def drawn(name: str) -> list[chart.Bar]:
-        return chart.bars([(m["start"], m[name]) for m in months], width=CHART_WIDTH, height=CHART_HEIGHT)
-
-    return {"sales": drawn("sales_satang"), "contributions": drawn("contributions_satang")}
+def _charts(months: list[dict]) -> list[chart.MonthChart]:
+    """Sales, and welfare contributions, each on its own scale: a contribution is a small share
+    of a sale, and would hardly show beside it."""
+    return [chart.of_months(months, {name: label}) for name, label in CHART_SERIES.items()]
 
 
 # --- recording a sale ----------------------------------------------------------------------------
