@@ -19,6 +19,7 @@ from api.app import create_app
 from api.context import Clock
 from ledger.errors import LedgerError, Rejection
 from store import books, users
+from store.demo import Demo, load_demo
 from store.engine import Database
 
 ON_POSTGRES = os.environ.get("CODI_TEST_DB") == "postgres"
@@ -174,6 +175,12 @@ class Api:
         body = {"book_id": book_id, "effective_date": day, "description": "test entry",
                 "postings": [{"account_id": a, "amount": amount} for a, amount in lines], **extra}  # fmt: skip
         return self.post("/v1/entries", body, key or uuid.uuid4().hex)
+
+
+@pytest.fixture
+def demo(db) -> Demo:
+    """The demo (store.demo) loaded on the test clock's day: what the pages' tests read."""
+    return load_demo(db, now=NOW)
 
 
 @pytest.fixture

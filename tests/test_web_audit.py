@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 
 from api.app import create_app
 from store import audit_log
-from store.demo import DEMO_PEOPLE, load_demo
-from tests.conftest import NOW, Api, make_user
+from store.demo import DEMO_PEOPLE
+from tests.conftest import Api, make_user
 from tests.test_web_sessions import Browser, person
 
 AUDITOR = DEMO_PEOPLE[1][0], DEMO_PEOPLE[1][2]
@@ -22,11 +22,6 @@ YEAR = 2567
 def shown_text(html: str) -> str:
     """The page's words as a reader sees them, without the elements around them."""
     return re.sub(r"<[^>]+>", "", html)
-
-
-@pytest.fixture
-def demo(db):
-    return load_demo(db, now=NOW)
 
 
 @pytest.fixture

@@ -13,16 +13,10 @@ from pypdf import PdfReader
 
 from api.app import create_app
 from store import audit_log, books, loans, welfare
-from store.demo import load_demo
 from tests.conftest import NOW
 from tests.test_web_sessions import Browser, csrf_of, person
 
 ENTERPRISE = ("khaodin-rice", "enterprise-demo")
-
-
-@pytest.fixture
-def demo(db):
-    return load_demo(db, now=NOW)
 
 
 @pytest.fixture
