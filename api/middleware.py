@@ -87,7 +87,7 @@ class RequestGuard:
     """Pure ASGI middleware: the body bound, its time limit and the authentication throttle."""
 
     def __init__(
-        self, app, *, throttle: AuthThrottle, body_timeout_s: float, max_body_bytes: int = MAX_BODY_BYTES
+        self, app, *, throttle: AuthThrottle, body_timeout_s: int, max_body_bytes: int = MAX_BODY_BYTES
     ) -> None:
         self.app = app
         self.throttle = throttle
@@ -113,7 +113,7 @@ class RequestGuard:
                 refusal = problem(Rejection.request_too_large, detail, 413, language=_language(scope))
                 return await refusal(scope, receive, send)
             except TimeoutError:
-                detail = f"the request body did not arrive within {self.body_timeout_s:g} s"
+                detail = f"the request body did not arrive within {self.body_timeout_s} s"
                 refusal = problem(Rejection.request_timeout, detail, 408, language=_language(scope))
                 refusal.headers["Connection"] = "close"  # what is left of the body is not waited for
                 return await refusal(scope, receive, send)
@@ -160,6 +160,6 @@ def _replay(messages: list[dict], then=None):
     return receive
 
 
-def install(app: FastAPI, *, body_timeout_s: float) -> None:
+def install(app: FastAPI, *, body_timeout_s: int) -> None:
     app.state.auth_throttle = AuthThrottle()
     app.add_middleware(RequestGuard, throttle=app.state.auth_throttle, body_timeout_s=body_timeout_s)

@@ -13,6 +13,8 @@ so one Thai file holds every Thai word the system says.
 - `reason`, the machine's name of the problem, never changes with the language.
 """
 
+import re
+
 from ledger.errors import Rejection
 from web.i18n import N_, translations
 
@@ -149,25 +151,30 @@ FIXED_DETAILS = (
 
 def answer_language(accept_language: str) -> str:
     """English, unless the header ranks Thai above English (`th`, `th-TH`; q-values honoured)."""
-    ranks: dict[str, float] = {}
+    ranks: dict[str, tuple[int, int]] = {}
     for index, part in enumerate(accept_language.split(",")[:20]):
         tag, _, params = part.strip().partition(";")
         language = tag.strip().lower().split("-")[0]
-        weight = _q(params)
+        weight = _q_thousandths(params)
         if language in LANGUAGES and weight > 0:
             # Equal q-values keep the header's order: the first named wins.
-            ranks[language] = max(ranks.get(language, 0.0), weight - index / 1000)
-    return "th" if ranks.get("th", 0.0) > ranks.get("en", 0.0) else DEFAULT_LANGUAGE
+            ranks[language] = max(ranks.get(language, (0, 0)), (weight, -index))
+    return "th" if ranks.get("th", (0, 0)) > ranks.get("en", (0, 0)) else DEFAULT_LANGUAGE
 
 
-def _q(params: str) -> float:
+_Q_VALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")  # RFC 9110: 0 to 1, three places at most
+
+
+def _q_thousandths(params: str) -> int:
+    """A language's q-value in thousandths: 1000 when it names none, 0 when it cannot be read."""
     name, _, value = params.strip().partition("=")
     if name.strip() != "q":
-        return 1.0
-    try:
-        return min(max(float(value), 0.0), 1.0)
-    except ValueError:
-        return 0.0
+        return 1000
+    value = value.strip()
+    if not _Q_VALUE.fullmatch(value):
+        return 0
+    whole, _, places = value.partition(".")
+    return int(whole) * 1000 + int(places.ljust(3, "0"))
 
 
 def title_of(reason: str, language: str) -> str:

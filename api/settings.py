@@ -20,7 +20,7 @@ SWITCH = {"on": True, "off": False}
 @dataclass(frozen=True)
 class Settings:
     trusted_proxies: str = ""
-    body_timeout_s: float = 10.0
+    body_timeout_s: int = 10
     api_docs: bool = True
 
     @classmethod
@@ -28,9 +28,10 @@ class Settings:
         docs = environ.get("CODI_API_DOCS", "on").strip().lower()
         if docs not in SWITCH:
             raise ValueError(f"CODI_API_DOCS must be on or off, not {docs!r}")
-        timeout_s = float(environ.get("CODI_BODY_TIMEOUT_S", cls.body_timeout_s))
-        if not 0 < timeout_s <= 600:
-            raise ValueError(f"CODI_BODY_TIMEOUT_S must be a number of seconds in (0, 600], not {timeout_s}")
+        timeout = environ.get("CODI_BODY_TIMEOUT_S", str(cls.body_timeout_s)).strip()
+        if not timeout.isdigit() or not 1 <= int(timeout) <= 600:
+            raise ValueError(f"CODI_BODY_TIMEOUT_S must be a whole number of seconds from 1 to 600, not {timeout!r}")
+        timeout_s = int(timeout)
         return cls(environ.get("CODI_TRUSTED_PROXIES", "").strip(), timeout_s, SWITCH[docs])
 
     def forwarding(self) -> dict[str, Any]:

@@ -76,7 +76,7 @@ def test_behind_a_trusted_proxy_each_forwarded_address_counts_alone(db, clock):
 def test_a_body_that_never_arrives_is_refused_when_its_time_is_up(db, clock):
     """A POST that declares 100 bytes and sends 10 gets 408 request_timeout after the body
     timeout (1 s here), and the server closes the connection."""
-    with serving(db, clock, Settings(body_timeout_s=1.0)) as port, socket.create_connection(("127.0.0.1", port)) as s:
+    with serving(db, clock, Settings(body_timeout_s=1)) as port, socket.create_connection(("127.0.0.1", port)) as s:
         s.settimeout(30)
         started = time.monotonic()
         s.sendall(b"POST /v1/entries HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
