@@ -330,7 +330,6 @@ def audit_event(connection: Connection, *, principal: Principal, action: str, ta
     """Audit a write that is not an operation on the ledger (signing in to the pages, setting a
     password), in the caller's transaction: who, what, the request's id and a hash of its path
     and principal, never the form's secrets."""
-    request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
     digest = hashlib.sha256(f"{request.method} {request.url.path}\n{principal.name}".encode()).hexdigest()
-    fields = _audit_fields(WriteRequest(request_id, digest, None), principal, action)
+    fields = _audit_fields(WriteRequest(_request_id(request), digest, None), principal, action)
     audit_log.append(connection, _record(fields, now, target, "ok", []))

@@ -287,3 +287,16 @@ def test_the_date_preview_says_what_it_understood(app):
     assert "วัน/เดือน/ปี พ.ศ." in client.get("/date-preview?sold_on=soon").text
     client.cookies.set("codi_lang", "en")
     assert "30 Jun 2024</time> = 2024-06-30" in client.get("/date-preview?d=2024-06-30").text
+
+
+def test_a_sign_in_keeps_a_client_request_id_only_if_short_and_plain(app, db):
+    """The pages' audited events take the request id by the API's rule (docs/reliability.md)."""
+    person(db, "somsri")
+    browser = Browser(app)
+    for given, kept in (("page-7.sign_in", True), ("id <script>", False), ("a" * 65, False)):
+        browser.client.headers["X-Request-Id"] = given
+        assert browser.sign_in("somsri").status_code == 303
+        with db.read() as connection:
+            [*_, record] = audit_log.list_records(connection, after=0, limit=100)
+        assert record["action"] == "session.sign-in"
+        assert record["request_id"] == given if kept else re.fullmatch("[0-9a-f]{32}", record["request_id"])
