@@ -39,7 +39,7 @@ test: $(STAMP) chromium
 messages: $(STAMP)
 	@pot=$$(mktemp); \
 	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output -o "$$pot" . && \
-	$(BIN)/pybabel update -i "$$pot" -d web/locale --no-fuzzy-matching --no-wrap; status=$$?; rm -f "$$pot"; exit $$status
+	$(BIN)/pybabel update -i "$$pot" -d web/locale --no-fuzzy-matching --ignore-obsolete --no-wrap; status=$$?; rm -f "$$pot"; exit $$status
 
 # bench.reports compares our trial balance with hledger's, Debian's package, installed here if missing.
 bench: $(STAMP)

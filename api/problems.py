@@ -146,12 +146,12 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    def invalid_request(request: Request, error: RequestValidationError):
         errors = [{"loc": [str(part) for part in e["loc"]], "msg": e["msg"], "type": e["type"]} for e in error.errors()]
         reason = _reason_of(errors)
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)[:1000]
         audit_refused_attempt(request, reason)
-        return problem(reason, detail, 422, errors, language_of(request))
+        return _page(request, 422, reason) or problem(reason, detail, 422, errors, language_of(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
@@ -165,13 +165,14 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception):
         # The type and the stack, not the message: a database error's message holds the
         # statement's parameters, which may be personal data (names, ID numbers) or a token.
         stack = "".join(traceback.format_tb(error.__traceback__))
         log.error("unexpected %s in %s %s\n%s", type(error).__name__, request.method, request.url.path, stack)
         detail = "an unexpected error occurred; nothing was recorded"
-        return problem(INTERNAL_ERROR, detail, 500, language=language_of(request))
+        page = _page(request, 500, INTERNAL_ERROR)
+        return page or problem(INTERNAL_ERROR, detail, 500, language=language_of(request))
 
 
 def _reason_of(errors: list[dict]) -> Rejection:

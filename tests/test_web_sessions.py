@@ -300,3 +300,25 @@ def test_a_sign_in_keeps_a_client_request_id_only_if_short_and_plain(app, db):
             [*_, record] = audit_log.list_records(connection, after=0, limit=100)
         assert record["action"] == "session.sign-in"
         assert record["request_id"] == given if kept else re.fullmatch("[0-9a-f]{32}", record["request_id"])
+
+
+def test_a_page_answers_a_malformed_query_and_our_own_failure_with_a_thai_page(app, db, monkeypatch):
+    """Not problem+json: a person on a page reads a page, whatever went wrong."""
+    person(db, "somsri")
+    browser = Browser(app)
+    assert browser.sign_in("somsri").status_code == 303
+    unreadable = browser.get("/audit/trial-balance?fiscal_year=abc")
+    assert unreadable.status_code == 422 and unreadable.headers["content-type"].startswith("text/html")
+    assert "เกิดข้อผิดพลาด" in unreadable.text
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr("web.routes.audit.choice_of", broken)
+    failing = TestClient(app, raise_server_exceptions=False, cookies=browser.client.cookies)
+    failed = failing.get("/audit/trial-balance")
+    assert failed.status_code == 500 and failed.headers["content-type"].startswith("text/html")
+    assert "ระบบขัดข้อง" in failed.text and "a bug of ours" not in failed.text
+    assert failing.get("/v1/books", headers={"Authorization": "Bearer x"}).headers["content-type"] == (
+        "application/problem+json"
+    )

@@ -17,7 +17,7 @@ from web.throttle import SignInThrottle
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_PREFIXES = ("/v1/", "/openapi.json", "/docs", "/redoc", "/health")
-ERROR_PAGES = {404: "not_found", 403: "forbidden"}
+ERROR_PAGES = {404: "not_found", 403: "forbidden", 500: "internal"}
 
 
 def is_page(request: Request) -> bool:
