@@ -1,6 +1,7 @@
 """Request and response bodies. Amounts travel as decimal strings of baht ("1500.00") and are
 parsed by `ledger.money`, never by pydantic, so a float can never slip into the ledger."""
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -268,8 +269,22 @@ class PeriodPublic(BaseModel):
     closed: bool
 
 
+def client_month(value: object) -> str:
+    """A month the client sent, `YYYY-MM`: its first day is read by the one date parser, so a
+    Buddhist Era year is refused as any date's is, with the month it probably meant."""
+    if not isinstance(value, str) or not re.fullmatch("[0-9]{4}-(0[1-9]|1[0-2])", value):
+        raise PydanticCustomError("malformed_date", "a month is YYYY-MM, like 2024-05; not {shown}",
+                                  {"shown": str(value)[:40]})  # fmt: skip
+    client_date(f"{value}-01")
+    return value
+
+
 class PeriodClose(Strict):
-    period: Annotated[str, Field(pattern=r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$", examples=["2024-05"])]
+    period: Annotated[
+        str,
+        BeforeValidator(client_month),
+        Field(examples=["2024-05"], json_schema_extra={"pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}),
+    ]
 
 
 class AuditRecordPublic(BaseModel):

@@ -145,6 +145,10 @@ def test_buddhist_era_years_are_refused_with_the_date_meant(api, fund):
     refused(api.get(f"/v1/accounts/{fund['1100']}/balance", as_of="2567-09-30"), "buddhist_era_year")
     refused(api.get("/v1/reports/financial-position", book_id=fund["book_id"], as_of="2567-09-30", format="pdf"),
             "buddhist_era_year")  # fmt: skip
+    close = f"/v1/books/{fund['book_id']}/periods/close"
+    refused(api.post(close, {"period": "2567-05"}), "buddhist_era_year", "did you mean 2024-05-01?")
+    refused(api.post(close, {"period": "2024-13"}), "malformed_date")
+    refused(api.post(close, {"period": "1850-05"}), "date_out_of_range")
 
 
 def test_fiscal_years_stay_buddhist_era_and_a_common_era_one_is_refused_clearly(api, fund):
