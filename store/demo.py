@@ -4,8 +4,8 @@ district, Nakhon Sawan, with a handful of entries, so that a new database shows 
 
 The organic rice enterprise has its own book, sales this fiscal year (and one paid to the
 welfare fund), a livelihood loan from the fund with an instalment late, and shares held by the
-fund with a dividend declared, all dated back from the day the demo is loaded; its person and
-an auditor sign in to the pages with the passwords of `DEMO_PEOPLE` (for the demo only).
+fund with a dividend declared, all dated back from the day the demo is loaded; its person, an
+auditor, a fund officer, an approver and an admin sign in to the pages with the passwords of `DEMO_PEOPLE` (for the demo only).
 """
 
 from dataclasses import dataclass
@@ -39,7 +39,9 @@ PARTIES = [
 ]  # fmt: skip
 
 
-DEMO_PEOPLE = (("khaodin-rice", "enterprise", "enterprise-demo"), ("auditor", "auditor", "auditor-demo"))
+DEMO_PEOPLE = (("khaodin-rice", "enterprise", "enterprise-demo"), ("auditor", "auditor", "auditor-demo"),
+               ("officer", "officer", "officer-demo"), ("approver", "approver", "approver-demo"),
+               ("manager", "admin", "manager-demo"))
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def load_demo(db: Database, *, now: datetime) -> Demo | None:
 
 
 def _people(connection: Connection, enterprise_party_id: int, now: datetime) -> None:
-    """The demo's enterprise person and auditor, with their known passwords set."""
+    """The demo's enterprise person, auditor, officer, approver and admin, with their known passwords set."""
     for name, role, password in DEMO_PEOPLE:
         party = enterprise_party_id if role == "enterprise" else None
         user_id, _ = users.add_user(connection, name=name, role=role, party_id=party, now=now)
