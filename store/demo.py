@@ -5,7 +5,8 @@ district, Nakhon Sawan, with a handful of entries, so that a new database shows 
 The organic rice enterprise has its own book, sales this fiscal year (and one paid to the
 welfare fund), a livelihood loan from the fund with an instalment late, and shares held by the
 fund with a dividend declared, all dated back from the day the demo is loaded; its person, an
-auditor, a fund officer, an approver and an admin sign in to the pages with the passwords of `DEMO_PEOPLE` (for the demo only).
+auditor, a fund officer, an approver and an admin sign in to the pages with the passwords of
+`DEMO_PEOPLE` (for the demo only).
 """
 
 from dataclasses import dataclass
