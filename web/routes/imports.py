@@ -168,16 +168,18 @@ def run_entries_import(request: Request, write, principal: Principal, lines: lis
 def job_page(request: Request, principal: PageImporter, job_id: str,
              after: Annotated[int, Query(ge=0, lt=2**31)] = 0):  # fmt: skip
     job = _own_job(request, principal, job_id)
-    rejected = [r for r in job.rejected if r[0] > after][:REJECTED_PAGE] if job.done else []
-    more = job.done and len([r for r in job.rejected if r[0] > after]) > REJECTED_PAGE
-    return render(request, "import_job.html", job=job, rejected=_shown(request, job, rejected),
-                  next_after=rejected[-1][0] if more else None)  # fmt: skip
+    done = job.done  # read once: the job goes on in its thread while the page is made
+    later = [r for r in job.rejected if r[0] > after] if done else []
+    shown = later[:REJECTED_PAGE]
+    return render(request, "import_job.html", job=job, done=done, rejected=_shown(request, job, shown),
+                  next_after=shown[-1][0] if len(later) > REJECTED_PAGE else None)  # fmt: skip
 
 
 @router.get("/office/imports/{job_id}/status")
 def job_status(request: Request, principal: PageImporter, job_id: str):
     """The progress alone, for htmx to swap in every second while the import runs."""
-    return render(request, "_import_status.html", job=_own_job(request, principal, job_id))
+    job = _own_job(request, principal, job_id)
+    return render(request, "_import_status.html", job=job, done=job.done)
 
 
 @router.get("/office/imports/{job_id}/rejected")
