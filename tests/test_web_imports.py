@@ -92,10 +92,10 @@ def test_a_sales_file_with_two_bad_lines_gives_back_exactly_those_two_and_their_
 
 def test_a_file_of_entries_is_recorded_under_the_person_and_its_refused_line_given_back(app, db, demo):
     browser = officer(app)
+    postings = [{"account": "1100", "amount": "-500.00"}, {"account": "5100", "amount": "500.00"}]
     entry = {"key": "e-1", "book": FUND_BOOK, "effective_date": "2024-06-01", "description": "ค่าเช่า",
-             "postings": [{"account": "1100", "amount": "-500.00"}, {"account": "5100", "amount": "500.00"}]}  # fmt: skip
-    bad = {**entry, "key": "e-2", "postings": [{"account": "1100", "amount": "-5.00"}, {"account": "9999",
-                                                                                      "amount": "5.00"}]}  # fmt: skip
+             "postings": postings}  # fmt: skip
+    bad = {**entry, "key": "e-2", "postings": [postings[0], {"account": "9999", "amount": "500.00"}]}
     sent = upload(browser, "entries", "entries.jsonl", f"{json.dumps(entry)}\n{json.dumps(bad)}\n".encode())
     page = finished(browser, sent.headers["location"])
     assert "บันทึกใหม่ 1 บรรทัด" in page and re.findall(r'<th scope="row">(\d+)</th>', page) == ["2"]

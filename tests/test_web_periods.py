@@ -55,7 +55,7 @@ def test_an_admin_closes_a_month_and_the_months_before_it(app, db, demo):
     again = post_form(manager, check, "/office/periods/close")  # the same form twice: one write
     assert again.status_code == 303
     shown = manager.get(done.headers["location"]).text
-    assert shown.count(">ปิดแล้ว<") == 8 and shown.count(">เปิดอยู่<") == 4
+    assert shown.count(">ปิดแล้ว<") == 8 and shown.count(">เปิดอยู่<") == 4 and "ปิดแล้ว: พ.ค. 2567" in shown
 
 
 def test_staff_who_are_not_admins_read_the_months_and_may_not_close(app, db, demo):

@@ -39,6 +39,7 @@ BookQuery = Annotated[int | None, Query(alias="book", gt=0, lt=2**62)]
 YearQuery = Annotated[int | None, Query(alias="year", ge=2400, le=2800)]
 PeriodText = Annotated[str, Form(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 FormText = Annotated[str, Form(max_length=600)]
+DoneQuery = Annotated[str, Query(pattern=r"^(\d{4}-(0[1-9]|1[0-2])|FY\d{4})$")]  # what was just closed
 YEARS_OFFERED = 6
 MAX_REASON = 500
 MONTHS_SHOWN = 24
@@ -52,7 +53,7 @@ REFUSALS = {
 
 @router.get("/office/periods")
 def periods_page(request: Request, principal: PageStaff, page: PageDep, book_id: BookQuery = None,
-                 year: YearQuery = None, closed: str = "", reversed: str = ""):  # fmt: skip
+                 year: YearQuery = None, closed: DoneQuery = "", reversed: DoneQuery = ""):  # fmt: skip
     today = request.app.state.clock.today()
     year = year or fiscal_year_of(today)
     check_fiscal_year(year)
@@ -60,8 +61,10 @@ def periods_page(request: Request, principal: PageStaff, page: PageDep, book_id:
         book_list = books.list_books(connection, only_party=None, after=page.after, limit=page.limit)
         book = books.get_book(connection, book_id) if book_id else None
         shown = book and _year_of_book(connection, book, year, today)
+    closed_month = _period(closed).start if closed and not closed.startswith("FY") else None
     return render(request, "periods.html", book_list=book_list, next_cursor=next_cursor(book_list, page),
                   book=book, year=year, years=_years_offered(today), shown=shown, closed=closed,
+                  closed_month=closed_month,
                   reversed=reversed, may_close=principal.role in ADMINS)  # fmt: skip
 
 
