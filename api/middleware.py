@@ -34,7 +34,8 @@ from ledger.text import check_storable
 
 MAX_BODY_BYTES = 256 * 1024  # an entry of 200 postings is about 15 KiB
 IMPORT_BODY_BYTES = 8 * 1024 * 1024  # 10,000 sale lines of up to about 800 bytes each
-BODY_BYTES_BY_PATH = {"/v1/sales/import": IMPORT_BODY_BYTES}
+MULTIPART_BYTES = 64 * 1024  # the imports page's form around its file: the fields and their boundaries
+BODY_BYTES_BY_PATH = {"/v1/sales/import": IMPORT_BODY_BYTES, "/office/imports": IMPORT_BODY_BYTES + MULTIPART_BYTES}
 MAX_FAILURES = 20
 WINDOW_S = 60.0
 MAX_ADDRESSES = 10_000  # the throttle's own memory is bounded too: the longest-quiet address goes first

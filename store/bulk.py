@@ -32,6 +32,9 @@ from store.idempotency import StoredAnswer
 
 IMPORT_KINDS = ("manual", "opening", "adjustment", "import")
 MAX_LINE_BYTES = 64 * 1024
+# What an import said of a refused line, in the file of those lines the pages give back to be
+# put right: a line's `reason` is not part of what it asks, nor of the text its key is judged by.
+REASON_FIELD = "reason"
 
 
 @dataclass
@@ -77,6 +80,7 @@ def parse_line(number: int, raw: bytes, accounts: Accounts) -> Line:
     check_storable(raw)
     try:
         data = json.loads(raw)
+        raw = without_reason(raw, data)
         book_id = accounts.book_id(data["book"])
         draft = EntryDraft(
             book_id=book_id,
@@ -99,6 +103,14 @@ def parse_line(number: int, raw: bytes, accounts: Accounts) -> Line:
     if draft.kind not in IMPORT_KINDS:
         raise LedgerError(Rejection.invalid_request, f"kind must be one of {', '.join(IMPORT_KINDS)}")
     return Line(number, key, hashlib.sha256(raw.strip()).hexdigest(), draft)
+
+
+def without_reason(raw: bytes, data: object) -> bytes:
+    """A JSON line's text without its `reason` field (taken out of `data` too), or as it is."""
+    if not isinstance(data, dict) or REASON_FIELD not in data:
+        return raw
+    del data[REASON_FIELD]
+    return json.dumps(data, ensure_ascii=False).encode()
 
 
 def import_file(
@@ -133,18 +145,7 @@ def batches(source, batch_size: int) -> Iterator[list[tuple[int, bytes]]]:
 
 
 def _import_batch(connection: Connection, batch, principal, report: ImportReport, path: str, now: datetime) -> None:
-    accounts = Accounts(connection)
-    lines: list[Line] = []
-    for number, raw in batch:
-        try:
-            lines.append(parse_line(number, raw, accounts))
-        except LedgerError as error:
-            report.rejected.append((number, error.reason, error.detail))
-    fresh = drop_known_keys(connection, lines, principal.user_id, report)
-    outcomes = journal.record_entries(
-        connection, [line.draft for line in fresh], recorded_by=principal.user_id, recorded_at=now, by_hand=True
-    )
-    recorded = keep_recorded(connection, fresh, outcomes, principal.user_id, report, lambda e: {"entry_id": e}, now)
+    recorded = import_entries(connection, batch, user_id=principal.user_id, report=report, now=now)
     if recorded:
         audit_log.append_system(
             connection, actor=principal.name, action="entry.import",
@@ -152,6 +153,25 @@ def _import_batch(connection: Connection, batch, principal, report: ImportReport
             request=b"".join(line.request_hash.encode() for line, _ in recorded),
             entry_ids=[entry_id for _, entry_id in recorded], now=now,
         )  # fmt: skip
+
+
+def import_entries(
+    connection: Connection, batch: Sequence[tuple[int, bytes]], *, user_id: int, report: ImportReport, now: datetime
+) -> list[tuple[Line, int]]:
+    """Record the numbered lines' entries whose keys are new, under `user_id`'s keys; refusals go
+    to the report. The lines recorded with their entries' ids (the caller audits them)."""
+    accounts = Accounts(connection)
+    lines: list[Line] = []
+    for number, raw in batch:
+        try:
+            lines.append(parse_line(number, raw, accounts))
+        except LedgerError as error:
+            report.rejected.append((number, error.reason, error.detail))
+    fresh = drop_known_keys(connection, lines, user_id, report)
+    outcomes = journal.record_entries(
+        connection, [line.draft for line in fresh], recorded_by=user_id, recorded_at=now, by_hand=True
+    )
+    return keep_recorded(connection, fresh, outcomes, user_id, report, lambda e: {"entry_id": e}, now)
 
 
 def keep_recorded(

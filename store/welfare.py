@@ -20,6 +20,7 @@ reads an advance or what is owed.
 
 import csv
 import hashlib
+import io
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -66,7 +67,15 @@ from ledger.welfare import (
     rule_in_force,
 )
 from store import audit_log, books, journal, users
-from store.bulk import MAX_LINE_BYTES, ImportReport, batches, drop_known_keys, keep_recorded
+from store.bulk import (
+    MAX_LINE_BYTES,
+    REASON_FIELD,
+    ImportReport,
+    batches,
+    drop_known_keys,
+    keep_recorded,
+    without_reason,
+)
 from store.engine import Database
 from store.equity import fund_book as codi_fund_book
 from store.rows import insert_rows, one_of
@@ -1273,6 +1282,7 @@ def json_line(number: int, raw: bytes) -> SaleLine:
         fields = json.loads(raw)
     except ValueError as error:
         raise LedgerError(Rejection.invalid_request, f"not a JSON object: {error}") from None
+    raw = without_reason(raw, fields)
     if not isinstance(fields, dict):
         raise LedgerError(Rejection.invalid_request, "each line is a JSON object")
     return sale_line(number, raw, fields)
@@ -1280,17 +1290,30 @@ def json_line(number: int, raw: bytes) -> SaleLine:
 
 def csv_lines(text: str) -> Iterable[tuple[int, bytes, Row]]:
     """The numbered rows of a CSV text under its header line (columns: `CSV_COLUMNS`, the first
-    five required), with each row's own text, which its key is judged by."""
+    five required, and a `reason` that is ignored), with each row's own text, which its key is
+    judged by (without its reason: the row written again from its other values)."""
     rows = text.splitlines()
     header = next(csv.reader(rows[:1]), [])
-    if not set(CSV_COLUMNS[:5]) <= set(header) or not set(header) <= set(CSV_COLUMNS):
+    columns = [name for name in header if name != REASON_FIELD]
+    if not set(CSV_COLUMNS[:5]) <= set(columns) or not set(columns) <= set(CSV_COLUMNS):
         raise LedgerError(Rejection.invalid_request, f"the CSV header names the columns {', '.join(CSV_COLUMNS)}")
     if twice := sorted({name for name in header if header.count(name) > 1}):
         raise LedgerError(Rejection.duplicate_column, f"the CSV header names {', '.join(twice)} more than once")
+    reason_at = header.index(REASON_FIELD) if REASON_FIELD in header else None
     for number, row in enumerate(rows[1:], start=2):
         if row.strip():
             values = next(csv.reader([row]))
-            yield number, row.encode(), dict(zip(header, values, strict=False))
+            if reason_at is not None:
+                values = values[:reason_at] + values[reason_at + 1 :]
+                row = csv_row(values)
+            yield number, row.encode(), dict(zip(columns, values, strict=False))
+
+
+def csv_row(values: Sequence[str]) -> str:
+    """One CSV row's text (no line ending)."""
+    written = io.StringIO()
+    csv.writer(written, lineterminator="").writerow(values)
+    return written.getvalue()
 
 
 def parse_import(body: bytes, *, is_csv: bool, report: ImportReport) -> list[SaleLine]:

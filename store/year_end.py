@@ -18,6 +18,7 @@ before the close if nothing was closed since.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -50,9 +51,8 @@ def close_year(
     """Close fiscal year `fiscal_year` of the book; returns the close as `get_close` reads it."""
     _, year_end = fiscal_year_bounds(fiscal_year)
     book = _lock_book(connection, book_id)
-    if today <= year_end:
-        raise _not_closable(f"FY{fiscal_year} ends on {year_end}; it can be closed from {year_end + timedelta(days=1)}")
-    _check_order(connection, book_id, fiscal_year)
+    if found := blockers(connection, book_id=book_id, fiscal_year=fiscal_year, today=today):
+        raise LedgerError(Rejection.period_not_closable, found[0].detail)
     accounts = report_accounts(connection, [book_id])
     balances = journal.balances_as_of(connection, book_id, year_end)
     [surplus_account] = [a.id for a in accounts if a.code == SURPLUS_ACCOUNT_CODE[BookKind(book["kind"])]]
@@ -81,13 +81,36 @@ def close_year(
     return get_close(connection, close_id)
 
 
-def _check_order(connection: Connection, book_id: int, fiscal_year: int) -> None:
-    """Years close in order, each once: N after N-1, or first when nothing is dated before N."""
+@dataclass(frozen=True)
+class Blocker:
+    """What stands in the way of a year's close: `kind` (BLOCKER_KINDS), in words for the log,
+    and the fiscal year or the day it concerns (the year to close first, the day it may close)."""
+
+    kind: str
+    detail: str
+    fiscal_year: int | None = None
+    day: date | None = None
+
+
+BLOCKER_KINDS = ("not_ended", "closed_already", "earlier_year_open")
+
+
+def blockers(connection: Connection, *, book_id: int, fiscal_year: int, today: date) -> list[Blocker]:
+    """Every reason the book's fiscal year cannot be closed today, none if it can (reads only):
+    the year has not ended; it is closed already (or a later one is); an earlier year is open.
+    Years close in order, each once: N after N-1, or first when nothing is dated before N."""
+    _, year_end = fiscal_year_bounds(fiscal_year)
+    found = []
+    if today <= year_end:
+        opens = year_end + timedelta(days=1)
+        found.append(Blocker("not_ended", f"FY{fiscal_year} ends on {year_end}; it can be closed from {opens}",
+                             day=opens))  # fmt: skip
     latest = connection.execute(
         select(func.max(close_t.c.fiscal_year)).where(close_t.c.book_id == book_id, IN_FORCE)
     ).scalar_one()
     if latest is not None and latest >= fiscal_year:
-        raise _not_closable(f"FY{latest} of book {book_id} is closed; FY{fiscal_year} cannot be closed again")
+        detail = f"FY{latest} of book {book_id} is closed; FY{fiscal_year} cannot be closed again"
+        return [*found, Blocker("closed_already", detail, fiscal_year=latest)]
     if latest is None:
         first_month = connection.execute(
             select(func.min(month_t.c.month_start)).where(month_t.c.book_id == book_id)
@@ -96,7 +119,9 @@ def _check_order(connection: Connection, book_id: int, fiscal_year: int) -> None
     else:
         due = latest + 1
     if due < fiscal_year:
-        raise _not_closable(f"FY{due} of book {book_id} is open: close it before FY{fiscal_year}")
+        detail = f"FY{due} of book {book_id} is open: close it before FY{fiscal_year}"
+        found.append(Blocker("earlier_year_open", detail, fiscal_year=due))
+    return found
 
 
 def reverse_close(
@@ -129,10 +154,6 @@ def reverse_close(
     if book["closed_through"] == close["closed_through"]:
         _set_closed_through(connection, book_id, close["previous_closed_through"])
     return get_close(connection, close["id"])
-
-
-def _not_closable(detail: str) -> LedgerError:
-    return LedgerError(Rejection.period_not_closable, detail)
 
 
 def _lock_book(connection: Connection, book_id: int) -> Row:

@@ -10,7 +10,8 @@ from fontpkg_sarabun import ROOT as SARABUN
 
 from ledger.errors import Rejection
 from web.csrf import CsrfRefused
-from web.routes import account, audit, dates, home, loan, sales, shares, statement
+from web.import_jobs import ImportJobs
+from web.routes import account, audit, dates, home, imports, loan, periods, sales, shares, statement
 from web.session import SignInRequired, session_times, signin_location
 from web.templating import render
 from web.throttle import SignInThrottle
@@ -37,9 +38,10 @@ def install(app: FastAPI) -> None:
     app.state.session_times = session_times()
     app.state.sign_in_throttle = SignInThrottle()
     app.state.page_error = page_error
+    app.state.import_jobs = ImportJobs()
     app.mount("/static/fonts", StaticFiles(directory=SARABUN / "files"), name="fonts")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account, home, dates, sales, statement, loan, shares, audit):
+    for module in (account, home, dates, sales, statement, loan, shares, audit, periods, imports):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

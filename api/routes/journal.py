@@ -26,7 +26,7 @@ from api.schemas import (
     StatementPublic,
     TrialBalancePublic,
 )  # fmt: skip
-from api.writes import Outcome, Write, perform, perform_batched
+from api.writes import Outcome, Write, WriteRequest, perform, perform_batched
 from ledger.accounts import EntryDraft, Posting
 from ledger.calendar import Period, check_fiscal_year, fiscal_year_of, is_closed, periods_of_fiscal_year
 from ledger.errors import LedgerError, Rejection
@@ -240,7 +240,13 @@ def list_periods(
 def close_period(book_id: IdPath, body: PeriodClose, request: Request, write: Write, principal: Admin) -> Response:
     """Close a month and every month before it: no entry may be dated in them afterwards."""
     year, month = map(int, body.period.split("-"))
-    period = Period(year, month)
+    return run_period_close(request, write, principal, book_id, Period(year, month))
+
+
+def run_period_close(request: Request, write: WriteRequest, principal: Principal, book_id: int,
+                     period: Period) -> Response:  # fmt: skip
+    """The close of `period` and the months before it, audited under `write` (the API's and the
+    periods page's)."""
 
     def work(connection, now):
         book = journal.close_period(

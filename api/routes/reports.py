@@ -36,7 +36,7 @@ from api.report_schemas import (
 from api.routes.journal import check_range
 from api.routes.registry import owned_book, visible_book
 from api.schemas import MAX_ID, ClientDate, Id, IdPath, IdQuery
-from api.writes import Outcome, Write, perform
+from api.writes import Outcome, Write, WriteRequest, perform
 from ledger.accounts import AccountType
 from ledger.calendar import check_fiscal_year, fiscal_year_bounds
 from ledger.charts import BookKind
@@ -457,18 +457,24 @@ def close_body(close: dict) -> dict:
 
 @router.post("/books/{book_id}/year-end-closes", status_code=201, response_model=YearEndClosePublic, tags=["year-end"])
 def close_year(
-    book_id: IdPath, body: YearEndCloseCreate, request: Request, write: Write, principal: Admin, clock: ClockDep
+    book_id: IdPath, body: YearEndCloseCreate, request: Request, write: Write, principal: Admin
 ) -> Response:
     """Close a fiscal year that has ended: post the closing entry (income and expenses into
     accumulated surplus), lock the year's periods, carry the balances forward."""
     _period(None, None, body.fiscal_year)
-    today = clock.today()
+    return run_year_close(request, write, principal, book_id, body.fiscal_year)
+
+
+def run_year_close(request: Request, write: WriteRequest, principal: Principal, book_id: int,
+                   fiscal_year: int) -> Response:  # fmt: skip
+    """The year-end close, audited under `write` (the API's and the periods page's)."""
+    today = request.app.state.clock.today()
 
     def work(connection, now):
-        close = year_end.close_year(connection, book_id=book_id, fiscal_year=body.fiscal_year, today=today,
+        close = year_end.close_year(connection, book_id=book_id, fiscal_year=fiscal_year, today=today,
                                     closed_by=principal.user_id, now=now)  # fmt: skip
         public = YearEndClosePublic.model_validate(close_body(close))
-        return Outcome(public, f"book:{book_id}:fiscal-year:{body.fiscal_year}", 201, close["entry_ids"])
+        return Outcome(public, f"book:{book_id}:fiscal-year:{fiscal_year}", 201, close["entry_ids"])
 
     return perform(request, write, principal, "year-end.close", work)
 
@@ -488,11 +494,17 @@ def reverse_close(
     """Reverse a year's closing entry (an admin, with a reason), while the next year is not
     closed; the year's periods open again unless later ones were closed since."""
     _period(None, None, fiscal_year)
-    if not body.reason.strip():
+    return run_close_reversal(request, write, principal, book_id, fiscal_year, body.reason)
+
+
+def run_close_reversal(request: Request, write: WriteRequest, principal: Principal, book_id: int,
+                       fiscal_year: int, reason: str) -> Response:  # fmt: skip
+    """The reversal of a year-end close, audited under `write` (the API's and the periods page's)."""
+    if not reason.strip():
         raise LedgerError(Rejection.reason_required, "say why the close is reversed")
 
     def work(connection, now):
-        close = year_end.reverse_close(connection, book_id=book_id, fiscal_year=fiscal_year, reason=body.reason,
+        close = year_end.reverse_close(connection, book_id=book_id, fiscal_year=fiscal_year, reason=reason,
                                        reversed_by=principal.user_id, now=now)  # fmt: skip
         reversal_ids = [e["reversed_by_entry_id"] for e in journal.get_entries(connection, close["entry_ids"])]
         public = YearEndClosePublic.model_validate(close_body(close))

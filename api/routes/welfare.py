@@ -200,18 +200,31 @@ def record_sale(
 
 
 @router.post("/sales/import", response_model=ImportPublic, openapi_extra=IMPORT_BODY)
-async def import_sales(request: Request, write: Write, principal: JournalWriter, clock: ClockDep) -> Response:
+async def import_sales(request: Request, write: Write, principal: JournalWriter) -> Response:
     """A market day's sales at once, idempotent line by line (each line's `key`): a line recorded
     before is replayed, not recorded again; a refused line is reported with its reason and costs
     the others nothing. An enterprise's token imports its own sales only."""
     body = await request.body()  # at most IMPORT_BODY_BYTES: api.middleware refuses more
-    parsed = ImportReport()
     is_csv = request.headers.get("content-type", "").split(";")[0].strip() == "text/csv"
+    lines, parsed = sale_import_lines(body, is_csv=is_csv, today=request.app.state.clock.today())
+    return await run_in_threadpool(run_sale_import, request, write, principal, lines, parsed)
+
+
+def sale_import_lines(body: bytes, *, is_csv: bool, today: date) -> tuple[list[welfare.SaleLine], ImportReport]:
+    """The sales of an import's text, and a report of the lines refused before any is recorded
+    (not a sale, or dated after `today`)."""
+    parsed = ImportReport()
     lines = welfare.parse_import(body, is_csv=is_csv, report=parsed)
     for line in lines:
-        if line.request.effective_date > clock.today():
+        if line.request.effective_date > today:
             parsed.rejected.append((line.number, Rejection.date_in_future, f"{line.request.effective_date} is ahead"))
-    lines = [line for line in lines if line.request.effective_date <= clock.today()]
+    return [line for line in lines if line.request.effective_date <= today], parsed
+
+
+def run_sale_import(request: Request, write: WriteRequest, principal: Principal, lines: list[welfare.SaleLine],
+                    parsed: ImportReport) -> Response:  # fmt: skip
+    """Record the lines' sales, audited under `write` (the API's import, and each part of a file
+    the imports page takes); the answer counts them and names each line refused."""
 
     def work(connection, now):
         report = replace(parsed, rejected=list(parsed.rejected))  # a retried attempt starts again
@@ -227,7 +240,7 @@ async def import_sales(request: Request, write: Write, principal: JournalWriter,
             welfare.sale_entry_ids(sale for _, sale in recorded),
         )
 
-    return await run_in_threadpool(perform, request, write, principal, "sale.import", work)
+    return perform(request, write, principal, "sale.import", work)
 
 
 @router.get("/sales", response_model=Page[SalePublic])
