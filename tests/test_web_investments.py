@@ -124,3 +124,62 @@ def test_an_impairment_is_for_approvers_and_its_refusal_is_the_apis_reason(app, 
     assert api_get(app, demo, f"/v1/investments/{number}")["figures"]["impairment"] == "1000.00"
     page = approver.get(f"/office/investments/{number}")
     assert "น้ำท่วมโรงสี" in page.text
+
+
+def test_the_cap_table_as_of_a_buddhist_era_date_is_the_apis(app, demo):
+    officer = staff(app, OFFICER)
+    party = demo.enterprise_party_id
+    page = officer.get(f"/office/enterprises/{party}/shares?as_of=01/06/2567")
+    assert page.status_code == 200
+    table = api_get(app, demo, f"/v1/enterprises/{party}/cap-table?as_of=2024-06-01")
+    for holder in table["holders"]:
+        assert holder["name_th"] in page.text
+        assert f"{float(holder['percent_of_capital']):.2f}" in page.text
+    assert "<svg" in page.text and "สมาชิกผู้ก่อตั้ง ก" in page.text
+    before = officer.get(f"/office/enterprises/{party}/shares?as_of=01/01/2567")
+    assert "ยังไม่มีการออกหุ้น" in before.text
+    unreadable = officer.get(f"/office/enterprises/{party}/shares?as_of=2024-13-45")
+    assert unreadable.status_code == 422 and 'value="2024-13-45"' in unreadable.text
+
+
+DECLARATION = {"period_start": "07/05/2567", "period_end": "13/06/2567", "declared_on": "14/06/2567",
+               "net_profit": "12,000.00", "reserve_percent": "10", "dividend_rate_percent": "6"}  # fmt: skip
+
+
+def test_a_distributions_preview_is_the_parts_then_declared(app, demo):
+    officer = staff(app, OFFICER)
+    party = demo.enterprise_party_id
+    form = officer.get(f"/office/enterprises/{party}/distributions/new")
+    typed = {"key": key_of(form), **DECLARATION}
+    check = officer.post(f"/office/enterprises/{party}/distributions/new", typed, token=csrf_of(form))
+    assert check.status_code == 200
+    shown = re.findall(r'<tr class="distribution-part"><th scope="row">([^<]+)</th>.*?'
+                       r'<span class="amount">([0-9,.]+)</span></td></tr>', check.text)  # fmt: skip
+    assert len(shown) == 3
+    before = len(api_get(app, demo, f"/v1/enterprises/{party}/distributions"))
+    saved = officer.post(f"/office/enterprises/{party}/distributions/save", typed, token=csrf_of(check))
+    again = officer.post(f"/office/enterprises/{party}/distributions/save", typed, token=csrf_of(check))
+    assert saved.status_code == again.status_code == 303
+    declared = api_get(app, demo, f"/v1/enterprises/{party}/distributions")
+    assert len(declared) == before + 1
+    table = api_get(app, demo, f"/v1/enterprises/{party}/cap-table")
+    names = {h["party_id"]: h["name_th"] for h in table["holders"]}
+    parts = sorted((names[p["holder_party_id"]], f"{float(p['amount']):,.2f}") for p in declared[-1]["parts"])
+    assert sorted(shown) == parts
+    taken = officer.post(f"/office/enterprises/{party}/distributions/new", {**typed, "key": "other"},
+                         token=csrf_of(check))  # fmt: skip
+    assert taken.status_code == 409 or taken.status_code == 422
+    assert 'value="07/05/2567"' in taken.text
+
+
+def test_a_distribution_is_paid_from_the_enterprises_page(app, demo):
+    officer = staff(app, OFFICER)
+    party = demo.enterprise_party_id
+    page = officer.get(f"/office/enterprises/{party}/shares")
+    unpaid = api_get(app, demo, f"/v1/enterprises/{party}/distributions")[0]
+    assert not unpaid["payments"]
+    key = re.search(r'name="key" value="([^"]+)"', page.text).group(1)
+    paid = officer.post(f"/office/enterprises/{party}/distributions/{unpaid['id']}/payments",
+                        {"key": key, "paid_on": "14/06/2567"}, token=csrf_of(page))  # fmt: skip
+    assert paid.status_code == 303
+    assert len(api_get(app, demo, f"/v1/enterprises/{party}/distributions")[0]["payments"]) == 3
