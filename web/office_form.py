@@ -29,7 +29,7 @@ MAX_TEXT = 500  # a reason or a note, as the API's
 @dataclass(frozen=True)
 class FormField:
     name: str
-    kind: str  # amount, date, whole (a count of shares), percent, text, party (an id), choice
+    kind: str  # amount, date, whole (a count of shares), percent, text, party (an id), choice, flag (yes/no)
     label: str  # a message id
     hint: str | None = None
     optional: bool = False
@@ -66,7 +66,7 @@ class OfficeForm:
         """The values as the API's request body writes them (baht and percentages as decimal
         strings), leaving out the optional fields left empty."""
         kinds = {f.name: f.kind for f in self.fields}
-        wire = {"amount": format_amount, "percent": str}
+        wire = {"amount": format_amount, "percent": str, "flag": lambda v: v == "yes"}
         return {name: wire.get(kinds[name], lambda v: v)(value) for name, value in values.items() if value is not None}
 
     def refusal(self, error: LedgerError) -> tuple[str, dict]:
@@ -125,4 +125,5 @@ READERS: dict[str, Callable] = {
     "percent": _percent,
     "text": _text,
     "choice": _choice,
+    "flag": _choice,
 }
