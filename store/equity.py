@@ -420,14 +420,13 @@ def set_policy(
 # --- distributions ------------------------------------------------------------------------------
 
 
-def declare(
-    connection: Connection, party_id: int, declaration: Declaration, *, declared_on: date, today: date, user_id: int,
-    now: datetime,
-) -> Row:  # fmt: skip
-    """Declare a period's distribution: its parts computed (`ledger.equity.distribute`) and posted
-    in the enterprise's book (when it keeps one) and, for the fund's part, in the fund's."""
-    get_enterprise(connection, party_id, lock=True)
+def distribution_parts(connection: Connection, party_id: int, declaration: Declaration, *, declared_on: date,
+                       today: date) -> Split:  # fmt: skip
+    """What a declaration would give each holder (`ledger.equity.distribute` under the policy in
+    force and the register as it stands), after the checks the declaration meets; nothing is
+    written. `declare` posts exactly these parts; the pages show them before it does."""
     d = declaration
+    get_enterprise(connection, party_id)
     if not d.period_end <= declared_on <= today:
         raise LedgerError(Rejection.invalid_date_range, f"declared on {declared_on}: after the period, by {today}")
     overlapping = select(distribution_t.c.id).where(
@@ -438,11 +437,22 @@ def declare(
         raise LedgerError(Rejection.distribution_period_taken, f"distribution {taken} covers part of the period")
     for party, _ in d.business:
         books.get_party(connection, party)
-    funds = fund_parties(connection)
-    if funds.keys() & {party for party, satang in d.business if satang}:
+    if fund_parties(connection).keys() & {party for party, satang in d.business if satang}:
         raise LedgerError(Rejection.invalid_request, "patronage refunds are for members' business, not the fund's")
-    result = distribute(policy_on(connection, party_id, d.period_end), d, register_events(connection, party_id),
-                        classes_of(connection, party_id))  # fmt: skip
+    return distribute(policy_on(connection, party_id, d.period_end), d, register_events(connection, party_id),
+                      classes_of(connection, party_id))
+
+
+def declare(
+    connection: Connection, party_id: int, declaration: Declaration, *, declared_on: date, today: date, user_id: int,
+    now: datetime,
+) -> Row:  # fmt: skip
+    """Declare a period's distribution: its parts computed (`distribution_parts`) and posted
+    in the enterprise's book (when it keeps one) and, for the fund's part, in the fund's."""
+    get_enterprise(connection, party_id, lock=True)
+    d = declaration
+    result = distribution_parts(connection, party_id, d, declared_on=declared_on, today=today)
+    funds = fund_parties(connection)
     dims = {"enterprise_id": str(party_id)}
     entry_ids = _declare_in_enterprise_book(connection, party_id, result, declared_on, dims, user_id, now)
     fund_entries = {}

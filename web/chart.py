@@ -134,3 +134,39 @@ def of_months(months: Sequence[Mapping], labels: Mapping[str, str]) -> MonthChar
     day) and a `<name>_satang` figure for each series name in `labels` (name -> legend)."""
     series = [Series(name, label, tuple(m[f"{name}_satang"] for m in months)) for name, label in labels.items()]
     return month_bars([m["start"] for m in months], series)
+
+
+@dataclass(frozen=True)
+class LabelledBar:
+    label: str  # the words above the bar (a holder's name, a source of money)
+    figure: str  # what the bar stands for, written at the end of the label's line
+    y: float  # the label's baseline; the bar lies below it
+    width: float
+
+
+@dataclass(frozen=True)
+class BarList:
+    """Horizontal bars, one under another, each with its label on the line above it: long Thai
+    names stay whole and readable on a phone, where month-style columns would crowd them."""
+
+    width: int
+    height: int
+    bar_height: int
+    bars: tuple[LabelledBar, ...]
+
+
+BAR_HEIGHT = 14
+ROW = LINE + BAR_HEIGHT + 9  # a label's line, its bar and the gap before the next
+
+
+def labelled_bars(items: Sequence[tuple[str, int, str]]) -> BarList:
+    """Bars of (label, size, figure) as long as their size beside the largest.
+
+    >>> chart = labelled_bars([("สมาชิก", 300, "300.00"), ("อปท.", 150, "150.00"), ("none", 0, "0.00")])
+    >>> [(bar.y, bar.width) for bar in chart.bars], chart.height
+    ([(12, 360.0), (50, 180.0), (88, 0.0)], 114)
+    """
+    largest = max([size for _, size, _ in items] + [1])
+    bars = tuple(LabelledBar(label, figure, index * ROW + 12, round(max(size, 0) / largest * WIDTH, 1))
+                 for index, (label, size, figure) in enumerate(items))  # fmt: skip
+    return BarList(WIDTH, len(items) * ROW, BAR_HEIGHT, bars)

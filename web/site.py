@@ -11,7 +11,21 @@ from fontpkg_sarabun import ROOT as SARABUN
 from ledger.errors import Rejection
 from web.csrf import CsrfRefused
 from web.import_jobs import ImportJobs
-from web.routes import account, audit, dates, home, imports, loan, periods, sales, shares, statement
+from web.routes import (
+    account,
+    audit,
+    dates,
+    enterprise_equity,
+    home,
+    imports,
+    investments,
+    loan,
+    periods,
+    sales,
+    shares,
+    statement,
+    welfare_office,
+)
 from web.session import SignInRequired, session_times, signin_location
 from web.templating import render
 from web.throttle import SignInThrottle
@@ -41,7 +55,8 @@ def install(app: FastAPI) -> None:
     app.state.import_jobs = ImportJobs()
     app.mount("/static/fonts", StaticFiles(directory=SARABUN / "files"), name="fonts")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account, home, dates, sales, statement, loan, shares, audit, periods, imports):
+    for module in (account, home, dates, sales, statement, loan, shares, audit, periods, imports, investments,
+                   enterprise_equity, welfare_office):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

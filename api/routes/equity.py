@@ -269,6 +269,15 @@ def get_policy(party_id: IdPath, connection: ReadDep, principal: Reader, clock: 
     return policy_body(party_id, equity.policy_row(connection, party_id, as_of or clock.today()))
 
 
+def declaration_of(body: DistributionCreate) -> Declaration:
+    """The domain's declaration from the request (a page's preview reads its form the same way)."""
+    return Declaration(
+        body.period_start, body.period_end, parse_amount(body.net_profit), parse_rate(body.reserve_percent),
+        parse_rate(body.dividend_rate_percent), parse_amount(body.patronage_refund),
+        tuple((b.party_id, parse_amount(b.amount)) for b in body.business),
+    )  # fmt: skip
+
+
 @router.post("/enterprises/{party_id}/distributions", status_code=201, response_model=DistributionPublic, tags=TAGS)
 def declare(
     party_id: IdPath, body: DistributionCreate, request: Request, write: Write, principal: Registrar, clock: ClockDep
@@ -277,11 +286,7 @@ def declare(
     most the policy's cap) on paid-up capital pro-rated by days held, and a patronage refund split
     by each member's business; parts by the largest remainder. Posted in the enterprise's book
     (when it keeps one) and, for the fund's part, in the fund's. Needs an Idempotency-Key."""
-    declaration = Declaration(
-        body.period_start, body.period_end, parse_amount(body.net_profit), parse_rate(body.reserve_percent),
-        parse_rate(body.dividend_rate_percent), parse_amount(body.patronage_refund),
-        tuple((b.party_id, parse_amount(b.amount)) for b in body.business),
-    )  # fmt: skip
+    declaration = declaration_of(body)
     today = clock.today()
 
     def work(connection, now):
@@ -417,6 +422,19 @@ def list_investments(
 
 
 def _groups(figures: dict[int, equity.Figures], rows: list[dict], group_by: str) -> dict:
+    found = investment_groups(figures, rows, group_by)
+    return {"totals": _group_body(found["totals"]), "groups": [_group_body(g) for g in found["groups"]]}
+
+
+GROUP_FIGURES = {"cost": lambda f: f.position.cost_satang, "impairment": lambda f: f.position.impairment_satang,
+                 "carrying_amount": lambda f: f.position.carrying_satang,
+                 "dividends_declared": lambda f: f.dividends_declared_satang,
+                 "realised_gain": lambda f: f.position.realised_gain_satang}  # fmt: skip
+
+
+def investment_groups(figures: dict[int, equity.Figures], rows: list[dict], group_by: str) -> dict:
+    """Totals in satang of every position, and of each region, province or centre (`key`, or
+    "none" for positions without one); the pages show the same sums the API answers."""
     column = {"centre": "centre_id"}.get(group_by, group_by)
     keyed: dict[str, list[equity.Figures]] = {}
     for row in rows:
@@ -426,14 +444,13 @@ def _groups(figures: dict[int, equity.Figures], rows: list[dict], group_by: str)
 
 
 def _group(key: str, members: list[equity.Figures]) -> dict:
-    def total(pick: Callable[[equity.Figures], int]) -> str:
-        return format_amount(sum(pick(f) for f in members))
+    sums = {f"{name}_satang": sum(pick(f) for f in members) for name, pick in GROUP_FIGURES.items()}
+    return {"key": key, "count": len(members), **sums}
 
-    return {"key": key, "count": len(members), "cost": total(lambda f: f.position.cost_satang),
-            "impairment": total(lambda f: f.position.impairment_satang),
-            "carrying_amount": total(lambda f: f.position.carrying_satang),
-            "dividends_declared": total(lambda f: f.dividends_declared_satang),
-            "realised_gain": total(lambda f: f.position.realised_gain_satang)}  # fmt: skip
+
+def _group_body(group: dict) -> dict:
+    return {"key": group["key"], "count": group["count"],
+            **{name: format_amount(group[f"{name}_satang"]) for name in GROUP_FIGURES}}  # fmt: skip
 
 
 @router.get("/investments/{investment_id}", response_model=InvestmentPublic, tags=TAGS)
@@ -546,16 +563,22 @@ def set_exit_plan(
         c, investment_id, plan), 200, False)(investment_id, request, write, principal, clock)  # fmt: skip
 
 
+def events_with_positions(connection, investment_id: int) -> list[tuple[dict, Position]]:
+    """Every event of the investment, each with the position after it."""
+    moves, found = [], []
+    for event in equity.investment_events(connection, [investment_id])[investment_id]:
+        moves.append((event["kind"], event["shares"], event["cost_satang"], event["impairment_satang"],
+                      event["gain_satang"]))  # fmt: skip
+        found.append((event, position_from(moves)))
+    return found
+
+
 @router.get("/investments/{investment_id}/statement", response_model=InvestmentStatementPublic, tags=TAGS)
 def statement(investment_id: IdPath, connection: ReadDep, principal: Reader, clock: ClockDep) -> dict:
     """Every event of the investment with the position after it."""
     row = visible_investment(connection, investment_id, principal)
-    events = equity.investment_events(connection, [investment_id])[investment_id]
-    lines, moves = [], []
-    for event in events:
-        moves.append((event["kind"], event["shares"], event["cost_satang"], event["impairment_satang"],
-                      event["gain_satang"]))  # fmt: skip
-        after: Position = position_from(moves)
+    lines = []
+    for event, after in events_with_positions(connection, investment_id):
         lines.append({**event, "event_id": event["id"], **{name: format_amount(event[f"{name}_satang"])
                       for name in ("amount", "cost", "impairment", "gain")},
                       "shares_after": after.shares, "cost_after": format_amount(after.cost_satang),

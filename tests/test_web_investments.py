@@ -1,0 +1,185 @@
+"""The fund officer's co-investment pages through the real app, on the demo: the list's figures
+and totals are the API's; a purchase above the approval threshold waits, its maker cannot
+approve it (the reason shown), an approver does; a form sent twice is one write and a refused
+one keeps what was typed; the enterprise's cap table and a distribution whose preview is the
+parts then declared."""
+
+import re
+
+import pytest
+
+from api.app import create_app
+from store import audit_log
+from tests.test_web_sessions import Browser, csrf_of
+
+OFFICER, APPROVER, ADMIN = ("officer", "officer-demo"), ("approver", "approver-demo"), ("manager", "manager-demo")
+
+
+@pytest.fixture
+def app(db, clock, demo):
+    return create_app(db, clock)
+
+
+def staff(app, person) -> Browser:
+    browser = Browser(app)
+    assert browser.sign_in(*person).status_code == 303
+    return browser
+
+
+def api_get(app, demo, path: str) -> dict:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app)
+    answer = client.get(path, headers={"Authorization": f"Bearer {demo.admin_token}"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def key_of(page) -> str:
+    return re.search(r'name="key" value="([0-9a-f]{32})"', page.text).group(1)
+
+
+def investment_id(app, demo) -> int:
+    return api_get(app, demo, "/v1/investments")["data"][0]["id"]
+
+
+def test_the_list_shows_the_apis_figures_and_totals(app, demo):
+    officer = staff(app, OFFICER)
+    page = officer.get("/office/investments?group_by=province")
+    assert page.status_code == 200
+    answer = api_get(app, demo, "/v1/investments?group_by=province")
+    position = answer["data"][0]
+    assert "วิสาหกิจชุมชนข้าวอินทรีย์เขาดิน" in page.text
+    for figure in (position["figures"]["cost"], answer["totals"]["carrying_amount"],
+                   answer["groups"][0]["dividends_declared"]):  # fmt: skip
+        assert f"{float(figure):,.2f}" in page.text
+    assert "Nakhon Sawan" in page.text
+    filtered = officer.get("/office/investments?region=south")
+    assert "ไม่มีเงินลงทุนที่จะแสดง" in filtered.text
+
+
+def purchase(browser, number: int, **fields):
+    form = browser.get(f"/office/investments/{number}/purchase")
+    data = {"key": key_of(form), "shares": "50", "price": "5,000.00", "effective_date": "14/06/2567", **fields}
+    return browser.post(f"/office/investments/{number}/purchase", data, token=csrf_of(form)), data, csrf_of(form)
+
+
+def test_a_purchase_above_the_threshold_waits_and_an_approver_other_than_its_maker_approves_it(app, demo, db):
+    number = investment_id(app, demo)
+    admin = staff(app, ADMIN)
+    saved, _, _ = purchase(admin, number)
+    assert saved.status_code == 303 and saved.headers["location"].endswith("done=pending")
+    waiting = api_get(app, demo, f"/v1/investments/{number}")
+    assert waiting["pending_purchase"]["shares"] == 50 and waiting["figures"]["shares"] == 200
+    page = admin.get(f"/office/investments/{number}")
+    refused = admin.post(f"/office/investments/{number}/approval", {"key": key_of(page)}, token=csrf_of(page))
+    assert refused.status_code == 403
+    assert "ผู้บันทึกอนุมัติเองไม่ได้" in refused.text
+    assert api_get(app, demo, f"/v1/investments/{number}")["pending_purchase"] is not None
+    officer = staff(app, OFFICER)
+    assert officer.post(f"/office/investments/{number}/approval", {"key": "x"}).status_code == 403
+    approver = staff(app, APPROVER)
+    listed = approver.get("/office/investments/approvals")
+    assert f"/office/investments/{number}/approval" in listed.text
+    key = re.search(r'name="key" value="([^"]+)"', listed.text).group(1)
+    approved = approver.post(f"/office/investments/{number}/approval", {"key": key, "back": "approvals"},
+                             token=csrf_of(listed))  # fmt: skip
+    assert approved.status_code == 303
+    after = api_get(app, demo, f"/v1/investments/{number}")
+    assert after["pending_purchase"] is None and after["figures"]["shares"] == 250
+    with db.read() as connection:
+        actions = [(r["action"], r["actor"], r["outcome"])
+                   for r in audit_log.list_records(connection, after=0, limit=500)]  # fmt: skip
+    assert ("investment.purchase", "manager", "ok") in actions
+    assert ("investment.approve", "manager", "refused: same_user_approval") in actions
+    assert ("investment.approve", "approver", "ok") in actions
+
+
+def test_a_form_sent_twice_is_one_purchase_and_a_refused_one_keeps_what_was_typed(app, demo):
+    number = investment_id(app, demo)
+    officer = staff(app, OFFICER)
+    saved, data, token = purchase(officer, number)
+    again = officer.post(f"/office/investments/{number}/purchase", data, token=token)
+    assert saved.status_code == again.status_code == 303
+    assert api_get(app, demo, f"/v1/investments/{number}")["pending_purchase"]["shares"] == 50
+    refused, _, _ = purchase(officer, number, shares="สิบ", price="12.345", effective_date="2567-06-14")
+    assert refused.status_code == 422
+    assert 'value="สิบ"' in refused.text and 'value="12.345"' in refused.text
+    assert "เขียนเป็นจำนวนเต็มที่มากกว่าศูนย์" in refused.text
+    waiting, _, _ = purchase(officer, number)
+    assert waiting.status_code == 409 or waiting.status_code == 422
+    assert "รอการอนุมัติ" in waiting.text
+
+
+def test_an_impairment_is_for_approvers_and_its_refusal_is_the_apis_reason(app, demo):
+    number = investment_id(app, demo)
+    assert staff(app, OFFICER).get(f"/office/investments/{number}/impairment").status_code == 403
+    approver = staff(app, APPROVER)
+    form = approver.get(f"/office/investments/{number}/impairment")
+    data = {"key": key_of(form), "amount": "999,999.00", "effective_date": "14/06/2567", "reason": "น้ำท่วมโรงสี"}
+    refused = approver.post(f"/office/investments/{number}/impairment", data, token=csrf_of(form))
+    assert refused.status_code == 422 and "การด้อยค่าเกินมูลค่าตามบัญชี" in refused.text
+    done = approver.post(f"/office/investments/{number}/impairment", {**data, "amount": "1,000"}, token=csrf_of(form))
+    assert done.status_code == 303
+    assert api_get(app, demo, f"/v1/investments/{number}")["figures"]["impairment"] == "1000.00"
+    page = approver.get(f"/office/investments/{number}")
+    assert "น้ำท่วมโรงสี" in page.text
+
+
+def test_the_cap_table_as_of_a_buddhist_era_date_is_the_apis(app, demo):
+    officer = staff(app, OFFICER)
+    party = demo.enterprise_party_id
+    page = officer.get(f"/office/enterprises/{party}/shares?as_of=01/06/2567")
+    assert page.status_code == 200
+    table = api_get(app, demo, f"/v1/enterprises/{party}/cap-table?as_of=2024-06-01")
+    for holder in table["holders"]:
+        assert holder["name_th"] in page.text
+        assert f"{float(holder['percent_of_capital']):.2f}" in page.text
+    assert "<svg" in page.text and "สมาชิกผู้ก่อตั้ง ก" in page.text
+    before = officer.get(f"/office/enterprises/{party}/shares?as_of=01/01/2567")
+    assert "ยังไม่มีการออกหุ้น" in before.text
+    unreadable = officer.get(f"/office/enterprises/{party}/shares?as_of=2024-13-45")
+    assert unreadable.status_code == 422 and 'value="2024-13-45"' in unreadable.text
+
+
+DECLARATION = {"period_start": "07/05/2567", "period_end": "13/06/2567", "declared_on": "14/06/2567",
+               "net_profit": "12,000.00", "reserve_percent": "10", "dividend_rate_percent": "6"}  # fmt: skip
+
+
+def test_a_distributions_preview_is_the_parts_then_declared(app, demo):
+    officer = staff(app, OFFICER)
+    party = demo.enterprise_party_id
+    form = officer.get(f"/office/enterprises/{party}/distributions/new")
+    typed = {"key": key_of(form), **DECLARATION}
+    check = officer.post(f"/office/enterprises/{party}/distributions/new", typed, token=csrf_of(form))
+    assert check.status_code == 200
+    shown = re.findall(r'<tr class="distribution-part"><th scope="row">([^<]+)</th>.*?'
+                       r'<span class="amount">([0-9,.]+)</span></td></tr>', check.text)  # fmt: skip
+    assert len(shown) == 3
+    before = len(api_get(app, demo, f"/v1/enterprises/{party}/distributions"))
+    saved = officer.post(f"/office/enterprises/{party}/distributions/save", typed, token=csrf_of(check))
+    again = officer.post(f"/office/enterprises/{party}/distributions/save", typed, token=csrf_of(check))
+    assert saved.status_code == again.status_code == 303
+    declared = api_get(app, demo, f"/v1/enterprises/{party}/distributions")
+    assert len(declared) == before + 1
+    table = api_get(app, demo, f"/v1/enterprises/{party}/cap-table")
+    names = {h["party_id"]: h["name_th"] for h in table["holders"]}
+    parts = sorted((names[p["holder_party_id"]], f"{float(p['amount']):,.2f}") for p in declared[-1]["parts"])
+    assert sorted(shown) == parts
+    taken = officer.post(f"/office/enterprises/{party}/distributions/new", {**typed, "key": "other"},
+                         token=csrf_of(check))  # fmt: skip
+    assert taken.status_code == 409 or taken.status_code == 422
+    assert 'value="07/05/2567"' in taken.text
+
+
+def test_a_distribution_is_paid_from_the_enterprises_page(app, demo):
+    officer = staff(app, OFFICER)
+    party = demo.enterprise_party_id
+    page = officer.get(f"/office/enterprises/{party}/shares")
+    unpaid = api_get(app, demo, f"/v1/enterprises/{party}/distributions")[0]
+    assert not unpaid["payments"]
+    key = re.search(r'name="key" value="([^"]+)"', page.text).group(1)
+    paid = officer.post(f"/office/enterprises/{party}/distributions/{unpaid['id']}/payments",
+                        {"key": key, "paid_on": "14/06/2567"}, token=csrf_of(page))  # fmt: skip
+    assert paid.status_code == 303
+    assert len(api_get(app, demo, f"/v1/enterprises/{party}/distributions")[0]["payments"]) == 3
