@@ -19,7 +19,7 @@ from api.context import BANGKOK
 from ledger.accounts import EntryDraft, Posting
 from ledger.equity import Declaration, EventKind, RegisterEvent
 from ledger.loans import LoanTerms
-from ledger.welfare import Channel, ContributionRule
+from ledger.welfare import Channel, ContributionRule, Frequency, MatchingKind, MatchingSource
 from store import audit_log, books, entry_content, equity, journal, loans, people, users, welfare
 from store.books import account_t, book_t
 from store.engine import Database
@@ -81,6 +81,7 @@ def load_demo(db: Database, *, now: datetime) -> Demo | None:
             connection, name=f"admin-{now:%Y%m%d%H%M%S}", role="admin", party_id=None, now=now
         )
         _enterprise_year(connection, parties[4], fund_party, book["id"], cli.user_id, admin_id, now)
+        _welfare_money(connection, fund_party, book["id"], cli.user_id, now)
         _people(connection, parties[4]["id"], now)
         # The record names every entry the demo wrote, whichever operation wrote it.
         entry_ids = entry_content.written_since(connection, began, named=[])
@@ -172,6 +173,30 @@ def _welfare(connection: Connection, enterprise: dict, user_id: int, now: dateti
                                description="ข้าวหอมมะลิอินทรีย์ 97 ถุง")  # fmt: skip
     welfare.record_sales(connection, [sale], user_id=user_id, now=now)
     return fund["id"]
+
+
+def _welfare_money(connection: Connection, fund_party: int, fund_book_id: int, user_id: int, now: datetime) -> None:
+    """The welfare fund's own money over the last three months, dated back from today: its 85
+    members' monthly contributions (1 baht a day each), the sub-district's matching promised and
+    paid in part, the government's paid through CODI, and two benefits."""
+    today = now.astimezone(BANGKOK).date()
+    fund = welfare.FundWrite.open(connection, fund_party, user_id=user_id, now=now)
+    for months_ago in (3, 2, 1):
+        ended = today.replace(day=1) - timedelta(days=1 + 31 * (months_ago - 1))
+        began = ended.replace(day=1)
+        welfare.record_member_contributions(fund, on=ended, period_from=began, period_to=ended,
+                                            frequency=Frequency.monthly, member_count=85, amount_satang=2_550_00)
+    early = today - timedelta(days=60)
+    for source, kind, satang, through_codi in ((MatchingSource.local_authority, MatchingKind.due, 5_000_00, False),
+                                               (MatchingSource.local_authority, MatchingKind.received, 3_000_00, False),
+                                               (MatchingSource.government, MatchingKind.due, 7_650_00, False),
+                                               (MatchingSource.government, MatchingKind.received, 7_650_00, True)):
+        welfare.record_matching(fund, source=source, kind=kind, amount_satang=satang, on=early, source_party_id=None,
+                                reference="อบต.เขาดิน" if source is MatchingSource.local_authority else "พอช.",
+                                through_codi=through_codi, codi_book_id=fund_book_id if through_codi else None)
+    for benefit, satang, days in (("birth", 500_00, 30), ("illness", 300_00, 10)):
+        welfare.pay_benefit(fund, benefit=benefit, beneficiary_ref=f"สมาชิกเลขที่ {days}", amount_satang=satang,
+                            on=today - timedelta(days=days))  # fmt: skip
 
 
 def _codes(connection: Connection, book_id: int) -> dict[str, int]:
