@@ -191,28 +191,37 @@ def _written_hash(text: str) -> str:
 
 def cmd_dump(args) -> int:
     from store.dump import dump_file
+
+    if args.file is None:
+        return dump_to_folder(args)
+    dumped(dump_file(database(), args.file), args.file)
+    return 0
+
+
+def dump_to_folder(args) -> int:
+    """A dump kept in the backup folder (--to-dir, or CODI_BACKUP_DIR), the older ones rotated out."""
     from store.kept_files import KeptFileError, keep_dump
 
-    if args.file is not None:
-        summary = dump_file(database(), args.file)
-        written, removed = args.file, []
-    else:
-        environment = configured()
-        folder, keep = args.to_dir or environment.backup_dir, environment.backups_kept if args.keep is None else args.keep
-        if folder is None:
-            print("refused: name a file, or a folder with --to-dir (or CODI_BACKUP_DIR)", file=sys.stderr)
-            return 1
-        try:
-            kept = keep_dump(database(), folder, at=Clock().now().astimezone(BANGKOK), keep=keep)
-        except KeptFileError as error:
-            print(f"refused: {error}", file=sys.stderr)
-            return 1
-        summary, written, removed = kept.summary, kept.path, kept.removed
-    print(f"dumped {sum(summary.rows.values())} rows of {len(summary.rows)} tables to {written}; "
-          f"audit head {summary.digest.seq} {summary.digest.hash}")  # fmt: skip
-    for path in removed:
+    environment = configured()
+    folder = args.to_dir or environment.backup_dir
+    if folder is None:
+        print("refused: name a file, or a folder with --to-dir (or CODI_BACKUP_DIR)", file=sys.stderr)
+        return 1
+    keep = environment.backups_kept if args.keep is None else args.keep
+    try:
+        kept = keep_dump(database(), folder, at=Clock().now().astimezone(BANGKOK), keep=keep)
+    except KeptFileError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 1
+    dumped(kept.summary, kept.path)
+    for path in kept.removed:
         print(f"removed the older dump {path}")
     return 0
+
+
+def dumped(summary, path: Path) -> None:
+    print(f"dumped {sum(summary.rows.values())} rows of {len(summary.rows)} tables to {path}; "
+          f"audit head {summary.digest.seq} {summary.digest.hash}")  # fmt: skip
 
 
 def cmd_restore(args) -> int:
