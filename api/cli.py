@@ -7,7 +7,7 @@ from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
 
-from api.context import Clock
+from api.context import BANGKOK, Clock
 from ledger.calendar import parse_client_date
 from ledger.errors import LedgerError
 from ledger.money import format_amount
@@ -58,8 +58,25 @@ def cmd_run(args) -> int:
         print("  these passwords are for the demo only: never load the demo into a database in use")
     print(f"codi-ledger serving on {site}  (pages: /, API docs: /docs)", flush=True)
     serving = server(create_app(db, settings=settings), host=args.host, port=args.port, settings=settings)
-    serving.run()
+    timer = close_of_business_timer(db, settings)
+    try:
+        serving.run()
+    finally:
+        if timer:
+            timer.stop()
     return 0 if serving.started else 1  # it could not start: the port taken, say
+
+
+def close_of_business_timer(db: Database, settings):
+    """The server's own close of business at CODI_COB_TIME, started; None when it is not set."""
+    from api.scheduler import CloseOfBusinessTimer
+
+    if settings.cob_time is None:
+        return None
+    timer = CloseOfBusinessTimer(db, settings.cob_time)
+    timer.start()
+    print(f"close of business runs here daily at {settings.cob_time:%H:%M} (Asia/Bangkok)", flush=True)
+    return timer
 
 
 def cmd_user_add(args) -> int:
@@ -97,24 +114,24 @@ def cmd_import(args) -> int:
 
 
 def cmd_cob(args) -> int:
-    """Close of business for a day, as the system principal, audited like an import."""
-    from store.loan_cob import close_of_business
+    """Close of business for a day, or every day due through today, as the system principal,
+    audited like an import."""
+    from store.daily_cob import close_day, close_due_days
 
     clock = Clock()
     db = database()
-    with db.write() as connection:
-        now = clock.now()
-        cli = users.system_principal(connection, now=now)
-        report = close_of_business(connection, args.date, today=clock.today(), user_id=cli.user_id, now=now,
-                                   reader=db.read)  # fmt: skip
-        audit_log.append_system(
-            connection, actor=cli.name, action="loan.close-of-business", target=f"close-of-business:{args.date}",
-            request=f"cob {args.date}".encode(), entry_ids=report.entry_ids, now=now,
-        )  # fmt: skip
-    print(f"close of business {args.date}: {report.loans_processed} loans processed, {report.loans_accrued} accrued "
-          f"{format_amount(report.accrued_satang)}, {report.loans_reversed} reversed "
-          f"{format_amount(report.reversed_satang)}, {report.non_performing} non-performing, "
-          f"{report.loans_penalised} penalised {format_amount(report.penalty_satang)}")  # fmt: skip
+    if args.today:
+        reports = close_due_days(db, clock.today(), today=clock.today(), now=clock.now)
+        if not reports:
+            print(f"close of business: every day through {clock.today()} is closed already")
+    else:
+        with db.write() as connection:
+            reports = [close_day(connection, args.date, today=clock.today(), now=clock.now(), reader=db.read)]
+    for report in reports:
+        print(f"close of business {report.day}: {report.loans_processed} loans processed, {report.loans_accrued} "
+              f"accrued {format_amount(report.accrued_satang)}, {report.loans_reversed} reversed "
+              f"{format_amount(report.reversed_satang)}, {report.non_performing} non-performing, "
+              f"{report.loans_penalised} penalised {format_amount(report.penalty_satang)}")  # fmt: skip
     return 0
 
 
@@ -138,17 +155,33 @@ def cmd_audit_verify(args) -> int:
     return 1
 
 
-def cmd_audit_digest(_args) -> int:
-    """The head of the chain, to write down or print and keep away from the database."""
+def cmd_audit_digest(args) -> int:
+    """The head of the chain, to write down or print and keep away from the database; with a
+    folder (--to, or CODI_DIGEST_DIR), kept there as the day's file."""
+    from store.kept_files import KeptFileError, digest_text, keep_digest
+
+    clock = Clock()
     with database().read() as connection:
         head = audit_log.digest(connection)
-    taken = Clock().now().isoformat(timespec="seconds")
-    groups = " ".join(head.hash[i : i + 8] for i in range(0, 64, 8))
-    print(f"codi-ledger audit digest, taken {taken}\n"
-          f"sequence  {head.seq}\n"
-          f"head hash {groups}\n"
-          f"check later: codi-ledger audit verify --seq {head.seq} --hash {head.hash}")  # fmt: skip
+    folder = args.to or configured().digest_dir
+    if folder is None:
+        print(digest_text(head, clock.today()), end="")
+        return 0
+    try:
+        path, written = keep_digest(folder, head, clock.today())
+    except KeptFileError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 1
+    print(f"audit digest {'kept in' if written else 'unchanged, kept already in'} {path}: "
+          f"sequence {head.seq}, head hash {head.hash}")  # fmt: skip
     return 0
+
+
+def configured():
+    """The settings of the environment (api.settings)."""
+    from api.settings import Settings
+
+    return Settings.from_environ()
 
 
 def _written_hash(text: str) -> str:
@@ -159,23 +192,55 @@ def _written_hash(text: str) -> str:
 def cmd_dump(args) -> int:
     from store.dump import dump_file
 
-    summary = dump_file(database(), args.file)
-    print(f"dumped {sum(summary.rows.values())} rows of {len(summary.rows)} tables to {args.file}; "
-          f"audit head {summary.digest.seq} {summary.digest.hash}")  # fmt: skip
+    if args.file is None:
+        return dump_to_folder(args)
+    dumped(dump_file(database(), args.file), args.file)
     return 0
+
+
+def dump_to_folder(args) -> int:
+    """A dump kept in the backup folder (--to-dir, or CODI_BACKUP_DIR), the older ones rotated out."""
+    from store.kept_files import KeptFileError, keep_dump
+
+    environment = configured()
+    folder = args.to_dir or environment.backup_dir
+    if folder is None:
+        print("refused: name a file, or a folder with --to-dir (or CODI_BACKUP_DIR)", file=sys.stderr)
+        return 1
+    keep = environment.backups_kept if args.keep is None else args.keep
+    try:
+        kept = keep_dump(database(), folder, at=Clock().now().astimezone(BANGKOK), keep=keep)
+    except KeptFileError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 1
+    dumped(kept.summary, kept.path)
+    for path in kept.removed:
+        print(f"removed the older dump {path}")
+    return 0
+
+
+def dumped(summary, path: Path) -> None:
+    print(f"dumped {sum(summary.rows.values())} rows of {len(summary.rows)} tables to {path}; "
+          f"audit head {summary.digest.seq} {summary.digest.hash}")  # fmt: skip
 
 
 def cmd_restore(args) -> int:
     from store.dump import RestoreError, restore_file
+    from store.kept_files import KeptFileError, latest_dump
 
+    try:
+        path = args.file or latest_dump(args.latest)
+    except KeptFileError as error:
+        print(f"restore refused, nothing written: {error}", file=sys.stderr)
+        return 1
     db = database()
     db.migrate()
     try:
-        summary = restore_file(db, args.file)
+        summary = restore_file(db, path)
     except RestoreError as error:
         print(f"restore refused, nothing written: {error}", file=sys.stderr)
         return 1
-    print(f"restored {sum(summary.rows.values())} rows of {len(summary.rows)} tables from {args.file}; "
+    print(f"restored {sum(summary.rows.values())} rows of {len(summary.rows)} tables from {path}; "
           f"audit chain verified to {summary.digest.seq} {summary.digest.hash}; "
           "users need new tokens (codi-ledger user add)")  # fmt: skip
     return 0
@@ -230,7 +295,10 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.set_defaults(run=cmd_import)
     cob = sub.add_parser("cob", help="close of business: accrue loan interest and age the loans through a day")
-    cob.add_argument("--date", required=True, type=client_date, help="the business day, YYYY-MM-DD")
+    cob_day = cob.add_mutually_exclusive_group(required=True)
+    cob_day.add_argument("--date", type=client_date, help="the business day, YYYY-MM-DD")
+    cob_day.add_argument("--today", action="store_true",
+                         help="every day after the last one closed, through today (the daily timer's)")  # fmt: skip
     cob.set_defaults(run=cmd_cob)
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
     verify = audit.add_parser("verify", help="recompute the hash chain")
@@ -239,12 +307,20 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--deep", action="store_true", help="also check the guards, and balances against postings")
     verify.set_defaults(run=cmd_audit_verify)
     digest = audit.add_parser("digest", help="print the head of the chain, to write down and keep elsewhere")
+    digest.add_argument("--to", type=Path, metavar="DIR",
+                        help="keep it as the day's file audit-digest-YYYYMMDD.txt there (default: CODI_DIGEST_DIR)")
     digest.set_defaults(run=cmd_audit_digest)
     dump = sub.add_parser("dump", help="write the whole database (DATABASE_URL) to a file, without secrets")
-    dump.add_argument("file", type=Path)
+    dump.add_argument("file", type=Path, nargs="?", help="the file to write (or --to-dir)")
+    dump.add_argument("--to-dir", type=Path, metavar="DIR",
+                      help="a backup folder: a file named with the time, the newest kept (default: CODI_BACKUP_DIR)")
+    dump.add_argument("--keep", type=int, metavar="N",
+                      help="how many dumps the folder keeps (default: CODI_BACKUPS_KEPT)")
     dump.set_defaults(run=cmd_dump)
     restore = sub.add_parser("restore", help="restore a dump into a new, empty database (DATABASE_URL)")
-    restore.add_argument("file", type=Path)
+    restore_from = restore.add_mutually_exclusive_group(required=True)
+    restore_from.add_argument("file", type=Path, nargs="?", help="the dump to restore")
+    restore_from.add_argument("--latest", type=Path, metavar="DIR", help="restore the newest dump of a backup folder")
     restore.set_defaults(run=cmd_restore)
     export = sub.add_parser("export", help="write a book as a Beancount ledger or a CSV journal")
     export.add_argument("book", help="the book's id or code")

@@ -26,10 +26,11 @@ installed distribution of the running environment (the project itself aside):
 Exit 1 on any finding, or if fewer than half the distributions were audited (at the latest),
 so that a broken network or a stale environment cannot pass as "nothing found"; else 0.
 
-    python -m reliability.audit_deps [--package NAME==VERSION ...] [--workers 4]
+    python -m reliability.audit_deps [--requirements FILE] [--package NAME==VERSION ...] [--workers 4]
                                      [--timeout 15] [--retries 2] [--deadline 180]
 
-`--package` audits the given pins instead of the environment (`pycrypto==2.6.1` shows a finding).
+`--requirements` audits the pins of a lock file (`make audit-deps`: requirements-test.lock) instead
+of the environment; `--package` audits the given pins (`pycrypto==2.6.1` shows a finding).
 Stdlib only, so it runs in any environment, even one whose packages are the suspects.
 """
 
@@ -228,6 +229,16 @@ def installed_distributions() -> list[tuple[str, str]]:
     return sorted(seen.values(), key=lambda nv: canonical(nv[0]))
 
 
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
+
+
+def locked_pins(lines) -> list[tuple[str, str]]:
+    """(name, version) of each `name==version` line of a lock file (pip-compile's: hashes on the
+    lines below, comments), the project aside."""
+    pins = [(m[1], m[2]) for line in lines if (m := _PIN.match(line))]
+    return [(name, version) for name, version in pins if canonical(name) != PROJECT]
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -269,6 +280,7 @@ def report(verdicts: list[Verdict], seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requirements", metavar="FILE", help="audit the pins of this lock file instead")
     parser.add_argument("--package", action="append", metavar="NAME==VERSION", help="audit these pins instead")
     parser.add_argument("--workers", type=int, default=4)  # a few at once: the index is shared
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds a request")
@@ -279,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         pins = [tuple(p.split("==", 1)) for p in args.package]
         if any(len(p) != 2 for p in pins):
             parser.error("--package takes NAME==VERSION")
+    elif args.requirements:
+        with open(args.requirements, encoding="utf-8") as lock:
+            pins = locked_pins(lock)
     else:
         pins = installed_distributions()
     start = time.monotonic()

@@ -19,6 +19,10 @@ Running it again for D changes nothing: the loans it reached are skipped (`cob_t
 is accrued is the schedule's earnings through D less what is recognised already (zero the second
 time), and the database takes at most one accrual or reversal, and one penalty, per loan and day
 (unique indexes).
+
+Each day closed is kept (`close_of_business_day`, once, with when it was first closed), however
+it was asked for (the API, the command line, the daily routine of `store.daily_cob`), so that the
+last day closed is known even when no loan was active.
 """
 
 import queue
@@ -30,6 +34,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.accounts import EntryDraft, Posting
 from ledger.errors import LedgerError, Rejection
@@ -49,9 +54,11 @@ from store.loans import (
     tx_values,
 )
 from store.rows import insert_rows, one_of
+from store.tables import CloseOfBusinessDay
 
 BATCH = 500
 Row = dict[str, Any]
+closed_day_t = CloseOfBusinessDay.__table__
 
 
 @dataclass
@@ -87,7 +94,19 @@ def close_of_business(
     ahead = reader is not None and connection.dialect.name == "postgresql"
     for batch in _read_ahead(reader, day, batch_size) if ahead else _batches(connection, day, batch_size, lock=True):
         _close_batch(connection, batch, day, user_id, now, report)
+    _keep_closed_day(connection, day, now)
     return report
+
+
+def last_closed_day(connection: Connection) -> date | None:
+    """The latest business day close of business has closed, or None if it never ran."""
+    return connection.execute(select(func.max(closed_day_t.c.day))).scalar_one()
+
+
+def _keep_closed_day(connection: Connection, day: date, now: datetime) -> None:
+    """Remember that `day` is closed, unless it was closed before (the first time is kept)."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    connection.execute(insert(closed_day_t).values(day=day, closed_at=now).on_conflict_do_nothing())
 
 
 @dataclass

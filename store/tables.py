@@ -1124,3 +1124,12 @@ class AdminCommand(SQLModel, table=True):
     checked_at: datetime | None = None
     target: str | None = Field(default=None, max_length=200)
     token_taken_at: datetime | None = None
+
+
+class CloseOfBusinessDay(SQLModel, table=True):
+    """A business day close of business has closed, and when it first did (`store.daily_cob`):
+    the latest one is where the daily routine's catch-up starts."""
+
+    __tablename__ = "close_of_business_day"
+    day: date = Field(primary_key=True)
+    closed_at: datetime

@@ -62,7 +62,7 @@ TABLES = ("web_session", "setup_code", "user_password",
           "audit_record", "audit_head", "idempotency_record", "loan_repayment_undo", "loan_repayment_reversal",
           "loan_transaction", "loan_instalment", "loan_schedule", "loan", "loan_product_rate", "loan_product",
           "posting", "entry", "account_month", "account_balance", "account", "period_close", "app_user", "book",
-          "party", "admin_command")  # fmt: skip
+          "party", "admin_command", "close_of_business_day")  # fmt: skip
 
 
 class Databases:

@@ -5,6 +5,7 @@ here" (the latest's advisories are never pinned on it), and too little audited f
 import io
 import json
 import urllib.error
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,30 @@ def _answer(item):
     if isinstance(item, Exception):
         raise item
     return item
+
+
+def test_the_pins_of_a_lock_file_are_read_with_their_hashes_and_comments_aside():
+    lock = """#
+#    make lock
+#
+alembic==1.20.1 \\
+    --hash=sha256:83490def1f723413db5096591f7609ac52544805be93849170088ed04f5a2e0b
+    # via codi-ledger (pyproject.toml)
+psycopg-binary==3.3.9 ; implementation_name != "pypy" \\
+    --hash=sha256:00
+codi-ledger==0.1.0
+pip==26.3 \\
+"""
+    assert audit_deps.locked_pins(lock.splitlines()) == [
+        ("alembic", "1.20.1"), ("psycopg-binary", "3.3.9"), ("pip", "26.3")
+    ]
+
+
+def test_the_project_lock_files_pin_the_same_versions():
+    """requirements.lock is requirements-test.lock without the test tools: one version of each."""
+    root = Path(__file__).parent.parent
+    with open(root / "requirements.lock") as running, open(root / "requirements-test.lock") as testing:
+        run_pins, test_pins = set(audit_deps.locked_pins(running)), set(audit_deps.locked_pins(testing))
+    assert run_pins < test_pins
+    assert {"fastapi", "sqlalchemy", "uvicorn"} <= {name for name, _ in run_pins}
+    assert not {"pytest", "hypothesis", "pip-audit", "pip-tools", "ruff"} & {name for name, _ in run_pins}

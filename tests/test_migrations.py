@@ -72,6 +72,7 @@ TABLES_BY_REVISION = {
     "0010": {"loan_repayment_undo"},
     "0011": {"welfare_settlement_reversal", "welfare_advance_refund", "welfare_codi_leg"},
     "0016": {"admin_command"},
+    "0018": {"close_of_business_day"},
     "0013": {"user_password", "setup_code", "web_session"},
 }  # fmt: skip
 
