@@ -242,6 +242,7 @@ OPERATIONS = {
          Field("reason", N_("Why is the loan rescheduled?"), "text")),
         RescheduleCreate, _clocked(loans_api.reschedule), LOAN_OFFICERS,
         {**dict.fromkeys(DATE_REFUSALS, "effective_date"), "invalid_term": "extra_instalments",
+         "invalid_request": "extra_instalments",
          "reason_required": "reason", "rate_out_of_range": "rate_annual_percent"},
         check=_check_reschedule,
     ),  # fmt: skip
@@ -288,7 +289,7 @@ OPERATIONS = {
         N_("Give the rebate"),
         (DATE, AMOUNT,
          Field("to", N_("Where does the rebate go?"), "choice",
-               choices=(("overpayment", N_("Kept for the borrower against later instalments, or refunded")),
+               choices=(("overpayments", N_("Kept for the borrower against later instalments, or refunded")),
                         ("cash", N_("Paid out in cash")))),
          Field("reason", N_("Why is the rebate given?"), "text", max_length=400)),
         RebateCreate, _clocked(loans_api.rebate), APPROVERS,
