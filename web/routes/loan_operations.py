@@ -304,11 +304,11 @@ def _operation_routes(slug: str, operation: Operation) -> None:
     allowed = Annotated[Principal, Depends(page_role(operation.roles))]
     path = f"/office/loans/{{loan_id}}/{slug}"
 
-    def form(request: Request, principal: allowed, loan_id: IdPath):  # type: ignore[valid-type]
+    def form(request: Request, principal: allowed, loan_id: IdPath):
         typed = blank(operation.fields, page_form(request.app.state.clock.today()))
         return _operation_page(request, slug, loan_id, typed, [])
 
-    def check_or_save(request: Request, principal: allowed, loan_id: IdPath, sent: Sent):  # type: ignore[valid-type]
+    def check_or_save(request: Request, principal: allowed, loan_id: IdPath, sent: Sent):
         return _check_or_save(request, principal, slug, loan_id, typed_of(sent, operation.fields))
 
     router.add_api_route(path, form, methods=["GET"])
