@@ -52,6 +52,7 @@ from ledger.loan_book import (
     LoanTx,
     Totals,
     TxKind,
+    WriteOff,
     figures,
     instalments_for,
     is_settled,
@@ -63,7 +64,7 @@ from ledger.loan_book import (
     with_tranche,
     write_off,
 )
-from ledger.loans import Instalment, LoanTerms, RateChange, Schedule
+from ledger.loans import Allocation, Instalment, LoanTerms, RateChange, Schedule
 from ledger.money import format_amount
 from store import books, journal
 from store.rows import one_of
@@ -848,18 +849,48 @@ def repay(
     links each original to its reversal and its re-posting, and the reversed repayments drop
     out of the loan's figures. Other kinds of money movement after the date are refused."""
     _check_positive(amount_satang, "a repayment")
-    loan = _lock_loan(connection, loan_id)
+    before, later = _before_repayment(connection, _lock_loan(connection, loan_id), on, today)
+    reversals = _reverse_repayments(connection, later, f"re-allocated after one dated {on}", user_id, now)
+    first = _post_repayment(connection, before, amount_satang, on, user_id, now)
+    rows = [*before.rows, first.transaction]
+    entry_ids = _repost(connection, replace(before, rows=rows), later, reversals, user_id, now)
+    return Recorded(first.transaction, first.entry_id, get_loan(connection, loan_id), tuple(entry_ids))
+
+
+@dataclass(frozen=True)
+class RepaymentPreview:
+    """Where a repayment would go, nothing written (`preview_repayment`): its allocation, and how
+    many later repayments it would re-allocate (dated before them)."""
+
+    allocation: Allocation
+    reallocated: int
+
+
+def preview_repayment(
+    connection: Connection, loan_id: int, *, amount_satang: int, on: date, today: date, borrower: int | None = None
+) -> RepaymentPreview:
+    """What `repay` would allocate, read only: the same checks and the same allocation
+    (`_allocation`) against the same transactions, so a page can show it before the save."""
+    _check_positive(amount_satang, "a repayment")
+    before, later = _before_repayment(connection, get_loan(connection, loan_id, borrower=borrower), on, today)
+    return RepaymentPreview(_allocation(before, amount_satang, on)[0], len(later))
+
+
+def _before_repayment(connection: Connection, loan: Row, on: date, today: date) -> tuple[LoanState, list[Row]]:
+    """A repayment on `on` refused, or what it is allocated against: the loan's live transactions
+    but the later repayments it re-allocates; and those."""
     _refuse_status(loan, dict.fromkeys(("applied", "approved"), (Rejection.loan_not_disbursed, "is not disbursed")))
     current = state(connection, loan)
     later = _later_repayments(current.rows, on, today)
-    _check_after_fold(connection, loan_id, on, counted=False)
-    reversals = _reverse_repayments(connection, later, f"re-allocated after one dated {on}", user_id, now)
+    _check_after_fold(connection, loan["id"], on, counted=False)
     moved = {r["id"] for r in later}
-    rows = [r for r in current.rows if r["id"] not in moved]
-    first = _post_repayment(connection, replace(current, rows=rows), amount_satang, on, user_id, now)
-    rows.append(first.transaction)
-    entry_ids = _repost(connection, replace(current, rows=rows), later, reversals, user_id, now)
-    return Recorded(first.transaction, first.entry_id, get_loan(connection, loan_id), tuple(entry_ids))
+    return replace(current, rows=[r for r in current.rows if r["id"] not in moved]), later
+
+
+def _allocation(current: LoanState, amount_satang: int, on: date) -> tuple[Allocation, int]:
+    """`ledger.loan_book.repayment` of a payment against the loan's live transactions
+    `current.rows`: its allocation, and the interest of it that settles accrued interest."""
+    return repayment(amount_satang, current.plan, current.terms, totals(current.txs), on)
 
 
 def undo_repayment(
@@ -954,8 +985,7 @@ def _post_repayment(connection: Connection, current: LoanState, amount_satang: i
                     now: datetime) -> Recorded:  # fmt: skip
     """Allocate and post one repayment against the loan's live transactions `current.rows`."""
     loan = current.loan
-    sums = totals(current.txs)
-    allocation, from_receivable = repayment(amount_satang, current.plan, current.terms, sums, on)
+    allocation, from_receivable = _allocation(current, amount_satang, on)
     accounts = get_product(connection, loan["product_id"])["accounts"]
     credits = [
         (accounts["penalty_receivable"], allocation.penalty_satang),  # charged to income by close of business
@@ -997,9 +1027,9 @@ def _check_reason(reason: str | None, what: str) -> str:
 
 
 def _disbursed_loan(
-    connection: Connection, loan_id: int, refusals: dict[str, tuple[Rejection, str] | None]
+    connection: Connection, loan_id: int, refusals: dict[str, tuple[Rejection, str] | None], *, lock: bool = True
 ) -> Row:
-    loan = _lock_loan(connection, loan_id)
+    loan = _lock_loan(connection, loan_id) if lock else get_loan(connection, loan_id)
     not_disbursed = (Rejection.loan_not_disbursed, "is not disbursed")
     _refuse_status(loan, {"applied": not_disbursed, "approved": not_disbursed, **refusals})
     return loan
@@ -1012,10 +1042,7 @@ def write_off_loan(
     by the allowance for loan losses as far as it holds, the rest a loss; the interest and the
     penalties accrued and not received are reversed out of income. Status `written_off`."""
     why = _check_reason(reason, "a write-off")
-    loan = _disbursed_loan(connection, loan_id, {})
-    current = state(connection, loan)
-    _check_date(on, today, current.rows)
-    parts = write_off(totals(current.txs))
+    loan, parts = _write_off_parts(connection, loan_id, on, today, lock=True)
     product = get_product(connection, loan["product_id"])
     postings = (*_principal_write_off(connection, product, loan, parts.principal_satang),
                 *_reversal(product, "interest_income", "interest_receivable", parts.interest_satang),
@@ -1027,6 +1054,20 @@ def write_off_loan(
                     interest_satang=parts.interest_satang, penalty_satang=parts.penalty_satang)  # fmt: skip
     connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(status="written_off", accruing=False))
     return Recorded(tx, entry_id, get_loan(connection, loan_id))
+
+
+def preview_write_off(connection: Connection, loan_id: int, *, on: date, today: date) -> WriteOff:
+    """What `write_off_loan` would take off the books, read only (the same checks but the reason's)."""
+    return _write_off_parts(connection, loan_id, on, today, lock=False)[1]
+
+
+def _write_off_parts(
+    connection: Connection, loan_id: int, on: date, today: date, *, lock: bool
+) -> tuple[Row, WriteOff]:
+    loan = _disbursed_loan(connection, loan_id, {}, lock=lock)
+    current = state(connection, loan)
+    _check_date(on, today, current.rows)
+    return loan, write_off(totals(current.txs))
 
 
 def _principal_write_off(connection: Connection, product: Row, loan: Row, principal: int) -> list[Posting]:
@@ -1097,10 +1138,11 @@ def refund(
 # --- rescheduling and moratorium ---------------------------------------------------------------
 
 
-def _restructurable(connection: Connection, loan_id: int, on: date) -> tuple[Row, LoanState]:
-    """An active loan, locked, and its state, for a new schedule version from `on`: not before
-    its last money movement nor before the version in force from the latest date."""
-    loan = _disbursed_loan(connection, loan_id, {})
+def _restructurable(connection: Connection, loan_id: int, on: date, *, lock: bool = True) -> tuple[Row, LoanState]:
+    """An active loan, locked (unless only read for a preview), and its state, for a new
+    schedule version from `on`: not before its last money movement nor before the version in
+    force from the latest date."""
+    loan = _disbursed_loan(connection, loan_id, {}, lock=lock)
     current = state(connection, loan)
     money = [r["effective_date"] for r in current.rows if r["kind"] in MONEY_KINDS]
     latest = select(func.max(schedule_t.c.effective_from)).where(schedule_t.c.loan_id == loan_id)
@@ -1126,6 +1168,38 @@ def reschedule_loan(
     with `ARREARS_FOLDED`, and no repayment may then be dated before it. A rate change for loans
     meeting a rule passes `fold_arrears=False`: it changes the rate, not what is due."""
     why = _check_reason(reason, "a reschedule")
+    change = Reschedule(on, rate_percent, extra_instalments, instalment_satang, fold_arrears)
+    loan, current, plan, terms = _rescheduled(connection, loan_id, change, today=today, lock=True)
+    kept = sum(1 for i in current.plan.instalments if i.due_on <= on)
+    folded = plan.instalments[:kept] != current.plan.instalments[:kept]
+    _save_plan(connection, loan, plan, terms, on, f"{ARREARS_FOLDED if folded else 'reschedule: '}{why}"[:200],
+               user_id, now)  # fmt: skip
+    connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(term_instalments=len(plan.instalments)))
+    return get_loan(connection, loan_id)
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    """What a reschedule changes from `on` (`reschedule_loan`)."""
+
+    on: date
+    rate_percent: Decimal | None
+    extra_instalments: int
+    instalment_satang: int | None = None
+    fold_arrears: bool = True
+
+
+def preview_reschedule(connection: Connection, loan_id: int, change: Reschedule, *, today: date) -> Schedule:
+    """The schedule `reschedule_loan` would make, read only (the same checks but the reason's)."""
+    return _rescheduled(connection, loan_id, change, today=today, lock=False)[2]
+
+
+def _rescheduled(
+    connection: Connection, loan_id: int, change: Reschedule, *, today: date, lock: bool
+) -> tuple[Row, LoanState, Schedule, LoanTerms]:
+    """The loan (locked if `lock`), its state, and its schedule and terms after `change`."""
+    on, rate_percent, instalment_satang = change.on, change.rate_percent, change.instalment_satang
+    extra_instalments = change.extra_instalments
     if rate_percent is None and extra_instalments == 0 and instalment_satang is None:
         raise LedgerError(Rejection.invalid_request, "a reschedule changes the rate, the term or the instalment")
     if extra_instalments < 0:
@@ -1136,8 +1210,8 @@ def reschedule_loan(
         _check_positive(instalment_satang, "an instalment")
     if on > today:
         raise LedgerError(Rejection.date_in_future, f"{on} is after the business date {today}")
-    loan, current = _restructurable(connection, loan_id, on)
-    folding = totals(current.txs) if fold_arrears else None
+    loan, current = _restructurable(connection, loan_id, on, lock=lock)
+    folding = totals(current.txs) if change.fold_arrears else None
     if instalment_satang is not None:
         left = sum(1 for i in current.plan.instalments if i.due_on > on)
         count = instalments_for(current.plan, current.terms, on, instalment_satang, rate_percent=rate_percent,
@@ -1146,12 +1220,7 @@ def reschedule_loan(
     plan, terms = reschedule(current.plan, current.terms, on, rate_percent=rate_percent,
                              extra_instalments=extra_instalments, folding=folding,
                              accruing=loan["accruing"])  # fmt: skip
-    kept = sum(1 for i in current.plan.instalments if i.due_on <= on)
-    folded = plan.instalments[:kept] != current.plan.instalments[:kept]
-    _save_plan(connection, loan, plan, terms, on, f"{ARREARS_FOLDED if folded else 'reschedule: '}{why}"[:200],
-               user_id, now)  # fmt: skip
-    connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(term_instalments=len(plan.instalments)))
-    return get_loan(connection, loan_id)
+    return loan, current, plan, terms
 
 
 def grant_moratorium(
@@ -1162,13 +1231,25 @@ def grant_moratorium(
     due in the span owe nothing and accrue nothing, and every later one moves that many periods
     later (`ledger.loan_book.suspended_periods`). A moratorium may be granted ahead of time."""
     why = _check_reason(reason, "a moratorium")
-    loan, current = _restructurable(connection, loan_id, first_day)
-    periods = suspended_periods(current.plan, first_day, last_day)
-    plan, terms = reschedule(current.plan, current.terms, first_day - timedelta(days=1), suspended_periods=periods)
+    loan, plan, terms = _suspended(connection, loan_id, first_day, last_day, lock=True)
     _save_plan(connection, loan, plan, terms, first_day, f"moratorium {first_day}..{last_day}: {why}"[:200],
                user_id, now)  # fmt: skip
     connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(term_instalments=len(plan.instalments)))
     return get_loan(connection, loan_id)
+
+
+def preview_moratorium(connection: Connection, loan_id: int, *, first_day: date, last_day: date) -> Schedule:
+    """The schedule `grant_moratorium` would make, read only (the same checks but the reason's)."""
+    return _suspended(connection, loan_id, first_day, last_day, lock=False)[1]
+
+
+def _suspended(
+    connection: Connection, loan_id: int, first_day: date, last_day: date, *, lock: bool
+) -> tuple[Row, Schedule, LoanTerms]:
+    loan, current = _restructurable(connection, loan_id, first_day, lock=lock)
+    periods = suspended_periods(current.plan, first_day, last_day)
+    plan, terms = reschedule(current.plan, current.terms, first_day - timedelta(days=1), suspended_periods=periods)
+    return loan, plan, terms
 
 
 # --- interest rebates, litigation, rate changes for loans meeting a rule -----------------------

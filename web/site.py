@@ -20,6 +20,7 @@ from web.routes import (
     imports,
     investments,
     loan,
+    loan_operations,
     periods,
     sales,
     shares,
@@ -31,6 +32,22 @@ from web.templating import render
 from web.throttle import SignInThrottle
 
 STATIC_DIR = Path(__file__).parent / "static"
+PAGE_AREAS = (  # the route modules, in the order their routes are matched
+    account,
+    home,
+    dates,
+    sales,
+    statement,
+    loan,
+    shares,
+    audit,
+    periods,
+    imports,
+    investments,
+    enterprise_equity,
+    welfare_office,
+    loan_operations,
+)
 API_PREFIXES = ("/v1/", "/openapi.json", "/docs", "/redoc", "/health")
 ERROR_PAGES = {404: "not_found", 403: "forbidden", 500: "internal"}
 
@@ -55,8 +72,7 @@ def install(app: FastAPI) -> None:
     app.state.import_jobs = ImportJobs()
     app.mount("/static/fonts", StaticFiles(directory=SARABUN / "files"), name="fonts")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account, home, dates, sales, statement, loan, shares, audit, periods, imports, investments,
-                   enterprise_equity, welfare_office):
+    for module in PAGE_AREAS:
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)
