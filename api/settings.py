@@ -1,41 +1,210 @@
-"""The server's settings, read from the environment once, when the app is made (README,
-"Configuration"). A value that cannot be understood stops the server rather than being guessed at.
+"""The service's settings, in one typed place (README, "Configuration"): read once from the
+environment and, if `CODI_CONFIG_FILE` names one, a file (`.toml` with the fields' names, e.g.
+`workers = 4`; any other name is read as `.env` lines, `CODI_WORKERS=4`). The environment wins
+over the file; a value that cannot be understood stops start-up with a message that names the
+setting (`SettingsError`) rather than being guessed at.
 
-- `CODI_TRUSTED_PROXIES`: the addresses (or networks) of the reverse proxies whose
-  X-Forwarded-For and X-Forwarded-Proto are believed, comma-separated, as uvicorn's
-  `forwarded_allow_ips` takes them. Unset, no forwarded header is believed: the client address is
-  the one that connected, so a client cannot choose the address its failed sign-ins count against.
-- `CODI_BODY_TIMEOUT_S`: the seconds a request's body may take to arrive (10 by default).
-- `CODI_API_DOCS`: `on` (the default) serves /docs, /redoc and /openapi.json; `off` answers 404.
+Every field is read under the environment name in `validation_alias` (`DATABASE_URL`,
+`CODI_...`), or, in a TOML file or in code, under its own name.
 """
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
 
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from sqlalchemy.engine import make_url
+
+CONFIG_FILE = "CODI_CONFIG_FILE"
 SWITCH = {"on": True, "off": False}
 
 
-@dataclass(frozen=True)
-class Settings:
-    trusted_proxies: str = ""
-    body_timeout_s: int = 10
-    api_docs: bool = True
+def _env(name: str, field: str) -> Any:
+    return AliasChoices(name, field)
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be understood; the message names it as the environment does."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    database_url: str = Field("sqlite:///codi-ledger.db", validation_alias=_env("DATABASE_URL", "database_url"))
+    host: str = Field("127.0.0.1", validation_alias=_env("CODI_HOST", "host"))
+    port: int = Field(8000, ge=1, le=65535, validation_alias=_env("CODI_PORT", "port"))
+    workers: int = Field(1, ge=1, le=64, validation_alias=_env("CODI_WORKERS", "workers"))
+    # uvicorn's `forwarded_allow_ips`: unset, no X-Forwarded-For is believed, so a client cannot
+    # choose the address its failed sign-ins count against.
+    trusted_proxies: str = Field("", validation_alias=_env("CODI_TRUSTED_PROXIES", "trusted_proxies"))
+    # None: Secure when the page came over https; set it behind a proxy that ends TLS.
+    cookie_secure: bool | None = Field(None, validation_alias=_env("CODI_COOKIE_SECURE", "cookie_secure"))
+    session_idle_minutes: float = Field(
+        30, gt=0, le=24 * 60, validation_alias=_env("CODI_SESSION_IDLE_MINUTES", "session_idle_minutes")
+    )
+    session_hours: float = Field(12, gt=0, le=24 * 31, validation_alias=_env("CODI_SESSION_HOURS", "session_hours"))
+    public_url: str = Field("http://127.0.0.1:8000", validation_alias=_env("CODI_PUBLIC_URL", "public_url"))
+    body_timeout_s: int = Field(10, ge=1, le=600, validation_alias=_env("CODI_BODY_TIMEOUT_S", "body_timeout_s"))
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", validation_alias=_env("CODI_LOG_LEVEL", "log_level")
+    )
+    # auto: JSON lines, or readable text when standard error is a terminal.
+    log_format: Literal["auto", "json", "text"] = Field("auto", validation_alias=_env("CODI_LOG_FORMAT", "log_format"))
+    api_docs: bool = Field(True, validation_alias=_env("CODI_API_DOCS", "api_docs"))
+    # Addresses or networks that may read /metrics without a token (comma-separated).
+    metrics_allow: str = Field("", validation_alias=_env("CODI_METRICS_ALLOW", "metrics_allow"))
+    # The daily schedule (docs/operations.md): close of business at this time in Bangkok, the
+    # audit digest written to `digest_dir` and a dump to `backup_dir`, `backups_kept` of them kept.
+    cob_time: time = Field(time(23, 0), validation_alias=_env("CODI_COB_TIME", "cob_time"))
+    digest_dir: Path = Field(Path("audit-digests"), validation_alias=_env("CODI_DIGEST_DIR", "digest_dir"))
+    backup_dir: Path = Field(Path("backups"), validation_alias=_env("CODI_BACKUP_DIR", "backup_dir"))
+    backups_kept: int = Field(14, ge=1, le=10_000, validation_alias=_env("CODI_BACKUPS_KEPT", "backups_kept"))
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("must be sqlite:///FILE or postgresql+psycopg://USER@HOST:PORT/DB")
+        return url
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, url: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+            raise ValueError("must be an http:// or https:// address")
+        return url.rstrip("/")
+
+    @field_validator("api_docs", mode="before")
+    @classmethod
+    def _on_or_off(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.strip().lower() not in SWITCH:
+                raise ValueError("must be on or off")
+            return SWITCH[value.strip().lower()]
+        return value
+
+    @field_validator("cookie_secure", mode="before")
+    @classmethod
+    def _one_zero_or_unset(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.strip() not in ("", "0", "1"):
+                raise ValueError("must be 1, 0 or unset")
+            return None if not value.strip() else value.strip() == "1"
+        return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("cob_time", mode="before")
+    @classmethod
+    def _hours_minutes(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError("must be HH:MM (Asia/Bangkok), e.g. 23:00")
+        return value
+
+    @field_validator("metrics_allow", "trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for part in _parts(value):
+            if part != "*":
+                try:
+                    ipaddress.ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(f"{part!r} is not an address or network") from None
+        return value.strip()
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
-        docs = environ.get("CODI_API_DOCS", "on").strip().lower()
-        if docs not in SWITCH:
-            raise ValueError(f"CODI_API_DOCS must be on or off, not {docs!r}")
-        timeout = environ.get("CODI_BODY_TIMEOUT_S", str(cls.body_timeout_s)).strip()
-        if not timeout.isdigit() or not 1 <= int(timeout) <= 600:
-            raise ValueError(f"CODI_BODY_TIMEOUT_S must be a whole number of seconds from 1 to 600, not {timeout!r}")
-        timeout_s = int(timeout)
-        return cls(environ.get("CODI_TRUSTED_PROXIES", "").strip(), timeout_s, SWITCH[docs])
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:  # fmt: skip
+        path = os.environ.get(CONFIG_FILE, "").strip()
+        if not path:
+            return init_settings, env_settings
+        if not Path(path).is_file():
+            raise SettingsError(f"setting {CONFIG_FILE}: no file {path}")
+        if path.endswith(".toml"):
+            return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
+        return init_settings, env_settings, DotEnvSettingsSource(settings_cls, env_file=path)
+
+    @classmethod
+    def load(cls) -> "Settings":
+        """The settings in force: the environment, then the file it names."""
+        try:
+            return cls()
+        except ValidationError as error:
+            raise SettingsError(_explained(error)) from None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """The settings of `environ` alone (tests), or those in force when none is given."""
+        if environ is None:
+            return cls.load()
+        names = {_env_name(name) for name in cls.model_fields}
+        try:
+            return cls.model_validate({k: v for k, v in environ.items() if k in names})
+        except ValidationError as error:
+            raise SettingsError(_explained(error)) from None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    def metrics_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(part, strict=False) for part in _parts(self.metrics_allow) if part != "*"]
 
     def forwarding(self) -> dict[str, Any]:
         """uvicorn's options for forwarded headers: believed from the trusted proxies only."""
         if not self.trusted_proxies:
             return {"proxy_headers": False}
         return {"proxy_headers": True, "forwarded_allow_ips": self.trusted_proxies}
+
+    def shown(self) -> dict[str, str]:
+        """Each setting under its environment name, as `codi-ledger config` prints it: secrets masked."""
+        values = self.model_dump()
+        values["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)
+        return {_env_name(name): _text(value) for name, value in values.items()}
+
+
+def _env_name(field: str) -> str:
+    alias = Settings.model_fields[field].validation_alias
+    return alias.choices[0]
+
+
+def _parts(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return str(value)
+
+
+def _explained(error: ValidationError) -> str:
+    """One line per bad setting, named as the environment names it."""
+    lines = []
+    for problem in error.errors():
+        where = str(problem["loc"][0]) if problem["loc"] else "?"
+        name = _env_name(where) if where in Settings.model_fields else where
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"setting {name}: not a setting of codi-ledger")
+            continue
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"setting {name}: {message} (given {problem.get('input')!r})")
+    return "; ".join(lines)

@@ -16,7 +16,7 @@ from web.templating import render
 from web.throttle import SignInThrottle
 
 STATIC_DIR = Path(__file__).parent / "static"
-API_PREFIXES = ("/v1/", "/openapi.json", "/docs", "/redoc", "/health")
+API_PREFIXES = ("/v1/", "/openapi.json", "/docs", "/redoc", "/health", "/ready", "/metrics")
 ERROR_PAGES = {404: "not_found", 403: "forbidden", 500: "internal"}
 
 
@@ -34,7 +34,7 @@ def page_error(request: Request, status: int, reason: str):
 
 
 def install(app: FastAPI) -> None:
-    app.state.session_times = session_times()
+    app.state.session_times = session_times(app.state.settings)
     app.state.sign_in_throttle = SignInThrottle()
     app.state.page_error = page_error
     app.mount("/static/fonts", StaticFiles(directory=SARABUN / "files"), name="fonts")
