@@ -161,24 +161,12 @@ def cmd_cob(args) -> int:
             connection, actor=cli.name, action="loan.close-of-business", target=f"close-of-business:{args.date}",
             request=f"cob {args.date}".encode(), entry_ids=report.entry_ids, now=now,
         )  # fmt: skip
-    close_of_business_done(report, perf_counter() - began)
+    logs.close_of_business_done(report, perf_counter() - began)
     print(f"close of business {args.date}: {report.loans_processed} loans processed, {report.loans_accrued} accrued "
           f"{format_amount(report.accrued_satang)}, {report.loans_reversed} reversed "
           f"{format_amount(report.reversed_satang)}, {report.non_performing} non-performing, "
           f"{report.loans_penalised} penalised {format_amount(report.penalty_satang)}")  # fmt: skip
     return 0
-
-
-def close_of_business_done(report, seconds: float) -> None:
-    """Log a close of business with its figures, and count it (api.metrics)."""
-    from api.metrics import observe_close_of_business
-
-    observe_close_of_business(seconds, report.loans_processed)
-    logs.event("loan.close-of-business", date=report.day.isoformat(), seconds=round(seconds, 3),
-               loans_processed=report.loans_processed, loans_accrued=report.loans_accrued,
-               accrued=format_amount(report.accrued_satang), loans_reversed=report.loans_reversed,
-               reversed=format_amount(report.reversed_satang), non_performing=report.non_performing,
-               loans_penalised=report.loans_penalised, penalty=format_amount(report.penalty_satang))  # fmt: skip
 
 
 def cmd_audit_verify(args) -> int:

@@ -27,6 +27,7 @@ from fastapi import FastAPI
 
 from api import metrics
 from api.settings import Settings
+from ledger.money import format_amount
 
 ACCESS = logging.getLogger("codi.access")
 EVENTS = logging.getLogger("codi.events")
@@ -85,6 +86,16 @@ def configure(settings: Settings, stream: TextIO | None = None) -> None:
 def event(name: str, **figures: Any) -> None:
     """Log what an operation did, with its figures (counts, amounts as text, dates)."""
     EVENTS.info(name, extra={"fields": {"event": name, **figures}})
+
+
+def close_of_business_done(report, seconds: float) -> None:
+    """Log a close of business (store.loan_cob's report) with its figures, and count it."""
+    metrics.observe_close_of_business(seconds, report.loans_processed)
+    event("loan.close-of-business", date=report.day.isoformat(), seconds=round(seconds, 3),
+          loans_processed=report.loans_processed, loans_accrued=report.loans_accrued,
+          accrued=format_amount(report.accrued_satang), loans_reversed=report.loans_reversed,
+          reversed=format_amount(report.reversed_satang), non_performing=report.non_performing,
+          loans_penalised=report.loans_penalised, penalty=format_amount(report.penalty_satang))  # fmt: skip
 
 
 def request_id(scope) -> str:

@@ -187,7 +187,7 @@ def _parts(value: str) -> list[str]:
 
 
 def _text(value: Any) -> str:
-    if value is None:
+    if value is None or value == "":
         return "unset"
     if isinstance(value, bool):
         return "on" if value else "off"
