@@ -191,10 +191,10 @@ def test_metrics_are_for_an_admin_or_an_allowed_address_only(api, db, clock):
     assert scrape(TestClient(allowed, client=("10.2.0.1", 5000))).status_code == 404
 
 
-def figure(exposition: str, name: str) -> float:
-    [value] = [float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines() if line.startswith(name + " ")
-               or line.startswith(name + "{") and line.split("}")[0] + "}" == name]  # fmt: skip
-    return value
+def figure(exposition: str, series: str) -> float:
+    """The value of one series (its name and labels as written) in a Prometheus exposition."""
+    values = dict(line.rsplit(" ", 1) for line in exposition.splitlines() if line and not line.startswith("#"))
+    return float(values[series])
 
 
 def test_metrics_count_requests_group_commit_and_the_pools(api, fund):
@@ -202,7 +202,7 @@ def test_metrics_count_requests_group_commit_and_the_pools(api, fund):
     route = 'codi_http_requests_total{method="POST",route="/v1/entries",status="201"}'
     count_before = figure(before, route) if route in before else 0.0
     batches_before = figure(before, "codi_group_commit_batch_size_count")
-    for n in range(3):
+    for _ in range(3):
         assert api.entry(fund["book_id"], [(fund["1100"], "1.00"), (fund["3100"], "-1.00")]).status_code == 201
     after = scrape(api.client, api.token).text
     assert figure(after, route) == count_before + 3
