@@ -37,7 +37,7 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
     docs.declare_bearer_tokens(app)
     if settings.api_docs:
         docs.install(app)
-    app.include_router(health.router)
+    health.install(app)
     metrics.install(app)
     site.install(app)  # the pages, under /
     return app

@@ -3,11 +3,11 @@
 and its guards are in place, otherwise 503 with the reason (store.readiness), so that a load
 balancer sends it no traffic and an operator reads why."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from store.readiness import not_ready
+from store.readiness import newest_revision, not_ready
 
 router = APIRouter(tags=["service"])
 
@@ -23,3 +23,8 @@ async def ready(request: Request) -> JSONResponse:
     if found is None:
         return JSONResponse({"status": "ready"})
     return JSONResponse({"status": "not ready", "reason": found.reason, "detail": found.detail}, 503)
+
+
+def install(app: FastAPI) -> None:
+    newest_revision()  # read the migrations now, so that the first probe is as quick as the rest
+    app.include_router(router)

@@ -17,6 +17,7 @@ from api.app import create_app
 from api.settings import Settings, SettingsError
 from store.engine import Database
 from tests.conftest import ON_POSTGRES, make_user
+from tests.test_import_and_cli import line
 from tests.test_pdpa import NATIONAL_ID
 from tests.test_web_sessions import PASSWORD, Browser, person
 
@@ -172,6 +173,22 @@ def test_close_of_business_and_a_period_close_are_logged_with_their_figures(api,
     assert events[0]["date"] == "2024-06-13" and events[0]["loans_processed"] == cob.json()["loans_processed"]
     assert events[0]["accrued"] == cob.json()["accrued_interest"]
     assert (events[1]["book_id"], events[1]["through"]) == (fund["book_id"], "2024-03")
+
+
+def test_the_command_line_logs_an_import_and_a_close_of_business_with_their_figures(db, fund, tmp_path,
+                                                                                   monkeypatch, capsys):  # fmt: skip
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setenv("CODI_LOG_FORMAT", "json")
+    path = tmp_path / "entries.jsonl"
+    path.write_text(line("k1", [("1100", "1.00"), ("3100", "-1.00")]) + "\n" + line("k2", [("1100", "1.00")]) + "\n")
+    assert cli.main(["import", str(path), "--quiet"]) == 1
+    assert cli.main(["cob", "--date", "2024-06-13"]) == 0
+    logged = [json.loads(text_) for text_ in capsys.readouterr().err.splitlines() if text_.startswith("{")]
+    events = {e["event"]: e for e in logged if "event" in e}
+    imported = events["import.entries"]
+    assert (imported["recorded"], imported["replayed"], imported["rejected"]) == (1, 0, 1)
+    assert events["loan.close-of-business"]["date"] == "2024-06-13"
+    assert events["loan.close-of-business"]["loans_processed"] == 0
 
 
 # --- metrics --------------------------------------------------------------------------------
