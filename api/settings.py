@@ -4,8 +4,8 @@ environment and, if `CODI_CONFIG_FILE` names one, a file (`.toml` with the field
 over the file; a value that cannot be understood stops start-up with a message that names the
 setting (`SettingsError`) rather than being guessed at.
 
-Every field is read under the environment name in `validation_alias` (`DATABASE_URL`,
-`CODI_...`), or, in a TOML file or in code, under its own name.
+Every field is read from the environment as `CODI_` and its name in capitals (`CODI_WORKERS`),
+but for `DATABASE_URL`; in a TOML file or in code, under its own name (`workers`).
 """
 
 import ipaddress
@@ -16,7 +16,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -26,12 +26,9 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 
-CONFIG_FILE = "CODI_CONFIG_FILE"
+ENV_PREFIX = "CODI_"
+CONFIG_FILE = ENV_PREFIX + "CONFIG_FILE"
 SWITCH = {"on": True, "off": False}
-
-
-def _env(name: str, field: str) -> Any:
-    return AliasChoices(name, field)
 
 
 class SettingsError(ValueError):
@@ -39,37 +36,33 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid", populate_by_name=True)
 
-    database_url: str = Field("sqlite:///codi-ledger.db", validation_alias=_env("DATABASE_URL", "database_url"))
-    host: str = Field("127.0.0.1", validation_alias=_env("CODI_HOST", "host"))
-    port: int = Field(8000, ge=1, le=65535, validation_alias=_env("CODI_PORT", "port"))
-    workers: int = Field(1, ge=1, le=64, validation_alias=_env("CODI_WORKERS", "workers"))
+    database_url: str = Field("sqlite:///codi-ledger.db", validation_alias="DATABASE_URL")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
     # uvicorn's `forwarded_allow_ips`: unset, no X-Forwarded-For is believed, so a client cannot
     # choose the address its failed sign-ins count against.
-    trusted_proxies: str = Field("", validation_alias=_env("CODI_TRUSTED_PROXIES", "trusted_proxies"))
+    trusted_proxies: str = ""
     # None: Secure when the page came over https; set it behind a proxy that ends TLS.
-    cookie_secure: bool | None = Field(None, validation_alias=_env("CODI_COOKIE_SECURE", "cookie_secure"))
-    session_idle_minutes: float = Field(
-        30, gt=0, le=24 * 60, validation_alias=_env("CODI_SESSION_IDLE_MINUTES", "session_idle_minutes")
-    )
-    session_hours: float = Field(12, gt=0, le=24 * 31, validation_alias=_env("CODI_SESSION_HOURS", "session_hours"))
-    public_url: str = Field("http://127.0.0.1:8000", validation_alias=_env("CODI_PUBLIC_URL", "public_url"))
-    body_timeout_s: int = Field(10, ge=1, le=600, validation_alias=_env("CODI_BODY_TIMEOUT_S", "body_timeout_s"))
-    log_level: Literal["debug", "info", "warning", "error"] = Field(
-        "info", validation_alias=_env("CODI_LOG_LEVEL", "log_level")
-    )
+    cookie_secure: bool | None = None
+    session_idle_minutes: float = Field(30, gt=0, le=24 * 60)
+    session_hours: float = Field(12, gt=0, le=24 * 31)
+    public_url: str = "http://127.0.0.1:8000"
+    body_timeout_s: int = Field(10, ge=1, le=600)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     # auto: JSON lines, or readable text when standard error is a terminal.
-    log_format: Literal["auto", "json", "text"] = Field("auto", validation_alias=_env("CODI_LOG_FORMAT", "log_format"))
-    api_docs: bool = Field(True, validation_alias=_env("CODI_API_DOCS", "api_docs"))
+    log_format: Literal["auto", "json", "text"] = "auto"
+    api_docs: bool = True
     # Addresses or networks that may read /metrics without a token (comma-separated).
-    metrics_allow: str = Field("", validation_alias=_env("CODI_METRICS_ALLOW", "metrics_allow"))
+    metrics_allow: str = ""
     # The daily schedule (docs/operations.md): close of business at this time in Bangkok, the
     # audit digest written to `digest_dir` and a dump to `backup_dir`, `backups_kept` of them kept.
-    cob_time: time = Field(time(23, 0), validation_alias=_env("CODI_COB_TIME", "cob_time"))
-    digest_dir: Path = Field(Path("audit-digests"), validation_alias=_env("CODI_DIGEST_DIR", "digest_dir"))
-    backup_dir: Path = Field(Path("backups"), validation_alias=_env("CODI_BACKUP_DIR", "backup_dir"))
-    backups_kept: int = Field(14, ge=1, le=10_000, validation_alias=_env("CODI_BACKUPS_KEPT", "backups_kept"))
+    cob_time: time = time(23, 0)
+    digest_dir: Path = Path("audit-digests")
+    backup_dir: Path = Path("backups")
+    backups_kept: int = Field(14, ge=1, le=10_000)
 
     @field_validator("database_url")
     @classmethod
@@ -151,9 +144,9 @@ class Settings(BaseSettings):
         """The settings of `environ` alone (tests), or those in force when none is given."""
         if environ is None:
             return cls.load()
-        names = {_env_name(name) for name in cls.model_fields}
+        given = {name: environ[_env_name(name)] for name in cls.model_fields if _env_name(name) in environ}
         try:
-            return cls.model_validate({k: v for k, v in environ.items() if k in names})
+            return cls.model_validate(given)
         except ValidationError as error:
             raise SettingsError(_explained(error)) from None
 
@@ -178,8 +171,7 @@ class Settings(BaseSettings):
 
 
 def _env_name(field: str) -> str:
-    alias = Settings.model_fields[field].validation_alias
-    return alias.choices[0]
+    return Settings.model_fields[field].validation_alias or ENV_PREFIX + field.upper()
 
 
 def _parts(value: str) -> list[str]:

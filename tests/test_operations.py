@@ -34,6 +34,13 @@ def test_settings_come_from_the_environment_over_a_toml_file(tmp_path, monkeypat
     assert settings.cob_time.strftime("%H:%M") == "22:30"
 
 
+def test_only_the_service_own_names_are_read_from_the_environment(monkeypatch):
+    for name, value in (("PORT", "5000"), ("HOST", "0.0.0.0"), ("WORKERS", "9"), ("LOG_LEVEL", "debug")):
+        monkeypatch.setenv(name, value)  # set for other programs, often: not ours to take
+    settings = Settings.load()
+    assert (settings.port, settings.host, settings.workers, settings.log_level) == (8000, "127.0.0.1", 1, "info")
+
+
 def test_settings_come_from_an_env_file(tmp_path, monkeypatch):
     config = tmp_path / "codi.env"
     config.write_text("CODI_BACKUPS_KEPT=30\nCODI_COOKIE_SECURE=1\nCODI_LOG_FORMAT=text\n")
