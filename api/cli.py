@@ -61,7 +61,7 @@ def serve_workers(*, host: str, port: int, workers: int, settings: Settings) -> 
 
 def server_processes(settings: Settings, asked: int | None) -> int:
     """How many server processes to run: SQLite has one writer, so it is served by one process."""
-    workers = asked or settings.workers
+    workers = settings.workers if asked is None else asked
     if workers < 1:
         raise SettingsError(f"--workers must be 1 or more, not {workers}")
     if workers > 1 and settings.is_sqlite:

@@ -12,7 +12,8 @@ if there were nothing there.
 With several server processes (`codi-ledger run --workers N`) the figures are prometheus_client's
 multiprocess mode: `run` names a fresh directory in `PROMETHEUS_MULTIPROC_DIR` before the workers
 start, each worker writes its figures there, and whichever worker answers a scrape adds them up
-(counters and histograms summed; the connections in use summed over live processes).
+(counters and histograms summed; the connections in use summed over the workers). A worker
+that died without closing its connections leaves its figure for them until `run` starts again.
 """
 
 import ipaddress
