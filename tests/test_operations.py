@@ -82,6 +82,8 @@ def test_more_than_one_server_process_on_sqlite_is_refused(tmp_path, monkeypatch
     assert cli.main(["run", "--workers", "2"]) == 2
     assert "2 server processes need PostgreSQL" in capsys.readouterr().err
     assert not (tmp_path / "one.db").exists()  # refused before anything was opened
+    assert cli.main(["run", "--workers", "0"]) == 2
+    assert "--workers must be 1 or more" in capsys.readouterr().err
 
 
 def test_config_prints_the_settings_in_force_with_the_password_masked(monkeypatch, capsys):
