@@ -1,20 +1,19 @@
-"""The FastAPI application."""
-
-import os
+"""The FastAPI application: `create_app` for a database and settings given, and
+`app_from_settings`, the factory each server process calls (`codi-ledger run`)."""
 
 from fastapi import FastAPI
 
-from api import docs, headers, middleware, problems
+from api import docs, headers, health, logs, metrics, middleware, problems
 from api.context import Clock, KnownTokens
 from api.problems import PROBLEM_RESPONSES
 from api.routes import admin, commands, equity, exports, journal, loans, personal, registry, reports, welfare
 from api.settings import Settings
-from store.engine import DEFAULT_URL, Database
+from store.engine import Database
 from web import site
 
 
 def create_app(db: Database | None = None, clock: Clock | None = None, settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings.from_environ()
+    settings = settings or Settings.load()
     app = FastAPI(
         title="codi-ledger",
         version="0.1.0",
@@ -25,21 +24,27 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
         docs_url=None,  # served by api.docs, from local assets
         redoc_url=None,
     )
-    app.state.db = db or Database(os.environ.get("DATABASE_URL", DEFAULT_URL))
+    app.state.settings = settings
+    app.state.db = db or Database(settings.database_url)
     app.state.clock = clock or Clock()
     app.state.known_tokens = KnownTokens()
     problems.install(app)
     middleware.install(app, body_timeout_s=settings.body_timeout_s)
     headers.install(app)
+    logs.install(app)
     for module in (registry, journal, loans, admin, commands, reports, exports, equity, welfare, personal):
         app.include_router(module.router)
     docs.declare_bearer_tokens(app)
     if settings.api_docs:
         docs.install(app)
+    health.install(app)
+    metrics.install(app)
     site.install(app)  # the pages, under /
-
-    @app.get("/health", tags=["service"])
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
-
     return app
+
+
+def app_from_settings() -> FastAPI:
+    """The app of the settings in force, its log configured: what each server process runs."""
+    settings = Settings.load()
+    logs.configure(settings)
+    return create_app(settings=settings)

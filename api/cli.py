@@ -1,25 +1,30 @@
-"""The `codi-ledger` command: migrate, run, user add, import, cob, audit verify/digest, dump, restore, export."""
+"""The `codi-ledger` command: migrate, run, config, user add, import, cob, audit verify/digest, dump,
+restore, export. Every command reads the settings in force (api.settings); one that cannot be
+understood stops it before it starts, naming the setting."""
 
 import argparse
 import os
 import sys
+import tempfile
 from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
 
+from api import logs
 from api.context import BANGKOK, Clock
+from api.settings import Settings, SettingsError
 from ledger.calendar import parse_client_date
 from ledger.errors import LedgerError
 from ledger.money import format_amount
 from store import audit_log, people, users
-from store.engine import DEFAULT_URL, Database
+from store.engine import Database
 
 _opened: list[Database] = []
 
 
 def database() -> Database:
-    """The database of DATABASE_URL; `main` closes its connections when the command ends."""
-    _opened.append(Database(os.environ.get("DATABASE_URL", DEFAULT_URL)))
+    """The database of the settings (DATABASE_URL); `main` closes its connections when the command ends."""
+    _opened.append(Database(Settings.load().database_url))
     return _opened[-1]
 
 
@@ -30,23 +35,51 @@ def cmd_migrate(_args) -> int:
 
 
 def server(app, *, host: str, port: int, settings):
-    """The server `run` starts: one process, believing forwarded headers only from the proxies
-    the settings trust."""
+    """The server `run` starts in one process, believing forwarded headers only from the proxies
+    the settings trust; requests are logged by api.logs, not by uvicorn."""
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", workers=1, **settings.forwarding())
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, workers=1,
+                            **settings.forwarding())  # fmt: skip
     return uvicorn.Server(config)
+
+
+def serve_workers(*, host: str, port: int, workers: int, settings: Settings) -> int:
+    """Several server processes on one port, each making its app from the settings
+    (api.app.app_from_settings), their figures added up in one directory (api.metrics)."""
+    import uvicorn
+
+    from api.metrics import MULTIPROCESS_DIR
+
+    with tempfile.TemporaryDirectory(prefix="codi-metrics-") as figures:
+        os.environ[MULTIPROCESS_DIR] = figures
+        uvicorn.run("api.app:app_from_settings", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", access_log=False, **settings.forwarding())  # fmt: skip
+    return 0
+
+
+def server_processes(settings: Settings, asked: int | None) -> int:
+    """How many server processes to run: SQLite has one writer, so it is served by one process."""
+    workers = settings.workers if asked is None else asked
+    if workers < 1:
+        raise SettingsError(f"--workers must be 1 or more, not {workers}")
+    if workers > 1 and settings.is_sqlite:
+        raise SettingsError(f"setting CODI_WORKERS (or --workers): {workers} server processes need PostgreSQL; "
+                            "SQLite is served by one process (its one writer is guarded in the process)")
+    return workers
 
 
 def cmd_run(args) -> int:
     from api.app import create_app
-    from api.settings import Settings
     from store.demo import DEMO_PEOPLE, load_demo
 
-    settings = Settings.from_environ()
+    settings = Settings.load()
+    host, port = args.host or settings.host, args.port or settings.port
+    workers = server_processes(settings, args.workers)
+    logs.configure(settings)
     db = database()
     db.migrate()
-    site = f"http://{args.host}:{args.port}"
+    site = f"http://{host}:{port}"
     if args.demo:
         demo = load_demo(db, now=Clock().now())
         if demo:
@@ -56,19 +89,24 @@ def cmd_run(args) -> int:
         print(f"pages: sign in at {site}/signin as " + ", ".join(f"{name} (password {password})"
                                                                for name, _, password in DEMO_PEOPLE))
         print("  these passwords are for the demo only: never load the demo into a database in use")
-    print(f"codi-ledger serving on {site}  (pages: /, API docs: /docs)", flush=True)
-    serving = server(create_app(db, settings=settings), host=args.host, port=args.port, settings=settings)
+    print(f"codi-ledger serving on {site} in {workers} process{'es' if workers > 1 else ''}  "
+          "(pages: /, API docs: /docs, /health, /ready)", flush=True)  # fmt: skip
     timer = close_of_business_timer(db, settings)
     try:
+        if workers > 1:
+            db.dispose()
+            return serve_workers(host=host, port=port, workers=workers, settings=settings)
+        serving = server(create_app(db, settings=settings), host=host, port=port, settings=settings)
         serving.run()
+        return 0 if serving.started else 1  # it could not start: the port taken, say
     finally:
         if timer:
             timer.stop()
-    return 0 if serving.started else 1  # it could not start: the port taken, say
 
 
-def close_of_business_timer(db: Database, settings):
-    """The server's own close of business at CODI_COB_TIME, started; None when it is not set."""
+def close_of_business_timer(db: Database, settings: Settings):
+    """The server's own close of business at CODI_COB_TIME, started; None when it is not set.
+    With several server processes it runs in the first, which hands requests to the others."""
     from api.scheduler import CloseOfBusinessTimer
 
     if settings.cob_time is None:
@@ -77,6 +115,15 @@ def close_of_business_timer(db: Database, settings):
     timer.start()
     print(f"close of business runs here daily at {settings.cob_time:%H:%M} (Asia/Bangkok)", flush=True)
     return timer
+
+
+def cmd_config(_args) -> int:
+    """The settings in force, each under its environment name, secrets masked."""
+    shown = Settings.load().shown()
+    width = max(map(len, shown))
+    for name, value in shown.items():
+        print(f"{name:<{width}}  {value}")
+    return 0
 
 
 def cmd_user_add(args) -> int:
@@ -98,7 +145,7 @@ def cmd_user_add(args) -> int:
 def setup_instructions(code: str) -> str:
     """What an admin hands a person so that they choose a password for the pages."""
     hours = int(people.SETUP_CODE_VALID.total_seconds() // 3600)
-    base = os.environ.get("CODI_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    base = Settings.load().public_url
     return (f"setup code for the pages (works once, for {hours} h): {code}\n"
             f"setup link: {base}/setup?code={code}")  # fmt: skip
 
@@ -107,6 +154,8 @@ def cmd_import(args) -> int:
     from store.bulk import import_file
 
     report = import_file(database(), args.file, batch_size=args.batch, progress=not args.quiet, now=Clock().now)
+    logs.event("import.entries", file=str(args.file), recorded=report.recorded, replayed=report.replayed,
+               rejected=len(report.rejected))  # fmt: skip
     for line_number, reason, detail in report.rejected:
         print(f"line {line_number}: {reason}: {detail}", file=sys.stderr)
     print(f"{report.recorded} recorded, {report.replayed} already recorded, {len(report.rejected)} rejected")
@@ -121,12 +170,15 @@ def cmd_cob(args) -> int:
     clock = Clock()
     db = database()
     if args.today:
-        reports = close_due_days(db, clock.today(), today=clock.today(), now=clock.now)
+        reports = close_due_days(db, clock.today(), today=clock.today(), now=clock.now,
+                                 closed=logs.close_of_business_logger())  # fmt: skip
         if not reports:
             print(f"close of business: every day through {clock.today()} is closed already")
     else:
+        closed = logs.close_of_business_logger()
         with db.write() as connection:
             reports = [close_day(connection, args.date, today=clock.today(), now=clock.now(), reader=db.read)]
+        closed(reports[0])
     for report in reports:
         print(f"close of business {report.day}: {report.loans_processed} loans processed, {report.loans_accrued} "
               f"accrued {format_amount(report.accrued_satang)}, {report.loans_reversed} reversed "
@@ -177,11 +229,9 @@ def cmd_audit_digest(args) -> int:
     return 0
 
 
-def configured():
-    """The settings of the environment (api.settings)."""
-    from api.settings import Settings
-
-    return Settings.from_environ()
+def configured() -> Settings:
+    """The settings in force (api.settings)."""
+    return Settings.load()
 
 
 def _written_hash(text: str) -> str:
@@ -239,7 +289,10 @@ def cmd_restore(args) -> int:
         summary = restore_file(db, path)
     except RestoreError as error:
         print(f"restore refused, nothing written: {error}", file=sys.stderr)
+        logs.event("restore.refused", file=str(path), reason=str(error))
         return 1
+    logs.event("restore", file=str(path), rows=sum(summary.rows.values()), tables=len(summary.rows),
+               audit_seq=summary.digest.seq, audit_hash=summary.digest.hash)  # fmt: skip
     print(f"restored {sum(summary.rows.values())} rows of {len(summary.rows)} tables from {path}; "
           f"audit chain verified to {summary.digest.seq} {summary.digest.hash}; "
           "users need new tokens (codi-ledger user add)")  # fmt: skip
@@ -277,11 +330,13 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="bring the database (DATABASE_URL) to the newest schema").set_defaults(
         run=cmd_migrate
     )
-    run = sub.add_parser("run", help="migrate and serve the API")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8000)
+    run = sub.add_parser("run", help="migrate and serve the API and the pages")
+    run.add_argument("--host", help="the address to listen on (default: the setting CODI_HOST, 127.0.0.1)")
+    run.add_argument("--port", type=int, help="the port (default: the setting CODI_PORT, 8000)")
+    run.add_argument("--workers", type=int, help="server processes, PostgreSQL only (default: CODI_WORKERS, 1)")
     run.add_argument("--demo", action="store_true", help="load the demo data into a new database")
     run.set_defaults(run=cmd_run)
+    sub.add_parser("config", help="print the settings in force, secrets masked").set_defaults(run=cmd_config)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="add a user and print its token, once (an admin or approver only while "
                           "fewer than two admins are active: then through the API, checked by a second admin)")
@@ -333,7 +388,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        logs.configure(Settings.load())
         return args.run(args)
+    except SettingsError as error:
+        print(f"codi-ledger cannot start: {error}", file=sys.stderr)
+        return 2
     except LedgerError as error:
         print(f"refused: {error.reason}: {error.detail}", file=sys.stderr)
         return 2

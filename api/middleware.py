@@ -13,9 +13,10 @@ and a throttle on failed authentication.
 - A client address whose requests failed authentication (401) `max_failures` times within
   `window_s` seconds gets 429 (`too_many_attempts`) with a Retry-After header on every request
   until the oldest of those failures leaves the window, valid token or not: a guesser learns
-  nothing while it waits. The count lives in the process (one server process, as `codi-ledger
-  run` starts it). The address is the one that connected, unless it is a proxy named in
-  `CODI_TRUSTED_PROXIES` (`api.settings`): only then does uvicorn take X-Forwarded-For's.
+  nothing while it waits. The count lives in the process: with several server processes each
+  counts its own (docs/scaling.md says why that bound is still safe). The address is the one
+  that connected, unless it is a proxy named in the setting `trusted_proxies`
+  (`CODI_TRUSTED_PROXIES`, `api.settings`): only then does uvicorn take X-Forwarded-For's.
 """
 
 import asyncio

@@ -14,13 +14,14 @@ import logging
 import threading
 from datetime import date, datetime, time, timedelta
 
+from api import logs
 from api.context import BANGKOK, Clock
 from store.daily_cob import close_due_days
 from store.engine import Database
 from store.loan_cob import CloseOfBusiness
 
 RETRY_S = 300.0
-log = logging.getLogger("codi_ledger.scheduler")
+log = logging.getLogger("codi.scheduler")
 
 
 def due_day(now: datetime, at: time) -> date:
@@ -45,7 +46,8 @@ class CloseOfBusinessTimer:
     def run_due(self) -> list[CloseOfBusiness]:
         """Close the days due now; what each did."""
         now = self.clock.now()
-        return close_due_days(self.db, due_day(now, self.at), today=self.clock.today(), now=self.clock.now)
+        return close_due_days(self.db, due_day(now, self.at), today=self.clock.today(), now=self.clock.now,
+                              closed=logs.close_of_business_logger())  # fmt: skip
 
     def start(self) -> None:
         self._thread.start()
@@ -57,8 +59,7 @@ class CloseOfBusinessTimer:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                for report in self.run_due():
-                    log.info("close of business %s: %d loans processed", report.day, report.loans_processed)
+                self.run_due()
                 wait = seconds_until_next(self.clock.now(), self.at)
             except Exception:  # logged and tried again: the server goes on serving
                 log.exception("close of business failed; trying again in %d s", RETRY_S)

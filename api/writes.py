@@ -16,7 +16,6 @@ transaction.
 import asyncio
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from api import logs
 from ledger.errors import LedgerError, Rejection
 from store import audit_log, entry_content, idempotency
 from store.idempotency import StoredAnswer
@@ -38,9 +38,6 @@ from store.users import Principal
 RETRIES = 8
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 MAX_KEY_LENGTH = 200
-# A client's X-Request-Id is kept in the audit record when it is short and plain; anything else
-# (a log line forged with a newline, markup, a kilobyte of text) gives way to one of ours.
-CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass
@@ -86,8 +83,8 @@ async def describe(request: Request, key: IdempotencyKey = None) -> WriteRequest
 
 
 def _request_id(request: Request) -> str:
-    request_id = request.headers.get("x-request-id", "")
-    return request_id if CLIENT_REQUEST_ID.fullmatch(request_id) else uuid.uuid4().hex
+    """The request's id, the same in its audit record and its log line (api.logs)."""
+    return logs.request_id(request.scope)
 
 
 def perform(

@@ -1,13 +1,12 @@
 """Alembic environment: the database URL comes from the caller (store.engine.migrate) or from
-DATABASE_URL; an existing connection passed in `config.attributes` is used as it is."""
-
-import os
+the settings (DATABASE_URL, api.settings); an existing connection passed in `config.attributes` is used as it is."""
 
 from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import store.tables  # noqa: F401  (registers the tables on the metadata)
+from api.settings import Settings
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -27,6 +26,6 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run_migrations(connection)
 else:
-    url = config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL", "sqlite:///codi-ledger.db")
+    url = config.get_main_option("sqlalchemy.url") or Settings.load().database_url
     with create_engine(url).connect() as fresh:
         run_migrations(fresh)

@@ -1,7 +1,8 @@
 """The audit log in the database: appending to the hash chain and reading it back.
 
 Appending locks the single `audit_head` row, so records are numbered and chained in one order
-even when many transactions write at once; the lock is taken last in every transaction (after
+even when many transactions write at once, from one server process or several (the lock is the
+database's); the lock is taken last in every transaction (after
 balance rows), which keeps the lock order the same everywhere.
 
 Each record holds the content hashes of the entries it names (`store.entry_content`), and

@@ -39,11 +39,14 @@ def close_day(connection: Connection, day: date, *, today: date, now: datetime, 
     return report
 
 
-def close_due_days(db: Database, through: date, *, today: date, now: Callable[[], datetime]) -> list[CloseOfBusiness]:
-    """Close every day after the last one closed through `through`, in order; what each did.
-    A day refused (a closed period, say) stops the run there: the days before it stay closed."""
+def close_due_days(db: Database, through: date, *, today: date, now: Callable[[], datetime],
+                   closed: Callable[[CloseOfBusiness], None] = lambda _day: None) -> list[CloseOfBusiness]:
+    """Close every day after the last one closed through `through`, in order; what each did,
+    told to `closed` as each day commits. A day refused (a closed period, say) stops the run
+    there: the days before it stay closed."""
     reports = []
     while (report := _close_next_day(db, through, today, now)) is not None:
+        closed(report)
         reports.append(report)
     return reports
 

@@ -78,6 +78,14 @@ class Database:
     def group_commit(self) -> GroupCommit:
         return self._group_commit
 
+    @property
+    def writer_engine(self) -> Engine:
+        return self._writer
+
+    @property
+    def reader_engine(self) -> Engine:
+        return self._reader
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self._reader.connect() as connection, connection.begin():

@@ -7,6 +7,9 @@ round trip on PostgreSQL, and no writer waiting on another's locks. If the commi
 deferred constraint, a lost connection), each write of the batch runs again alone, so a bad write
 never sinks the others and a caller hears only its own write's error.
 
+An observer (`observe_batch`, api.metrics) may be told, as each batch begins, how long each of
+its writes waited in the queue.
+
 A write is a function of the connection; its caller blocks until the batch holding it has
 committed, then gets its return value, or its exception. A write that is also `Batchable` may be
 run together with the writes of the same `batch_key` queued next to it: one call of its
@@ -20,12 +23,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
+from time import monotonic
 from typing import Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Connection
 
 T = TypeVar("T")
-Job = tuple[Callable[[Connection], object], Future]
+Job = tuple[Callable[[Connection], object], Future, float]  # the write, its answer, when it was queued
 _STOP = None
 
 
@@ -45,6 +49,7 @@ class GroupCommit:
         self._thread: threading.Thread | None = None
         self._starting = threading.Lock()
         self.batches_committed = 0  # how the writes were grouped shows in this and `waiting`
+        self.observe_batch: Callable[[list[float]], None] | None = None
 
     def waiting(self) -> int:
         """Writes queued and not yet taken into a batch."""
@@ -61,7 +66,7 @@ class GroupCommit:
         assert threading.current_thread() is not self._thread, "a write may not submit another write"
         future: Future = Future()
         self._start()
-        self._queue.put((write, future))
+        self._queue.put((write, future, monotonic()))
         return future
 
     def close(self) -> None:
@@ -83,6 +88,7 @@ class GroupCommit:
         while not stopping:
             batch, stopping = self._next_batch()
             if batch:
+                self._observe(batch)
                 self._commit(batch)
 
     def _next_batch(self) -> tuple[list[Job], bool]:
@@ -98,10 +104,15 @@ class GroupCommit:
                 return batch, False
         return batch, True
 
+    def _observe(self, batch: list[Job]) -> None:
+        if self.observe_batch is not None:
+            began = monotonic()
+            self.observe_batch([began - queued for _, _, queued in batch])
+
     def _commit(self, batch: list[Job]) -> None:
         try:
             with self._begin() as connection:
-                outcomes = [o for group in _groups([w for w, _ in batch]) for o in _attempt_group(connection, group)]
+                outcomes = [o for group in _groups([w for w, _, _ in batch]) for o in _attempt_group(connection, group)]
         except Exception as error:
             if len(batch) > 1:
                 for job in batch:
@@ -110,7 +121,7 @@ class GroupCommit:
                 batch[0][1].set_exception(error)
             return
         self.batches_committed += 1
-        for (_, future), (succeeded, value) in zip(batch, outcomes, strict=True):
+        for (_, future, _), (succeeded, value) in zip(batch, outcomes, strict=True):
             if succeeded:
                 future.set_result(value)
             else:

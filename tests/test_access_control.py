@@ -32,7 +32,7 @@ JOURNAL_WRITERS = frozenset({"admin", "officer", "enterprise"})
 APPROVERS = frozenset({"admin", "approver"})
 AUDITORS = frozenset({"admin", "auditor"})
 WRITES = {"post", "put", "patch", "delete"}
-PUBLIC = {("get", "/health")}
+PUBLIC = {("get", "/health"), ("get", "/ready")}  # for load balancers: they hold no token
 
 
 @dataclass(frozen=True)

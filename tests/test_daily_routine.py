@@ -3,6 +3,7 @@ once however many servers run it, and nothing changed when run again; the server
 the day's audit digest kept once in a file; dumps kept in a backup folder, rotated, and the
 newest restored into a fresh database whose audit chain and balances are the source's."""
 
+import json
 import threading
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -35,8 +36,11 @@ def command(db, monkeypatch, capsys):
         monkeypatch.setattr(cli, "Clock", lambda: FixedClock(at))
         code = cli.main(list(argv))
         captured = capsys.readouterr()
-        return code, captured.out + captured.err
+        said = (captured.out + captured.err).splitlines(keepends=True)
+        run.logged += [json.loads(line) for line in said if line.startswith('{"time"')]  # api.logs' JSON lines
+        return code, "".join(line for line in said if not line.startswith('{"time"'))
 
+    run.logged = []
     return run
 
 
@@ -69,6 +73,9 @@ def test_cob_today_catches_up_every_missed_day_in_order_then_changes_nothing(api
     assert code == 0
     assert [line.split(":")[0] for line in out.splitlines()] == [
         f"close of business 2024-02-{d}" for d in (11, 12, 13, 14)
+    ]
+    assert [e["date"] for e in command.logged if e.get("event") == "loan.close-of-business"] == [
+        f"2024-02-{d}" for d in (10, 11, 12, 13, 14)
     ]
     assert cob_records(db) == [f"close-of-business:2024-02-{d}" for d in (10, 11, 12, 13, 14)]
     assert closed_days(db) == [date(2024, 2, d) for d in (10, 11, 12, 13, 14)]

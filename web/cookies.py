@@ -1,16 +1,14 @@
 """How the pages set their cookies: HttpOnly, SameSite=Lax, path /, and Secure when the page was
-served over https, or always or never as `CODI_COOKIE_SECURE` (1 or 0) says (set it to 1 behind
-a proxy that ends TLS, where the server sees plain http)."""
-
-import os
+served over https, or always or never as the setting `cookie_secure` (`CODI_COOKIE_SECURE`, 1 or
+0) says (set it to 1 behind a proxy that ends TLS, where the server sees plain http)."""
 
 from fastapi import Request
 
 
 def secure(request: Request) -> bool:
-    setting = os.environ.get("CODI_COOKIE_SECURE", "").strip()
-    if setting in ("0", "1"):
-        return setting == "1"
+    setting = request.app.state.settings.cookie_secure
+    if setting is not None:
+        return setting
     return request.url.scheme == "https"
 
 

@@ -7,10 +7,9 @@ tests can move time) and puts it on `request.state.signed_in`, writing the sessi
 the same `store.users.Principal` an API token gives, so the API's access rules apply as they
 are; without a session it answers 303 to /signin.
 
-Session times are settings: `CODI_SESSION_IDLE_MINUTES` (30) and `CODI_SESSION_HOURS` (12).
+Session times are settings (api.settings): `session_idle_minutes` (30) and `session_hours` (12).
 """
 
-import os
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
@@ -18,6 +17,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 
 from api.context import JOURNAL_WRITERS
+from api.settings import Settings
 from ledger.errors import LedgerError, Rejection
 from store import people
 from store.people import SessionTimes
@@ -26,9 +26,8 @@ from store.users import Principal
 COOKIE = "codi_session"
 
 
-def session_times() -> SessionTimes:
-    idle = float(os.environ.get("CODI_SESSION_IDLE_MINUTES", "30"))
-    hours = float(os.environ.get("CODI_SESSION_HOURS", "12"))
+def session_times(settings: Settings) -> SessionTimes:
+    idle, hours = settings.session_idle_minutes, settings.session_hours
     return SessionTimes(idle=timedelta(minutes=idle), lifetime=timedelta(hours=hours))
 
 

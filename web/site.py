@@ -48,7 +48,7 @@ PAGE_AREAS = (  # the route modules, in the order their routes are matched
     welfare_office,
     loan_operations,
 )
-API_PREFIXES = ("/v1/", "/openapi.json", "/docs", "/redoc", "/health")
+API_PREFIXES = ("/v1/", "/openapi.json", "/docs", "/redoc", "/health", "/ready", "/metrics")
 ERROR_PAGES = {404: "not_found", 403: "forbidden", 500: "internal"}
 
 
@@ -66,7 +66,7 @@ def page_error(request: Request, status: int, reason: str):
 
 
 def install(app: FastAPI) -> None:
-    app.state.session_times = session_times()
+    app.state.session_times = session_times(app.state.settings)
     app.state.sign_in_throttle = SignInThrottle()
     app.state.page_error = page_error
     app.state.import_jobs = ImportJobs()

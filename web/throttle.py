@@ -1,7 +1,8 @@
 """Failed sign-ins, throttled per user name and per client address (api.middleware's
 AuthThrottle, two of them). The address is the connection's own: an X-Forwarded-For header is
 written by the client and so never trusted. While either count is full, sign-in is refused
-without checking the password, so a guesser learns nothing from trying on."""
+without checking the password, so a guesser learns nothing from trying on. Counted per server
+process (docs/scaling.md: with N processes at most N times the attempts, still hopeless)."""
 
 from api.middleware import AuthThrottle
 

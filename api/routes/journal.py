@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from api import logs
 from api.context import Admin, ClockDep, JournalWriter, ReadDep, Reader
 from api.formats import FORMATS_DOC, MEDIA_TYPES, requested_format, requested_language, table_response
 from api.pages import PageDep, next_cursor
@@ -255,4 +256,7 @@ def run_period_close(request: Request, write: WriteRequest, principal: Principal
         periods = periods_body(period.fiscal_year, book["closed_through"])
         return Outcome(periods, f"book:{book_id}:period:{period.name}")
 
-    return perform(request, write, principal, "period.close", work)
+    answer = perform(request, write, principal, "period.close", work)
+    if "Idempotent-Replayed" not in answer.headers:
+        logs.event("period.close", book_id=book_id, through=period.name, user_id=principal.user_id)
+    return answer

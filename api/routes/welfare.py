@@ -11,6 +11,7 @@ Party-bound tokens see their own sales, rules, settlements and fund, and anythin
 programme totals are for staff.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from api import logs
 from api.context import APPROVERS, Admin, ClockDep, JournalWriter, ReadDep, Reader, Registrar, Staff, role
 from api.middleware import IMPORT_BODY_BYTES
 from api.pages import PageDep, next_cursor
@@ -240,7 +242,12 @@ def run_sale_import(request: Request, write: WriteRequest, principal: Principal,
             welfare.sale_entry_ids(sale for _, sale in recorded),
         )
 
-    return perform(request, write, principal, "sale.import", work)
+    answer = perform(request, write, principal, "sale.import", work)
+    if "Idempotent-Replayed" not in answer.headers:
+        figures = json.loads(answer.body)
+        logs.event("import.sales", user_id=principal.user_id, recorded=figures["recorded"],
+                   replayed=figures["replayed"], rejected=len(figures["rejected"]))  # fmt: skip
+    return answer
 
 
 @router.get("/sales", response_model=Page[SalePublic])
