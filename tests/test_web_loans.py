@@ -51,7 +51,8 @@ def key_of(page) -> str:
 
 def fund_book(db) -> dict:
     with db.read() as connection:
-        return next(b for b in books.list_books(connection, only_party=None, after=0, limit=10) if b["code"] == "CODI-FUND")
+        found = books.list_books(connection, only_party=None, after=0, limit=10)
+    return next(b for b in found if b["code"] == "CODI-FUND")
 
 
 def party_named(db, name_en: str) -> dict:
@@ -112,7 +113,8 @@ def test_a_product_is_made_with_every_setting_as_the_api_makes_it(officer, db):
     assert (terms.repayment_unit, terms.interest_method, terms.amortization) == (
         FrequencyUnit.weeks, InterestMethod.flat, Amortization.equal_principal)
     assert (terms.interest_basis, terms.day_count, str(terms.rounding)) == ("daily", DayCount.actual, "half_even")
-    assert (terms.instalment_multiple_satang, terms.grace_principal_periods, terms.grace_interest_periods) == (100, 2, 1)
+    assert (terms.instalment_multiple_satang, terms.grace_principal_periods) == (100, 2)
+    assert terms.grace_interest_periods == 1
     assert (str(terms.deferred_interest), terms.interest_free_periods, terms.arrears_tolerance_satang) == (
         "first_instalment", 1, 5000)
     assert (terms.overdue_grace_days, terms.penalty_rate_annual_percent, terms.penalty_from_day) == (5, Decimal(2), 3)
@@ -233,8 +235,8 @@ def test_a_loan_is_paid_out_in_two_tranches(officer, approver, db):
     assert approver.post(f"/office/loans/{loan_id}/approval", {}, token=csrf_of(queue)).status_code == 303
     form = officer.get(f"/office/loans/{loan_id}/disburse")
     assert 'value="150,000.00"' in form.text  # what is left to pay out
-    too_much = officer.post(f"/office/loans/{loan_id}/disburse", {"amount": "150,000.01", "effective_date": "01/06/2567",
-                            "key": key_of(form)}, token=csrf_of(form))  # fmt: skip
+    too_much = officer.post(f"/office/loans/{loan_id}/disburse", {"amount": "150,000.01",
+                            "effective_date": "01/06/2567", "key": key_of(form)}, token=csrf_of(form))  # fmt: skip
     assert too_much.status_code == 422 and 'value="150,000.01"' in too_much.text
     first = officer.post(f"/office/loans/{loan_id}/disburse", {"amount": "100,000", "effective_date": "01/06/2567",
                          "key": key_of(form)}, token=csrf_of(form))  # fmt: skip

@@ -34,7 +34,7 @@ from ledger.calendar import page_form
 from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import missing_savings_satang, statement_lines, totals
 from ledger.loans import schedule
-from ledger.money import format_amount
+from ledger.money import format_amount, people_amount
 from ledger.tabular import Column, Label, Table
 from store import books, loans, users
 from store.users import Principal
@@ -439,8 +439,8 @@ def _schedule_table(connection, loan: dict, current, today: date) -> Table:
         Label(f"Borrower: {borrower['name_en'] or borrower['name_th']}", f"ผู้กู้: {borrower['name_th']}"),
         Label(f"Product: {product['name_en'] or product['name_th']}, interest {rate} % a year",
               f"ประเภทเงินกู้: {product['name_th']} อัตราดอกเบี้ยร้อยละ {rate} ต่อปี"),
-        Label(f"Principal of the schedule: {format_amount(plan.amount_satang)} baht",
-              f"เงินต้นตามตาราง: {format_amount(plan.amount_satang)} บาท"),
+        Label(f"Principal of the schedule: {people_amount(plan.amount_satang)} baht",
+              f"เงินต้นตามตาราง: {people_amount(plan.amount_satang)} บาท"),
     )  # fmt: skip
     return Table(title_en=f"Repayment schedule of loan {loan['id']}", title_th=f"ตารางผ่อนชำระเงินกู้ สัญญาที่ {loan['id']}",
                  **book_names(books.get_book(connection, loan["book_id"])), name=f"loan-{loan['id']}-schedule-{today}",
