@@ -297,3 +297,16 @@ def test_roles_the_api_refuses_are_refused_on_the_pages(app, db):
     officer = signed_in(app, OFFICER)
     page = officer.get("/office/approvals")
     assert officer.post("/office/loans/1/approval", {}, token=csrf_of(page)).status_code == 403
+
+
+def test_the_list_filters_by_status_borrower_product_and_centre(officer, db):
+    centre = party_named(db, "Arokhaya Sala Community Economy Incubation Centre, Khao Din")
+    rice = party_named(db, "Khao Din Organic Rice Community Enterprise")
+    network = party_named(db, "Northern Community Organisations Network")
+    shown = {f"centre={centre['id']}": True, f"centre={network['id']}": False, "status=active": True,
+             "status=applied": False, f"borrower={rice['id']}": True, f"borrower={network['id']}": False,
+             "product=1": True, "product=1&status=closed": False}  # fmt: skip
+    for query, found in shown.items():
+        page = officer.get(f"/office/loans?{query}")
+        assert page.status_code == 200 and ('href="/office/loans/1"' in page.text) is found, query
+    assert officer.get("/office/loans?status=lost").status_code == 422
