@@ -16,8 +16,8 @@ from pypdf import PdfReader
 from api.app import create_app
 from ledger.loans import Amortization, Component, DayCount, FrequencyUnit, InterestMethod, LoanTerms, schedule
 from ledger.money import format_amount, people_amount
-from store import audit_log, books, loans
-from tests.conftest import Api, make_user
+from store import audit_log, books, equity, loans, users
+from tests.conftest import NOW, Api, make_user
 from tests.test_web_sessions import Browser, csrf_of
 from web.loan_forms import PRODUCT_FIELDS, read_terms, typed_fields
 
@@ -310,3 +310,26 @@ def test_the_list_filters_by_status_borrower_product_and_centre(officer, db):
         page = officer.get(f"/office/loans?{query}")
         assert page.status_code == 200 and ('href="/office/loans/1"' in page.text) is found, query
     assert officer.get("/office/loans?status=lost").status_code == 422
+
+
+def test_the_api_lists_loans_by_incubation_centre_as_the_page_does(app, db):
+    reader = Api(TestClient(app), make_user(db, "reader", "auditor"))
+    centre = party_named(db, "Arokhaya Sala Community Economy Incubation Centre, Khao Din")
+    network = party_named(db, "Northern Community Organisations Network")
+    assert [loan["id"] for loan in reader.get("/v1/loans", centre_id=centre["id"]).json()["data"]] == [1]
+    assert reader.get("/v1/loans", centre_id=network["id"]).json()["data"] == []
+
+
+def test_share_purchases_waiting_for_approval_are_listed_with_the_loans(approver, db, demo):
+    with db.write() as connection:
+        officer_id = next(u["id"] for u in users.list_users(connection) if u["name"] == "officer")
+        share = equity.create_share_class(connection, demo.enterprise_party_id, {
+            "code": "PREF", "name_th": "หุ้นบุริมสิทธิ", "par_value_satang": 100_00, "votes_per_share": 1},
+            user_id=officer_id, now=NOW)  # fmt: skip
+        order = equity.PurchaseOrder(shares=10, price_satang=1_000_00, on=date(2024, 6, 1))
+        investment = equity.record_investment(connection, book_id=fund_book(db)["id"],
+                                              enterprise_party_id=demo.enterprise_party_id,
+                                              share_class_id=share["id"], order=order, today=date(2024, 6, 14),
+                                              user_id=officer_id, now=NOW)  # fmt: skip
+    queue = approver.get("/office/approvals")
+    assert "การซื้อหุ้นที่รออนุมัติ" in queue.text and f'href="/office/investments/{investment["id"]}"' in queue.text

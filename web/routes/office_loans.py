@@ -36,7 +36,7 @@ from ledger.loan_book import missing_savings_satang, statement_lines, totals
 from ledger.loans import schedule
 from ledger.money import format_amount, people_amount
 from ledger.tabular import Column, Label, Table
-from store import books, loans, users
+from store import books, equity, loans, users
 from store.users import Principal
 from web import loan_forms
 from web.forms import message, read_amount
@@ -178,7 +178,8 @@ def _savings_check(connection, typed: dict, today: date) -> dict | None:
 
 @router.get("/office/approvals")
 def approvals(request: Request, principal: PageDecider, page: PageDep, done: str = ""):
-    """Applications waiting for approval, and approved loans not yet paid out."""
+    """Applications waiting for approval, approved loans not yet paid out, and the co-investment
+    purchases waiting for approval (`equity.list_investments`, GET /v1/investments' query)."""
     with request.app.state.db.read() as connection:
         waiting = loans.list_loans(connection, filters={"status": "applied"}, only_party=None, after=page.after,
                                    limit=page.limit)  # fmt: skip
@@ -187,9 +188,12 @@ def approvals(request: Request, principal: PageDecider, page: PageDep, done: str
         parties = _parties(connection, {r["borrower_party_id"] for r in (*waiting, *approved)})
         products = {p["id"]: p for p in loans.list_products(connection, after=0, limit=MAX_CHOICES)}
         recorders = {r["recorded_by"]: users.get_user(connection, r["recorded_by"])["name"] for r in waiting}
+        investments = equity.list_investments(connection, filters={"status": "pending"}, only_party=None,
+                                              limit=MAX_CHOICES)  # a first purchase, awaiting approval  # fmt: skip
     refusals = {loan["id"]: _approval_refusal(loan, principal) for loan in waiting}
     return render(request, "office_approvals.html", waiting=waiting, approved=approved, parties=parties,
                   products=products, recorders=recorders, refusals=refusals, next_cursor=next_cursor(waiting, page),
+                  investments=investments,
                   may_approve=principal.role in APPROVERS, may_disburse=principal.role in LOAN_OFFICERS,
                   done=done)  # fmt: skip
 
