@@ -312,14 +312,23 @@ def approve(connection: Connection, loan_id: int, *, approved_by: int, now: date
     loan = _lock_loan(connection, loan_id)
     if loan["status"] in ENDED_UNDISBURSED:
         _refuse_status(loan, {})
-    if loan["status"] != "applied":
-        raise LedgerError(Rejection.loan_not_pending_approval, f"loan {loan_id} is {loan['status']}, not applied")
-    if loan["recorded_by"] == approved_by:
-        raise LedgerError(Rejection.same_user_approval, "a loan is approved by someone other than who recorded it")
+    refusal = approval_refusal(loan, approved_by)
+    if refusal is not None:
+        raise refusal
     connection.execute(
         update(loan_t).where(loan_t.c.id == loan_id).values(status="approved", approved_by=approved_by, approved_at=now)
     )
     return get_loan(connection, loan_id)
+
+
+def approval_refusal(loan: Row, user_id: int) -> LedgerError | None:
+    """Why the user may not approve the loan (not pending; or they recorded it: four eyes), or
+    None: the rule `approve` keeps, and the pages ask before they offer the button."""
+    if loan["status"] != "applied":
+        return LedgerError(Rejection.loan_not_pending_approval, f"loan {loan['id']} is {loan['status']}, not applied")
+    if loan["recorded_by"] == user_id:
+        return LedgerError(Rejection.same_user_approval, "a loan is approved by someone other than who recorded it")
+    return None
 
 
 # --- reading loans -----------------------------------------------------------------------------
@@ -367,10 +376,32 @@ def list_loans(connection: Connection, *, filters: Row, only_party: int | None, 
     for name in ("book_id", "product_id", "borrower_party_id", "status"):
         if filters.get(name) is not None:
             query = query.where(loan_t.c[name] == filters[name])
+    if filters.get("centre_id") is not None:  # the borrowers the incubation centre looks after
+        party = books.party_t.c
+        of_centre = select(party.id).where(party.centre_id == filters["centre_id"])
+        query = query.where(loan_t.c.borrower_party_id.in_(of_centre))
     if only_party is not None:
         query = query.where(loan_t.c.borrower_party_id == only_party)
     rows = [{**r, "guarantors": json.loads(r["guarantors"])} for r in connection.execute(query).mappings()]
     return _with_cancelled(connection, rows)
+
+
+def schedule_versions(connection: Connection, loan_id: int) -> list[Row]:
+    """The versions of a loan's schedule, oldest first: from when each is in force, on what
+    principal, and why it was made (a tranche, a reschedule, a moratorium, ...)."""
+    columns = (schedule_t.c.version, schedule_t.c.effective_from, schedule_t.c.amount_satang, schedule_t.c.reason,
+               schedule_t.c.created_at)  # fmt: skip
+    query = select(*columns).where(schedule_t.c.loan_id == loan_id).order_by(schedule_t.c.version)
+    return [dict(r) for r in connection.execute(query).mappings()]
+
+
+def borrowers(connection: Connection, *, limit: int) -> list[Row]:
+    """The parties CODI may lend to (groups of `BORROWER_KINDS`), by name."""
+    party = books.party_t.c
+    query = select(party.id, party.kind, party.name_th, party.name_en, party.centre_id).where(
+        party.kind.in_(sorted(BORROWER_KINDS))
+    )
+    return [dict(r) for r in connection.execute(query.order_by(party.name_th, party.id).limit(limit)).mappings()]
 
 
 _INSTALMENT_COLUMNS = ("loan_id", "number", "due_on", "principal_satang", "interest_satang",

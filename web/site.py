@@ -21,6 +21,8 @@ from web.routes import (
     investments,
     loan,
     loan_operations,
+    office_loan_products,
+    office_loans,
     periods,
     sales,
     shares,
@@ -47,6 +49,8 @@ PAGE_AREAS = (  # the route modules, in the order their routes are matched
     enterprise_equity,
     welfare_office,
     loan_operations,
+    office_loan_products,
+    office_loans,
 )
 API_PREFIXES = ("/v1/", "/openapi.json", "/docs", "/redoc", "/health", "/ready", "/metrics")
 ERROR_PAGES = {404: "not_found", 403: "forbidden", 500: "internal"}

@@ -187,9 +187,11 @@ def list_loans(
     book_id: IdQuery = None,
     product_id: IdQuery = None,
     borrower_party_id: IdQuery = None,
+    centre_id: IdQuery = None,
     status: Annotated[str | None, Query(pattern=STATUS_PATTERN)] = None,
 ) -> dict:
-    filters = {"book_id": book_id, "product_id": product_id, "borrower_party_id": borrower_party_id, "status": status}
+    filters = {"book_id": book_id, "product_id": product_id, "borrower_party_id": borrower_party_id,
+               "centre_id": centre_id, "status": status}  # fmt: skip
     rows = loans.list_loans(
         connection, filters=filters, only_party=principal.party_id, after=page.after, limit=page.limit
     )
