@@ -73,6 +73,7 @@ TABLES_BY_REVISION = {
     "0011": {"welfare_settlement_reversal", "welfare_advance_refund", "welfare_codi_leg"},
     "0016": {"admin_command"},
     "0013": {"user_password", "setup_code", "web_session"},
+    "0018": {"loan_month"},
 }  # fmt: skip
 
 

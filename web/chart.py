@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from ledger.money import SATANG_PER_BAHT
+from ledger.money import SATANG_PER_BAHT, format_amount
 
 WIDTH, HEIGHT = 360, 200
 RIGHT, TOP = 4, 8  # room for the last month's bars and the top tick's label
@@ -134,3 +134,46 @@ def of_months(months: Sequence[Mapping], labels: Mapping[str, str]) -> MonthChar
     day) and a `<name>_satang` figure for each series name in `labels` (name -> legend)."""
     series = [Series(name, label, tuple(m[f"{name}_satang"] for m in months)) for name, label in labels.items()]
     return month_bars([m["start"] for m in months], series)
+
+
+# --- bars by category ---------------------------------------------------------------------------
+
+ROW = 36  # a category's row: its label line above its bar
+BAR = 14
+
+
+@dataclass(frozen=True)
+class CategoryBar:
+    label: str  # the category's name, a message to translate
+    satang: int
+    figure: str  # the satang as baht, grouped: 1,500.00
+    count: int
+    label_y: float  # the label's baseline
+    y: float  # the bar's top
+    width: float
+
+
+@dataclass(frozen=True)
+class CategoryChart:
+    width: int
+    height: int
+    bar_height: int
+    bars: tuple[CategoryBar, ...]
+
+
+def category_bars(categories: Sequence[tuple[str, int, int]]) -> CategoryChart:
+    """A horizontal bar for each (label, satang, count), in the order given, under its label;
+    the largest figure spans the chart's width, a negative one draws no bar.
+
+    >>> chart = category_bars([("Pass", 300_00, 3), ("Doubtful", 100_00, 1), ("Loss", 0, 0)])
+    >>> [(bar.label_y, bar.y, bar.width) for bar in chart.bars], chart.height
+    ([(12, 16, 356.0), (48, 52, 118.7), (84, 88, 0.0)], 108)
+    """
+    largest = max([satang for _, satang, _ in categories] + [1])
+    plot = WIDTH - RIGHT
+    bars = tuple(
+        CategoryBar(label, satang, format_amount(satang, grouped=True), count, index * ROW + 12, index * ROW + 16,
+                    round(max(satang, 0) / largest * plot, 1))  # fmt: skip
+        for index, (label, satang, count) in enumerate(categories)
+    )
+    return CategoryChart(WIDTH, len(categories) * ROW, BAR, bars)
