@@ -92,7 +92,7 @@ def office_dashboard(request: Request, principal: OfficeStaff, region: FilterTex
         waiting, choices = dashboard.pending(connection), dashboard.filter_choices(connection)
     return render(request, "office_dashboard.html", today=today, closed_on=closed_on, chosen=chosen, fiscal_year=year,
                   years=range(fiscal_year_of(today), fiscal_year_of(today) - 6, -1), months=months,
-                  at_risk_chart=chart.of_months(months, AT_RISK_SERIES), due=due, pending=waiting, choices=choices,
+                  at_risk_chart=_at_risk_chart(months), due=due, pending=waiting, choices=choices,
                   page=page, filter_query=_query(chosen, year), **figures)  # fmt: skip
 
 
@@ -141,6 +141,12 @@ class MonthShown:
     @property
     def over_90_satang(self) -> int:
         return self.at_risk.over_90_satang if self.at_risk else 0
+
+
+def _at_risk_chart(months: list[MonthShown]) -> chart.MonthChart:
+    figures = [{"start": m.start, "over_30_satang": m.over_30_satang, "over_90_satang": m.over_90_satang}
+               for m in months]  # fmt: skip
+    return chart.of_months(figures, AT_RISK_SERIES)
 
 
 def _months(found: list[dashboard.MonthAtRisk], year: int, today: date) -> list[MonthShown]:
