@@ -56,15 +56,9 @@ def check_filter(connection: Connection, chosen: LoanFilter) -> None:
         check_cut(connection, cut)
 
 
-def _of_borrowers(chosen: LoanFilter):
-    """The condition on `loan_t` that its borrower is in every cut chosen (None: no cut)."""
-    conditions = [loan_t.c.borrower_party_id.in_(parties_in(cut)) for cut in chosen.cuts()]
-    return and_(*conditions) if conditions else None
-
-
-def _filtered(query, chosen: LoanFilter):
-    condition = _of_borrowers(chosen)
-    return query if condition is None else query.where(condition)
+def _filtered(query, chosen: LoanFilter, borrower=loan_month_t.c.borrower_party_id):
+    """`query` of the loans whose `borrower` is in every cut chosen."""
+    return query.where(*[borrower.in_(parties_in(cut)) for cut in chosen.cuts()])
 
 
 # --- close of business --------------------------------------------------------------------------
@@ -78,29 +72,22 @@ def last_closed_day(connection: Connection) -> date | None:
     return connection.execute(query.limit(1)).scalar_one_or_none()
 
 
-def _month_rows(day: date):
-    """The rows close of business wrote on `day` (its month's, of that day), joined to their loans."""
+def _on_day(day: date):
+    """The rows close of business wrote on `day` (its month's, of that day) of loans owing principal."""
     m = loan_month_t.c
-    on_day = and_(m.month_start == day.replace(day=1), m.closed_on == day, m.outstanding_satang > 0)
-    return loan_month_t.join(loan_t, loan_t.c.id == m.loan_id), on_day
+    return and_(m.month_start == day.replace(day=1), m.closed_on == day, m.outstanding_satang > 0)
 
 
 def portfolio_as_closed(
-    connection: Connection,
-    day: date,
-    chosen: LoanFilter = LoanFilter(),
+    connection: Connection, day: date, chosen: LoanFilter = LoanFilter(),
     bounds: tuple[int, ...] = DEFAULT_AGEING_BOUNDS,
-) -> Portfolio:
+) -> Portfolio:  # fmt: skip
     """The loans with principal outstanding at the end of `day` as its close of business left
     them, by Bank of Thailand class and days-past-due bucket (`bounds`), with PAR30 and PAR90."""
     m = loan_month_t.c
-    joined, on_day = _month_rows(day)
-    query = (
-        select(m.days_past_due, func.count(), func.sum(m.outstanding_satang))
-        .select_from(joined).where(on_day).group_by(m.days_past_due)
-    )  # fmt: skip
+    query = select(m.days_past_due, func.count(), func.sum(m.outstanding_satang)).where(_on_day(day))
     result = Portfolio(bounds)
-    for age, count, outstanding in connection.execute(_filtered(query, chosen)):
+    for age, count, outstanding in connection.execute(_filtered(query, chosen).group_by(m.days_past_due)):
         result.add(int(outstanding), age, {}, count=count)
     return result
 
@@ -131,24 +118,19 @@ def at_risk_by_month(
     """PAR30 and PAR90 of each month from `first` to `last` (first days of months) that a close
     of business reached, at its latest close of business, oldest first."""
     m = loan_month_t.c
-    latest = (
-        select(m.month_start, func.max(m.closed_on).label("closed_on"))
-        .where(m.month_start.between(first, last)).group_by(m.month_start).subquery()
-    )  # fmt: skip
-    on_latest = and_(m.month_start == latest.c.month_start, m.closed_on == latest.c.closed_on)
+    latest = select(m.month_start, func.max(m.closed_on)).where(m.month_start.between(first, last))
     amount = m.outstanding_satang
-    query = (
-        select(m.month_start, m.closed_on, func.count(), func.sum(amount),
-               func.sum(case((m.days_past_due > 30, amount), else_=0)),
-               func.sum(case((m.days_past_due > 90, amount), else_=0)))
-        .select_from(loan_month_t.join(latest, on_latest).join(loan_t, loan_t.c.id == m.loan_id))
-        .where(m.outstanding_satang > 0)
-        .group_by(m.month_start, m.closed_on).order_by(m.month_start)
+    figures = select(
+        func.count(), func.coalesce(func.sum(amount), 0),
+        func.coalesce(func.sum(case((m.days_past_due > 30, amount), else_=0)), 0),
+        func.coalesce(func.sum(case((m.days_past_due > 90, amount), else_=0)), 0),
     )  # fmt: skip
-    return [
-        MonthAtRisk(start, closed_on, count, int(gross), int(over_30), int(over_90))
-        for start, closed_on, count, gross, over_30, over_90 in connection.execute(_filtered(query, chosen))
-    ]
+    months = []
+    # a month at a time: each reads its day's rows from the index that covers them
+    for start, closed_on in connection.execute(latest.group_by(m.month_start).order_by(m.month_start)).all():
+        count, gross, over_30, over_90 = connection.execute(_filtered(figures.where(_on_day(closed_on)), chosen)).one()
+        months.append(MonthAtRisk(start, closed_on, count, int(gross), int(over_30), int(over_90)))
+    return months
 
 
 # --- instalments and arrears --------------------------------------------------------------------
@@ -175,7 +157,7 @@ def falling_due(connection: Connection, first: date, last: date, chosen: LoanFil
         .select_from(instalment_t.join(loan_t, loan_t.c.id == i.loan_id))
         .where(i.due_on.between(first, last), i.version == newest, loan_t.c.status == "active")
     )  # fmt: skip
-    loans, instalments, amount = connection.execute(_filtered(query, chosen)).one()
+    loans, instalments, amount = connection.execute(_filtered(query, chosen, loan_t.c.borrower_party_id)).one()
     return FallingDue(first, last, loans, instalments, int(amount or 0))
 
 
@@ -186,14 +168,13 @@ def loans_in_arrears(
     first: loan, borrower and its incubation centre, days past due, principal outstanding."""
     m, borrower = loan_month_t.c, party_t.alias("borrower")
     centre = party_t.alias("centre")
-    joined, on_day = _month_rows(day)
     query = (
-        select(m.loan_id, m.days_past_due, m.outstanding_satang, loan_t.c.borrower_party_id,
+        select(m.loan_id, m.days_past_due, m.outstanding_satang, m.borrower_party_id,
                borrower.c.name_th.label("borrower_th"), borrower.c.name_en.label("borrower_en"), borrower.c.province,
                borrower.c.centre_id, centre.c.name_th.label("centre_th"), centre.c.name_en.label("centre_en"))
-        .select_from(joined.join(borrower, borrower.c.id == loan_t.c.borrower_party_id)
+        .select_from(loan_month_t.join(borrower, borrower.c.id == m.borrower_party_id)
                      .outerjoin(centre, centre.c.id == borrower.c.centre_id))
-        .where(on_day, m.days_past_due > 0)
+        .where(_on_day(day), m.days_past_due > 0)
         .order_by(m.days_past_due.desc(), m.loan_id).offset(offset).limit(min(limit, MAX_ARREARS_PAGE))
     )  # fmt: skip
     return [dict(r) for r in connection.execute(_filtered(query, chosen)).mappings()]
@@ -221,12 +202,10 @@ def pending(connection: Connection) -> Pending:
 
 
 def filter_choices(connection: Connection) -> dict[str, Sequence]:
-    """The values each filter offers: the regions and provinces of the borrowers of loans, the
-    incubation centres, the programmes."""
-    borrowers = select(loan_t.c.borrower_party_id)
-
+    """The values each filter offers: the regions and provinces of the parties, the incubation
+    centres, the programmes."""
     def distinct(column) -> list[str]:
-        query = select(column).distinct().where(party_t.c.id.in_(borrowers), column.is_not(None)).order_by(column)
+        query = select(column).distinct().where(column.is_not(None)).order_by(column)
         return list(connection.execute(query.limit(MAX_CHOICES)).scalars())
 
     centres = select(party_t.c.id, party_t.c.name_th, party_t.c.name_en).where(party_t.c.kind == "incubation_centre")

@@ -186,7 +186,7 @@ def _open_loans_query(day: date):
     """Active loans not yet closed through `day`, in id order."""
     open_ = or_(loan_t.c.cob_through.is_(None), loan_t.c.cob_through < day)
     return (
-        select(loan_t.c.id, loan_t.c.book_id, loan_t.c.product_id, loan_t.c.loan_class)
+        select(loan_t.c.id, loan_t.c.book_id, loan_t.c.product_id, loan_t.c.loan_class, loan_t.c.borrower_party_id)
         .where(loan_t.c.status == "active", open_)
         .order_by(loan_t.c.id)
     )
@@ -245,6 +245,7 @@ def _keep_month(connection: Connection, decided: list[tuple[Row, CloseOfDay]], s
     connection.execute(delete(loan_month_t).where(replaced))
     rows = [
         {"loan_id": loan["id"], "month_start": month_start, "closed_on": day, "book_id": loan["book_id"],
+         "borrower_party_id": loan["borrower_party_id"],
          "outstanding_satang": sums.get(loan["id"], Totals()).outstanding_satang, "days_past_due": d.days_past_due}
         for loan, d in decided
     ]  # fmt: skip
