@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.reports --db postgres
 	$(BIN)/python -m bench.pages
+	$(BIN)/python -m bench.dashboard
 
 # The fuzzer of tests/test_fuzz.py at length, with a fresh seed (docs/reliability.md).
 fuzz: $(STAMP)
