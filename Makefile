@@ -62,6 +62,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.reports --db postgres
 	$(BIN)/python -m bench.pages
+	$(BIN)/python -m bench.dashboard
 
 # The fuzzer of tests/test_fuzz.py at length, with a fresh seed (docs/reliability.md).
 fuzz: $(TEST_STAMP)

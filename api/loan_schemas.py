@@ -306,6 +306,7 @@ class CloseOfBusinessPublic(BaseModel):
     non_performing: int
     loans_penalised: int = 0
     penalty_interest: str = "0.00"
+    loans_reclassified: int = Field(0, description="Loans whose Bank of Thailand class changed")
     entry_ids: list[int]
 
 

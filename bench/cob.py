@@ -49,11 +49,11 @@ def register(url: str, count: int) -> None:
         party = books.get_account(connection, fund.accounts[fund.borrowers[0]])["party_id"]
         template = _disbursed_loan(connection, product, party, officer, approver, now)
     with db.write() as connection:
-        _copy_loan(connection, template, count - 1)
+        copy_loan(connection, template, count - 1)
     db.dispose()
 
 
-def _copy_loan(connection, loan_id: int, copies: int) -> None:
+def copy_loan(connection, loan_id: int, copies: int) -> None:
     """`copies` loans like `loan_id`, numbered after it: its rows of each loan table, keyed anew."""
     numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :copies) "
     if connection.dialect.name == "postgresql":  # copies of rows that passed their checks: skip the

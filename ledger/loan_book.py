@@ -90,8 +90,8 @@ __all__ = [
     "SUMMED_PARTS", "CloseOfDay", "Figures", "Fold", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals",
     "TxKind", "WriteOff", "close_of_day", "dues", "figures", "instalment_payments", "instalment_views",
     "instalments_for", "interest_earned_through", "is_settled", "missing_savings_satang", "penalty_earned_through",
-    "fold_arrears", "repayment", "reschedule", "settled_merged", "statement_lines", "suspended_periods", "totals",
-    "with_tranche", "write_off",
+    "fold_arrears", "par_percent", "repayment", "reschedule", "settled_merged", "statement_lines", "suspended_periods",
+    "totals", "with_tranche", "write_off",
 ]  # fmt: skip
 
 
@@ -693,22 +693,33 @@ class Portfolio:
     over_90_satang: int = 0
     groups: dict[str, dict[str, _Line]] = field(default_factory=dict)
 
-    def add(self, outstanding_satang: int, age: int, keys: Mapping[str, str]) -> None:
+    def add(self, outstanding_satang: int, age: int, keys: Mapping[str, str], *, count: int = 1) -> None:
+        """Add a loan, or `count` loans of the same age whose outstanding principal sums to
+        `outstanding_satang` (a store that sums loans by age hands them over so)."""
         if outstanding_satang <= 0:
             return
-        self.gross.count += 1
+        self.gross.count += count
         self.gross.outstanding_satang += outstanding_satang
         self.over_30_satang += outstanding_satang if age > 30 else 0
         self.over_90_satang += outstanding_satang if age > 90 else 0
         named = {"class": str(loan_class(age)), "bucket": ageing_bucket(age, self.bounds), **keys}
         for group, key in named.items():
             line = self.groups.setdefault(group, {}).setdefault(key, _Line())
-            line.count += 1
+            line.count += count
             line.outstanding_satang += outstanding_satang
 
     def par_percent(self, over_satang: int) -> Decimal:
-        """A share of the gross portfolio in percent, two places, half-up (0 for no portfolio)."""
-        if self.gross.outstanding_satang == 0:
-            return Decimal("0.00")
-        hundredths = _half_up(over_satang * 100 * 100, self.gross.outstanding_satang)
-        return Decimal(hundredths).scaleb(-2)
+        """A share of the gross portfolio in percent (`par_percent`)."""
+        return par_percent(over_satang, self.gross.outstanding_satang)
+
+
+def par_percent(over_satang: int, gross_satang: int) -> Decimal:
+    """Portfolio at risk: a share of the gross portfolio in percent, two places, half-up (0 for
+    no portfolio).
+
+    >>> par_percent(1_000_00, 3_000_00), par_percent(0, 0)
+    (Decimal('33.33'), Decimal('0.00'))
+    """
+    if gross_satang == 0:
+        return Decimal("0.00")
+    return Decimal(_half_up(over_satang * 100 * 100, gross_satang)).scaleb(-2)

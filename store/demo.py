@@ -6,7 +6,8 @@ The organic rice enterprise has its own book, sales this fiscal year (and one pa
 welfare fund), a livelihood loan from the fund with an instalment late, and shares held by the
 fund with a dividend declared, all dated back from the day the demo is loaded; its person, an
 auditor, a fund officer, an approver and an admin sign in to the pages with the passwords of
-`DEMO_PEOPLE` (for the demo only).
+`DEMO_PEOPLE` (for the demo only). The fund office's dashboard has housing loans across two
+incubation centres, one in arrears, and a close of business at each month's end.
 """
 
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from ledger.accounts import EntryDraft, Posting
 from ledger.equity import Declaration, EventKind, RegisterEvent
 from ledger.loans import LoanTerms
 from ledger.welfare import Channel, ContributionRule, Frequency, MatchingKind, MatchingSource
-from store import audit_log, books, entry_content, equity, journal, loans, people, users, welfare
+from store import audit_log, books, entry_content, equity, journal, loan_cob, loans, people, users, welfare
 from store.books import account_t, book_t
 from store.engine import Database
 
@@ -82,6 +83,7 @@ def load_demo(db: Database, *, now: datetime) -> Demo | None:
         )
         _enterprise_year(connection, parties[4], fund_party, book["id"], cli.user_id, admin_id, now)
         _welfare_money(connection, fund_party, book["id"], cli.user_id, now)
+        _office_loans(connection, book["id"], parties[2:4], cli.user_id, admin_id, now)
         _people(connection, parties[4]["id"], now)
         # The record names every entry the demo wrote, whichever operation wrote it.
         entry_ids = entry_content.written_since(connection, began, named=[])
@@ -132,6 +134,54 @@ def _loan(connection: Connection, fund_book_id: int, party_id: int, ago: list[da
     first = loans.state(connection, loans.get_loan(connection, loan["id"]), ago[0]).figures(ago[0])
     loans.repay(connection, loan["id"], amount_satang=first.next_due_satang, on=first.next_due_on,
                 today=today, user_id=recorder, now=now)  # the first instalment, on its day  # fmt: skip
+
+
+def _office_loans(connection: Connection, fund_book_id: int, groups: list[dict], recorder: int, approver: int,
+                  now: datetime) -> None:  # fmt: skip
+    """What the fund office's dashboard shows: housing loans to the Khao Din savings group
+    (repaid on time) and to a savings group of a second incubation centre, in the North-East
+    (repaid once, then nothing: in arrears), an application waiting for approval, and close of
+    business run at each month's end since the first disbursement and yesterday (today's is
+    left for the office to run)."""
+    today = now.astimezone(BANGKOK).date()
+    centre = books.create_party(connection, {**OTHER_CENTRE, "centre_id": None}, now=now)
+    group = books.create_party(connection, {**OTHER_GROUP, "centre_id": centre["id"]}, now=now)
+    product = loans.create_product(connection, {
+        "book_id": fund_book_id, "code": "HOUSING", "name_th": "สินเชื่อบ้านมั่นคง", "name_en": "Baan Mankong housing loan",
+        "terms": LoanTerms(rate_annual_percent=Decimal(4), term_instalments=60), "min_savings_percent": Decimal(10)},
+        created_by=recorder, now=now)  # fmt: skip
+    first_day = today - timedelta(days=250)
+    for borrower, amount, paid in ((groups[0], 900_000_00, None), (group, 600_000_00, 1), (groups[1], 300_000_00, 0)):
+        loan = loans.apply(connection, {"product_id": product["id"], "borrower_party_id": borrower["id"],
+                                        "amount_satang": amount, "savings_satang": amount // 10},
+                           recorded_by=recorder, now=now)  # fmt: skip
+        if paid == 0:
+            continue  # the application: waiting for approval
+        loans.approve(connection, loan["id"], approved_by=approver, now=now)
+        loans.disburse(connection, loan["id"], amount_satang=amount, on=first_day, today=today, user_id=recorder,
+                       now=now)  # fmt: skip
+        plan = loans.state(connection, loans.get_loan(connection, loan["id"])).plan
+        for instalment in [i for i in plan.instalments if i.due_on < today][:paid]:
+            loans.repay(connection, loan["id"], amount_satang=instalment.total_satang, on=instalment.due_on,
+                        today=today, user_id=recorder, now=now)  # fmt: skip
+    month_ends = [d - timedelta(days=1) for d in _month_starts(first_day, today)]
+    for day in [*month_ends, today - timedelta(days=1)]:
+        loan_cob.close_of_business(connection, day, today=today, user_id=recorder, now=now)
+
+
+def _month_starts(first: date, last: date) -> list[date]:
+    """The first days of the months after `first`'s, up to `last`."""
+    starts, day = [], first.replace(day=1)
+    while (day := (day + timedelta(days=32)).replace(day=1)) <= last:
+        starts.append(day)
+    return starts
+
+
+OTHER_CENTRE = {"kind": "incubation_centre", "name_th": "ศูนย์บ่มเพาะเศรษฐกิจและทุนชุมชนบ้านโนนสะอาด",
+                "name_en": "Ban Non Sa-at Community Economy Incubation Centre", "region": "northeast",
+                "province": "Khon Kaen"}  # fmt: skip
+OTHER_GROUP = {"kind": "savings_group", "name_th": "กลุ่มออมทรัพย์บ้านโนนสะอาด", "name_en": "Ban Non Sa-at Savings Group",
+               "region": "northeast", "province": "Khon Kaen"}  # fmt: skip
 
 
 def _shares(connection: Connection, fund_book_id: int, party_id: int, ago: list[date], recorder: int, approver: int,

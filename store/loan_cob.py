@@ -8,7 +8,9 @@ and the penalty interest to charge through D or, for a non-performing loan, the 
 to reverse. Each batch posts one accrual entry (Dr interest receivable / Cr interest income), one
 reversal entry (the opposite) and one penalty entry (Dr penalty receivable / Cr penalty income)
 per book and pair of accounts, through `journal.record_entries`, and one loan transaction per
-loan and kind pointing at it; then each loan remembers `cob_through = D`.
+loan and kind pointing at it; then each loan remembers `cob_through = D`, and its month's row
+of `loan_month` (its principal outstanding and days past due at the end of D) is replaced, so
+that the portfolio by month (`store.dashboard`) reads a row a loan.
 
 Locks: every writer takes loan rows before balance rows. Close of business holds the balance
 rows of the accrual accounts from its first batch to its commit, so it locks all the loans it
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.accounts import EntryDraft, Posting
@@ -54,9 +56,10 @@ from store.loans import (
     tx_values,
 )
 from store.rows import insert_rows, one_of
-from store.tables import CloseOfBusinessDay
+from store.tables import CloseOfBusinessDay, LoanMonth
 
 BATCH = 500
+loan_month_t = LoanMonth.__table__
 Row = dict[str, Any]
 closed_day_t = CloseOfBusinessDay.__table__
 
@@ -74,26 +77,33 @@ class CloseOfBusiness:
     loans_penalised: int = 0
     penalty_satang: int = 0
     non_performing: int = 0
+    loans_reclassified: int = 0  # loans whose Bank of Thailand class changed
+    loans_open: int = 0  # active loans not yet closed through the day when the run began
     entry_ids: list[int] = field(default_factory=list)
 
 
 def close_of_business(
     connection: Connection, day: date, *, today: date, user_id: int, now: datetime, batch_size: int = BATCH,
     reader: Callable[[], AbstractContextManager[Connection]] | None = None,
+    progress: Callable[[CloseOfBusiness], None] | None = None,
 ) -> CloseOfBusiness:  # fmt: skip
     """Close `day` for every active loan. On PostgreSQL, with `reader` (a read-only transaction
     of its own: `Database.read`), each batch's loans are read there, a batch ahead, while this
     connection decides and writes the one before: the loans are locked here first, so what the
     reader sees of them is what this transaction would (so close of business must come first in
-    its transaction, before anything else it writes)."""
+    its transaction, before anything else it writes). `progress` is called with the report so
+    far after each batch (a page shows a long run's progress)."""
     if day > today:
         raise LedgerError(Rejection.date_in_future, f"{day} is after the business date {today}")
     _check_open(connection, day)
     report = CloseOfBusiness(day)
-    connection.execute(select(func.count()).select_from(_open_loans_query(day).with_for_update().subquery()))
+    locked = select(func.count()).select_from(_open_loans_query(day).with_for_update().subquery())
+    report.loans_open = connection.execute(locked).scalar_one()
     ahead = reader is not None and connection.dialect.name == "postgresql"
     for batch in _read_ahead(reader, day, batch_size) if ahead else _batches(connection, day, batch_size, lock=True):
         _close_batch(connection, batch, day, user_id, now, report)
+        if progress is not None:
+            progress(report)
     _keep_closed_day(connection, day, now)
     return report
 
@@ -119,6 +129,7 @@ class _Batch:
     paid: dict[int, int]
     principal_paid: dict[int, list[tuple[date, int]]]
     folds: dict[int, Fold]
+    sums_on_day: dict[int, Totals]  # of the transactions dated by the day: what `loan_month` keeps
 
 
 def _batches(connection: Connection, day: date, batch_size: int, *, lock: bool) -> Iterator[_Batch]:
@@ -130,6 +141,7 @@ def _batches(connection: Connection, day: date, batch_size: int, *, lock: bool) 
         yield _Batch(
             loans, due.plans, sums_of(connection, ids, book_ids=book_ids), due.paid,
             principal_payments_of(connection, penalised, day, book_ids=book_ids), folds_of(connection, penalised, day),
+            sums_of(connection, ids, day, book_ids=book_ids),
         )  # fmt: skip
         after = loans[-1]["id"]
 
@@ -192,7 +204,7 @@ def _open_loans_query(day: date):
     """Active loans not yet closed through `day`, in id order."""
     open_ = or_(loan_t.c.cob_through.is_(None), loan_t.c.cob_through < day)
     return (
-        select(loan_t.c.id, loan_t.c.book_id, loan_t.c.product_id)
+        select(loan_t.c.id, loan_t.c.book_id, loan_t.c.product_id, loan_t.c.loan_class, loan_t.c.borrower_party_id)
         .where(loan_t.c.status == "active", open_)
         .order_by(loan_t.c.id)
     )
@@ -225,6 +237,7 @@ def _close_batch(connection: Connection, batch: _Batch, day: date, user_id: int,
     ]  # fmt: skip
     insert_rows(connection, loan_tx_t, txs)
     _remember(connection, decided, day)
+    _keep_month(connection, decided, batch.sums_on_day, day)
     _count(report, decided, entry_of.values())
 
 
@@ -237,6 +250,24 @@ def _remember(connection: Connection, decided: list[tuple[Row, CloseOfDay]], day
     for (age, grade, accrues), ids in alike.items():
         values = {"days_past_due": age, "loan_class": grade, "accruing": accrues, "cob_through": day}
         connection.execute(update(loan_t).where(one_of(connection, loan_t.c.id, ids)).values(**values))
+
+
+def _keep_month(connection: Connection, decided: list[tuple[Row, CloseOfDay]], sums: dict[int, Totals],
+                day: date) -> None:  # fmt: skip
+    """Each loan's row of `loan_month` for `day`'s month, replaced by what `day` left it."""
+    month_start, ids = day.replace(day=1), [loan["id"] for loan, _ in decided]
+    if not ids:
+        return
+    month = loan_month_t.c
+    replaced = and_(month.month_start == month_start, one_of(connection, month.loan_id, ids))
+    connection.execute(delete(loan_month_t).where(replaced))
+    rows = [
+        {"loan_id": loan["id"], "month_start": month_start, "closed_on": day, "book_id": loan["book_id"],
+         "borrower_party_id": loan["borrower_party_id"],
+         "outstanding_satang": sums.get(loan["id"], Totals()).outstanding_satang, "days_past_due": d.days_past_due}
+        for loan, d in decided
+    ]  # fmt: skip
+    insert_rows(connection, loan_month_t, rows)
 
 
 def _moves(decision: CloseOfDay) -> tuple[tuple[TxKind, int], ...]:
@@ -300,7 +331,7 @@ def _draft(key: tuple, satang: int, day: date) -> EntryDraft:
 
 def _count(report: CloseOfBusiness, decided: list[tuple[Row, CloseOfDay]], entry_ids) -> None:
     report.loans_processed += len(decided)
-    for _, d in decided:
+    for loan, d in decided:
         report.loans_accrued += d.accrual_satang > 0
         report.accrued_satang += d.accrual_satang
         report.loans_reversed += d.reversal_satang > 0
@@ -308,6 +339,7 @@ def _count(report: CloseOfBusiness, decided: list[tuple[Row, CloseOfDay]], entry
         report.loans_penalised += d.penalty_satang > 0
         report.penalty_satang += d.penalty_satang
         report.non_performing += not d.accruing
+        report.loans_reclassified += loan["loan_class"] != d.loan_class.value
     report.entry_ids.extend(entry_ids)
 
 

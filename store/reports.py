@@ -147,14 +147,16 @@ def _in_cut(book_ids: Sequence[int], cut: Cut) -> ColumnElement[bool]:
     pair = f"{json.dumps(cut.dimension)}: {json.dumps(cut.value, ensure_ascii=False)}"
     pattern = "%" + pair.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     party_accounts = select(account_t.c.id).where(
-        account_t.c.book_id.in_(book_ids), account_t.c.party_id.in_(_parties_in(cut))
+        account_t.c.book_id.in_(book_ids), account_t.c.party_id.in_(parties_in(cut))
     )
     touching = posting_t.alias("touching")
     touches = exists().where(touching.c.entry_id == entry_t.c.id, touching.c.account_id.in_(party_accounts))
     return or_(entry_t.c.dimensions.like(pattern, escape="\\"), touches)
 
 
-def _parties_in(cut: Cut):
+def parties_in(cut: Cut):
+    """The parties of a cut (a query of their ids): in its region or province, the centre itself
+    or a party it incubates, or enrolled in the programme."""
     if cut.dimension == "programme":
         return select(programme_t.c.party_id).where(programme_t.c.programme == cut.value)
     if cut.dimension == "centre":

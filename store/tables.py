@@ -374,6 +374,7 @@ class LoanInstalment(SQLModel, table=True):
             "AND outstanding_after_satang >= 0",
             name="ck_loan_instalment_parts",
         ),
+        Index("ix_loan_instalment_due", "due_on"),  # migration 0019: what falls due in the next days
     )
     loan_id: int = Field(primary_key=True)
     version: int = Field(primary_key=True)
@@ -383,6 +384,28 @@ class LoanInstalment(SQLModel, table=True):
     interest_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     interest_accrued_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     outstanding_after_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class LoanMonth(SQLModel, table=True):
+    """A loan as the latest close of business of a month left it (migration 0019): its principal
+    outstanding and days past due at the end of that day. One row a loan and month, replaced by
+    each later close of business of the month; a figure kept for reading, re-derivable from the
+    loan's schedule and transactions like `account_month` from the postings."""
+
+    __tablename__ = "loan_month"
+    __table_args__ = (
+        CheckConstraint("outstanding_satang >= 0 AND days_past_due >= 0", name="ck_loan_month_figures"),
+        # covers what the dashboard reads of a day's rows: no visit to the table or the loan
+        Index("ix_loan_month_day", "month_start", "closed_on", "borrower_party_id", "days_past_due",
+              "outstanding_satang", "loan_id"),
+    )
+    loan_id: int = Field(foreign_key="loan.id", primary_key=True)
+    month_start: date = Field(primary_key=True)
+    closed_on: date  # the business day whose close of business wrote the row
+    book_id: int = Field(foreign_key="book.id")
+    borrower_party_id: int = Field(foreign_key="party.id")  # the loan's, so that a cut needs no join
+    outstanding_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    days_past_due: int
 
 
 class LoanTransaction(SQLModel, table=True):

@@ -71,9 +71,10 @@ TABLES_BY_REVISION = {
     "0008": {"year_end_close", "year_end_entry", "year_end_balance", "year_end_reversal", "party_programme"},
     "0010": {"loan_repayment_undo"},
     "0011": {"welfare_settlement_reversal", "welfare_advance_refund", "welfare_codi_leg"},
+    "0013": {"user_password", "setup_code", "web_session"},
     "0016": {"admin_command"},
     "0018": {"close_of_business_day"},
-    "0013": {"user_password", "setup_code", "web_session"},
+    "0019": {"loan_month"},
 }  # fmt: skip
 
 

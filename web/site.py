@@ -21,6 +21,7 @@ from web.routes import (
     investments,
     loan,
     loan_operations,
+    office,
     office_loan_products,
     office_loans,
     periods,
@@ -51,6 +52,7 @@ PAGE_AREAS = (  # the route modules, in the order their routes are matched
     loan_operations,
     office_loan_products,
     office_loans,
+    office,
 )
 API_PREFIXES = ("/v1/", "/openapi.json", "/docs", "/redoc", "/health", "/ready", "/metrics")
 ERROR_PAGES = {404: "not_found", 403: "forbidden", 500: "internal"}

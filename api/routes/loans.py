@@ -522,17 +522,23 @@ def loan_statement(loan_id: IdPath, request: Request, connection: ReadDep, princ
 
 
 @router.post("/close-of-business", response_model=CloseOfBusinessPublic, tags=["loans"])
-def close_of_business(body: CloseOfBusinessCreate, request: Request, write: Write, principal: Admin, clock: ClockDep):
+def close_of_business(body: CloseOfBusinessCreate, request: Request, write: Write, principal: Admin):
     """Close a business day for every active loan: accrue interest through it, age the loans,
     and stop accruing on non-performing ones (reversing what they had accrued and not received).
     Running it again for the same day changes nothing."""
-    today, began, done = clock.today(), perf_counter(), []
+    return run_close_of_business(request, write, principal, body.day)
+
+
+def run_close_of_business(request: Request, write, principal: Principal, day: date, progress=None) -> Response:
+    """Close of business for `day`, the audited write (the office's page runs it too, with
+    `progress`: see `loan_cob.close_of_business`), logged with its figures unless replayed."""
+    today, began, done = request.app.state.clock.today(), perf_counter(), []
 
     def work(connection, now):
-        report = loan_cob.close_of_business(connection, body.day, today=today, user_id=principal.user_id, now=now,
-                                            reader=request.app.state.db.read)  # fmt: skip
+        report = loan_cob.close_of_business(connection, day, today=today, user_id=principal.user_id, now=now,
+                                            reader=request.app.state.db.read, progress=progress)  # fmt: skip
         done[:] = [report]  # the last attempt's, if a conflict made it run again
-        return Outcome(cob_body(report), f"close-of-business:{body.day}", entry_ids=report.entry_ids)
+        return Outcome(cob_body(report), f"close-of-business:{day}", entry_ids=report.entry_ids)
 
     answer = perform(request, write, principal, "loan.close-of-business", work)
     if done:  # not a replay
@@ -546,7 +552,7 @@ def cob_body(report: loan_cob.CloseOfBusiness) -> dict:
         "accrued_interest": format_amount(report.accrued_satang), "loans_reversed": report.loans_reversed,
         "reversed_interest": format_amount(report.reversed_satang), "non_performing": report.non_performing,
         "loans_penalised": report.loans_penalised, "penalty_interest": format_amount(report.penalty_satang),
-        "entry_ids": report.entry_ids,
+        "loans_reclassified": report.loans_reclassified, "entry_ids": report.entry_ids,
     }  # fmt: skip
 
 

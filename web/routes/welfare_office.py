@@ -27,6 +27,7 @@ from api.welfare_schemas import FundSettingsUpdate, RuleCreate, RuleEnd, Settlem
 from api.writes import form_write
 from ledger.calendar import fiscal_year_bounds, fiscal_year_of, page_form
 from ledger.errors import LedgerError, Rejection
+from ledger.money import format_amount
 from ledger.welfare import Channel, age_buckets
 from store import books, welfare
 from store.users import Principal
@@ -134,10 +135,10 @@ def _fund_page(request: Request, principal: Principal, fund_id: int, page, as_of
         cap = welfare.admin_cap_on(connection, book, today)
         settings = welfare.fund_settings(connection, fund_id)
     text = translations(language_of(request))
-    bars = chart.labelled_bars([(text.gettext(SOURCES[name]), satang, f"{satang / 100:,.2f}")
+    bars = chart.labelled_bars([(text.gettext(SOURCES[name]), satang, format_amount(satang, grouped=True))
                                 for name, satang in statement.inflows if name in SOURCES])  # fmt: skip
     cap_typed = cap_typed or CAP.blank(admin_cap_percent=str(settings["admin_cap_percent"]),
-                                       member_daily=f"{settings['member_daily_satang'] / 100:.2f}")  # fmt: skip
+                                       member_daily=format_amount(settings["member_daily_satang"]))  # fmt: skip
     return render(request, "welfare_fund.html", status or (422 if date_error else 200), book=book, fund_id=fund_id,
                   receivables=receivables, names=names, buckets=age_buckets(), day=day, as_of=as_of or page_form(day),
                   date_error=date_error, statement=statement, sources=SOURCES, bars=bars, year=year,
