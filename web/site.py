@@ -10,7 +10,7 @@ from fontpkg_sarabun import ROOT as SARABUN
 
 from ledger.errors import Rejection
 from web.csrf import CsrfRefused
-from web.routes import account, audit, dates, home, loan, sales, shares, statement
+from web.routes import account, admin, audit, dates, home, loan, parties, sales, shares, statement
 from web.session import SignInRequired, session_times, signin_location
 from web.templating import render
 from web.throttle import SignInThrottle
@@ -39,7 +39,7 @@ def install(app: FastAPI) -> None:
     app.state.page_error = page_error
     app.mount("/static/fonts", StaticFiles(directory=SARABUN / "files"), name="fonts")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account, home, dates, sales, statement, loan, shares, audit):
+    for module in (account, home, dates, sales, statement, loan, shares, audit, parties, admin):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)
