@@ -50,7 +50,8 @@ def api(app, db) -> Api:
 
 def party_form(**typed) -> dict:
     return {"kind": "savings_group", "name_th": "กลุ่มออมทรัพย์บ้านหนองโพ", "name_en": "", "region": "north",
-            "province": "นครสวรรค์", "centre_id": "", "national_id": "", "contact": "", "key": "form-1", **typed}  # fmt: skip
+            "province": "นครสวรรค์", "centre_id": "", "national_id": "", "contact": "", "key": "form-1",
+            **typed}  # fmt: skip
 
 
 def register(browser: Browser, **typed):
