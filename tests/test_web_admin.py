@@ -280,3 +280,16 @@ def test_revoking_through_the_api_ends_the_sessions_too(app, db, demo):
         sessions = connection.execute(select(WebSession.__table__.c.ended_at).where(
             WebSession.__table__.c.user_id == user_id)).scalars().all()  # fmt: skip
     assert sessions and all(sessions)
+
+
+def test_a_threshold_proposed_through_the_api_is_approved_on_the_page(app, manager, demo):
+    api = Api(Browser(app).client, demo.admin_token)
+    fund = next(b for b in api.get("/v1/books").json()["data"] if b["kind"] == "fund")
+    proposed = api.post("/v1/investment-settings", {"book_id": fund["id"], "approval_threshold": "50000.00"})
+    assert proposed.status_code == 202
+    waiting = manager.get("/admin/commands")
+    assert "กำหนดวงเงินลงทุนที่ต้องอนุมัติเป็น 50,000.00 บาท" in shown_text(waiting.text)
+    command_id = proposed.json()["id"]
+    assert manager.post(f"/admin/commands/{command_id}/approval", {"key": "th"}, form_page="/admin/commands"
+                        ).status_code == 303  # fmt: skip
+    assert api.get(f"/v1/admin-commands/{command_id}").json()["status"] == "approved"
