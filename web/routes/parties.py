@@ -17,7 +17,7 @@ from fastapi import Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from api.context import REGISTRARS
+from api.context import REGISTRARS, check_role
 from api.pages import PageDep, next_cursor
 from api.routes import personal
 from api.routes.registry import create_party, party_body, update_party
@@ -51,16 +51,12 @@ LOAN_STATUSES = {
 
 def office(principal: Principal) -> Principal:
     """Officers, approvers and admins: the staff who deal with parties; others 403."""
-    if principal.role not in OFFICE_ROLES:
-        raise LedgerError(Rejection.forbidden, f"role {principal.role} may not see the office's parties")
-    return principal
+    return check_role(principal, OFFICE_ROLES)
 
 
 def registrar(principal: Principal) -> Principal:
     """The API's rule for registering and changing parties (`Registrar`): officers and admins."""
-    if principal.role not in REGISTRARS:
-        raise LedgerError(Rejection.forbidden, f"role {principal.role} may not register parties")
-    return principal
+    return check_role(principal, REGISTRARS)
 
 
 @router.get("/office/parties")
@@ -168,7 +164,7 @@ def party_page(request: Request, principal: PagePrincipal, party_id: IdPath):
         export = personal.export_party(party_id, connection, principal, request.app.state.clock)
         party = export["party"]
         centre = party["centre_id"] and books.get_party(connection, party["centre_id"])
-        registers = _share_registers(export["records"], party_id)
+        registers = _share_registers(export["records"])
         names = _names(connection, registers | _welfare_parties(export["records"]))
     records = export["records"]
     return render(request, "office_party.html", party=party, centre=centre, export=export,
@@ -180,13 +176,14 @@ def party_page(request: Request, principal: PagePrincipal, party_id: IdPath):
                   may_write=principal.role in REGISTRARS, saved=bool(request.query_params.get("saved")))  # fmt: skip
 
 
-def _share_registers(records: dict, party_id: int) -> set[int]:
+def _share_registers(records: dict) -> set[int]:
     """The enterprises whose share register names the party: its own, and those it holds in."""
     rows = records.get("share_class", []) + records.get("register_event", [])
     return {row["enterprise_party_id"] for row in rows}
 
 
 def _welfare_parties(records: dict) -> set[int]:
+    """The enterprises and funds of the welfare sales that name the party."""
     rows = records.get("welfare_sale", [])
     return {r["enterprise_party_id"] for r in rows} | {r["fund_party_id"] for r in rows if r["fund_party_id"]}
 
