@@ -293,3 +293,12 @@ def test_a_threshold_proposed_through_the_api_is_approved_on_the_page(app, manag
     assert manager.post(f"/admin/commands/{command_id}/approval", {"key": "th"}, form_page="/admin/commands"
                         ).status_code == 303  # fmt: skip
     assert api.get(f"/v1/admin-commands/{command_id}").json()["status"] == "approved"
+
+
+def test_a_second_admin_turns_a_proposal_down_and_nothing_is_made(manager, second_admin):
+    assert add(manager, name="approver-4", role="approver", key="add-10").status_code == 202
+    command_id = re.search(r'/admin/commands/(\d+)/withdrawal', manager.get("/admin/commands").text).group(1)
+    down = second_admin.post(f"/admin/commands/{command_id}/rejection", {"key": "r1"}, form_page="/admin/commands")
+    assert (down.status_code, down.headers["location"]) == (303, "/admin/commands")
+    assert "approver-4" in manager.get("/admin/commands?status=rejected").text
+    assert "approver-4" not in manager.get("/admin/people").text
