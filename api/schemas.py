@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from api.personal import valid_national_id
@@ -98,24 +98,49 @@ def checked_national_id(number: str) -> str:
 NationalId = Annotated[str, Field(min_length=13, max_length=13), AfterValidator(checked_national_id)]
 
 
+Province = Annotated[Text, Field(min_length=1, max_length=80)]
+Contact = Annotated[Text, Field(min_length=1, max_length=200)]
+
+
 class PartyCreate(Strict):
     kind: PartyKind
     name_th: Name
     name_en: Name | None = None
     region: Region | None = None
-    province: Annotated[Text, Field(min_length=1, max_length=80)] | None = None
+    province: Province | None = None
     centre_id: Id | None = None
     national_id: NationalId | None = Field(
         None, description="Personal data: the 13-digit Thai identification number, only when needed; "
         "shown in full to admins only, masked (last 4 digits) for every other role",
     )  # fmt: skip
-    contact: Annotated[Text, Field(min_length=1, max_length=200)] | None = Field(
-        None, description="Personal data: the contact person's name and telephone"
-    )
+    contact: Contact | None = Field(None, description="Personal data: the contact person's name and telephone")
     known_duplicate: bool = Field(
         False, description="Admins only: the national ID is another party's too, on purpose (audited); "
         "otherwise a national ID another party has is refused (409 duplicate_national_id)",
     )  # fmt: skip
+
+
+class PartyUpdate(Strict):
+    """What changes of a party: only the fields sent; `null` empties an optional one."""
+
+    kind: PartyKind | None = None
+    name_th: Name | None = None
+    name_en: Name | None = None
+    region: Region | None = None
+    province: Province | None = None
+    centre_id: Id | None = None
+    national_id: NationalId | None = Field(None, description="Personal data: as at registration")
+    contact: Contact | None = Field(None, description="Personal data: the contact person's name and telephone")
+
+    @model_validator(mode="after")
+    def kind_and_thai_name_stay(self) -> "PartyUpdate":
+        for name in ("kind", "name_th"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be emptied")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class PartyPublic(BaseModel):
@@ -328,6 +353,9 @@ class UserCreate(Strict):
     role: Literal["admin", "officer", "approver", "auditor", "enterprise"]
     party_id: Id | None = None
     expires_at: AwareDatetime | None = Field(None, description="When the token stops working; with a UTC offset")
+    pages: bool = Field(True, description="A person, who signs in to the pages: the answer (or, for an approving "
+                        "role, the token taken after approval) carries a one-time setup code for choosing a "
+                        "password at /setup?code=...; false for a machine, which has only its token")
 
 
 class UserPublic(BaseModel):
@@ -342,6 +370,8 @@ class UserPublic(BaseModel):
 
 class UserCreated(UserPublic):
     token: str = Field(description="Shown once; only its hash is kept")
+    setup_code: str | None = Field(None, description="Shown once: the person chooses a password at "
+                                   "/setup?code=... within 72 hours; none for a machine")
 
 
 class AdminCommandPublic(BaseModel):

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -104,10 +105,24 @@ def list_records(connection: Connection, *, after: int, limit: int) -> list[dict
     return _read(connection, query)
 
 
-def recent_records(connection: Connection, *, before: int | None, limit: int) -> list[dict[str, Any]]:
-    """The latest records first, those before the sequence number `before` if given."""
+def recent_records(connection: Connection, *, before: int | None, limit: int,
+                   filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The latest records first, those before the sequence number `before` if given. `filters`
+    may name an `actor` and an `action` (each equal: indexes with the sequence number lead with
+    them, migration 0018), and moments `since` (included) and `until` (excluded)."""
     query = select(audit_t).order_by(audit_t.c.seq.desc()).limit(limit)
-    return _read(connection, query if before is None else query.where(audit_t.c.seq < before))
+    if before is not None:
+        query = query.where(audit_t.c.seq < before)
+    filters = filters or {}
+    for name in ("actor", "action"):
+        if filters.get(name):
+            query = query.where(audit_t.c[name] == filters[name])
+    # recorded_at is ISO 8601 in UTC, all in one form, so the text sorts as the moments do
+    if filters.get("since"):
+        query = query.where(audit_t.c.recorded_at >= filters["since"].astimezone(UTC).isoformat())
+    if filters.get("until"):
+        query = query.where(audit_t.c.recorded_at < filters["until"].astimezone(UTC).isoformat())
+    return _read(connection, query)
 
 
 def get_record(connection: Connection, seq: int) -> dict[str, Any]:

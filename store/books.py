@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, insert, or_, select
+from sqlalchemy import Connection, bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.charts import CHARTS, BookKind
@@ -57,10 +57,45 @@ def get_party(connection: Connection, party_id: int) -> Row:
     return _one(connection, select(party_t).where(party_t.c.id == party_id), "party", party_id)
 
 
-def list_parties(connection: Connection, *, only_party: int | None, after: int, limit: int) -> list[Row]:
+def update_party(connection: Connection, party_id: int, changes: Row) -> Row:
+    """Change what `changes` names of the party (its kind, names, region, province, centre,
+    national ID, contact); the party after. A national ID another party has is refused as at
+    registration, and a party is not its own centre."""
+    get_party(connection, party_id)
+    if changes.get("centre_id") is not None:
+        if changes["centre_id"] == party_id:
+            raise LedgerError(Rejection.invalid_request, f"party {party_id} cannot be its own centre")
+        get_party(connection, changes["centre_id"])
+    if changes:
+        try:
+            with connection.begin_nested():
+                connection.execute(update(party_t).where(party_t.c.id == party_id).values(**changes))
+        except IntegrityError:
+            if not _national_id_taken(connection, changes.get("national_id")):
+                raise
+            raise LedgerError(Rejection.duplicate_national_id, "another party has this national ID") from None
+    return get_party(connection, party_id)
+
+
+PARTY_FILTERS = ("kind", "region", "province", "centre_id")
+MAX_NAME_SEARCH = 100
+
+
+def list_parties(connection: Connection, *, only_party: int | None, after: int, limit: int,
+                 filters: Row | None = None) -> list[Row]:  # fmt: skip
+    """A page of parties by id. `filters` may name a kind, region, province or centre (equal)
+    and `name`, a part of the Thai or English name (any case)."""
     query = select(party_t).where(party_t.c.id > after).order_by(party_t.c.id).limit(limit)
     if only_party is not None:
         query = query.where(party_t.c.id == only_party)
+    filters = filters or {}
+    for name in PARTY_FILTERS:
+        if filters.get(name) is not None:
+            query = query.where(party_t.c[name] == filters[name])
+    if part := filters.get("name"):
+        part = part[:MAX_NAME_SEARCH]
+        query = query.where(or_(party_t.c.name_th.icontains(part, autoescape=True),
+                                party_t.c.name_en.icontains(part, autoescape=True)))  # fmt: skip
     return [dict(r) for r in connection.execute(query).mappings()]
 
 

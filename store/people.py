@@ -22,7 +22,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, exists, insert, select, update
 
 from ledger.errors import LedgerError, Rejection
 from store.tables import SetupCode, UserPassword, WebSession
@@ -191,3 +191,26 @@ def set_language(connection: Connection, user_id: int, language: str) -> None:
     if language not in LANGUAGES:
         raise LedgerError(Rejection.unsupported_language, f"language must be one of {', '.join(LANGUAGES)}")
     connection.execute(update(user_t).where(user_t.c.id == user_id).values(language=language))
+
+
+# --- the admin's list of people and machines ---------------------------------------------------
+
+MAX_NAME_SEARCH = 100
+
+
+def list_people(connection: Connection, *, filters: dict, after: int, limit: int) -> list[dict]:
+    """A page of users by id, each with `has_password` (a person who signs in to the pages; a
+    machine has only its token). `filters` may name a `role`, a part of the `name`, and
+    `status`: `active` or `revoked`. No token hash is read."""
+    has_password = exists().where(password_t.c.user_id == user_t.c.id).label("has_password")
+    shown = [c for c in user_t.c if c.name != "token_hash"]
+    query = select(*shown, has_password).where(user_t.c.id > after).order_by(user_t.c.id).limit(limit)
+    if filters.get("role"):
+        query = query.where(user_t.c.role == filters["role"])
+    if filters.get("name"):
+        query = query.where(user_t.c.name.icontains(filters["name"][:MAX_NAME_SEARCH], autoescape=True))
+    if filters.get("status") == "active":
+        query = query.where(user_t.c.revoked_at.is_(None))
+    elif filters.get("status") == "revoked":
+        query = query.where(user_t.c.revoked_at.is_not(None))
+    return [dict(r) for r in connection.execute(query).mappings()]

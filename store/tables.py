@@ -235,6 +235,11 @@ class IdempotencyRecord(SQLModel, table=True):
 
 class AuditRecord(SQLModel, table=True):
     __tablename__ = "audit_record"
+    __table_args__ = (
+        # migration 0020: the trail filtered by person or by action, latest first
+        Index("ix_audit_record_actor", "actor", "seq"),
+        Index("ix_audit_record_action", "action", "seq"),
+    )
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     recorded_at: str = Field(max_length=40)  # ISO 8601 UTC, hashed as stored
     actor: str = Field(max_length=100)

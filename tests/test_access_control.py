@@ -49,6 +49,7 @@ class Rule:
 RULES = {
     ("get", "/v1/parties"): Rule(ALL, "filtered"),
     ("post", "/v1/parties"): Rule(REGISTRARS),
+    ("patch", "/v1/parties/{party_id}"): Rule(REGISTRARS),
     ("get", "/v1/parties/{party_id}"): Rule(ALL, "scoped"),
     ("get", "/v1/parties/{party_id}/export"): Rule(ALL, "scoped"),
     ("post", "/v1/parties/{party_id}/erasure"): Rule(ADMIN),

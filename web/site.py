@@ -13,6 +13,7 @@ from web.csrf import CsrfRefused
 from web.import_jobs import ImportJobs
 from web.routes import (
     account,
+    admin,
     audit,
     dates,
     enterprise_equity,
@@ -24,6 +25,7 @@ from web.routes import (
     office,
     office_loan_products,
     office_loans,
+    parties,
     periods,
     sales,
     shares,
@@ -53,6 +55,8 @@ PAGE_AREAS = (  # the route modules, in the order their routes are matched
     office_loan_products,
     office_loans,
     office,
+    parties,
+    admin,
 )
 API_PREFIXES = ("/v1/", "/openapi.json", "/docs", "/redoc", "/health", "/ready", "/metrics")
 ERROR_PAGES = {404: "not_found", 403: "forbidden", 500: "internal"}

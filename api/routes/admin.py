@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from api.context import Admin, AuditReader, ReadDep
 from api.pages import PageDep, next_cursor
-from api.routes.commands import PROPOSED, propose
+from api.routes.commands import PROPOSED, made_user, propose
 from api.schemas import (
     AuditRecordPublic,
     DigestPublic,
@@ -20,7 +20,7 @@ from api.schemas import (
 )
 from api.writes import Outcome, Write, perform
 from ledger.audit import Digest
-from store import audit_log, integrity, users
+from store import audit_log, integrity, people, users
 
 router = APIRouter(prefix="/v1")
 
@@ -65,7 +65,7 @@ def create_user(body: UserCreate, request: Request, write: Write, principal: Adm
         user_id, token = users.add_user(
             connection, name=body.name, role=body.role, party_id=body.party_id, now=now, expires_at=body.expires_at
         )
-        return Outcome(UserCreated(**users.get_user(connection, user_id), token=token), f"user:{user_id}", 201,
+        return Outcome(made_user(connection, user_id, token, pages=body.pages, now=now), f"user:{user_id}", 201,
                        keep_answer=False)  # fmt: skip
 
     return perform(request, write, principal, "user.create", work)
@@ -78,8 +78,11 @@ def list_users(connection: ReadDep, principal: Admin) -> list[dict]:
 
 @router.post("/users/{user_id}/revoke", status_code=204, tags=["users"])
 def revoke_user(user_id: IdPath, request: Request, write: Write, principal: Admin) -> Response:
+    """The user's token stops working and every session of theirs on the pages ends."""
+
     def work(connection, now):
         users.revoke_user(connection, user_id, now=now)
+        people.end_sessions(connection, user_id, now=now)
         return Outcome(None, f"user:{user_id}", 204)
 
     answer = perform(request, write, principal, "user.revoke", work)

@@ -16,7 +16,7 @@ from api.context import Admin, AuditReader, ReadDep
 from api.pages import PageDep, next_cursor
 from api.schemas import AdminCommandPublic, IdPath, Page, UserCreated
 from api.writes import Outcome, Write, WriteRequest, perform
-from store import admin_commands, users
+from store import admin_commands, people, users
 from store.users import Principal
 
 router = APIRouter(prefix="/v1", tags=["admin commands"])
@@ -97,9 +97,23 @@ def take_token(command_id: IdPath, request: Request, write: Write, principal: Ad
     """The admin who approved a new user takes its token, once (409 `token_not_available` after):
     it is made now and only its hash is kept. The maker never sees it (`store.admin_commands`)."""
 
+    return perform(request, write, principal, "admin-command.token", token_work(command_id, principal))
+
+
+def token_work(command_id: int, principal: Principal):
+    """The taking of a new user's token (and, for a person, a setup code) as a write's work, for
+    this route and the admin's page alike."""
+
     def work(connection, now):
         row, token = admin_commands.take_token(connection, command_id, checker_id=principal.user_id, now=now)
-        made = UserCreated(**users.get_user(connection, row["user_id"]), token=token)
+        made = made_user(connection, row["user_id"], token, pages=row["payload"].get("pages", True), now=now)
         return Outcome(made, _about(row), 201, keep_answer=False)
 
-    return perform(request, write, principal, "admin-command.token", work)
+    return work
+
+
+def made_user(connection: Connection, user_id: int, token: str, *, pages: bool, now: datetime) -> UserCreated:
+    """A new user as its maker sees it once: its token, and for a person a one-time setup code
+    to choose a password with (as `codi-ledger user add` prints them)."""
+    code = people.issue_setup_code(connection, user_id, now=now) if pages else None
+    return UserCreated(**users.get_user(connection, user_id), token=token, setup_code=code)

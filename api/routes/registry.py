@@ -1,14 +1,28 @@
 """Parties, books and accounts."""
 
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.context import ReadDep, Reader, Registrar
 from api.pages import PageDep, next_cursor
 from api.personal import shown
 from api.render import account_body
-from api.schemas import AccountCreate, AccountPublic, BookCreate, BookPublic, IdPath, Page, PartyCreate, PartyPublic
+from api.schemas import (
+    AccountCreate,
+    AccountPublic,
+    BookCreate,
+    BookPublic,
+    IdPath,
+    IdQuery,
+    Page,
+    PartyCreate,
+    PartyKind,
+    PartyPublic,
+    PartyUpdate,
+    Region,
+)  # fmt: skip
 from api.writes import Outcome, Write, perform
 from ledger.errors import LedgerError, Rejection
 from ledger.reports import rolled_up
@@ -33,9 +47,33 @@ def create_party(body: PartyCreate, request: Request, write: Write, principal: R
     return perform(request, write, principal, action, work)
 
 
+@router.patch("/parties/{party_id}", response_model=PartyPublic, tags=["parties"])
+def update_party(party_id: IdPath, body: PartyUpdate, request: Request, write: Write, principal: Registrar) -> Response:
+    """Change the fields sent (only those): a party's kind, names, region, province, centre,
+    national ID or contact. A national ID another party has is refused (409 duplicate_national_id)."""
+    return perform(request, write, principal, "party.update", update_work(party_id, body, principal))
+
+
+def update_work(party_id: int, body: PartyUpdate, principal: Principal):
+    """The change of a party as a write's work, for this route and the party's page alike."""
+
+    def work(connection, now):
+        return party_outcome(books.update_party(connection, party_id, body.changes()), principal, 200)
+
+    return work
+
+
 @router.get("/parties", response_model=Page[PartyPublic], tags=["parties"])
-def list_parties(connection: ReadDep, principal: Reader, page: PageDep) -> dict:
-    rows = books.list_parties(connection, only_party=principal.party_id, after=page.after, limit=page.limit)
+def list_parties(
+    connection: ReadDep, principal: Reader, page: PageDep, kind: PartyKind | None = None,
+    region: Region | None = None, province: Annotated[str | None, Query(min_length=1, max_length=80)] = None,
+    centre_id: IdQuery = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=books.MAX_NAME_SEARCH,
+                                      description="A part of the Thai or English name, any case")] = None,
+) -> dict:  # fmt: skip
+    filters = {"kind": kind, "region": region, "province": province, "centre_id": centre_id, "name": name}
+    rows = books.list_parties(connection, only_party=principal.party_id, after=page.after, limit=page.limit,
+                              filters=filters)  # fmt: skip
     return {"data": [party_body(r, principal) for r in rows], "next_cursor": next_cursor(rows, page)}
 
 

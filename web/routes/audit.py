@@ -13,7 +13,7 @@ the book's Beancount export through the API's export route itself.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -49,6 +49,7 @@ from ledger.reports import (
 from store import audit_log, books, journal, reports, users
 from store.users import Principal
 from web.chart import of_months
+from web.forms import read_date
 from web.i18n import N_
 from web.routes import page_router
 from web.session import PagePrincipal
@@ -342,18 +343,56 @@ def read_digest(seq: str | None, hash_text: str | None) -> DigestForm | None:
     return DigestForm(seq, hash_text, errors, None if errors else Digest(int(seq), compact))
 
 
+@dataclass(frozen=True)
+class TrailFilter:
+    """The records asked for: by whom (a user name), which action, from and to which day (in
+    Bangkok, both included), as typed; `filters` is what store.audit_log.recent_records takes."""
+
+    typed: dict[str, str]
+    filters: dict[str, Any]
+    errors: list[tuple[str, dict]]
+
+    def error(self, field: str) -> dict | None:
+        return next((message for name, message in self.errors if name == field), None)
+
+    def query(self, **extra: Any) -> str:
+        return urlencode({**{k: v for k, v in self.typed.items() if v}, **extra})
+
+
+def read_trail_filter(actor: str, action: str, date_from: str, date_to: str) -> TrailFilter:
+    typed = {"actor": actor.strip(), "action": action.strip(), "date_from": date_from.strip(),
+             "date_to": date_to.strip()}  # fmt: skip
+    filters: dict[str, Any] = {"actor": typed["actor"], "action": typed["action"]}
+    errors = []
+    for field, bound, days in (("date_from", "since", 0), ("date_to", "until", 1)):
+        if typed[field]:
+            day, error = read_date(typed[field])
+            if error:
+                errors.append((field, error))
+            else:
+                filters[bound] = datetime.combine(day + timedelta(days=days), time(), BANGKOK)
+    return TrailFilter(typed, filters, errors)
+
+
+FilterText = Annotated[str, Query(max_length=100)]
+
+
 @router.get("/audit/trail")
 def trail(
     request: Request, principal: PagePrincipal, before: Annotated[int | None, Query(ge=1)] = None,
-    seq: str | None = None, hash: str | None = None,
+    seq: str | None = None, hash: str | None = None, actor: FilterText = "", action: FilterText = "",
+    date_from: FilterText = "", date_to: FilterText = "",
 ):  # fmt: skip
     auditor(principal)
     form = read_digest(seq, hash)
+    chosen = read_trail_filter(actor, action, date_from, date_to)
     with request.app.state.db.read() as connection:
         head = audit_log.digest(connection)
         verification = audit_log.verify(connection, form.digest) if form and form.digest else None
-        records = audit_log.recent_records(connection, before=before, limit=RECORDS_PER_PAGE)
-    status = 422 if form and form.errors else 200
+        records = [] if chosen.errors else audit_log.recent_records(
+            connection, before=before, limit=RECORDS_PER_PAGE, filters=chosen.filters)  # fmt: skip
+    status = 422 if (form and form.errors) or chosen.errors else 200
     older = records[-1]["seq"] if len(records) == RECORDS_PER_PAGE and records[-1]["seq"] > 1 else None
     return render(request, "audit_trail.html", status, head=head, head_groups=hash_groups(head.hash), form=form,
-                  verification=verification, records=[shown_record(r) for r in records], older=older)  # fmt: skip
+                  verification=verification, records=[shown_record(r) for r in records], older=older,
+                  chosen=chosen)  # fmt: skip
