@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, select
 
 from ledger.loan_book import Portfolio, par_percent
-from ledger.loans import DEFAULT_AGEING_BOUNDS
+from ledger.loans import DEFAULT_AGEING_BOUNDS, loan_class
 from store.admin_commands import command_t
 from store.books import party_t
 from store.equity import purchase_t
@@ -165,7 +165,8 @@ def loans_in_arrears(
     connection: Connection, day: date, chosen: LoanFilter = LoanFilter(), *, offset: int = 0, limit: int = 25
 ) -> list[Row]:
     """The loans past due at the end of `day` as its close of business left them, the most days
-    first: loan, borrower and its incubation centre, days past due, principal outstanding."""
+    first: loan, borrower and its incubation centre, days past due, the Bank of Thailand class
+    they give (`loan_class`), principal outstanding."""
     m, borrower = loan_month_t.c, party_t.alias("borrower")
     centre = party_t.alias("centre")
     query = (
@@ -177,7 +178,8 @@ def loans_in_arrears(
         .where(_on_day(day), m.days_past_due > 0)
         .order_by(m.days_past_due.desc(), m.loan_id).offset(offset).limit(min(limit, MAX_ARREARS_PAGE))
     )  # fmt: skip
-    return [dict(r) for r in connection.execute(_filtered(query, chosen)).mappings()]
+    rows = connection.execute(_filtered(query, chosen)).mappings()
+    return [{**r, "loan_class": loan_class(r["days_past_due"]).value} for r in rows]
 
 
 # --- approvals and filters ----------------------------------------------------------------------

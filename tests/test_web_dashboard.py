@@ -12,6 +12,7 @@ import pytest
 from api.app import create_app
 from api.context import BANGKOK
 from ledger.calendar import fiscal_year_bounds
+from ledger.loans import LoanClass
 from ledger.money import format_amount, parse_amount
 from store import audit_log, dashboard, loan_cob, reports
 from store.dashboard import LoanFilter
@@ -19,6 +20,8 @@ from store.demo import DEMO_PEOPLE
 from tests.conftest import NOW, Api, make_user
 from tests.test_web_sessions import Browser, csrf_of
 from web.cob_runs import CobRun, CobRuns
+from web.i18n import translations
+from web.routes.office import CLASS_NAMES
 
 TODAY = NOW.astimezone(BANGKOK).date()
 YESTERDAY = TODAY - timedelta(days=1)
@@ -122,13 +125,18 @@ def test_instalments_falling_due_are_the_schedules(app, api, db):
     assert f"30 วัน {found[30].loans} {found[30].instalments} {amount}" in page
 
 
-def test_loans_in_arrears_the_most_days_first_linking_to_their_cards(app):
+def test_loans_in_arrears_the_most_days_first_linking_to_their_cards(app, api):
     html = signed_in(app, "officer").get("/office").text
     links = re.findall(r'href="/office/loans/(\d+)"', html)
     assert len(links) == 2
     text = shown_text(html)
     assert text.index("กลุ่มออมทรัพย์บ้านโนนสะอาด") < text.index("วิสาหกิจชุมชนข้าวอินทรีย์เขาดิน")
     assert "ศูนย์บ่มเพาะเศรษฐกิจและทุนชุมชนบ้านโนนสะอาด" in text
+    thai = translations("th")
+    for loan_id in links:  # each with its days past due and class as the API gives them that day
+        figures = api.get(f"/v1/loans/{loan_id}", as_of=YESTERDAY.isoformat()).json()["figures"]
+        words = thai.gettext(CLASS_NAMES[LoanClass(figures["loan_class"])])
+        assert f"{figures['days_past_due']} {words} {grouped(figures['principal_outstanding'])}" in text
 
 
 def test_filters_cut_every_figure_by_the_borrower(app, api, db):
