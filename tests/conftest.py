@@ -184,6 +184,12 @@ def demo(db) -> Demo:
 
 
 @pytest.fixture
+def app(db, clock, demo):
+    """The app over the demo, what the pages' tests sign in to (a module wanting another defines its own)."""
+    return create_app(db, clock)
+
+
+@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()
 

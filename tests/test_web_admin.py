@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from api.app import create_app
 from store import audit_log, people, users
 from store.demo import DEMO_PEOPLE
 from store.tables import WebSession
@@ -19,11 +18,6 @@ from tests.test_web_audit import shown_text
 from tests.test_web_sessions import PASSWORD, Browser, csrf_of, person
 
 ACCOUNTS = {role: (name, password) for name, role, password in DEMO_PEOPLE}
-
-
-@pytest.fixture
-def app(db, clock, demo):
-    return create_app(db, clock)
 
 
 def signed_in(app, name: str, password: str) -> Browser:

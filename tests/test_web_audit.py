@@ -8,7 +8,6 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from api.app import create_app
 from store import audit_log
 from store.demo import DEMO_PEOPLE
 from tests.conftest import Api, make_user
@@ -22,11 +21,6 @@ YEAR = 2567
 def shown_text(html: str) -> str:
     """The page's words as a reader sees them, without the elements around them."""
     return re.sub(r"<[^>]+>", "", html)
-
-
-@pytest.fixture
-def app(db, clock, demo):
-    return create_app(db, clock)
 
 
 @pytest.fixture

@@ -9,23 +9,21 @@ from datetime import date, timedelta
 
 import pytest
 
-from api.app import create_app
 from api.context import BANGKOK
 from ledger.calendar import fiscal_year_bounds
 from ledger.loans import LoanClass
 from ledger.money import format_amount, parse_amount
 from store import audit_log, dashboard, loan_cob, reports
 from store.dashboard import LoanFilter
-from store.demo import DEMO_PEOPLE
 from tests.conftest import NOW, Api, make_user
 from tests.test_web_sessions import Browser, csrf_of
+from tests.web_helpers import PEOPLE, signed_in
 from web.cob_runs import CobRun, CobRuns
 from web.i18n import translations
 from web.routes.office import CLASS_NAMES
 
 TODAY = NOW.astimezone(BANGKOK).date()
 YESTERDAY = TODAY - timedelta(days=1)
-PEOPLE = {role: (name, password) for name, role, password in DEMO_PEOPLE}
 
 
 def shown_text(html: str) -> str:
@@ -39,24 +37,13 @@ def grouped(amount: str) -> str:
 
 
 @pytest.fixture
-def app(db, clock, demo):
-    return create_app(db, clock)
-
-
-def signed_in(app, role: str) -> Browser:
-    browser = Browser(app)
-    assert browser.sign_in(*PEOPLE[role]).status_code == 303
-    return browser
-
-
-@pytest.fixture
 def api(app, db) -> Api:
     return Api(Browser(app).client, make_user(db, "api-admin", "admin"))
 
 
 @pytest.mark.parametrize("role", ["officer", "approver", "admin"])
 def test_the_office_staff_see_the_dashboard_and_close_of_business(app, role):
-    browser = signed_in(app, role)
+    browser = signed_in(app, PEOPLE[role])
     for path in ("/office", "/office/close-of-business"):
         page = browser.get(path)
         assert page.status_code == 200, (path, page.text[:300])
@@ -66,7 +53,7 @@ def test_the_office_staff_see_the_dashboard_and_close_of_business(app, role):
 
 @pytest.mark.parametrize("role", ["enterprise", "auditor"])
 def test_others_may_not(app, role):
-    browser = signed_in(app, role)
+    browser = signed_in(app, PEOPLE[role])
     assert browser.get("/office").status_code == 403
     assert browser.get("/office/close-of-business").status_code == 403
     assert 'href="/office"' not in browser.get("/").text
@@ -74,7 +61,7 @@ def test_others_may_not(app, role):
 
 
 def test_the_portfolio_is_the_apis_for_the_day_close_of_business_closed(app, api, db):
-    page = shown_text(signed_in(app, "officer").get("/office").text)
+    page = shown_text(signed_in(app, PEOPLE["officer"]).get("/office").text)
     portfolio = api.get("/v1/portfolio", as_of=YESTERDAY.isoformat()).json()
     assert portfolio["count"] == 3 and float(portfolio["par30_percent"]) > 0
     assert f"{portfolio['count']} สัญญาที่มีเงินต้นคงค้าง" in page
@@ -95,7 +82,7 @@ def test_par_by_month_is_each_months_latest_close_as_the_api_derives_it(app, api
         months = dashboard.at_risk_by_month(connection, fiscal_year_bounds(2567)[0], TODAY.replace(day=1))
     assert [m.closed_on for m in months][-2:] == [TODAY.replace(day=1) - timedelta(days=1), YESTERDAY]
     assert any(m.par90_percent > 0 for m in months) and months[0].par30_percent == 0
-    page = shown_text(signed_in(app, "officer").get("/office").text)
+    page = shown_text(signed_in(app, PEOPLE["officer"]).get("/office").text)
     for month in months:
         portfolio = api.get("/v1/portfolio", as_of=month.closed_on.isoformat()).json()
         found = str(month.par30_percent), str(month.par90_percent)
@@ -120,13 +107,13 @@ def test_instalments_falling_due_are_the_schedules(app, api, db):
                  for n in expected}  # fmt: skip
     assert {n: [f.instalments, f.amount_satang] for n, f in found.items()} == expected
     assert expected[30][0] > 0
-    page = shown_text(signed_in(app, "officer").get("/office").text)
+    page = shown_text(signed_in(app, PEOPLE["officer"]).get("/office").text)
     amount = format_amount(found[30].amount_satang, grouped=True)
     assert f"30 วัน {found[30].loans} {found[30].instalments} {amount}" in page
 
 
 def test_loans_in_arrears_the_most_days_first_linking_to_their_cards(app, api):
-    html = signed_in(app, "officer").get("/office").text
+    html = signed_in(app, PEOPLE["officer"]).get("/office").text
     links = re.findall(r'href="/office/loans/(\d+)"', html)
     assert len(links) == 2
     text = shown_text(html)
@@ -140,7 +127,7 @@ def test_loans_in_arrears_the_most_days_first_linking_to_their_cards(app, api):
 
 
 def test_filters_cut_every_figure_by_the_borrower(app, api, db):
-    officer = signed_in(app, "officer")
+    officer = signed_in(app, PEOPLE["officer"])
     portfolio = api.get("/v1/portfolio", as_of=YESTERDAY.isoformat()).json()
     northeast = next(line for line in portfolio["groups"]["region"] if line["key"] == "northeast")
     page = shown_text(officer.get("/office", params={"region": "northeast"}).text)
@@ -162,7 +149,7 @@ def test_filters_cut_every_figure_by_the_borrower(app, api, db):
 
 
 def test_approvals_waiting_are_counted_and_linked(app):
-    page = signed_in(app, "approver").get("/office").text
+    page = signed_in(app, PEOPLE["approver"]).get("/office").text
     assert "สัญญาเงินกู้รออนุมัติ: 1" in shown_text(page)
     assert 'href="/office/approvals"' in page and 'href="/admin/commands"' in page
 
@@ -174,7 +161,7 @@ def run_cob(browser: Browser, day: str):
 
 
 def test_close_of_business_from_the_page_then_again_changes_nothing(app, db, api):
-    manager = signed_in(app, "admin")
+    manager = signed_in(app, PEOPLE["admin"])
     first = run_cob(manager, "14/06/2567")
     assert first.status_code == 303
     result = shown_text(manager.get(first.headers["location"]).text)
@@ -193,14 +180,14 @@ def test_close_of_business_from_the_page_then_again_changes_nothing(app, db, api
 
 
 def test_a_day_not_yet_come_is_refused_beside_the_field(app, db):
-    manager = signed_in(app, "admin")
+    manager = signed_in(app, PEOPLE["admin"])
     refused = run_cob(manager, "15/06/2567")
     assert refused.status_code == 422 and "ยังมาไม่ถึง" in refused.text and 'value="15/06/2567"' in refused.text
     assert run_cob(manager, "31/02/2567").status_code == 422
 
 
 def test_an_officer_sees_close_of_business_but_may_not_run_it(app, db):
-    officer = signed_in(app, "officer")
+    officer = signed_in(app, PEOPLE["officer"])
     form = officer.get("/office/close-of-business")
     assert "ผู้ดูแลระบบเท่านั้น" in form.text and 'name="day"' not in form.text
     token = csrf_of(form)
@@ -219,7 +206,7 @@ def test_close_of_business_reports_its_progress_after_each_batch(db, demo):
 
 
 def test_the_status_fragment_shows_a_run_in_progress_and_polls(app):
-    officer = signed_in(app, "officer")
+    officer = signed_in(app, PEOPLE["officer"])
     run = CobRun("a" * 32, TODAY, "manager", NOW, loans_open=3, loans_processed=1)
     app.state.cob_runs = CobRuns()
     app.state.cob_runs._runs[run.id] = run  # as `start` keeps it, without running anything

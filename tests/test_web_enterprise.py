@@ -11,17 +11,12 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from api.app import create_app
 from store import audit_log, books, loans, welfare
 from tests.conftest import NOW
 from tests.test_web_sessions import Browser, csrf_of, person
+from tests.web_helpers import key_of
 
 ENTERPRISE = ("khaodin-rice", "enterprise-demo")
-
-
-@pytest.fixture
-def app(db, clock, demo):
-    return create_app(db, clock)
 
 
 @pytest.fixture
@@ -49,10 +44,6 @@ def sales_of(db, party_id: int) -> list[dict]:
     with db.read() as connection:
         filters = {"enterprise_party_id": party_id}
         return welfare.list_sales(connection, filters=filters, only_party=None, after=0, limit=100)
-
-
-def key_of(page) -> str:
-    return re.search(r'name="key" value="([0-9a-f]{32})"', page.text).group(1)
 
 
 def sale_form(page, **fields) -> dict:

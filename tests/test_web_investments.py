@@ -6,37 +6,9 @@ parts then declared."""
 
 import re
 
-import pytest
-
-from api.app import create_app
 from store import audit_log
-from tests.test_web_sessions import Browser, csrf_of
-
-OFFICER, APPROVER, ADMIN = ("officer", "officer-demo"), ("approver", "approver-demo"), ("manager", "manager-demo")
-
-
-@pytest.fixture
-def app(db, clock, demo):
-    return create_app(db, clock)
-
-
-def staff(app, person) -> Browser:
-    browser = Browser(app)
-    assert browser.sign_in(*person).status_code == 303
-    return browser
-
-
-def api_get(app, demo, path: str) -> dict:
-    from fastapi.testclient import TestClient
-
-    client = TestClient(app)
-    answer = client.get(path, headers={"Authorization": f"Bearer {demo.admin_token}"})
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def key_of(page) -> str:
-    return re.search(r'name="key" value="([0-9a-f]{32})"', page.text).group(1)
+from tests.test_web_sessions import csrf_of
+from tests.web_helpers import ADMIN, APPROVER, OFFICER, api_get, key_of, signed_in
 
 
 def investment_id(app, demo) -> int:
@@ -44,7 +16,7 @@ def investment_id(app, demo) -> int:
 
 
 def test_the_list_shows_the_apis_figures_and_totals(app, demo):
-    officer = staff(app, OFFICER)
+    officer = signed_in(app, OFFICER)
     page = officer.get("/office/investments?group_by=province")
     assert page.status_code == 200
     answer = api_get(app, demo, "/v1/investments?group_by=province")
@@ -66,7 +38,7 @@ def purchase(browser, number: int, **fields):
 
 def test_a_purchase_above_the_threshold_waits_and_an_approver_other_than_its_maker_approves_it(app, demo, db):
     number = investment_id(app, demo)
-    admin = staff(app, ADMIN)
+    admin = signed_in(app, ADMIN)
     saved, _, _ = purchase(admin, number)
     assert saved.status_code == 303 and saved.headers["location"].endswith("done=pending")
     waiting = api_get(app, demo, f"/v1/investments/{number}")
@@ -76,9 +48,9 @@ def test_a_purchase_above_the_threshold_waits_and_an_approver_other_than_its_mak
     assert refused.status_code == 403
     assert "ผู้บันทึกอนุมัติเองไม่ได้" in refused.text
     assert api_get(app, demo, f"/v1/investments/{number}")["pending_purchase"] is not None
-    officer = staff(app, OFFICER)
+    officer = signed_in(app, OFFICER)
     assert officer.post(f"/office/investments/{number}/approval", {"key": "x"}).status_code == 403
-    approver = staff(app, APPROVER)
+    approver = signed_in(app, APPROVER)
     listed = approver.get("/office/investments/approvals")
     assert f"/office/investments/{number}/approval" in listed.text
     key = re.search(r'name="key" value="([^"]+)"', listed.text).group(1)
@@ -97,7 +69,7 @@ def test_a_purchase_above_the_threshold_waits_and_an_approver_other_than_its_mak
 
 def test_a_form_sent_twice_is_one_purchase_and_a_refused_one_keeps_what_was_typed(app, demo):
     number = investment_id(app, demo)
-    officer = staff(app, OFFICER)
+    officer = signed_in(app, OFFICER)
     saved, data, token = purchase(officer, number)
     again = officer.post(f"/office/investments/{number}/purchase", data, token=token)
     assert saved.status_code == again.status_code == 303
@@ -113,8 +85,8 @@ def test_a_form_sent_twice_is_one_purchase_and_a_refused_one_keeps_what_was_type
 
 def test_an_impairment_is_for_approvers_and_its_refusal_is_the_apis_reason(app, demo):
     number = investment_id(app, demo)
-    assert staff(app, OFFICER).get(f"/office/investments/{number}/impairment").status_code == 403
-    approver = staff(app, APPROVER)
+    assert signed_in(app, OFFICER).get(f"/office/investments/{number}/impairment").status_code == 403
+    approver = signed_in(app, APPROVER)
     form = approver.get(f"/office/investments/{number}/impairment")
     data = {"key": key_of(form), "amount": "999,999.00", "effective_date": "14/06/2567", "reason": "น้ำท่วมโรงสี"}
     refused = approver.post(f"/office/investments/{number}/impairment", data, token=csrf_of(form))
@@ -127,7 +99,7 @@ def test_an_impairment_is_for_approvers_and_its_refusal_is_the_apis_reason(app, 
 
 
 def test_the_cap_table_as_of_a_buddhist_era_date_is_the_apis(app, demo):
-    officer = staff(app, OFFICER)
+    officer = signed_in(app, OFFICER)
     party = demo.enterprise_party_id
     page = officer.get(f"/office/enterprises/{party}/shares?as_of=01/06/2567")
     assert page.status_code == 200
@@ -147,7 +119,7 @@ DECLARATION = {"period_start": "07/05/2567", "period_end": "13/06/2567", "declar
 
 
 def test_a_distributions_preview_is_the_parts_then_declared(app, demo):
-    officer = staff(app, OFFICER)
+    officer = signed_in(app, OFFICER)
     party = demo.enterprise_party_id
     form = officer.get(f"/office/enterprises/{party}/distributions/new")
     typed = {"key": key_of(form), **DECLARATION}
@@ -173,7 +145,7 @@ def test_a_distributions_preview_is_the_parts_then_declared(app, demo):
 
 
 def test_a_distribution_is_paid_from_the_enterprises_page(app, demo):
-    officer = staff(app, OFFICER)
+    officer = signed_in(app, OFFICER)
     party = demo.enterprise_party_id
     page = officer.get(f"/office/enterprises/{party}/shares")
     unpaid = api_get(app, demo, f"/v1/enterprises/{party}/distributions")[0]

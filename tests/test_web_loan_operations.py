@@ -15,6 +15,7 @@ from ledger.errors import Rejection
 from store import audit_log
 from tests.test_api_loans import approved_loan, disburse, lender, product_body, repay  # noqa: F401
 from tests.test_web_sessions import Browser, csrf_of, person
+from tests.web_helpers import key_of
 from web.i18n import translations
 
 THAI = translations("th")
@@ -54,10 +55,6 @@ def active_loan(lender: dict) -> int:  # noqa: F811
     loan = approved_loan(lender)
     assert disburse(lender, loan["id"]).status_code == 201
     return loan["id"]
-
-
-def key_of(page) -> str:
-    return re.search(r'name="key" value="([0-9a-f]{32})"', page.text).group(1)
 
 
 def previewed_of(page) -> str:

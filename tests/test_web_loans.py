@@ -13,26 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from api.app import create_app
 from ledger.loans import Amortization, Component, DayCount, FrequencyUnit, InterestMethod, LoanTerms, schedule
 from ledger.money import format_amount, people_amount
 from store import audit_log, books, equity, loans, users
 from tests.conftest import NOW, Api, make_user
-from tests.test_web_sessions import Browser, csrf_of
+from tests.test_web_sessions import csrf_of
+from tests.web_helpers import ADMIN, APPROVER, OFFICER, key_of, signed_in
 from web.office_loan_forms import PRODUCT_FIELDS, read_terms, typed_fields
-
-OFFICER, APPROVER, ADMIN = ("officer", "officer-demo"), ("approver", "approver-demo"), ("manager", "manager-demo")
-
-
-@pytest.fixture
-def app(db, clock, demo):
-    return create_app(db, clock)
-
-
-def signed_in(app, person: tuple[str, str]) -> Browser:
-    browser = Browser(app)
-    assert browser.sign_in(*person).status_code == 303
-    return browser
 
 
 @pytest.fixture
@@ -43,10 +30,6 @@ def officer(app):
 @pytest.fixture
 def approver(app):
     return signed_in(app, APPROVER)
-
-
-def key_of(page) -> str:
-    return re.search(r'name="key" value="([0-9a-f]{32})"', page.text).group(1)
 
 
 def fund_book(db) -> dict:
@@ -323,7 +306,7 @@ def test_the_api_lists_loans_by_incubation_centre_as_the_page_does(app, db):
     network = party_named(db, "Northern Community Organisations Network")
     with db.read() as connection:
         of_centre = [loan["id"] for loan in all_loans(db)
-                     if books.get_party(connection, loan["borrower_party_id"])["centre_id"] == centre["id"]]  # fmt: skip
+                     if books.get_party(connection, loan["borrower_party_id"])["centre_id"] == centre["id"]]
     assert of_centre and len(of_centre) < len(all_loans(db))  # the demo has a loan at another centre
     assert [loan["id"] for loan in reader.get("/v1/loans", centre_id=centre["id"]).json()["data"]] == of_centre
     assert reader.get("/v1/loans", centre_id=network["id"]).json()["data"] == []

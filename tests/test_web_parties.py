@@ -8,16 +8,14 @@ import re
 
 import pytest
 
-from api.app import create_app
 from api.personal import valid_national_id
 from ledger.errors import Rejection
 from store import audit_log, books
-from store.demo import DEMO_PEOPLE
 from tests.conftest import NOW, Api, attempt, make_user
 from tests.test_web_audit import shown_text
 from tests.test_web_sessions import Browser, csrf_of
+from tests.web_helpers import PEOPLE, signed_in
 
-PEOPLE = {role: (name, password) for name, role, password in DEMO_PEOPLE}
 NATIONAL_ID = "1101700230708"
 MASKED = "*********0708"
 
@@ -28,19 +26,8 @@ def national_id(first_twelve: str) -> str:
 
 
 @pytest.fixture
-def app(db, clock, demo):
-    return create_app(db, clock)
-
-
-def signed_in(app, role: str) -> Browser:
-    browser = Browser(app)
-    assert browser.sign_in(*PEOPLE[role]).status_code == 303
-    return browser
-
-
-@pytest.fixture
 def officer(app) -> Browser:
-    return signed_in(app, "officer")
+    return signed_in(app, PEOPLE["officer"])
 
 
 @pytest.fixture
@@ -132,7 +119,7 @@ def test_national_ids_are_masked_on_the_pages_for_every_role_but_admin(app, offi
     assert register(officer, national_id=NATIONAL_ID, contact="คุณมาลี", key="form-6").status_code == 303
     party_id = re.search(r'href="/office/parties/(\d+)"', officer.get("/office/parties?name=หนองโพ").text).group(1)
     for role, shown in (("officer", MASKED), ("approver", MASKED), ("admin", NATIONAL_ID)):
-        browser = officer if role == "officer" else signed_in(app, role)
+        browser = officer if role == "officer" else signed_in(app, PEOPLE[role])
         page = browser.get(f"/office/parties/{party_id}")
         assert page.status_code == 200
         assert shown in page.text and (role == "admin" or NATIONAL_ID not in page.text), role
@@ -177,14 +164,14 @@ def test_the_party_page_shows_its_books_loans_shares_and_welfare_contributions(o
 
 @pytest.mark.parametrize("role", ["auditor", "enterprise"])
 def test_those_who_do_not_deal_with_parties_are_refused(app, role):
-    browser = signed_in(app, role)
+    browser = signed_in(app, PEOPLE[role])
     for path in ("/office/parties", "/office/parties/1", "/office/parties/new", "/office/parties/1/edit",
                  "/office/parties/1/export.json"):  # fmt: skip
         assert browser.get(path).status_code == 403, path
 
 
 def test_an_approver_sees_the_parties_but_may_not_register_or_change_one(app, api):
-    approver = signed_in(app, "approver")
+    approver = signed_in(app, PEOPLE["approver"])
     assert approver.get("/office/parties").status_code == 200
     assert "/office/parties/new" not in approver.get("/office/parties").text
     assert approver.get("/office/parties/1").status_code == 200

@@ -4,36 +4,8 @@ figures; a rule is made and ended, a settlement recorded and reversed with its r
 API's audited write (a form sent twice is one write), a refused form keeps what was typed with
 the API's reason beside the field; the cap changes only through the admin command."""
 
-import re
-
-import pytest
-from fastapi.testclient import TestClient
-
-from api.app import create_app
-from tests.test_web_sessions import Browser, csrf_of
-
-OFFICER, AUDITOR, ADMIN = ("officer", "officer-demo"), ("auditor", "auditor-demo"), ("manager", "manager-demo")
-
-
-@pytest.fixture
-def app(db, clock, demo):
-    return create_app(db, clock)
-
-
-def staff(app, person) -> Browser:
-    browser = Browser(app)
-    assert browser.sign_in(*person).status_code == 303
-    return browser
-
-
-def api_get(app, demo, path: str):
-    answer = TestClient(app).get(path, headers={"Authorization": f"Bearer {demo.admin_token}"})
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def key_of(page) -> str:
-    return re.search(r'name="key" value="([0-9a-f]{32})"', page.text).group(1)
+from tests.test_web_sessions import csrf_of
+from tests.web_helpers import ADMIN, AUDITOR, OFFICER, api_get, key_of, signed_in
 
 
 def fund_id(app, demo) -> int:
@@ -44,7 +16,7 @@ def fund_id(app, demo) -> int:
 def test_the_funds_figures_are_the_apis(app, demo):
     fund = fund_id(app, demo)
     for person in (OFFICER, AUDITOR):
-        page = staff(app, person).get(f"/office/welfare/funds/{fund}?as_of=14/06/2567")
+        page = signed_in(app, person).get(f"/office/welfare/funds/{fund}?as_of=14/06/2567")
         assert page.status_code == 200
         receivables = api_get(app, demo, f"/v1/welfare-funds/{fund}/receivables?as_of=2024-06-14")
         assert f"{float(receivables['total']):,.2f}" in page.text
@@ -55,11 +27,11 @@ def test_the_funds_figures_are_the_apis(app, demo):
         costs = api_get(app, demo, f"/v1/welfare-funds/{fund}/administration-costs")
         assert f"{float(costs['cap']['cap']):,.2f}" in page.text
         assert "<svg" in page.text and "สมาชิก" in page.text
-    assert staff(app, OFFICER).get("/office/welfare").status_code == 200
+    assert signed_in(app, OFFICER).get("/office/welfare").status_code == 200
 
 
 def test_a_rule_is_made_and_ended_and_an_overlapping_one_is_refused_beside_its_date(app, demo):
-    officer = staff(app, OFFICER)
+    officer = signed_in(app, OFFICER)
     fund, enterprise = fund_id(app, demo), demo.enterprise_party_id
     page = officer.get("/office/welfare/rules")
     typed = {"key": key_of(page), "enterprise_party_id": str(enterprise), "fund_party_id": str(fund),
@@ -81,7 +53,7 @@ def test_a_rule_is_made_and_ended_and_an_overlapping_one_is_refused_beside_its_d
 
 
 def test_a_settlement_is_recorded_and_reversed_with_its_reason(app, demo):
-    officer = staff(app, OFFICER)
+    officer = signed_in(app, OFFICER)
     fund, enterprise = fund_id(app, demo), demo.enterprise_party_id
     page = officer.get("/office/welfare/settlements")
     typed = {"key": key_of(page), "enterprise_party_id": str(enterprise), "fund_party_id": str(fund),
@@ -106,8 +78,8 @@ def test_a_settlement_is_recorded_and_reversed_with_its_reason(app, demo):
 
 def test_the_cap_changes_only_through_the_admin_command(app, demo):
     fund = fund_id(app, demo)
-    assert staff(app, OFFICER).post(f"/office/welfare/funds/{fund}/settings", {"key": "k"}).status_code == 403
-    admin = staff(app, ADMIN)
+    assert signed_in(app, OFFICER).post(f"/office/welfare/funds/{fund}/settings", {"key": "k"}).status_code == 403
+    admin = signed_in(app, ADMIN)
     page = admin.get(f"/office/welfare/funds/{fund}")
     proposed = admin.post(f"/office/welfare/funds/{fund}/settings", {"key": key_of(page), "admin_cap_percent": "15",
                           "member_daily": "1.00"}, token=csrf_of(page))  # fmt: skip

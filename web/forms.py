@@ -2,6 +2,7 @@
 show beside the field (None when it was understood), never raises."""
 
 import re
+import uuid
 from datetime import date
 
 from ledger.calendar import THAI_DIGITS, PageDateError, page_form, parse_page_date
@@ -55,3 +56,8 @@ def read_amount(text: str) -> tuple[int | None, dict | None]:
 def message(message_id: str, **values) -> dict:
     """A message for a template to translate: its id and the values it takes."""
     return {"message": message_id, "values": values}
+
+
+def new_key() -> str:
+    """The idempotency key a form is given when first shown: sent twice, it is one write."""
+    return uuid.uuid4().hex

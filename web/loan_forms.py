@@ -8,7 +8,6 @@ of the operation itself is shown beside the field it is about, in the words of t
 problem title for its reason (api.problem_text.TITLES: one Thai text for the API and the pages).
 """
 
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
@@ -17,14 +16,19 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from api.problem_text import TITLES
+from ledger.calendar import THAI_DIGITS
 from ledger.errors import LedgerError, Rejection
 from ledger.loans import loan_rate
 from ledger.money import format_amount
-from web.forms import message, read_amount, read_date
+from web.forms import message, new_key, read_amount, read_date
 from web.i18n import N_
 
 MAX_TYPED = 600  # a field as typed; the API's own limits are checked when it is read
 FORM_ONLY = ("key", "step", "previewed")
+RATE_MESSAGES = {
+    Rejection.malformed_rate: N_("Write a percentage a year, like 4 or 3.5."),
+    Rejection.rate_out_of_range: N_("A rate is from 0 to 100 percent a year, with at most 6 decimal places."),
+}
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class Field:
 def blank(fields: tuple[Field, ...], today_typed: str) -> dict[str, str]:
     """A new form: dates today, choices their first, and a new idempotency key."""
     typed = {f.name: today_typed if f.kind == "date" else f.choices[0][0] if f.choices else "" for f in fields}
-    return {**typed, "key": uuid.uuid4().hex, "step": "", "previewed": ""}
+    return {**typed, "key": new_key(), "step": "", "previewed": ""}
 
 
 async def _sent(request: Request) -> dict[str, str]:
@@ -80,7 +84,7 @@ def _read(field: Field, text: str) -> tuple[object, dict | None]:
     if field.kind == "amount":
         return read_amount(text)
     if field.kind == "rate":
-        return _rate(text)
+        return read_rate(text)
     if field.kind == "count":
         if not text.isdigit() or int(text) > 1200:
             return None, message(N_("Write a whole number from 0 to 1200."))
@@ -92,11 +96,13 @@ def _read(field: Field, text: str) -> tuple[object, dict | None]:
     return text, None
 
 
-def _rate(text: str) -> tuple[Decimal | None, dict | None]:
+def read_rate(text: str) -> tuple[Decimal | None, dict | None]:
+    """A loan's rate in percent a year as typed (Thai digits too), as the ledger reads it."""
+    typed = text.strip().translate(THAI_DIGITS)
     try:
-        return loan_rate(text), None
-    except LedgerError:
-        return None, message(N_("Write the rate as a percentage a year from 0 to 100, like 3.5."))
+        return loan_rate(typed), None
+    except LedgerError as error:
+        return None, message(RATE_MESSAGES.get(error.reason, RATE_MESSAGES[Rejection.malformed_rate]))
 
 
 def body_of(schema: type[BaseModel], fields: tuple[Field, ...], values: dict) -> BaseModel:

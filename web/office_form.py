@@ -9,7 +9,6 @@ and dates: Buddhist Era accepted); a refusal of the operation is shown beside th
 about in the words of the API's reason (`api.problem_text.TITLES`, translated by the page).
 """
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,7 +19,7 @@ from api.problem_text import TITLES
 from ledger.calendar import THAI_DIGITS
 from ledger.errors import LedgerError, Rejection
 from ledger.money import format_amount, parse_rate
-from web.forms import message, read_amount, read_date
+from web.forms import message, new_key, read_amount, read_date
 from web.i18n import N_
 
 MAX_TEXT = 500  # a reason or a note, as the API's
@@ -47,7 +46,7 @@ class OfficeForm:
     def blank(self, **values: str) -> dict[str, str]:
         """A new form: empty fields (or `values`), the first option of a choice, a new key."""
         first = {f.name: f.options[0][0] for f in self.fields if f.options}
-        return {**{f.name: "" for f in self.fields}, **first, **values, "key": uuid.uuid4().hex}
+        return {**{f.name: "" for f in self.fields}, **first, **values, "key": new_key()}
 
     def read(self, typed: Mapping[str, str]) -> tuple[dict, list[tuple[str, dict]]]:
         """The values the form asks for, or the messages of the fields that could not be read."""

@@ -9,7 +9,6 @@ refusal of the operation is put beside the field it is about (`refusal`). No rul
 here: a message only names, in plain words, the rule the ledger applied.
 """
 
-import uuid
 from typing import Annotated, get_args
 
 from fastapi import Depends, Request
@@ -31,14 +30,13 @@ from ledger.loans import (
     LoanTerms,
     Rounding,
     Schedule,
-    loan_rate,
     schedule,
 )
 from ledger.money import format_amount, parse_amount
-from web.forms import message, read_amount, read_date
+from web.forms import message, new_key, read_amount, read_date
 from web.i18n import N_
+from web.loan_forms import MAX_TYPED, read_rate
 
-MAX_TYPED = 500
 RATE_CHANGE_ROWS = 3
 GUARANTOR_ROWS = 2
 ACCOUNT_ROLES = get_args(AccountRole)
@@ -93,10 +91,6 @@ APPLICATION_FIELDS = ("key", "product_id", "borrower_party_id", "amount", "savin
                         for part in ("name", "relationship", "party_id")))  # fmt: skip
 
 COUNT_MESSAGE = N_("Write a whole number, like 12.")
-RATE_MESSAGES = {
-    Rejection.malformed_rate: N_("Write a percentage a year, like 4 or 3.5."),
-    Rejection.rate_out_of_range: N_("A rate is from 0 to 100 percent a year, with at most 6 decimal places."),
-}
 # A refusal of the ledger, beside the field it is about; a refusal naming one of several
 # fields in its detail (`grace_interest_periods must be ...`) goes beside that one.
 REFUSALS = {
@@ -138,10 +132,6 @@ def typed_fields(form, names: tuple[str, ...]) -> dict[str, str]:
     return {name: str(form.get(name, ""))[:MAX_TYPED] for name in names}
 
 
-def new_key() -> str:
-    return uuid.uuid4().hex
-
-
 def blank_product(today_typed: str) -> dict[str, str]:
     """A new product form, with the API's defaults and a new idempotency key."""
     defaults = LoanTermsBody(rate_annual_percent="4", term_instalments=12)
@@ -160,11 +150,9 @@ def read_count(text: str) -> int | None:
 
 
 def _rate(text: str) -> tuple[str | None, dict | None]:
-    typed = text.strip().translate(THAI_DIGITS)
-    try:
-        return str(loan_rate(typed)), None
-    except LedgerError as error:
-        return None, message(RATE_MESSAGES.get(error.reason, RATE_MESSAGES[Rejection.malformed_rate]))
+    """A rate as the API's body writes it (decimal text), or its message."""
+    rate, error = read_rate(text)
+    return (None, error) if error else (str(rate), None)
 
 
 def read_baht(text: str) -> tuple[int | None, dict | None]:

@@ -19,7 +19,7 @@ def demo_loan(db) -> int:
     with db.read() as connection:
         active = loans.list_loans(connection, filters={"status": "active"}, only_party=None, after=0, limit=10)
         [loan] = [loan for loan in active
-                  if books.get_party(connection, loan["borrower_party_id"])["kind"] == "community_enterprise"]  # fmt: skip
+                  if books.get_party(connection, loan["borrower_party_id"])["kind"] == "community_enterprise"]
     return loan["id"]
 
 

@@ -44,7 +44,8 @@ from web.templating import render
 
 router = page_router()
 LoanOfficer = Annotated[Principal, Depends(page_role(LOAN_OFFICERS))]
-DATE_REFUSALS = ("date_in_future", "date_before_last_transaction", "period_closed")
+# The refusals about an operation's date, shown beside its date field.
+DATE_REFUSALS = dict.fromkeys(("date_in_future", "date_before_last_transaction", "period_closed"), "effective_date")
 
 
 def card(loan_id: int) -> str:
@@ -73,7 +74,6 @@ REPAYMENT_FIELDS = (
     Field("effective_date", N_("Date the money was received"), "date"),
     Field("amount", N_("Amount received, in baht"), "amount", hint=N_("For example 10,217.99 or 10217.99")),
 )
-REPAYMENT_REFUSALS = dict.fromkeys(DATE_REFUSALS, "effective_date")
 
 
 @router.get("/office/loans/{loan_id}/repayments/new")
@@ -113,7 +113,7 @@ def repayment_preview_or_save(request: Request, principal: LoanOfficer, loan_id:
     try:
         loans_api.repay(loan_id, body, request, write, principal, request.app.state.clock)
     except LedgerError as error:
-        return _repayment_page(request, loan_id, typed, *_refused(error, REPAYMENT_REFUSALS, "amount"))
+        return _repayment_page(request, loan_id, typed, *_refused(error, DATE_REFUSALS, "amount"))
     return RedirectResponse(card(loan_id), 303)
 
 
@@ -124,7 +124,7 @@ def _preview(request: Request, loan_id: int, values: dict) -> tuple[loans.Repaym
             preview = loans.preview_repayment(connection, loan_id, amount_satang=values["amount"],
                                               on=values["effective_date"], today=today)  # fmt: skip
     except LedgerError as error:
-        return None, _refused(error, REPAYMENT_REFUSALS, "amount")[0]
+        return None, _refused(error, DATE_REFUSALS, "amount")[0]
     return preview, []
 
 
@@ -241,7 +241,7 @@ OPERATIONS = {
                hint=N_("Instead of extra instalments: the term follows from it")),
          Field("reason", N_("Why is the loan rescheduled?"), "text")),
         RescheduleCreate, _clocked(loans_api.reschedule), LOAN_OFFICERS,
-        {**dict.fromkeys(DATE_REFUSALS, "effective_date"), "invalid_term": "extra_instalments",
+        {**DATE_REFUSALS, "invalid_term": "extra_instalments",
          "invalid_request": "extra_instalments",
          "reason_required": "reason", "rate_out_of_range": "rate_annual_percent"},
         check=_check_reschedule,
@@ -264,7 +264,7 @@ OPERATIONS = {
         N_("Write the loan off"),
         (DATE, Field("reason", N_("Why is the loan written off?"), "text", max_length=500)),
         WriteOffCreate, _clocked(loans_api.write_off), APPROVERS,
-        {**dict.fromkeys(DATE_REFUSALS, "effective_date"), "reason_required": "reason"},
+        {**DATE_REFUSALS, "reason_required": "reason"},
         check=_check_write_off, irreversible=True,
     ),  # fmt: skip
     "recovery": Operation(
@@ -273,14 +273,14 @@ OPERATIONS = {
            "recovered."),
         N_("Record the recovery"),
         (DATE, AMOUNT), MoneyMovement, _clocked(loans_api.recover), LOAN_OFFICERS,
-        dict.fromkeys(DATE_REFUSALS, "effective_date"),
+        DATE_REFUSALS,
     ),  # fmt: skip
     "refund": Operation(
         N_("Refund an overpayment"),
         N_("Pay back to the borrower what it paid beyond what was due, at most the overpayment it holds."),
         N_("Refund"),
         (DATE, AMOUNT), MoneyMovement, _clocked(loans_api.refund), LOAN_OFFICERS,
-        dict.fromkeys(DATE_REFUSALS, "effective_date"),
+        DATE_REFUSALS,
     ),  # fmt: skip
     "rebate": Operation(
         N_("Give an interest rebate"),
@@ -293,7 +293,7 @@ OPERATIONS = {
                         ("cash", N_("Paid out in cash")))),
          Field("reason", N_("Why is the rebate given?"), "text", max_length=400)),
         RebateCreate, _clocked(loans_api.rebate), APPROVERS,
-        {**dict.fromkeys(DATE_REFUSALS, "effective_date"), "not_in_good_standing": "effective_date",
+        {**DATE_REFUSALS, "not_in_good_standing": "effective_date",
          "reason_required": "reason"},
     ),  # fmt: skip
 }

@@ -27,6 +27,7 @@ from ledger.errors import LedgerError
 from store import books, loans
 from store.users import Principal
 from web import office_loan_forms
+from web.forms import new_key
 from web.office_loan_forms import ProductTyped
 from web.routes import page_router
 from web.session import page_role
@@ -70,7 +71,7 @@ def save_product(request: Request, principal: PageLoanOfficer, typed: ProductTyp
     if errors:
         return _form(request, typed, errors)
     try:
-        write = form_write(request, typed["key"] or office_loan_forms.new_key(), body.model_dump(mode="json"))
+        write = form_write(request, typed["key"] or new_key(), body.model_dump(mode="json"))
         answer = create_product(body, request, write, principal)
     except LedgerError as error:
         found = office_loan_forms.refusal(error)

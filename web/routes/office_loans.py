@@ -39,7 +39,7 @@ from ledger.tabular import Column, Label, Table
 from store import books, equity, loans, users
 from store.users import Principal
 from web import office_loan_forms
-from web.forms import message, read_amount
+from web.forms import message, new_key, read_amount
 from web.i18n import N_, language_of
 from web.office_loan_forms import ApplicationTyped
 from web.routes import page_router
@@ -128,7 +128,7 @@ def apply(request: Request, principal: PageLoanOfficer, typed: ApplicationTyped,
     if errors:
         return _application(request, typed, errors)
     try:
-        write = form_write(request, typed["key"] or office_loan_forms.new_key(), body.model_dump(mode="json"))
+        write = form_write(request, typed["key"] or new_key(), body.model_dump(mode="json"))
         answer = loan_api.apply_for_loan(body, request, write, principal)
     except LedgerError as error:
         found = office_loan_forms.refusal(error)
@@ -209,7 +209,7 @@ def _approval_refusal(loan: dict, principal: Principal) -> str | None:
 
 @router.post("/office/loans/{loan_id}/approval")
 def approve(request: Request, principal: PageApprover, loan_id: IdPath, key: FormText = ""):
-    write = form_write(request, key or office_loan_forms.new_key(), {"loan_id": loan_id})
+    write = form_write(request, key or new_key(), {"loan_id": loan_id})
     try:
         loan_api.approve_loan(loan_id, request, write, principal)
     except LedgerError as error:
@@ -245,7 +245,7 @@ def _decide(request: Request, principal: Principal, loan_id: int, kind: str, rea
     typed_reason, error = office_loan_forms.read_reason(reason)
     if error:
         return _decision_page(request, principal, loan_id, {kind: error}, typed={kind: reason})
-    write = form_write(request, key or office_loan_forms.new_key(), {"loan_id": loan_id, "reason": typed_reason})
+    write = form_write(request, key or new_key(), {"loan_id": loan_id, "reason": typed_reason})
     try:
         DECISIONS[kind](loan_id, LoanEndCreate(reason=typed_reason), request, write, principal, request.app.state.clock)
     except LedgerError as error:
@@ -262,7 +262,7 @@ def _decision_page(request: Request, principal: Principal, loan_id: int, errors:
         borrower = books.get_party(connection, loan["borrower_party_id"])
         product = loans.get_product(connection, loan["product_id"])
     return render(request, "office_loan_decision.html", 422 if errors else 200, loan=loan, borrower=borrower,
-                  product=product, errors=errors, typed=typed or {}, key=office_loan_forms.new_key(),
+                  product=product, errors=errors, typed=typed or {}, key=new_key(),
                   refusal=_approval_refusal(loan, principal), may_approve=principal.role in APPROVERS,
                   may_withdraw=principal.role in LOAN_OFFICERS)  # fmt: skip
 
@@ -276,7 +276,7 @@ def disbursement_form(request: Request, principal: PageLoanOfficer, loan_id: IdP
     with request.app.state.db.read() as connection:
         loan, left = _left_to_pay_out(connection, loan_id, today)
     typed = {"amount": format_amount(left, grouped=True) if left > 0 else "", "effective_date": page_form(today),
-             "key": office_loan_forms.new_key()}  # fmt: skip
+             "key": new_key()}  # fmt: skip
     return _disbursement(request, loan, left, typed, [])
 
 
@@ -290,7 +290,7 @@ def disburse(request: Request, principal: PageLoanOfficer, loan_id: IdPath, amou
     body, errors = office_loan_forms.read_tranche(typed)
     if errors:
         return _disbursement(request, loan, left, typed, errors)
-    write = form_write(request, key or office_loan_forms.new_key(), body.model_dump(mode="json"))
+    write = form_write(request, key or new_key(), body.model_dump(mode="json"))
     try:
         loan_api.disburse(loan_id, body, request, write, principal, request.app.state.clock)
     except LedgerError as error:
