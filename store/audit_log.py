@@ -109,7 +109,7 @@ def recent_records(connection: Connection, *, before: int | None, limit: int,
                    filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """The latest records first, those before the sequence number `before` if given. `filters`
     may name an `actor` and an `action` (each equal: indexes with the sequence number lead with
-    them, migration 0018), and moments `since` (included) and `until` (excluded)."""
+    them, migration 0020), and moments `since` (included) and `until` (excluded)."""
     query = select(audit_t).order_by(audit_t.c.seq.desc()).limit(limit)
     if before is not None:
         query = query.where(audit_t.c.seq < before)
