@@ -10,15 +10,20 @@ TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test bench fuzz reliability audit-deps lint clean messages chromium lock upgrade
 
-# The project itself goes in with --no-deps: everything it needs came from the lock, hash-checked.
+# A lock names every package, so pip installs exactly those (--no-deps) and resolves nothing: a
+# resolving pip older than the lock's own (a new venv's) refuses a dependency asked for with
+# extras in hash-checking mode. `pip check` then proves the set complete. The project itself
+# goes in with --no-deps too: everything it needs came from the lock, hash-checked.
 $(RUN_STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	touch $@
 
 $(TEST_STAMP): requirements-test.lock $(RUN_STAMP)
-	$(BIN)/pip install --quiet --require-hashes -r requirements-test.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-test.lock
+	$(BIN)/pip check
 	touch $@
 
 run: $(RUN_STAMP)
