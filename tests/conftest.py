@@ -1,9 +1,11 @@
 """Fixtures: a freshly migrated database per test (a copy of a template migrated once per run),
 on SQLite, or on PostgreSQL when CODI_TEST_DB=postgres and TEST_DATABASE_URL names a server."""
 
+import contextlib
 import itertools
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -11,7 +13,7 @@ from datetime import UTC, date, datetime
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -74,6 +76,7 @@ class Databases:
 
     def __init__(self, workdir) -> None:
         self.workdir = workdir
+        self._demo: Demo | None = None
         if ON_POSTGRES:
             self.name = f"codi_test_{uuid.uuid4().hex[:8]}"
             with _admin_engine().connect() as c:
@@ -111,10 +114,68 @@ class Databases:
                 c.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER ALL"))
         engine.dispose()
 
+    def with_demo(self, database: Database) -> Demo:
+        """Load the demo into a fresh `database`: loaded once per run, then copied in, for the
+        demo takes seconds to build and hundreds of tests read it. The copy is the whole database,
+        rows, sequences and audit chain, so a test cannot tell it from a demo it loaded itself."""
+        if self._demo is None:
+            self._demo = load_demo(database, now=NOW)
+            self._demo_copy = _PostgresCopy(database) if ON_POSTGRES else _SqliteCopy(database, self.workdir)
+        else:
+            self._demo_copy.restore(database)
+        return self._demo
+
     def close(self) -> None:
         if ON_POSTGRES:
             with _admin_engine().connect() as c:
                 c.execute(text(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
+
+
+class _SqliteCopy:
+    """A database file copied page by page with SQLite's online backup, which is safe under the
+    target's open (WAL) connections."""
+
+    def __init__(self, database: Database, workdir) -> None:
+        self.path = str(workdir / "demo.db")
+        with contextlib.closing(sqlite3.connect(self.path)) as copy, _driver_connection(database) as source:
+            source.backup(copy)
+
+    def restore(self, database: Database) -> None:
+        with contextlib.closing(sqlite3.connect(self.path)) as copy, _driver_connection(database) as target:
+            copy.backup(target)
+
+
+@contextlib.contextmanager
+def _driver_connection(database: Database):
+    pooled = database.writer_engine.raw_connection()
+    try:
+        yield pooled.driver_connection
+    finally:
+        pooled.close()
+
+
+class _PostgresCopy:
+    """Every table's rows and every sequence's position, written back into an emptied database
+    with the triggers off (as `Databases._empty_postgres` empties it)."""
+
+    def __init__(self, database: Database) -> None:
+        self.tables = MetaData()
+        self.tables.reflect(database.writer_engine, only=TABLES)
+        with database.read() as c:
+            self.rows = {t: [dict(r._mapping) for r in c.execute(self.tables.tables[t].select())] for t in TABLES}
+            self.sequences = c.execute(text(
+                "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences WHERE last_value IS NOT NULL"
+            )).all()  # fmt: skip
+
+    def restore(self, database: Database) -> None:
+        with database.write() as c:
+            c.execute(text("SET LOCAL session_replication_role = replica"))
+            c.execute(text("DELETE FROM audit_head"))
+            for name in reversed(TABLES):  # parents first
+                if self.rows[name]:
+                    c.execute(self.tables.tables[name].insert(), self.rows[name])
+            for sequence, value in self.sequences:
+                c.execute(text("SELECT setval(:s, :v)"), {"s": sequence, "v": value})
 
 
 @pytest.fixture(scope="session")
@@ -178,9 +239,9 @@ class Api:
 
 
 @pytest.fixture
-def demo(db) -> Demo:
+def demo(databases, db) -> Demo:
     """The demo (store.demo) loaded on the test clock's day: what the pages' tests read."""
-    return load_demo(db, now=NOW)
+    return databases.with_demo(db)
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from store.demo import load_demo
-from tests.conftest import NOW, FixedClock
+from tests.conftest import FixedClock
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -40,10 +39,8 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(db) -> Iterator[str]:
+def server(db, demo) -> Iterator[str]:
     """The app with the demo loaded, served by uvicorn in a thread; yields its base URL."""
-    demo = load_demo(db, now=NOW)
-    assert demo is not None
     port = free_port()
     config = uvicorn.Config(create_app(db, FixedClock()), host="127.0.0.1", port=port, log_level="warning",
                             ws="none", lifespan="off")  # fmt: skip
