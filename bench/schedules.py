@@ -43,6 +43,7 @@ def portfolio(count: int, seed: int, **shape) -> list[Loan]:
     """`count` seeded loans of 180 monthly instalments (or another `shape` of the terms)."""
     rng = random.Random(seed)
     products = [LoanTerms(rate_annual_percent=Decimal(rate), term_instalments=180, **shape) for rate in RATES]
+
     def loan() -> Loan:
         amount, terms = rng.randrange(10_000_000, 300_000_001), rng.choice(products)
         return amount, terms, FIRST_DAY + timedelta(days=rng.randrange(DISBURSEMENT_DAYS))
