@@ -43,8 +43,9 @@ the product is exact in 28 digits and an exact tie is representable, and a value
 tie lies at least 1/(2 x den) away from one, far more than the error of Decimal's one division.
 Daily factors count rates in millionths of a percent over 100 x 10^6 x (365 x 366 for actual
 day count), so parts over 365 and over 366 add up exactly before the one rounding. A test holds
-the schedule to a straightforward Decimal and relativedelta reference. Due dates, the costly
-part, are cached per (anchor, step, count).
+the schedule to a straightforward Decimal and relativedelta reference. Monthly due dates, the
+costly part, are slices of one list of dates per day of the month (`_month_ladder`), so a
+portfolio disbursed over any number of years computes none of them twice.
 
 Grace. `grace_principal_periods` first instalments repay no principal (interest only); the level
 instalment then amortises over the rest. `grace_interest_periods` first instalments pay no
@@ -84,7 +85,7 @@ from decimal import Context, Decimal, localcontext
 from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
-from itertools import accumulate, pairwise
+from itertools import accumulate, pairwise, repeat
 from math import lcm
 from typing import NamedTuple
 
@@ -97,7 +98,7 @@ from ledger.money import MAX_AMOUNT_SATANG, format_amount, parse_rate, to_satang
 __all__ = [
     "BOT_CLASSES", "DEFAULT_AGEING_BOUNDS", "DEFAULT_ALLOCATION_ORDER", "MAX_INSTALMENTS",
     "Allocation", "Amortization", "Component", "DayCount", "DeferredInterest", "FrequencyUnit",
-    "Instalment", "InterestBasis", "InterestMethod", "LoanClass", "LoanTerms", "RateChange",
+    "Instalment", "Instalments", "InterestBasis", "InterestMethod", "LoanClass", "LoanTerms", "RateChange",
     "Rounding", "Schedule", "accrual_for_day", "accrued_interest", "ageing_bucket",
     "allocate_payment", "apply_advance_payment", "arrears_satang", "days_past_due", "days_past_due_having_paid",
     "due_dates", "is_non_performing", "level_instalment", "loan_class", "loan_rate", "overdue_principal",
@@ -366,19 +367,42 @@ def _step(unit: FrequencyUnit, count: int) -> relativedelta:
     return relativedelta(**{str(unit): count})
 
 
-@lru_cache(maxsize=1024)  # a portfolio's start dates over a few years; ~7 MB at 180 dates each
+# Monthly due dates come from a ladder per day of the month: the date of that day (or the month's
+# last day, if shorter) in every month of the window in which a schedule may fall due, so that an
+# anchor's dates are one slice of it, shared by every anchor on that day, however many. Dates are
+# kept from the first month of EARLIEST_DATE's year to the end of the last year a loan disbursed by
+# LATEST_DISBURSEMENT may reach: its first repayment within a step (a term's length at most) and a
+# year, its last one a term later.
+_LADDER_FIRST_YEAR = EARLIEST_DATE.year
+_LADDER_YEARS = LATEST_DISBURSEMENT.year + 2 * MAX_TERM_YEARS + 2 - _LADDER_FIRST_YEAR
+
+
+@lru_cache(maxsize=31)  # ~190 KB each: 4,812 months
+def _month_ladder(day: int) -> tuple[date, ...]:
+    return tuple(
+        date(year, month, min(day, calendar.monthrange(year, month)[1]))
+        for year in range(_LADDER_FIRST_YEAR, _LADDER_FIRST_YEAR + _LADDER_YEARS)
+        for month in range(1, 13)
+    )
+
+
 def _dates(anchor: date, unit: FrequencyUnit, every: int, count: int, first_is_anchor: bool) -> tuple[date, ...]:
     """anchor + k x step for k = 1..count (or 0..count-1), each from the anchor: no day is lost."""
-    ks = range(count) if first_is_anchor else range(1, count + 1)
+    first = 0 if first_is_anchor else 1
     if unit in (FrequencyUnit.days, FrequencyUnit.weeks):
         days = every * (7 if unit is FrequencyUnit.weeks else 1)
-        return tuple(anchor + timedelta(days=days * k) for k in ks)
+        start = anchor.toordinal() + first * days
+        return tuple(map(date.fromordinal, range(start, start + count * days, days)))
     months = every * (12 if unit is FrequencyUnit.years else 1)
-    return tuple(anchor + relativedelta(months=months * k) for k in ks)
+    start = (anchor.year - _LADDER_FIRST_YEAR) * 12 + anchor.month - 1 + first * months
+    stop = start + count * months
+    if 0 <= start and stop <= _LADDER_YEARS * 12:
+        return _month_ladder(anchor.day)[start:stop:months]
+    return tuple(anchor + relativedelta(months=months * k) for k in range(first, first + count))
 
 
 def due_dates(terms: LoanTerms, disbursed_on: date) -> tuple[date, ...]:
-    """The due dates of every instalment, strictly increasing (cached: they are the costly part)."""
+    """The due dates of every instalment, strictly increasing."""
     first = terms.first_repayment_on
     anchor = disbursed_on if first is None else first
     unit, every, n = terms.repayment_unit, terms.repayment_every, terms.term_instalments
@@ -559,14 +583,63 @@ class Instalment(NamedTuple):
     interest_accrued_satang: int
 
 
+_new_tuple = tuple.__new__
+
+
+class Instalments(Sequence[Instalment]):
+    """A schedule's instalments: an immutable sequence, sliced, compared and hashed as a tuple of
+    them is. Each is kept as a plain tuple of its ints and date, which the garbage collector stops
+    tracking the first time it sees it, and read as an `Instalment`, made when asked for. (The
+    collector never stops tracking a tuple subclass: a portfolio's schedules, kept as Instalments,
+    were walked by every full collection, and building them ran at half the speed.)"""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Iterable[Sequence[int | date]] = ()) -> None:
+        self._rows = tuple(map(tuple, rows))
+
+    @classmethod
+    def _of_plain(cls, rows: tuple[tuple[int | date, ...], ...]) -> "Instalments":
+        made = object.__new__(cls)
+        made._rows = rows
+        return made
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[Instalment]:
+        return map(_new_tuple, repeat(Instalment), self._rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Instalments._of_plain(self._rows[index])
+        return _new_tuple(Instalment, self._rows[index])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Instalments):
+            return self._rows == other._rows
+        return self._rows == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._rows)
+
+    def __repr__(self) -> str:
+        return f"Instalments({list(self)!r})"
+
+
 @dataclass(frozen=True)
 class Schedule:
-    """The instalments of a loan. Principal + advances sum exactly to the amount (invariant 8)."""
+    """The instalments of a loan. Principal + advances sum exactly to the amount (invariant 8).
+    `instalments` may be given as any sequence of Instalment (or of their fields, in order)."""
 
     amount_satang: int
     disbursed_on: date
-    instalments: tuple[Instalment, ...]
+    instalments: Instalments
     advances: tuple[tuple[int, int], ...] = ()  # (after instalment number, satang) in order
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.instalments, Instalments):
+            object.__setattr__(self, "instalments", Instalments(self.instalments))
 
     @property
     def interest_satang(self) -> int:
@@ -640,14 +713,14 @@ def _deferred_shares(plan: _Plan, deferred: int) -> list[int]:
     return shares
 
 
-def _run(plan: _Plan, amount: int, start: int, balance: int, deferred: int) -> list[Instalment]:
+def _run(plan: _Plan, amount: int, start: int, balance: int, deferred: int) -> list[tuple[int | date, ...]]:
     """The instalments from index `start` on, given the balance and deferred interest then."""
     dates, nums, den, half_even, flat = plan.dates, plan.nums, plan.den, plan.half_even, plan.flat
     level_total, level_principal, multiple = plan.level_total, plan.level_principal, plan.multiple
     grace_p, grace_i, last = plan.grace_principal, plan.grace_interest, len(dates) - 1
     shares = _deferred_shares(plan, deferred) if deferred and start > grace_i else None
-    rows: list[Instalment] = []
-    append, make = rows.append, tuple.__new__  # an Instalment without the keyword handling
+    rows: list[tuple[int | date, ...]] = []  # an Instalment's fields: see `Instalments`
+    append = rows.append
     for k in range(start, last + 1):
         # _round_div(base x num, den), inlined: this loop is where schedules spend their time
         quotient, remainder = divmod((amount if flat else balance) * nums[k], den)
@@ -670,7 +743,7 @@ def _run(plan: _Plan, amount: int, start: int, balance: int, deferred: int) -> l
             principal = -(-(level_principal + due) // multiple) * multiple - due  # _ceil_to, inlined
         principal = 0 if principal < 0 else balance if principal > balance else principal
         balance -= principal
-        append(make(Instalment, (k + 1, dates[k], principal, due, principal + due, balance, accrued)))
+        append((k + 1, dates[k], principal, due, principal + due, balance, accrued))
     return rows
 
 
@@ -678,9 +751,9 @@ def schedule(amount_satang: int, terms: LoanTerms, disbursed_on: date) -> Schedu
     """The repayment schedule of `amount_satang` disbursed on `disbursed_on` under `terms`."""
     _check_amount(amount_satang)
     plan = _plan(amount_satang, terms, disbursed_on)
-    rows = _run(plan, amount_satang, 0, amount_satang, 0)
+    rows = Instalments._of_plain(tuple(_run(plan, amount_satang, 0, amount_satang, 0)))
     assert rows[-1].outstanding_after_satang == 0  # so the principal sums to the amount
-    return Schedule(amount_satang, disbursed_on, tuple(rows))
+    return Schedule(amount_satang, disbursed_on, rows)
 
 
 def apply_advance_payment(
@@ -703,7 +776,7 @@ def apply_advance_payment(
     plan = _plan(current.amount_satang, terms, current.disbursed_on)
     deferred = sum(i.interest_accrued_satang for i in kept[: plan.grace_interest])
     new_rows = _run(plan, current.amount_satang, after_instalment, balance, deferred)
-    while new_rows and new_rows[-1].total_satang == 0:
+    while new_rows and Instalment._make(new_rows[-1]).total_satang == 0:
         new_rows.pop()
     advances = (*current.advances, (after_instalment, amount_satang))
     return Schedule(current.amount_satang, current.disbursed_on, (*kept, *new_rows), advances)

@@ -64,7 +64,7 @@ from ledger.loan_book import (
     with_tranche,
     write_off,
 )
-from ledger.loans import Allocation, Instalment, LoanTerms, RateChange, Schedule
+from ledger.loans import Allocation, LoanTerms, RateChange, Schedule
 from ledger.money import format_amount
 from store import books, journal
 from store.rows import one_of
@@ -467,14 +467,13 @@ def _schedules(versions, rows) -> tuple[dict[int, tuple[Schedule, str]], dict[in
     """Each version's schedule, with its instalments in `rows` (in order: `_INSTALMENT_COLUMNS`
     and a value of the loan's, the same on each of its rows), and its terms as JSON; and that
     value by loan."""
-    instalments: dict[int, list[Instalment]] = {v["loan_id"]: [] for v in versions}
+    instalments: dict[int, list[tuple]] = {v["loan_id"]: [] for v in versions}
     of_loan: dict[int, Any] = {}
-    # Built as plain tuples, in one pass: close of business reads tens of thousands of
-    # instalments a batch, and a row at a time through the usual paths costs more than the row.
-    make = tuple.__new__
+    # Built as plain tuples of an Instalment's fields (`ledger.loans.Instalments` keeps them so),
+    # in one pass: close of business reads tens of thousands of instalments a batch, and a row at
+    # a time through the usual paths costs more than the row.
     for loan_id, number, due_on, principal, interest, outstanding, accrued, value in rows:
-        instalments[loan_id].append(make(Instalment, (number, due_on, principal, interest, principal + interest,
-                                                      outstanding, accrued)))  # fmt: skip
+        instalments[loan_id].append((number, due_on, principal, interest, principal + interest, outstanding, accrued))
         of_loan[loan_id] = value
     plans = {
         v["loan_id"]: (Schedule(v["amount_satang"], v["disbursed_on"], tuple(instalments[v["loan_id"]])), v["terms"])

@@ -5,6 +5,7 @@ relativedelta reference written here."""
 
 import calendar
 import doctest
+import gc
 import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal, localcontext
@@ -26,6 +27,8 @@ from ledger.loans import (
     DayCount,
     DeferredInterest,
     FrequencyUnit,
+    Instalment,
+    Instalments,
     InterestBasis,
     InterestMethod,
     LoanClass,
@@ -321,6 +324,36 @@ def test_monthly_due_dates_keep_the_day_of_the_start(start, n, every):
         year, month = divmod(months, 12)
         assert (day.year, day.month) == (year, month + 1)
         assert day.day == min(start.day, calendar.monthrange(year, month + 1)[1])
+
+
+@SOME
+@given(st.dates(date(1850, 1, 1), date(2199, 12, 31)), st.sampled_from(FrequencyUnit), st.integers(1, 24),
+       st.integers(1, 120), st.none() | st.integers(0, 366))  # fmt: skip
+@example(date(2199, 12, 31), FrequencyUnit.years, 25, 2, 366)  # the far end of the monthly date lists
+@example(date(1900, 1, 31), FrequencyUnit.months, 1, 3, None)  # their near end
+@example(date(1899, 12, 31), FrequencyUnit.months, 1, 3, None)  # before them
+def test_due_dates_are_the_anchor_plus_k_steps_anywhere_in_the_window(start, unit, every, n, days_later):
+    """Whichever way a due date is found (a slice of the monthly date lists, ordinals for days
+    and weeks, relativedelta outside the lists), it is the anchor plus k steps."""
+    assume(n * every <= {"days": 50 * 365, "weeks": 50 * 52, "months": 600, "years": 50}[unit])
+    step = relativedelta(**{str(unit): every})
+    first = None if days_later is None else start + step + timedelta(days=days_later)
+    terms = terms_of("4", n, repayment_every=every, repayment_unit=unit, first_repayment_on=first)
+    assert list(due_dates(terms, start)) == reference_dates(terms, start)
+
+
+def test_instalments_read_as_a_tuple_of_instalments_and_leave_the_collector_nothing_to_walk():
+    plan = schedule(1_000_000, terms_of("12", 3), date(2024, 1, 31))
+    rows = tuple(plan.instalments)
+    assert all(isinstance(i, Instalment) for i in rows) and len(plan.instalments) == 3
+    assert plan.instalments == rows and plan.instalments[1:] == rows[1:] and plan.instalments[-1] == rows[-1]
+    assert plan.instalments[1:] == Instalments(rows[1:]) and hash(plan.instalments) == hash(rows)
+    assert plan == Schedule(plan.amount_satang, plan.disbursed_on, list(rows))  # given as any sequence
+    assert plan.instalments != list(rows)  # as a tuple is not a list
+    held = [rows for rows in gc.get_referents(plan.instalments) if type(rows) is tuple]
+    gc.collect()  # the collector stops tracking tuples of ints and dates once it has seen them,
+    gc.collect()  # and a tuple of those the next time
+    assert len(held) == 1 and not any(map(gc.is_tracked, (*held, *held[0])))
 
 
 # --- a straightforward reference: Decimal and relativedelta, one instalment at a time ----------
