@@ -13,6 +13,7 @@ import base64
 import binascii
 from collections.abc import Iterable, Iterator
 from datetime import date
+from itertools import islice
 from json import dumps
 from json.encoder import encode_basestring
 from typing import Any
@@ -27,6 +28,7 @@ from store.journal import StatementPosition
 
 DEFAULT_STATEMENT_PAGE = 1_000
 MAX_STATEMENT_PAGE = 10_000
+LINES_A_PIECE = 500
 JSON_MEDIA_TYPE = "application/json"
 
 
@@ -60,14 +62,14 @@ def head_json(fields: dict[str, Any]) -> str:
 
 
 def lines_json(lines: Iterable[StatementLine], last: list[StatementLine]) -> Iterator[str]:
-    """`[line,line,...]`, keeping the last line in `last` for the closing balance after it."""
-    yield "["
-    separator = ""
-    for line in lines:
-        yield separator + line_json(line)
-        separator = ","
-        last[:] = [line]
-    yield "]"
+    """`[line,line,...]` in pieces of LINES_A_PIECE lines, keeping the last line in `last` for
+    the closing balance after it."""
+    lines = iter(lines)
+    separator = "["
+    while piece := list(islice(lines, LINES_A_PIECE)):
+        yield separator + ",".join(map(line_json, piece))
+        separator, last[:] = ",", piece[-1:]
+    yield "]" if separator == "," else "[]"
 
 
 def statement_json(head: dict[str, Any], opening_satang: int, lines: Iterable[StatementLine]) -> Iterator[str]:

@@ -22,6 +22,7 @@ line to the closing balance; the general ledger is every account's statement.
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -80,8 +81,9 @@ def rolled_up(balances: Mapping[int, int], parents: Mapping[int, int | None]) ->
     return totals
 
 
-@dataclass(frozen=True)
-class StatementLine:
+class StatementLine(NamedTuple):
+    """A line of a statement: a named tuple, as a streamed statement makes one a posting."""
+
     entry_id: int
     effective_date: date
     description: str

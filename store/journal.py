@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, tuple_
@@ -447,30 +448,36 @@ class StatementPosition:
     posting_id: int
 
 
-def statement_rows(
-    connection: Connection, account_id: int, date_from: date, date_to: date,
-    after: StatementPosition | None = None, limit: int | None = None,
-) -> Iterator[tuple[int, date, str, int, int]]:  # fmt: skip
-    """(entry id, date, description, amount, posting id) of the account's postings in the period,
-    in statement order, after `after` if given and at most `limit` of them; read through a
-    server-side cursor (`stream_results`, `yield_per`), so a statement of any length holds one
-    batch of rows."""
-    query = (
-        select(entry_t.c.id, entry_t.c.effective_date, entry_t.c.description, posting_t.c.amount_satang,
-               posting_t.c.id)
+def _statement_query(account_id: int, date_from: date, date_to: date, *extra):
+    return (
+        select(entry_t.c.id, entry_t.c.effective_date, entry_t.c.description, posting_t.c.amount_satang, *extra)
         .join(entry_t, entry_t.c.id == posting_t.c.entry_id)
         .where(posting_t.c.account_id == account_id,
                and_(posting_t.c.effective_date >= date_from, posting_t.c.effective_date <= date_to))
         .order_by(posting_t.c.effective_date, posting_t.c.entry_id, posting_t.c.id)
-        .limit(limit)
     )  # fmt: skip
+
+
+def statement_rows(connection: Connection, account_id: int, date_from: date, date_to: date) -> Iterator[Sequence]:
+    """(entry id, date, description, amount) of the account's postings in the period, in
+    statement order, read through a server-side cursor (`stream_results`, `yield_per`): a
+    statement of any length holds one batch of rows."""
+    streamed = connection.execution_options(stream_results=True, yield_per=ROWS_PER_FETCH)
+    return chain.from_iterable(streamed.execute(_statement_query(account_id, date_from, date_to)).partitions())
+
+
+def statement_page_rows(
+    connection: Connection, account_id: int, date_from: date, date_to: date, after: StatementPosition | None,
+    limit: int,
+) -> list[Sequence]:  # fmt: skip
+    """At most `limit` (entry id, date, description, amount, posting id) of the account's
+    postings in the period, in statement order, after `after` if given."""
+    query = _statement_query(account_id, date_from, date_to, posting_t.c.id).limit(limit)
     if after is not None:
         here = tuple_(after.effective_date, after.entry_id, after.posting_id)
         later = tuple_(posting_t.c.effective_date, posting_t.c.entry_id, posting_t.c.id) > here
         query = query.where(posting_t.c.effective_date >= after.effective_date, later)
-    streamed = connection.execution_options(stream_results=True, yield_per=ROWS_PER_FETCH)
-    for row in streamed.execute(query):
-        yield tuple(row)  # type: ignore[misc]
+    return list(connection.execute(query))
 
 
 def balance_before(connection: Connection, account: Row, day: date) -> int:
@@ -495,7 +502,7 @@ def balance_after(connection: Connection, account: Row, position: StatementPosit
 def account_statement(connection: Connection, account: Row, date_from: date, date_to: date) -> Statement:
     """The whole statement at once: opening balance, every line, closing balance."""
     rows = statement_rows(connection, account["id"], date_from, date_to)
-    return statement(balance_before(connection, account, date_from), (row[:4] for row in rows))
+    return statement(balance_before(connection, account, date_from), rows)
 
 
 def close_period(connection: Connection, *, book_id: int, through: date, closed_by: int, now: datetime) -> Row:

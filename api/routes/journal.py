@@ -190,7 +190,7 @@ def streamed_statement_lines(db: Database, account: dict, period: tuple[date, da
     with db.read() as connection:
         rows = journal.statement_rows(connection, account["id"], *period)
         opening = journal.balance_before(connection, account, period[0])
-        yield from body(opening, running_lines(opening, (row[:4] for row in rows)))
+        yield from body(opening, running_lines(opening, rows))
 
 
 @router.get("/accounts/{account_id}/statement", response_model=StatementPublic, responses={200: CSV}, tags=["accounts"])
@@ -228,7 +228,7 @@ def statement_page(connection, account: dict, period: tuple[date, date], after: 
     position = decode_position(after, *period) if after else None
     opening = journal.balance_before(connection, account, period[0])
     start = journal.balance_after(connection, account, position) if position else opening
-    rows = list(journal.statement_rows(connection, account["id"], *period, after=position, limit=limit + 1))
+    rows = journal.statement_page_rows(connection, account["id"], *period, position, limit + 1)
     lines = list(running_lines(start, (row[:4] for row in rows[:limit])))
     last = rows[limit - 1] if len(rows) > limit else None
     closing = journal.balances_as_of(connection, account["book_id"], period[1], [account["id"]]).get(account["id"], 0)
