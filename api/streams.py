@@ -18,7 +18,7 @@ from json import dumps
 from json.encoder import encode_basestring
 from typing import Any
 
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from ledger.errors import LedgerError, Rejection
 from ledger.money import format_amount
@@ -79,6 +79,17 @@ def statement_json(head: dict[str, Any], opening_satang: int, lines: Iterable[St
     yield from lines_json(lines, last)
     closing = last[0].running_balance_satang if last else opening_satang
     yield f',"closing_balance":"{format_amount(closing)}"}}'
+
+
+def statement_page_json(head: dict[str, Any], lines: Iterable[StatementLine]) -> str:
+    """A page of a statement as JSON text: its fields, then its lines."""
+    return head_json(head) + '"lines":' + "".join(lines_json(lines, [])) + "}"
+
+
+class JSONText(Response):
+    """JSON we wrote ourselves, sent as it is (no model to validate it against again)."""
+
+    media_type = JSON_MEDIA_TYPE
 
 
 def streamed_json(text: Iterator[str]) -> StreamingResponse:

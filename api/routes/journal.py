@@ -39,9 +39,11 @@ from api.schemas import (
 from api.streams import (
     DEFAULT_STATEMENT_PAGE,
     MAX_STATEMENT_PAGE,
+    JSONText,
     decode_position,
     encode_position,
     statement_json,
+    statement_page_json,
     streamed_json,
 )  # fmt: skip
 from api.writes import Outcome, Write, WriteRequest, perform, perform_batched
@@ -222,24 +224,21 @@ def account_statement(
     return statement_page(connection, account, period, after, limit or DEFAULT_STATEMENT_PAGE)
 
 
-def statement_page(connection, account: dict, period: tuple[date, date], after: str | None, limit: int) -> dict:
+def statement_page(connection, account: dict, period: tuple[date, date], after: str | None, limit: int) -> Response:
     """At most `limit` lines after the cursor `after`, their running balances carried on from the
     lines before them, with the whole statement's opening and closing balances."""
     position = decode_position(after, *period) if after else None
     opening = journal.balance_before(connection, account, period[0])
     start = journal.balance_after(connection, account, position) if position else opening
     rows = journal.statement_page_rows(connection, account["id"], *period, position, limit + 1)
-    lines = list(running_lines(start, (row[:4] for row in rows[:limit])))
     last = rows[limit - 1] if len(rows) > limit else None
     closing = journal.balances_as_of(connection, account["book_id"], period[1], [account["id"]]).get(account["id"], 0)
-    return {
+    head = {
         "account_id": account["id"], "date_from": period[0], "date_to": period[1],
         "opening_balance": format_amount(opening), "closing_balance": format_amount(closing),
-        "lines": [{"entry_id": line.entry_id, "effective_date": line.effective_date, "description": line.description,
-                   "amount": format_amount(line.amount_satang),
-                   "running_balance": format_amount(line.running_balance_satang)} for line in lines],
         "next_cursor": last and encode_position(journal.StatementPosition(last[1], last[0], last[4])),
     }  # fmt: skip
+    return JSONText(statement_page_json(head, running_lines(start, (row[:4] for row in rows[:limit]))))
 
 
 @router.get("/books/{book_id}/trial-balance", response_model=TrialBalancePublic, responses={200: CSV}, tags=["books"])
