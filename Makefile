@@ -68,6 +68,8 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.reports --db postgres
 	$(BIN)/python -m bench.pages
 	$(BIN)/python -m bench.dashboard
+	$(BIN)/python -m bench.statements
+	$(BIN)/python -m bench.statements --db postgres
 
 # The fuzzer of tests/test_fuzz.py at length, with a fresh seed (docs/reliability.md).
 fuzz: $(TEST_STAMP)

@@ -17,13 +17,14 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from itertools import islice
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fontpkg_sarabun import ROOT as SARABUN
 from fpdf import FPDF, FontFace
 from openpyxl import Workbook
@@ -33,7 +34,7 @@ from api.pdf_text import TextLayerProducer, add_thai_font
 from ledger.calendar import format_date
 from ledger.errors import LedgerError, Rejection
 from ledger.money import SATANG_PER_BAHT, format_amount, people_amount
-from ledger.tabular import LANGUAGES, Cell, Column, Language, Table
+from ledger.tabular import LANGUAGES, Cell, Column, Language, Row, Table
 from ledger.thai import baht_text
 
 MEDIA_TYPES = {
@@ -70,12 +71,27 @@ def attachment(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "-", filename)}"'}
 
 
-def table_response(table: Table, format: str, lang: str = "en") -> Response:
-    """The table in `format` (json, csv, xlsx, pdf) and `lang` (en, th), as an HTTP answer."""
+def check_output(format: str, lang: str) -> None:
+    """Refuse a format or language we do not render, before any work."""
     if format not in MEDIA_TYPES:
         raise LedgerError(Rejection.unsupported_format, f"format {format!r} is not one of {', '.join(MEDIA_TYPES)}")
     if lang not in LANGUAGES:
         raise LedgerError(Rejection.unsupported_language, f"lang {lang!r} is not one of {', '.join(LANGUAGES)}")
+
+
+def streamed_table_response(table: Table, rows: Iterator[Row], format: str, lang: str = "en") -> Response:
+    """`table` (its columns and headings) with `rows` read as they are sent: CSV streams, a
+    block of rows at a time; the other formats are built whole from them, as `table_response`."""
+    check_output(format, lang)
+    if format != "csv":
+        return table_response(replace(table, rows=tuple(rows)), format, lang)
+    body = (block.encode() for block in table_csv_blocks(table, rows, lang))
+    return StreamingResponse(body, media_type=MEDIA_TYPES["csv"], headers=attachment(f"{table.name}.csv"))
+
+
+def table_response(table: Table, format: str, lang: str = "en") -> Response:
+    """The table in `format` (json, csv, xlsx, pdf) and `lang` (en, th), as an HTTP answer."""
+    check_output(format, lang)
     if format == "json":
         return JSONResponse(table_json(table, lang))  # type: ignore[arg-type]
     render = {"csv": table_csv, "xlsx": table_xlsx, "pdf": table_pdf}[format]
@@ -161,12 +177,14 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "".join(csv_blocks(header, rows))
 
 
-def table_csv(table: Table, lang: Language) -> bytes:
+def table_csv_blocks(table: Table, rows: Iterable[Row], lang: Language) -> Iterator[str]:
     """English CSV heads its columns with their keys, Thai with Thai labels."""
     header = [c.label_th if lang == "th" else c.key for c in table.columns]
-    rows = [*table.rows, *([table.totals] if table.totals else [])]
-    body = csv_text(header, ([machine_value(c, row.get(c.key), lang) for c in table.columns] for row in rows))
-    return body.encode()
+    return csv_blocks(header, ([machine_value(c, row.get(c.key), lang) for c in table.columns] for row in rows))
+
+
+def table_csv(table: Table, lang: Language) -> bytes:
+    return "".join(table_csv_blocks(table, [*table.rows, *([table.totals] if table.totals else [])], lang)).encode()
 
 
 # --- XLSX and PDF: for people ----------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Turning store rows into response bodies: amounts as decimal strings; CSV, XLSX and PDF
 through the one renderer of api/formats.py."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 
 from api.formats import MEDIA_TYPES, attachment, book_names, csv_text, requested_format
 from ledger.money import format_amount
-from ledger.reports import Statement, TrialBalance
+from ledger.reports import Statement, StatementLine, TrialBalance
 from ledger.tabular import ACCOUNT_TYPE_LABELS, TOTAL, Column, Label, Table
 
 
@@ -54,23 +55,33 @@ TRIAL_BALANCE_COLUMNS = (
 )
 
 
-def statement_table(book: dict, account: dict, result: Statement, period: tuple[date, date]) -> Table:
-    """An account's statement: the opening balance, every line, the closing balance."""
+def statement_head(book: dict, account: dict, period: tuple[date, date]) -> Table:
+    """An account's statement without its rows: what `statement_rows` fills, or streams under."""
     name_en = account["name_en"] or account["name_th"]
-    rows = [
-        {"effective_date": period[0], "description": Label("Opening balance", "ยอดยกมา"),
-         "running_balance": result.opening_balance_satang},
-        *({"entry_id": line.entry_id, "effective_date": line.effective_date, "description": line.description,
-           "amount": line.amount_satang, "running_balance": line.running_balance_satang} for line in result.lines),
-        {"effective_date": period[1], "description": Label("Closing balance", "ยอดยกไป"),
-         "running_balance": result.closing_balance_satang},
-    ]  # fmt: skip
     return Table(
         title_en=f"Statement of account {account['code']} {name_en}",
         title_th=f"รายการเคลื่อนไหวบัญชี {account['code']} {account['name_th']}",
         **book_names(book), name=f"statement-{account['code']}-{period[0]}-{period[1]}",
-        columns=STATEMENT_COLUMNS, rows=tuple(rows), period=period,
+        columns=STATEMENT_COLUMNS, rows=(), period=period,
     )  # fmt: skip
+
+
+def statement_rows(opening_satang: int, lines: Iterable[StatementLine], period: tuple[date, date]) -> Iterator[dict]:
+    """The opening balance, every line, the closing balance, as a statement's table rows, one at a time."""
+    yield {"effective_date": period[0], "description": Label("Opening balance", "ยอดยกมา"),
+           "running_balance": opening_satang}  # fmt: skip
+    closing = opening_satang
+    for line in lines:
+        yield {"entry_id": line.entry_id, "effective_date": line.effective_date, "description": line.description,
+               "amount": line.amount_satang, "running_balance": line.running_balance_satang}  # fmt: skip
+        closing = line.running_balance_satang
+    yield {"effective_date": period[1], "description": Label("Closing balance", "ยอดยกไป"), "running_balance": closing}
+
+
+def statement_table(book: dict, account: dict, result: Statement, period: tuple[date, date]) -> Table:
+    """An account's statement: the opening balance, every line, the closing balance."""
+    rows = tuple(statement_rows(result.opening_balance_satang, result.lines, period))
+    return replace(statement_head(book, account, period), rows=rows)
 
 
 def trial_balance_table(book: dict, as_of: date | None, accounts: list[dict], computed: TrialBalance) -> Table:

@@ -1,7 +1,8 @@
 """The reports as `ledger.tabular.Table`s, for CSV, XLSX and PDF (`api.formats`): the same
 computed figures the JSON answers carry, with Thai and English titles and account names."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -14,6 +15,7 @@ from ledger.reports import (
     PeriodLine,
     ReportAccount,
     Statement,
+    StatementLine,
     TreeLine,
     prior_period,
 )
@@ -130,26 +132,38 @@ def income_statement(books: Sequence[dict], period: tuple[date, date], result: I
     )  # fmt: skip
 
 
-def general_ledger(
-    books: Sequence[dict], period: tuple[date, date], ledger: Sequence[tuple[ReportAccount, Statement]]
-) -> Table:
-    rows: list[dict[str, Any]] = []
-    for account, statement in ledger:
-        rows.append({**_account(account), "description": Label("Opening balance", "ยอดยกมา"),
-                     "balance": statement.opening_balance_satang})  # fmt: skip
-        rows += [{"code": account.code, "date": line.effective_date, "entry": line.entry_id,
-                  "description": line.description, "amount": line.amount_satang,
-                  "balance": line.running_balance_satang} for line in statement.lines]  # fmt: skip
-        rows.append({"code": account.code, "description": Label("Closing balance", "ยอดยกไป"),
-                     "balance": statement.closing_balance_satang})  # fmt: skip
+def general_ledger_head(books: Sequence[dict], period: tuple[date, date]) -> Table:
+    """The general ledger's columns and headings, without rows (`general_ledger_rows` gives them)."""
     return Table(
         "General ledger", "บัญชีแยกประเภททั่วไป", **_books(books),
         name=_name(books, "general-ledger", f"{period[0]}-{period[1]}"), period=period,
         columns=(*ACCOUNT, Column("date", "Date", "วันที่", "date"), Column("entry", "Entry", "เลขที่รายการ"),
                  Column("description", "Description", "คำอธิบาย"), _money("amount", "Amount", "จำนวนเงิน"),
                  _money("balance", "Balance", "ยอดคงเหลือ")),
-        rows=tuple(rows),
+        rows=(),
     )  # fmt: skip
+
+
+def general_ledger_rows(
+    ledger: Iterable[tuple[ReportAccount, int, Iterable[StatementLine]]],
+) -> Iterator[dict[str, Any]]:
+    """Each account's opening balance, lines and closing balance, from (account, opening, lines)."""
+    for account, opening, lines in ledger:
+        yield {**_account(account), "description": Label("Opening balance", "ยอดยกมา"), "balance": opening}
+        closing = opening
+        for line in lines:
+            yield {"code": account.code, "date": line.effective_date, "entry": line.entry_id,
+                   "description": line.description, "amount": line.amount_satang,
+                   "balance": line.running_balance_satang}  # fmt: skip
+            closing = line.running_balance_satang
+        yield {"code": account.code, "description": Label("Closing balance", "ยอดยกไป"), "balance": closing}
+
+
+def general_ledger(
+    books: Sequence[dict], period: tuple[date, date], ledger: Sequence[tuple[ReportAccount, Statement]]
+) -> Table:
+    rows = general_ledger_rows((account, s.opening_balance_satang, s.lines) for account, s in ledger)
+    return replace(general_ledger_head(books, period), rows=tuple(rows))
 
 
 def _party(row: dict) -> dict[str, Any]:

@@ -264,6 +264,7 @@ class StatementPublic(BaseModel):
     opening_balance: str
     lines: list[StatementLinePublic]
     closing_balance: str
+    next_cursor: str | None = None  # the next page's `after`, when paged (`limit`, `after`)
 
 
 class TrialBalanceLinePublic(BaseModel):

@@ -1,7 +1,8 @@
 """The five benchmarks. Each measures our figure through the real server (or `store.bulk`) and
 the same work through the raw driver (`bench.raw`), and returns rows of the table.
 
-    1. posting entries with 8 concurrent clients          entries/s   target >= 1,000
+    1. posting entries with 8 concurrent clients          entries/s   target >= 25 % (SQLite), 20 %
+       (PostgreSQL) of the bare FastAPI ceiling (`bench.ceiling`) measured beside it; >= 1,000
     2. bulk import, and its peak memory                   entries/s   target >= 20,000; < 300 MB
     3. current balance of one account                     p99 ms      target <= 5 ms
     4. trial balance of the book, current and as of       median ms   target <= 100 ms; <= 2 s
@@ -21,10 +22,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bench import raw as rawsql
+from bench.ceiling import CeilingServer
 from bench.client import Client, post_concurrently
 from bench.generate import FUND_END, Fund, history_start
 from ledger.calendar import fiscal_year_of
 from ledger.money import format_amount
+
+# Issue 20: posting at or above this share of the bare HTTP stack's rate (8 keep-alive clients).
+CEILING_SHARE_TARGET = {"sqlite": 0.25, "postgres": 0.20}
 
 
 @dataclass
@@ -36,6 +41,7 @@ class Row:
     unit: str  # "entries/s" (more is better), "ms" or "MB" (less is better)
     target: str = ""
     met: str = ""
+    ceiling: float = math.nan  # the bare FastAPI route's figure (posting), NaN elsewhere
 
     @property
     def cost_ratio(self) -> float:
@@ -274,12 +280,20 @@ def posting(db: str, port: int, token: str, fund: Fund, url: str, user_id: int, 
     posted, failed, took = answered.succeeded, answered.failed, answered.seconds
     errors += answered.errors
     raw_posted, raw_failed, raw_took = hammer([raw(i) for i in range(clients)], seconds, errors)
-    if failed or raw_failed:
-        print(f"  {failed} + {raw_failed} raw posts failed, the first: {errors[0][:300]!r}", file=sys.stderr)
-    rate = posted / took
+    bare = CeilingServer()
+    try:
+        ceiling = post_concurrently(bare.port, token, ours, clients=clients, seconds=seconds)
+    finally:
+        bare.stop()
+    if failed or raw_failed or ceiling.failed:
+        print(f"  {failed} + {raw_failed} raw + {ceiling.failed} ceiling posts failed, the first: {errors[0][:300]!r}",
+              file=sys.stderr)  # fmt: skip
+    rate, share = posted / took, CEILING_SHARE_TARGET[db]
+    ceiling_rate = ceiling.succeeded / ceiling.seconds
     return [Row(f"1. post entries, {clients} clients for {seconds:.0f} s ({posted:,} posted, "
-                f"{failed} failed)", db, rate, raw_posted / raw_took, "entries/s", ">= 1,000",
-                yes_no(rate >= 1000))]  # fmt: skip
+                f"{failed} failed)", db, rate, raw_posted / raw_took, "entries/s",
+                f">= {share:.0%} of the ceiling (and >= 1,000)", yes_no(rate >= share * ceiling_rate),
+                ceiling_rate)]  # fmt: skip
 
 
 def largest_loans(url: str, fund: Fund, count: int) -> list[str]:

@@ -32,6 +32,7 @@ MAX_BALANCE_SATANG = 10**15 - 1
 _AMOUNT = re.compile(r"-?(0|[1-9][0-9]{0,20})(\.[0-9]{1,2})?")
 # ASCII digits only: Decimal() would also read "3_5" as 35, padded spaces and non-ASCII digits.
 _RATE = re.compile(r"[0-9]{1,4}(\.[0-9]{1,12})?")
+_SATANG_TEXT = tuple(f"{n:02d}" for n in range(SATANG_PER_BAHT))  # "00" to "99"
 ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
 
@@ -70,9 +71,15 @@ def format_amount(satang: int, *, grouped: bool = False) -> str:
     """Format satang as a decimal string of baht with exactly two places; `grouped` puts a
     thousands separator in, for people to read (`format_amount(123456789, grouped=True)` is
     '1,234,567.89'), never for machines to parse."""
-    sign = "-" if satang < 0 else ""
-    baht, rest = divmod(abs(satang), SATANG_PER_BAHT)
-    return f"{sign}{baht:,}.{rest:02d}" if grouped else f"{sign}{baht}.{rest:02d}"
+    if grouped:
+        baht, rest = divmod(abs(satang), SATANG_PER_BAHT)
+        return f"{'-' if satang < 0 else ''}{baht:,}.{_SATANG_TEXT[rest]}"
+    # A streamed statement formats two amounts a line: the plainest integer path, no format spec.
+    if satang < 0:
+        baht, rest = divmod(-satang, SATANG_PER_BAHT)
+        return f"-{baht}.{_SATANG_TEXT[rest]}"
+    baht, rest = divmod(satang, SATANG_PER_BAHT)
+    return f"{baht}.{_SATANG_TEXT[rest]}"
 
 
 def people_amount(satang: int) -> str:

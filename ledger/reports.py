@@ -19,9 +19,10 @@ An account statement starts from the opening balance and carries a running balan
 line to the closing balance; the general ledger is every account's statement.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -80,8 +81,9 @@ def rolled_up(balances: Mapping[int, int], parents: Mapping[int, int | None]) ->
     return totals
 
 
-@dataclass(frozen=True)
-class StatementLine:
+class StatementLine(NamedTuple):
+    """A line of a statement: a named tuple, as a streamed statement makes one a posting."""
+
     entry_id: int
     effective_date: date
     description: str
@@ -96,14 +98,23 @@ class Statement:
     closing_balance_satang: int
 
 
-def statement(opening_balance_satang: int, movements: Iterable[tuple[int, date, str, int]]) -> Statement:
-    """Running balances over (entry id, date, description, amount) in the order given."""
+def running_lines(
+    opening_balance_satang: int, movements: Iterable[tuple[int, date, str, int]]
+) -> Iterator[StatementLine]:
+    """Each (entry id, date, description, amount), in the order given, with the balance after it,
+    one at a time: a streamed statement holds one line, and a page of one starts from the balance
+    before its first line."""
     running = opening_balance_satang
-    lines: list[StatementLine] = []
     for entry_id, day, description, amount in movements:
         running += amount
-        lines.append(StatementLine(entry_id, day, description, amount, running))
-    return Statement(opening_balance_satang, tuple(lines), running)
+        yield StatementLine(entry_id, day, description, amount, running)
+
+
+def statement(opening_balance_satang: int, movements: Iterable[tuple[int, date, str, int]]) -> Statement:
+    """Running balances over (entry id, date, description, amount) in the order given."""
+    lines = tuple(running_lines(opening_balance_satang, movements))
+    closing = lines[-1].running_balance_satang if lines else opening_balance_satang
+    return Statement(opening_balance_satang, lines, closing)
 
 
 # --- the accounts a report speaks of ------------------------------------------------------------

@@ -9,12 +9,13 @@ entries (bulk import) takes the same path as one entry.
 """
 
 import json
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, text
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, tuple_
 
 from ledger.accounts import (
     BalanceRule,
@@ -434,20 +435,74 @@ def trial_balance_rows(connection: Connection, book_id: int, as_of: date | None)
     return accounts
 
 
-def account_statement(connection: Connection, account: Row, date_from: date, date_to: date) -> Statement:
-    opening = {}
-    if date_from > date.min:
-        opening = balances_as_of(connection, account["book_id"], date_from - timedelta(days=1), [account["id"]])
-    query = (
-        select(entry_t.c.id, entry_t.c.effective_date, entry_t.c.description, posting_t.c.amount_satang)
+ROWS_PER_FETCH = 5_000  # rows of a streamed statement read from the server-side cursor at a time
+
+
+@dataclass(frozen=True)
+class StatementPosition:
+    """A place in an account's statement: the line of this date, entry and posting. Lines are in
+    (date, entry, posting) order, so a page resumes after the position of its predecessor's last."""
+
+    effective_date: date
+    entry_id: int
+    posting_id: int
+
+
+def _statement_query(account_id: int, date_from: date, date_to: date, *extra):
+    return (
+        select(entry_t.c.id, entry_t.c.effective_date, entry_t.c.description, posting_t.c.amount_satang, *extra)
         .join(entry_t, entry_t.c.id == posting_t.c.entry_id)
-        .where(
-            posting_t.c.account_id == account["id"],
-            and_(posting_t.c.effective_date >= date_from, posting_t.c.effective_date <= date_to),
-        )
+        .where(posting_t.c.account_id == account_id,
+               and_(posting_t.c.effective_date >= date_from, posting_t.c.effective_date <= date_to))
         .order_by(posting_t.c.effective_date, posting_t.c.entry_id, posting_t.c.id)
-    )
-    return statement(opening.get(account["id"], 0), connection.execute(query).all())
+    )  # fmt: skip
+
+
+def statement_rows(connection: Connection, account_id: int, date_from: date, date_to: date) -> Iterator[Sequence]:
+    """(entry id, date, description, amount) of the account's postings in the period, in
+    statement order, read through a server-side cursor (`stream_results`, `yield_per`): a
+    statement of any length holds one batch of rows."""
+    streamed = connection.execution_options(stream_results=True, yield_per=ROWS_PER_FETCH)
+    return chain.from_iterable(streamed.execute(_statement_query(account_id, date_from, date_to)).partitions())
+
+
+def statement_page_rows(
+    connection: Connection, account_id: int, date_from: date, date_to: date, after: StatementPosition | None,
+    limit: int,
+) -> list[Sequence]:  # fmt: skip
+    """At most `limit` (entry id, date, description, amount, posting id) of the account's
+    postings in the period, in statement order, after `after` if given."""
+    query = _statement_query(account_id, date_from, date_to, posting_t.c.id).limit(limit)
+    if after is not None:
+        here = tuple_(after.effective_date, after.entry_id, after.posting_id)
+        later = tuple_(posting_t.c.effective_date, posting_t.c.entry_id, posting_t.c.id) > here
+        query = query.where(posting_t.c.effective_date >= after.effective_date, later)
+    return list(connection.execute(query))
+
+
+def balance_before(connection: Connection, account: Row, day: date) -> int:
+    """The account's balance at the start of `day` (its opening balance on a statement from `day`)."""
+    if day == date.min:
+        return 0
+    before = balances_as_of(connection, account["book_id"], day - timedelta(days=1), [account["id"]])
+    return before.get(account["id"], 0)
+
+
+def balance_after(connection: Connection, account: Row, position: StatementPosition) -> int:
+    """The account's balance just after the statement line at `position`: the day before it from
+    the monthly movements, and that day's postings up to it; so a page's running balance carries
+    on from the last, however far into the statement it starts."""
+    day_postings = select(func.coalesce(func.sum(posting_t.c.amount_satang), 0)).where(
+        posting_t.c.account_id == account["id"], posting_t.c.effective_date == position.effective_date,
+        tuple_(posting_t.c.entry_id, posting_t.c.id) <= tuple_(position.entry_id, position.posting_id),
+    )  # fmt: skip
+    return balance_before(connection, account, position.effective_date) + int(connection.execute(day_postings).scalar())
+
+
+def account_statement(connection: Connection, account: Row, date_from: date, date_to: date) -> Statement:
+    """The whole statement at once: opening balance, every line, closing balance."""
+    rows = statement_rows(connection, account["id"], date_from, date_to)
+    return statement(balance_before(connection, account, date_from), rows)
 
 
 def close_period(connection: Connection, *, book_id: int, through: date, closed_by: int, now: datetime) -> Row:

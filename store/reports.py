@@ -19,7 +19,7 @@ its impairment 1390 in a fund; contributions receivable by enterprise: 1200 in a
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from ledger.loans import days_past_due, loan_class
 from ledger.reports import ReportAccount
 from store import books, journal
 from store.books import account_t, party_t
-from store.journal import entry_t, posting_t
+from store.journal import ROWS_PER_FETCH, entry_t, posting_t
 from store.loans import loan_t, payments_of, plans_of, terms_from_json
 from store.tables import PartyProgramme, YearEndEntry
 
@@ -42,7 +42,9 @@ year_end_entry_t = YearEndEntry.__table__
 Row = dict[str, Any]
 DIMENSIONS = ("region", "province", "centre", "programme")
 MAX_BOOKS = 20
-MAX_LEDGER_LINES = 20_000  # a general ledger's lines in one answer; narrow the period or the account
+# A general ledger's lines drawn at once (the auditor's page, PDF and XLSX); narrow the period or the
+# account. The API's JSON and CSV stream from `account_ledger_rows`, without a bound.
+MAX_LEDGER_LINES = 20_000
 LOAN_BATCH = 500
 
 
@@ -192,6 +194,26 @@ def ledger_lines(
         )
     ordered = query.order_by(posting_t.c.effective_date, posting_t.c.entry_id, posting_t.c.id)
     return [tuple(row) for row in connection.execute(ordered)]
+
+
+def account_ledger_rows(
+    connection: Connection, book_ids: Sequence[int], account_id: int, date_from: date, date_to: date,
+    cut: Cut | None,
+) -> Iterator[tuple[int, date, str, int]]:  # fmt: skip
+    """(entry, date, description, amount) of one account's postings in the period, in date and
+    entry order, read through a server-side cursor: the streamed general ledger's, unbounded."""
+    query = (
+        select(entry_t.c.id, entry_t.c.effective_date, entry_t.c.description, posting_t.c.amount_satang)
+        .join(entry_t, entry_t.c.id == posting_t.c.entry_id)
+        .where(posting_t.c.account_id == account_id, posting_t.c.book_id.in_(book_ids),
+               posting_t.c.effective_date.between(date_from, date_to))
+        .order_by(posting_t.c.effective_date, posting_t.c.entry_id, posting_t.c.id)
+    )  # fmt: skip
+    if cut is not None:
+        query = query.where(_in_cut(book_ids, cut))
+    streamed = connection.execution_options(stream_results=True, yield_per=ROWS_PER_FETCH)
+    for row in streamed.execute(query):
+        yield tuple(row)  # type: ignore[misc]
 
 
 # --- schedules ---------------------------------------------------------------------------------

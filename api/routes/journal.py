@@ -1,16 +1,25 @@
 """Entries, reversals, balances, statements, trial balances and periods."""
 
+from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api import logs
-from api.context import Admin, ClockDep, JournalWriter, ReadDep, Reader
-from api.formats import FORMATS_DOC, MEDIA_TYPES, requested_format, requested_language, table_response
+from api.context import Admin, ClockDep, DbDep, JournalWriter, ReadDep, Reader
+from api.formats import (
+    FORMATS_DOC,
+    MEDIA_TYPES,
+    requested_format,
+    requested_language,
+    streamed_table_response,
+    table_response,
+)  # fmt: skip
 from api.pages import PageDep, next_cursor
-from api.render import entry_body, statement_table, trial_balance_table
+from api.render import entry_body, statement_head, statement_rows, statement_table, trial_balance_table
 from api.routes.registry import owned_book, visible_account, visible_book
 from api.schemas import (
     Balance,
@@ -27,13 +36,24 @@ from api.schemas import (
     StatementPublic,
     TrialBalancePublic,
 )  # fmt: skip
+from api.streams import (
+    DEFAULT_STATEMENT_PAGE,
+    MAX_STATEMENT_PAGE,
+    JSONText,
+    decode_position,
+    encode_position,
+    statement_json,
+    statement_page_json,
+    streamed_json,
+)  # fmt: skip
 from api.writes import Outcome, Write, WriteRequest, perform, perform_batched
 from ledger.accounts import EntryDraft, Posting
 from ledger.calendar import Period, check_fiscal_year, fiscal_year_of, is_closed, periods_of_fiscal_year
 from ledger.errors import LedgerError, Rejection
 from ledger.money import format_amount, parse_amount
-from ledger.reports import trial_balance
+from ledger.reports import running_lines, trial_balance
 from store import books, journal
+from store.engine import Database
 from store.users import Principal
 
 router = APIRouter(prefix="/v1")
@@ -161,9 +181,18 @@ def account_balance(
 
 
 def statement_file(connection, account: dict, result, period: tuple[date, date], format: str, lang: str) -> Response:
-    """An account's statement as a download (CSV, XLSX or PDF): the API's, and the pages' link."""
+    """An account's statement as a download (CSV, XLSX or PDF): the pages' link."""
     book = books.get_book(connection, account["book_id"])
     return table_response(statement_table(book, account, result, period), format, lang)
+
+
+def streamed_statement_lines(db: Database, account: dict, period: tuple[date, date], body: Callable) -> Iterator:
+    """`body(opening balance, lines)` over the statement's lines read from a server-side cursor,
+    in a read transaction of its own that lasts while the answer streams."""
+    with db.read() as connection:
+        rows = journal.statement_rows(connection, account["id"], *period)
+        opening = journal.balance_before(connection, account, period[0])
+        yield from body(opening, running_lines(opening, rows))
 
 
 @router.get("/accounts/{account_id}/statement", response_model=StatementPublic, responses={200: CSV}, tags=["accounts"])
@@ -171,25 +200,45 @@ def account_statement(
     account_id: IdPath,
     request: Request,
     connection: ReadDep,
+    db: DbDep,
     principal: Reader,
     date_from: Annotated[ClientDate, Query(alias="from")],
     date_to: Annotated[ClientDate, Query(alias="to")],
+    after: Annotated[str | None, Query(max_length=80, description="the next_cursor of the page before")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_STATEMENT_PAGE, description="lines a page (JSON)")] = None,
 ):
+    """Opening balance, each posting with the running balance after it, closing balance; streamed
+    as it is read. JSON is paged when `limit` or `after` is given (`next_cursor` names the next
+    page, null on the last), the running balances carried on from page to page."""
     check_range(date_from, date_to)
     account = visible_account(connection, account_id, principal)
-    result = journal.account_statement(connection, account, date_from, date_to)
-    lines = [
-        {"entry_id": line.entry_id, "effective_date": line.effective_date, "description": line.description,
-         "amount": format_amount(line.amount_satang), "running_balance": format_amount(line.running_balance_satang)}
-        for line in result.lines
-    ]  # fmt: skip
+    period = (date_from, date_to)
     if (format := requested_format(request)) != "json":
-        return statement_file(connection, account, result, (date_from, date_to), format, requested_language(request))
-    return {
-        "account_id": account_id, "date_from": date_from, "date_to": date_to, "lines": lines,
-        "opening_balance": format_amount(result.opening_balance_satang),
-        "closing_balance": format_amount(result.closing_balance_satang),
+        lang = requested_language(request)
+        table = statement_head(books.get_book(connection, account["book_id"]), account, period)
+        rows = streamed_statement_lines(db, account, period, partial(statement_rows, period=period))
+        return streamed_table_response(table, rows, format, lang)
+    head = {"account_id": account_id, "date_from": date_from, "date_to": date_to}
+    if after is None and limit is None:
+        return streamed_json(streamed_statement_lines(db, account, period, partial(statement_json, head)))
+    return statement_page(connection, account, period, after, limit or DEFAULT_STATEMENT_PAGE)
+
+
+def statement_page(connection, account: dict, period: tuple[date, date], after: str | None, limit: int) -> Response:
+    """At most `limit` lines after the cursor `after`, their running balances carried on from the
+    lines before them, with the whole statement's opening and closing balances."""
+    position = decode_position(after, *period) if after else None
+    opening = journal.balance_before(connection, account, period[0])
+    start = journal.balance_after(connection, account, position) if position else opening
+    rows = journal.statement_page_rows(connection, account["id"], *period, position, limit + 1)
+    last = rows[limit - 1] if len(rows) > limit else None
+    closing = journal.balances_as_of(connection, account["book_id"], period[1], [account["id"]]).get(account["id"], 0)
+    head = {
+        "account_id": account["id"], "date_from": period[0], "date_to": period[1],
+        "opening_balance": format_amount(opening), "closing_balance": format_amount(closing),
+        "next_cursor": last and encode_position(journal.StatementPosition(last[1], last[0], last[4])),
     }  # fmt: skip
+    return JSONText(statement_page_json(head, running_lines(start, (row[:4] for row in rows[:limit]))))
 
 
 @router.get("/books/{book_id}/trial-balance", response_model=TrialBalancePublic, responses={200: CSV}, tags=["books"])

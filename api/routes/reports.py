@@ -8,17 +8,26 @@ runs reports only on the books its party owns; the schedules of another book it 
 for its own party (its own loans, its own contributions).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api import report_tables
-from api.context import Admin, ClockDep, ReadDep, Reader, Registrar
-from api.formats import FORMATS_DOC, MEDIA_TYPES, requested_format, requested_language, table_response
+from api.context import Admin, ClockDep, DbDep, ReadDep, Reader, Registrar
+from api.formats import (
+    FORMATS_DOC,
+    MEDIA_TYPES,
+    check_output,
+    requested_format,
+    requested_language,
+    streamed_table_response,
+    table_response,
+)  # fmt: skip
 from api.report_schemas import (
     FinancialPositionReport,
     GeneralLedgerReport,
@@ -28,6 +37,7 @@ from api.report_schemas import (
     PeriodTrialBalanceReport,
     ProgrammeCreate,
     ProgrammesPublic,
+    ReportScope,
     TrialBalanceReport,
     YearEndCloseCreate,
     YearEndClosePublic,
@@ -36,6 +46,7 @@ from api.report_schemas import (
 from api.routes.journal import check_range
 from api.routes.registry import owned_book, visible_book
 from api.schemas import MAX_ID, ClientDate, Id, IdPath, IdQuery
+from api.streams import general_ledger_json, streamed_json
 from api.writes import Outcome, Write, WriteRequest, perform
 from ledger.accounts import AccountType
 from ledger.calendar import check_fiscal_year, fiscal_year_bounds
@@ -49,6 +60,7 @@ from ledger.reports import (
     IncomeStatement,
     ReportAccount,
     Statement,
+    StatementLine,
     TreeLine,
     consolidate,
     financial_position,
@@ -57,10 +69,11 @@ from ledger.reports import (
     movements_between,
     period_trial_balance,
     prior_period,
+    running_lines,
     tree_lines,
 )  # fmt: skip
-from ledger.tabular import LANGUAGES
 from store import books, journal, reports, year_end
+from store.engine import Database
 from store.reports import Cut
 from store.users import Principal
 
@@ -85,10 +98,7 @@ def _pair(pair: tuple[int, int]) -> dict[str, str]:
 def _output(request: Request) -> tuple[str, str]:
     """The format and language asked for, refused before any work if we have no such thing."""
     fmt, lang = requested_format(request), requested_language(request)
-    if fmt not in MEDIA_TYPES:
-        raise LedgerError(Rejection.unsupported_format, f"format {fmt!r} is not one of {', '.join(MEDIA_TYPES)}")
-    if lang not in LANGUAGES:
-        raise LedgerError(Rejection.unsupported_language, f"lang {lang!r} is not one of {', '.join(LANGUAGES)}")
+    check_output(fmt, lang)
     return fmt, lang
 
 
@@ -199,16 +209,40 @@ def income_statement_of(connection, scope: Scope, first: date, last: date) -> In
     return income_statement(scope.accounts, now, income_and_expenses(connection, scope, prior_first, prior_last))
 
 
-def general_ledger_of(
-    connection, scope: Scope, period: tuple[date, date], account_id: int | None = None
-) -> tuple[tuple[ReportAccount, Statement], ...]:
-    """Every account's statement over the period (or the one account's)."""
+def ledger_accounts(scope: Scope, account_id: int | None) -> list[ReportAccount]:
+    """The accounts a general ledger shows: every account of the scope, or the one asked for."""
     accounts = [a for a in scope.accounts if account_id in (None, a.id)]
     if not accounts:
         raise books.not_found("account", account_id)
+    return accounts
+
+
+def general_ledger_of(
+    connection, scope: Scope, period: tuple[date, date], account_id: int | None = None
+) -> tuple[tuple[ReportAccount, Statement], ...]:
+    """Every account's statement over the period (or the one account's), all at once (at most
+    MAX_LEDGER_LINES lines: the page, PDF and XLSX)."""
+    accounts = ledger_accounts(scope, account_id)
     opening = reports.opening_balances(connection, scope.ids, period[0], scope.cut)
     lines = reports.ledger_lines(connection, scope.ids, period[0], period[1], scope.cut, account_id)
     return general_ledger(accounts, opening, lines)
+
+
+def streamed_ledger(
+    db: Database, scope: Scope, accounts: list[ReportAccount], period: tuple[date, date]
+) -> Iterator[tuple[ReportAccount, int, Iterator[StatementLine]]]:
+    """Each account with a balance or a movement: (account, opening balance, its lines with their
+    running balances), read account by account from a server-side cursor in a read transaction
+    of its own that lasts while the answer streams. Each account's lines are to be read before
+    the next account's."""
+    with db.read() as connection:
+        opening = reports.opening_balances(connection, scope.ids, period[0], scope.cut)
+        for account in accounts:
+            rows = reports.account_ledger_rows(connection, scope.ids, account.id, *period, scope.cut)
+            first = next(rows, None)
+            if first is not None or opening.get(account.id, 0):
+                movements = chain([first], rows) if first is not None else rows
+                yield account, opening.get(account.id, 0), running_lines(opening.get(account.id, 0), movements)
 
 
 # --- trial balances ----------------------------------------------------------------------------
@@ -324,28 +358,26 @@ def income_statement_report(
 
 @router.get("/reports/general-ledger", response_model=GeneralLedgerReport, responses={200: FORMATS}, tags=["reports"])
 def general_ledger_report(
-    request: Request, connection: ReadDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
+    request: Request, connection: ReadDep, db: DbDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
     date_to: DateTo = None, fiscal_year: int | None = None, account_id: IdQuery = None, dimension: Dimension = None,
     value: Value = None,
 ):  # fmt: skip
     """Every account (or one) of the books over a period: opening balance, each posting with its
-    running balance, closing balance. At most 20,000 lines an answer."""
-    output = _output(request)
-    first, last = _period(date_from, date_to, fiscal_year)
+    running balance, closing balance. JSON and CSV stream as they are read, however long; XLSX
+    and PDF are drawn whole, at most 20,000 lines (`report_too_large`)."""
+    fmt, lang = _output(request)
+    period = _period(date_from, date_to, fiscal_year)
     scope = scope_of(connection, book_ids, principal, dimension, value)
-    ledger = general_ledger_of(connection, scope, (first, last), account_id)
-    body = {
-        **scope.body(), "date_from": first, "date_to": last,
-        "accounts": [
-            {"account_id": a.id, "book_id": a.book_id, "code": a.code, "name_th": a.name_th, "name_en": a.name_en,
-             "opening_balance": _amount(s.opening_balance_satang), "closing_balance": _amount(s.closing_balance_satang),
-             "lines": [{"entry_id": line.entry_id, "effective_date": line.effective_date,
-                        "description": line.description, "amount": _amount(line.amount_satang),
-                        "running_balance": _amount(line.running_balance_satang)} for line in s.lines]}
-            for a, s in ledger
-        ],
-    }  # fmt: skip
-    return _answer(output, body, lambda: report_tables.general_ledger(scope.books, (first, last), ledger))
+    if fmt in ("json", "csv"):
+        ledger = streamed_ledger(db, scope, ledger_accounts(scope, account_id), period)
+        if fmt == "csv":
+            head = report_tables.general_ledger_head(scope.books, period)
+            return streamed_table_response(head, report_tables.general_ledger_rows(ledger), fmt, lang)
+        scope_fields = ReportScope.model_validate(scope.body()).model_dump(mode="json")
+        head = {**scope_fields, "date_from": period[0], "date_to": period[1]}
+        return streamed_json(general_ledger_json(head, ledger))
+    whole = general_ledger_of(connection, scope, period, account_id)
+    return table_response(report_tables.general_ledger(scope.books, period, whole), fmt, lang)
 
 
 # --- schedules ---------------------------------------------------------------------------------
