@@ -7,7 +7,13 @@ Pure properties of `ledger.equity`:
 - a distribution's parts sum exactly to what is declared, and none is negative;
 - the pro-rata by days held is monotone: more shares or more days never yield less, both in the
   paid-up-days weight and in the part of a fixed declared amount;
-- buying and then selling everything at cost leaves a zero carrying amount and no gain.
+- buying and then selling everything at cost leaves a zero carrying amount and no gain;
+- a dividend declared as an amount is shared out exactly: its parts sum to the amount;
+- capital held through a whole one-year period earns exactly the yearly rate, leap year or not;
+- an exit to several buyers conserves shares, cost and impairment, and is the one disposal of
+  all those shares split among the buyers;
+- the price "par plus retained earnings per share" of all the shares is exactly their par plus
+  the retained earnings, and a buyer of more shares never pays less.
 
 The state machine drives the store through issues, transfers and buy-backs among members, the
 fund's purchases, impairments and their reversals, distributions (declared and paid) and exits
@@ -18,8 +24,10 @@ holds and, with the allowance, cost less impairment; the enterprise's share capi
 paid-up capital on its register; every distribution's parts sum to its dividends and refunds.
 """
 
+import math
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,13 +41,16 @@ from ledger.equity import (
     Policy,
     Position,
     RegisterEvent,
+    Sale,
     ShareClass,
     apply_event,
     cap_table,
     disposal,
+    disposals,
     distribute,
     holdings_as_of,
     paid_up_days,
+    par_plus_retained_earnings,
     purchase,
     shares_issued,
     validate_event,
@@ -166,6 +177,77 @@ def test_buying_then_selling_everything_at_cost_leaves_nothing(shares, price):
     sold = disposal(held, shares=shares, proceeds_satang=price)
     assert (sold.cost_satang, sold.gain_satang) == (price, 0)
     assert held.carrying_satang - sold.cost_satang + sold.impairment_satang == 0
+
+
+@PURE
+@given(events(), st.integers(0, 10**10), st.integers(0, 800))
+def test_a_dividend_amount_is_shared_out_exactly(candidates, amount, days):
+    kept = accepted(candidates)
+    declaration = Declaration(START, START + timedelta(days=days), 10**13, Decimal(10), None, dividend_satang=amount)
+    try:
+        result = distribute(Policy(dividend_cap_percent=None), declaration, kept, CLASSES)
+    except LedgerError as error:  # nothing paid up in the period to share by
+        assert error.reason is Rejection.invalid_request and amount > 0
+        assert not any(paid_up_days(kept, START, START + timedelta(days=days), CLASSES).values())
+        return
+    dividends = [p.amount_satang for p in result.parts if p.kind == "dividend"]
+    assert result.dividend_satang == amount and all(part >= 0 for part in dividends)
+    assert sum(dividends) == amount if dividends else amount == 0
+
+
+@PURE
+@given(st.dates(date(2000, 1, 1), date(2060, 12, 31)), st.integers(1, 10**10), st.decimals(0, 100, places=6))
+def test_capital_held_a_whole_year_earns_exactly_the_rate(start, paid, rate):
+    """Whatever day a one-year period starts on, and whether it holds a 29 February or not."""
+    end = (date(start.year + 1, 3, 1) if (start.month, start.day) == (2, 29)
+           else start.replace(year=start.year + 1)) - timedelta(days=1)  # fmt: skip
+    issued = RegisterEvent(EventKind.issue, start - timedelta(days=1), 1, 1, to_party=1, amount_satang=paid,
+                           paid_satang=paid)  # fmt: skip
+    declaration = Declaration(start, end, 10**13, Decimal(0), rate)
+    result = distribute(Policy(Decimal(0), None), declaration, [issued], CLASSES)
+    exact = Decimal(paid) * rate / 100
+    assert result.dividend_satang == int(exact.quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+
+
+@PURE
+@given(st.integers(1, 10**6), st.integers(0, 10**12), st.data())
+def test_an_exit_to_several_buyers_conserves_shares_cost_and_impairment(held_shares, cost, data):
+    impairment = data.draw(st.integers(0, cost))
+    held = Position(shares=held_shares, cost_satang=cost, impairment_satang=impairment)
+    sales = data.draw(st.lists(st.builds(Sale, st.integers(1, held_shares), st.integers(1, 10**10)), min_size=1,
+                               max_size=8))  # fmt: skip
+    sold_shares = sum(sale.shares for sale in sales)
+    try:
+        parts = disposals(held, sales)
+    except LedgerError as error:
+        assert error.reason is Rejection.insufficient_shares and sold_shares > held_shares
+        return
+    whole = disposal(held, shares=sold_shares, proceeds_satang=sum(sale.proceeds_satang for sale in sales))
+    assert sum(p.cost_satang for p in parts) == whole.cost_satang
+    assert sum(p.impairment_satang for p in parts) == whole.impairment_satang
+    assert sum(p.gain_satang for p in parts) == whole.gain_satang
+    left = Position(held_shares - sold_shares, cost - whole.cost_satang, impairment - whole.impairment_satang)
+    assert left.shares >= 0 and 0 <= left.impairment_satang <= left.cost_satang
+    for sale, part in zip(sales, parts, strict=True):
+        assert part.gain_satang == sale.proceeds_satang - (part.cost_satang - part.impairment_satang)
+
+
+@PURE
+@given(st.integers(1, 10**6), st.integers(1, 10**6), st.integers(-(10**12), 10**12), st.data())
+def test_par_plus_retained_earnings_is_exact_for_all_shares_and_monotone(outstanding, par, retained, data):
+    shares = data.draw(st.integers(0, outstanding))
+    price = par_plus_retained_earnings(shares=shares, par_value_satang=par, retained_earnings_satang=retained,
+                                       shares_outstanding=outstanding)  # fmt: skip
+    everything = par_plus_retained_earnings(shares=outstanding, par_value_satang=par,
+                                            retained_earnings_satang=retained, shares_outstanding=outstanding)
+    assert everything == max(0, outstanding * par + retained)
+    if shares < outstanding:
+        more = par_plus_retained_earnings(shares=shares + 1, par_value_satang=par, retained_earnings_satang=retained,
+                                          shares_outstanding=outstanding)  # fmt: skip
+        if outstanding * par + retained >= 0:  # a share is worth something: more shares never cost less
+            assert more >= price
+    exact = shares * par + Fraction(shares * retained, outstanding)
+    assert price == max(0, math.floor(exact + Fraction(1, 2)))
 
 
 # --- the state machine --------------------------------------------------------------------------
