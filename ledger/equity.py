@@ -62,8 +62,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from enum import StrEnum
+from fractions import Fraction
 from itertools import groupby
 
 from ledger.calendar import EARLIEST_DATE
@@ -389,8 +389,8 @@ def disposals(position: Position, sales: Sequence[Sale]) -> list[Disposal]:
     by their shares (largest remainder, ties to the earlier buyer), and each buyer's gain is its
     price less the carrying amount of its shares. The parts add up to the one disposal exactly.
 
-    >>> disposals(Position(shares=3, cost_satang=100), [Sale(1, 50), Sale(1, 20)])
-    [Disposal(cost_satang=34, impairment_satang=0, gain_satang=16), Disposal(cost_satang=33, impairment_satang=0, gain_satang=-13)]
+    >>> [sold.gain_satang for sold in disposals(Position(shares=3, cost_satang=100), [Sale(1, 50), Sale(1, 20)])]
+    [16, -13]
     """
     if not 0 < len(sales) <= MAX_BUYERS:
         _refuse(Rejection.invalid_request, f"an exit sells to 1 to {MAX_BUYERS} buyers")
@@ -685,7 +685,7 @@ def _dividend_of(policy: Policy, declaration: Declaration, weighted_total: int) 
     cap = policy.dividend_cap_percent
     if cap is not None and amount > (most := _dividend_at(cap, weighted_total)):
         _refuse(Rejection.dividend_rate_above_cap,
-                f"the policy caps dividends at {cap} % a year: at most {format_amount(most)} for this period")  # fmt: skip
+                f"the policy caps dividends at {cap} % a year: at most {format_amount(most)} here")  # fmt: skip
     rate = Decimal(amount * 100 * YEAR_UNITS) / Decimal(weighted_total)
     return amount, rate.quantize(_RATE_PLACES, rounding=ROUND_HALF_UP)
 
