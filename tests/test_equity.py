@@ -351,8 +351,7 @@ def test_a_partial_exit_at_a_gain_at_average_cost(co):
     with co["db"].write() as c:
         equity.add_purchase(c, investment, equity.PurchaseOrder(500, 65_000_00, date(2023, 8, 1)), today=TODAY,
                             user_id=co["officer"], now=NOW)  # fmt: skip
-        equity.exit_investment(c, investment, equity.Movement(date(2024, 3, 1), 90_000_00, shares=600,
-                                                              buyer_party_id=rice["members"][0]),
+        equity.exit_investment(c, investment, date(2024, 3, 1), [equity.ExitSale(rice["members"][0], 600, 90_000_00)],
                                today=TODAY, user_id=co["officer"], now=NOW)  # fmt: skip
         held = equity.position(equity.investment_events(c, [investment])[investment])
         table = equity.cap_table_as_of(c, rice["party"], TODAY)["table"]
@@ -379,7 +378,7 @@ def test_a_loss_on_exit_after_impairment(co):
     fund, sub = balances(co, co["fund"]), f"-P{weave['party']}"
     assert (fund["1300" + sub], fund["1390" + sub], fund["5300"]) == (100_000_00, -40_000_00, 40_000_00)
     with co["db"].write() as c:
-        done = equity.exit_investment(c, investment, equity.Movement(date(2024, 2, 1), 50_000_00, shares=1_000),
+        done = equity.exit_investment(c, investment, date(2024, 2, 1), [equity.ExitSale(None, 1_000, 50_000_00)],
                                       today=TODAY, user_id=co["officer"], now=NOW)  # fmt: skip
         held = equity.position(equity.investment_events(c, [investment])[investment])
     assert done["status"] == "exited" and held == Position(0, 0, 0, -10_000_00)

@@ -355,28 +355,38 @@ class CoInvestment(RuleBasedStateMachine):
             Rejection.reversal_exceeds_impairment)  # fmt: skip
 
     @rule(share=st.integers(1, 120), to_member=st.integers(-1, 4), markup=st.integers(50, 150),
-          gap=st.integers(0, 20))  # fmt: skip
-    def exit(self, share, to_member, markup, gap):
+          gap=st.integers(0, 20), buyers=st.integers(1, 3))  # fmt: skip
+    def exit(self, share, to_member, markup, gap, buyers):
+        """To one buyer, or to several at once (members, and the enterprise when to_member < 0)."""
         if self.investment is None:
             return
         held = self.position()
         shares = max(1, held.shares * share // 100)
         price = max(1, held.cost_satang * markup // 100 * shares // max(held.shares, 1))
-        buyer = None if to_member < 0 else self.members[to_member % len(self.members)]
+        first = None if to_member < 0 else self.members[to_member % len(self.members)]
+        others = (self.members[(to_member + n) % len(self.members)] for n in range(1, buyers))
+        who = list(dict.fromkeys([first, *others]))[: min(buyers, shares)]  # each buyer once
+        sales = [equity.ExitSale(w, part, max(1, cut))
+                 for w, part, cut in zip(who, allocate(shares, [1] * len(who)), allocate(price, [1] * len(who)),
+                                         strict=True)]  # fmt: skip
         done = attempt(self.db, lambda c: equity.exit_investment(
-            c, self.investment, equity.Movement(self.advance(gap), price, shares=shares, buyer_party_id=buyer),
-            today=TODAY, user_id=self.user, now=NOW), Rejection.insufficient_shares, Rejection.insufficient_balance,
-            Rejection.holder_cap_exceeded, Rejection.investment_exited)  # fmt: skip
+            c, self.investment, self.advance(gap), sales, today=TODAY, user_id=self.user, now=NOW),
+            Rejection.insufficient_shares, Rejection.insufficient_balance, Rejection.holder_cap_exceeded,
+            Rejection.investment_exited)  # fmt: skip
         if done is not None and done["status"] == "exited":
             self.investment = None
 
-    @rule(rate=st.decimals(0, 10, places=2), profit=st.integers(1, 10**8), pay=st.booleans(), gap=st.integers(1, 60))
-    def distribute(self, rate, profit, pay, gap):
+    @rule(rate=st.decimals(0, 10, places=2), profit=st.integers(1, 10**8), pay=st.booleans(), gap=st.integers(1, 60),
+          as_amount=st.booleans())  # fmt: skip
+    def distribute(self, rate, profit, pay, gap, as_amount):
+        """At a rate, or as an amount (a twentieth of the profit) to share out."""
         start, end = self.distributed_through + timedelta(days=1), self.advance(gap)
-        declaration = Declaration(start, end, profit, Decimal(10), rate)
+        declaration = Declaration(start, end, profit, Decimal(10), None if as_amount else rate,
+                                  dividend_satang=profit // 20 if as_amount else None)  # fmt: skip
         done = attempt(self.db, lambda c: equity.declare(c, self.party, declaration, declared_on=end, today=TODAY,
                                                          user_id=self.user, now=NOW),
-                       Rejection.distribution_exceeds_profit)  # fmt: skip
+                       Rejection.distribution_exceeds_profit, Rejection.dividend_rate_above_cap,
+                       Rejection.invalid_request)  # fmt: skip
         if done is None:
             self.day -= timedelta(days=gap)
             return
