@@ -207,3 +207,15 @@ def test_an_exit_to_several_buyers_from_the_page(app, demo):
              if line["kind"] == "exit"]  # fmt: skip
     assert [(line["shares"], line["amount"]) for line in exits] == [(10, "1200.00"), (5, "600.00")]
     assert len({line["entry_id"] for line in exits}) == 1
+
+
+def test_an_exit_plan_at_par_plus_retained_earnings_is_shown_in_thai_with_its_price(app, demo):
+    number = investment_id(app, demo)
+    officer = signed_in(app, OFFICER)
+    form = officer.get(f"/office/investments/{number}/exit-plan")
+    assert "มูลค่าที่ตราไว้บวกกำไรสะสมของวิสาหกิจต่อหุ้น" in form.text
+    data = {"key": key_of(form), "target_date": "30/09/2570", "price_rule": "par_plus_retained"}
+    assert officer.post(f"/office/investments/{number}/exit-plan", data, token=csrf_of(form)).status_code == 303
+    price = api_get(app, demo, f"/v1/investments/{number}")["exit_plan"]["indicative_price"]
+    page = officer.get(f"/office/investments/{number}")
+    assert "ราคาตามหลักเกณฑ์ของแผน ณ วันนี้" in page.text and f"{float(price):,.2f}" in page.text

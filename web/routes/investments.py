@@ -62,6 +62,9 @@ class Action(BaseModel, arbitrary_types_allowed=True):
     wire: object = None  # (api values) -> (body, errors)
 
 
+PRICE_RULES = {"cost": N_("What the fund paid"), "par": N_("Par value"), "carrying_amount": N_("Carrying amount"),
+               "fixed": N_("A fixed price per share"),
+               "par_plus_retained": N_("Par plus the enterprise's retained earnings per share")}  # fmt: skip
 FORM_BUYERS = 3  # rows of the several-buyers exit; more buyers at once go through the API
 
 
@@ -123,10 +126,7 @@ ACTIONS = {
         roles=LOAN_OFFICERS, body=ExitCreate, route=api.exit_investment, wire=buyers_body),
     "exit-plan": Action(form=OfficeForm("exit-plan", N_("Plan the exit"), N_("Keep the plan"), (
         FormField("target_date", "date", N_("Target date")),
-        FormField("price_rule", "choice", N_("Price rule"), options=(
-            ("cost", N_("What the fund paid")), ("par", N_("Par value")),
-            ("carrying_amount", N_("Carrying amount")), ("fixed", N_("A fixed price per share")),
-            ("par_plus_retained", N_("Par plus the enterprise's retained earnings per share")))),
+        FormField("price_rule", "choice", N_("Price rule"), options=tuple(PRICE_RULES.items())),
         FormField("price_per_share", "amount", N_("Fixed price per share, in baht"), optional=True),
         FormField("note", "text", N_("Note"), optional=True)), {Rejection.amount_must_be_positive: "price_per_share",
                                                                Rejection.invalid_request: "price_rule"}),
@@ -189,6 +189,7 @@ def _investment_page(request: Request, principal: Principal, investment_id: int,
         threshold = equity.approval_threshold(connection, row["book_id"])
     actions = [(name, a.form.heading) for name, a in ACTIONS.items() if principal.role in a.roles]
     return render(request, "investment.html", status, investment=row, figures=figures, pending=pending, lines=lines,
+                  price_rules=PRICE_RULES,
                   threshold_satang=threshold, today=today, actions=actions, done=done,
                   may_approve=principal.role in APPROVERS, approval_error=approval_error,
                   approval_key=OfficeForm("approval", "", "", ()).blank()["key"])  # fmt: skip
@@ -265,6 +266,7 @@ def _action_page(request: Request, principal: Principal, investment_id: int, act
         row = api.visible_investment(connection, investment_id, principal)
         figures = equity.figures_of(connection, [row], today)[investment_id]
     return render(request, "investment_action.html", status or (422 if errors else 200), investment=row,
+                  price_rules=PRICE_RULES,
                   figures=figures, form=action.form, typed=typed, errors=errors,
                   action=f"/office/investments/{investment_id}/{action.form.name}")  # fmt: skip
 
