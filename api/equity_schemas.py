@@ -248,7 +248,7 @@ class ExitPlanPublic(BaseModel):
     price_rule: str | None
     price_per_share: str | None
     note: str | None
-    indicative_price: str | None = Field(description="The rule applied to the shares held now")
+    indicative_price: str | None = Field(description="The rule applied to the shares held on the date read (as_of)")
 
 
 class PendingPurchasePublic(BaseModel):

@@ -16,8 +16,9 @@ Pure properties of `ledger.equity`:
   the retained earnings, and a buyer of more shares never pays less.
 
 The state machine drives the store through issues, transfers and buy-backs among members, the
-fund's purchases, impairments and their reversals, distributions (declared and paid) and exits
-(to members and back to the enterprise). After every step: every book balances; the register's
+fund's purchases, impairments and their reversals, distributions (declared at a rate or as an
+amount, and paid) and exits (to members and back to the enterprise, to one buyer or to several
+at once). After every step: every book balances; the register's
 shares issued equal its holdings and its percentages sum to 100; the fund's holding on the
 register equals its position; the fund's investment account equals the cost of the shares it
 holds and, with the allowance, cost less impairment; the enterprise's share capital equals the
