@@ -17,7 +17,7 @@ Shares = Annotated[int, Field(strict=True, ge=-(10**15), le=10**15)]
 Reason = Annotated[Text, Field(min_length=1, max_length=500)]
 Note = Annotated[Text, Field(min_length=1, max_length=500)]
 RegisterKind = Literal["issue", "payment", "transfer", "buy_back", "cancellation"]
-PriceRule = Literal["cost", "par", "carrying_amount", "fixed"]
+PriceRule = Literal["cost", "par", "carrying_amount", "fixed", "par_plus_retained"]
 
 
 class ShareClassCreate(Strict):
@@ -139,7 +139,12 @@ class DistributionCreate(Strict):
     declared_on: ClientDate
     net_profit: AmountText
     reserve_percent: RateText = "10"
-    dividend_rate_percent: RateText = Field(description="Percent a year on paid-up capital, by days held")
+    dividend_rate_percent: RateText | None = Field(
+        None, description="Percent a year on paid-up capital, by days held; or give dividend_amount"
+    )
+    dividend_amount: AmountText | None = Field(
+        None, description="An amount to share out by paid-up capital and days held, instead of a rate"
+    )
     patronage_refund: AmountText = "0.00"
     business: Annotated[list[Business], Field(max_length=5000)] = []
 
@@ -168,7 +173,8 @@ class DistributionPublic(BaseModel):
     net_profit: str
     reserve_percent: str
     reserve: str
-    dividend_rate_percent: str
+    dividend_rate_percent: str = Field(description="As declared, or the yearly rate the amount declared comes to")
+    declared_dividend: str | None = Field(description="The amount declared to share out; null: declared as a rate")
     dividends: str
     patronage_refunds: str
     retained: str = Field(description="Net profit left in retained earnings")
@@ -212,11 +218,22 @@ class ImpairmentCreate(Strict):
     reason: Reason
 
 
-class ExitCreate(Strict):
+class ExitBuyer(Strict):
+    buyer_party_id: Id | None = Field(None, description="A member buying; null: the enterprise (buy-back)")
     shares: Shares
-    price: AmountText = Field(description="What the buyer pays for all the shares sold")
+    price: AmountText = Field(description="What this buyer pays for all its shares")
+
+
+class ExitCreate(Strict):
+    """One buyer (shares, price, buyer_party_id) or several at once (buyers), not both."""
+
+    shares: Shares | None = None
+    price: AmountText | None = Field(None, description="What the buyer pays for all the shares sold")
     effective_date: ClientDate
     buyer_party_id: Id | None = Field(None, description="A member buying them; default the enterprise (buy-back)")
+    buyers: Annotated[list[ExitBuyer], Field(min_length=1, max_length=100)] | None = Field(
+        None, description="Several buyers in one exit, all or none"
+    )
 
 
 class ExitPlanCreate(Strict):
@@ -231,7 +248,7 @@ class ExitPlanPublic(BaseModel):
     price_rule: str | None
     price_per_share: str | None
     note: str | None
-    indicative_price: str | None = Field(description="The rule applied to the shares held now")
+    indicative_price: str | None = Field(description="The rule applied to the shares held on the date read (as_of)")
 
 
 class PendingPurchasePublic(BaseModel):

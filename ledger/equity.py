@@ -28,12 +28,25 @@ never exceeds the cost and a reversal never exceeds the impairment, so the carry
 between zero and the cost.
 
 A distribution of a period's net profit follows the enterprise's policy: at least its reserve
-share goes to the legal reserve; a dividend at a yearly rate (at most the policy's cap) on
-paid-up capital, pro-rated by the days it was held (actual/365, capital counted at the end of
-each day); and a patronage refund split in proportion to each member's business. The reserve
-and the dividend are each rounded half-up once; the dividend and the refund are then split by
-the largest remainder, ties to the lower (party, class), so the parts sum exactly to what is
-declared and none is negative. Together they may not exceed the net profit.
+share goes to the legal reserve; a dividend on paid-up capital, pro-rated by the days it was
+held (capital counted at the end of each day), declared either at a yearly rate (at most the
+policy's cap) or as an amount to share out (at most what the cap rate would give); and a
+patronage refund split in proportion to each member's business.
+
+Days count actual/actual from the period's first day: the period is cut into years counted from
+that day (`period_years`), each of 365 days, or 366 when it holds a 29 February, and a day is
+that part of its year. So a one-year period is exactly one year, leap or not: capital held all
+through it earns exactly the yearly rate. Inside the code a day of a 365-day year weighs 366 and
+one of a 366-day year 365 (`YEAR_UNITS` = 365 x 366 to a year), so the count stays in whole
+numbers. The reserve and a dividend at a rate are each rounded half-up once; the dividend and the
+refund are then split by the largest remainder over those year-weighted share-days (ties to the
+lower (party, class)), so the parts sum exactly to what is declared and none is negative.
+Together they may not exceed the net profit.
+
+An exit may sell to several buyers at once (`disposals`): the shares sold together take their
+cost and impairment as one disposal would, split among the buyers by their shares (largest
+remainder), so each buyer's gain is its price less the carrying amount of its shares and the
+parts add up to the single disposal exactly.
 
 >>> classes = {1: ShareClass(1, par_value_satang=100_00, votes_per_share=1)}
 >>> events = [RegisterEvent(EventKind.issue, date(2024, 1, 1), 1, 7, to_party=10, amount_satang=700_00),
@@ -48,8 +61,9 @@ Disposal(cost_satang=40000, impairment_satang=0, gain_satang=10000)
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from fractions import Fraction
 from itertools import groupby
 
 from ledger.calendar import EARLIEST_DATE
@@ -57,16 +71,17 @@ from ledger.errors import LedgerError, Rejection
 from ledger.money import MAX_AMOUNT_SATANG, allocate, format_amount, to_satang
 
 __all__ = [
-    "DAYS_A_YEAR", "MAX_PERCENT", "MAX_SHARES", "CapTable", "CapTableLine", "Declaration", "Disposal",
+    "MAX_BUYERS", "MAX_PERCENT", "MAX_SHARES", "YEAR_UNITS", "CapTable", "CapTableLine", "Declaration", "Disposal",
     "Distribution", "EventKind", "HolderLine", "Holding", "Part", "PartKind", "Policy", "Position", "RegisterEvent",
-    "ShareClass", "after_disposal", "apply_event", "cap_table", "check_holder_cap", "disposal", "distribute",
-    "holdings_as_of", "impair", "paid_up_days", "portion", "position_from", "purchase", "reverse_impairment",
-    "shares_issued", "validate_event",
+    "Sale", "ShareClass", "after_disposal", "apply_event", "cap_table", "check_holder_cap", "disposal", "disposals",
+    "distribute", "holdings_as_of", "impair", "paid_up_days", "par_plus_retained_earnings", "period_years", "portion",
+    "position_from", "purchase", "reverse_impairment", "shares_issued", "validate_event",
 ]  # fmt: skip
 
 MAX_SHARES = 10**12
 MAX_PERCENT = Decimal(100)
-DAYS_A_YEAR = 365  # actual/365, the Thai practice
+YEAR_UNITS = 365 * 366  # a year in day-weights: a day of a 365-day year weighs 366, of a 366-day year 365
+MAX_BUYERS = 100  # buyers of one exit
 MAX_PERIOD_DAYS = 3660
 MAX_WEIGHT = 2**62  # paid-up satang x days, stored as BIGINT
 PERCENT_UNITS = 1_000_000  # a percentage is told in ten-thousandths of a percent: 100 % is a million
@@ -360,6 +375,58 @@ def disposal(position: Position, *, shares: int, proceeds_satang: int) -> Dispos
     return Disposal(cost, impairment, proceeds_satang - (cost - impairment))
 
 
+@dataclass(frozen=True)
+class Sale:
+    """One buyer's part of an exit: its shares and what it pays for all of them."""
+
+    shares: int
+    proceeds_satang: int
+
+
+def disposals(position: Position, sales: Sequence[Sale]) -> list[Disposal]:
+    """Selling to several buyers at once: the shares sold together leave as one disposal of
+    them all would take them (`disposal`); that cost and impairment are split among the buyers
+    by their shares (largest remainder, ties to the earlier buyer), and each buyer's gain is its
+    price less the carrying amount of its shares. The parts add up to the one disposal exactly.
+
+    >>> [sold.gain_satang for sold in disposals(Position(shares=3, cost_satang=100), [Sale(1, 50), Sale(1, 20)])]
+    [16, -13]
+    """
+    if not 0 < len(sales) <= MAX_BUYERS:
+        _refuse(Rejection.invalid_request, f"an exit sells to 1 to {MAX_BUYERS} buyers")
+    for sale in sales:
+        _check_positive(sale.shares, "each buyer's number of shares", Rejection.shares_must_be_positive)
+        _check_positive(sale.proceeds_satang, "each buyer's price")
+    if sum(sale.proceeds_satang for sale in sales) > MAX_AMOUNT_SATANG:
+        _refuse(Rejection.amount_too_large, f"the prices together exceed {format_amount(MAX_AMOUNT_SATANG)}")
+    shares = [sale.shares for sale in sales]
+    whole = disposal(position, shares=sum(shares), proceeds_satang=sum(sale.proceeds_satang for sale in sales))
+    costs, impairments = allocate(whole.cost_satang, shares), allocate(whole.impairment_satang, shares)
+    return [Disposal(cost, impairment, sale.proceeds_satang - (cost - impairment))
+            for sale, cost, impairment in zip(sales, costs, impairments, strict=True)]  # fmt: skip
+
+
+def par_plus_retained_earnings(
+    *, shares: int, par_value_satang: int, retained_earnings_satang: int, shares_outstanding: int
+) -> int:
+    """The price of `shares` shares at par plus their part of the retained earnings: each of the
+    shares outstanding (all classes) has an equal claim on them. Exact until one rounding, of
+    the whole: shares x par + round_half_up(shares x retained / outstanding), half-up meaning
+    towards the larger amount (also when the enterprise has accumulated losses); never below
+    zero.
+
+    >>> par_plus_retained_earnings(shares=1, par_value_satang=100_00, retained_earnings_satang=1_000_00,
+    ...                            shares_outstanding=3)
+    43333
+    >>> par_plus_retained_earnings(shares=3, par_value_satang=100_00, retained_earnings_satang=1_000_00,
+    ...                            shares_outstanding=3)
+    130000
+    """
+    assert 0 <= shares <= shares_outstanding and shares_outstanding > 0 and par_value_satang > 0
+    share_of_retained = (2 * shares * retained_earnings_satang + shares_outstanding) // (2 * shares_outstanding)
+    return max(0, shares * par_value_satang + share_of_retained)
+
+
 def position_from(moves: Iterable[tuple[str, int, int, int, int]]) -> Position:
     """A position replayed from its recorded moves: (kind, shares, cost, impairment, gain), in
     the order they happened; dividends move none of these."""
@@ -428,16 +495,18 @@ class PartKind(StrEnum):
 
 @dataclass(frozen=True)
 class Declaration:
-    """What the enterprise declares for a period: its net profit, the share reserved, the yearly
-    dividend rate on paid-up capital, and a patronage refund split by each member's business."""
+    """What the enterprise declares for a period: its net profit, the share reserved, the dividend
+    on paid-up capital as a yearly rate or as an amount to share out (one of the two), and a
+    patronage refund split by each member's business."""
 
     period_start: date
     period_end: date
     net_profit_satang: int
     reserve_percent: Decimal
-    dividend_rate_percent: Decimal
+    dividend_rate_percent: Decimal | None
     patronage_satang: int = 0
     business: tuple[tuple[int, int], ...] = ()  # (party id, business done in the period, satang)
+    dividend_satang: int | None = None  # an amount to share out, instead of a rate
 
 
 @dataclass(frozen=True)
@@ -449,12 +518,16 @@ class Part:
     amount_satang: int
 
 
+_RATE_PLACES = Decimal("0.000001")
+
+
 @dataclass(frozen=True)
 class Distribution:
     reserve_satang: int
     dividend_satang: int
     patronage_satang: int
     parts: tuple[Part, ...]
+    dividend_rate_percent: Decimal  # as declared, or what an amount comes to a year (six places, half-up)
 
     @property
     def appropriated_satang(self) -> int:
@@ -494,6 +567,54 @@ def paid_up_days(
     return weights
 
 
+def period_years(start: date, end: date) -> list[tuple[date, date, int]]:
+    """[start, end] cut into years counted from `start`, each piece with the days of its year:
+    366 when that year holds a 29 February, else 365 (a year from 29 February ends on the last
+    day of the next February).
+
+    >>> period_years(date(2023, 10, 1), date(2024, 3, 31))
+    [(datetime.date(2023, 10, 1), datetime.date(2024, 3, 31), 366)]
+    >>> [days for *_, days in period_years(date(2024, 1, 1), date(2025, 6, 30))]
+    [366, 365]
+    """
+    pieces, first, years = [], start, 1
+    while first <= end:
+        following = _anniversary(start, years)
+        pieces.append((first, min(end, following - timedelta(days=1)), (following - first).days))
+        first, years = following, years + 1
+    return pieces
+
+
+def _anniversary(start: date, years: int) -> date:
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:  # 29 February in a common year: the year ends with February
+        return date(start.year + years, 3, 1)
+
+
+def _year_weighted(
+    events: Sequence[RegisterEvent], start: date, end: date, classes: Mapping[int, ShareClass]
+) -> tuple[dict[Key, int], dict[Key, int]]:
+    """Paid-up satang-days per holder and class over [start, end], and the same with each day
+    weighed as its part of its year, in YEAR_UNITS to a year."""
+    days: dict[Key, int] = {}
+    weighted: dict[Key, int] = {}
+    for first, last, year_days in period_years(start, end):
+        for key, weight in paid_up_days(events, first, last, classes).items():
+            days[key] = days.get(key, 0) + weight
+            weighted[key] = weighted.get(key, 0) + weight * (YEAR_UNITS // year_days)
+    return days, weighted
+
+
+def _half_up(value: Fraction) -> int:
+    return (2 * value.numerator + value.denominator) // (2 * value.denominator)
+
+
+def _dividend_at(rate_percent: Decimal, weighted_total: int) -> int:
+    """The dividend at a yearly rate on year-weighted paid-up capital, rounded half-up once."""
+    return _half_up(Fraction(weighted_total) * Fraction(rate_percent) / (100 * YEAR_UNITS))
+
+
 def _check_declaration(policy: Policy, declaration: Declaration) -> None:
     d = declaration
     if not EARLIEST_DATE <= d.period_start <= d.period_end or (d.period_end - d.period_start).days >= MAX_PERIOD_DAYS:
@@ -504,9 +625,14 @@ def _check_declaration(policy: Policy, declaration: Declaration) -> None:
     if not policy.reserve_min_percent <= d.reserve_percent <= MAX_PERCENT:
         _refuse(Rejection.reserve_below_minimum,
                 f"the reserve is from {policy.reserve_min_percent} % to 100 % of net profit")  # fmt: skip
-    if not 0 <= d.dividend_rate_percent <= MAX_PERCENT:
+    if (d.dividend_rate_percent is None) == (d.dividend_satang is None):
+        _refuse(Rejection.invalid_request, "a dividend is declared as a yearly rate or as an amount: one of the two")
+    if d.dividend_satang is not None and not 0 <= d.dividend_satang <= MAX_AMOUNT_SATANG:
+        _refuse(Rejection.amount_must_be_positive, "a dividend amount is zero or more, within the maximum")
+    if d.dividend_rate_percent is not None and not 0 <= d.dividend_rate_percent <= MAX_PERCENT:
         _refuse(Rejection.rate_out_of_range, "a dividend rate is from 0 to 100 % a year")
-    if policy.dividend_cap_percent is not None and d.dividend_rate_percent > policy.dividend_cap_percent:
+    if (policy.dividend_cap_percent is not None and d.dividend_rate_percent is not None
+            and d.dividend_rate_percent > policy.dividend_cap_percent):  # fmt: skip
         _refuse(Rejection.dividend_rate_above_cap,
                 f"the policy caps dividends at {policy.dividend_cap_percent} % a year")  # fmt: skip
     if d.patronage_satang < 0 or any(satang < 0 for _, satang in d.business):
@@ -524,16 +650,16 @@ def distribute(
     _check_declaration(policy, declaration)
     d = declaration
     reserve = to_satang(Decimal(d.net_profit_satang) * d.reserve_percent / 100)
-    weights = paid_up_days(events, d.period_start, d.period_end, classes)
-    if sum(weights.values()) > MAX_WEIGHT:
+    days, weighted = _year_weighted(list(events), d.period_start, d.period_end, classes)
+    if sum(days.values()) > MAX_WEIGHT:
         _refuse(Rejection.amount_too_large, "the paid-up capital held over the period is beyond what is kept")
-    keys = sorted(k for k, w in weights.items() if w > 0)
-    dividend = to_satang(Decimal(sum(weights.values())) * d.dividend_rate_percent / (100 * DAYS_A_YEAR))
-    parts = _split(dividend, [(party, class_id, PartKind.dividend, weights[(party, class_id)])
-                              for party, class_id in keys])  # fmt: skip
+    keys = sorted(k for k, w in weighted.items() if w > 0)
+    dividend, rate = _dividend_of(policy, d, sum(weighted.values()))
+    parts = _split(dividend, [(party, class_id, PartKind.dividend, days[(party, class_id)])
+                              for party, class_id in keys], [weighted[k] for k in keys])  # fmt: skip
     business = sorted((party, satang) for party, satang in d.business if satang > 0)
     parts += _split(d.patronage_satang, [(party, None, PartKind.patronage, satang) for party, satang in business])
-    result = Distribution(reserve, dividend, d.patronage_satang, tuple(parts))
+    result = Distribution(reserve, dividend, d.patronage_satang, tuple(parts), rate)
     if result.appropriated_satang > d.net_profit_satang:
         _refuse(
             Rejection.distribution_exceeds_profit,
@@ -544,9 +670,32 @@ def distribute(
     return result
 
 
-def _split(total: int, shares: list[tuple[int, int | None, PartKind, int]]) -> list[Part]:
+def _dividend_of(policy: Policy, declaration: Declaration, weighted_total: int) -> tuple[int, Decimal]:
+    """The dividend in satang and the yearly rate it is (declared, or what an amount comes to),
+    an amount refused beyond what the policy's cap rate would give or with no paid-up capital
+    to share it by."""
+    if declaration.dividend_rate_percent is not None:
+        return _dividend_at(declaration.dividend_rate_percent, weighted_total), declaration.dividend_rate_percent
+    amount = declaration.dividend_satang
+    assert amount is not None
+    if amount == 0:
+        return 0, Decimal(0).quantize(_RATE_PLACES)
+    if weighted_total == 0:
+        _refuse(Rejection.invalid_request, "no paid-up capital was held in the period to share a dividend by")
+    cap = policy.dividend_cap_percent
+    if cap is not None and amount > (most := _dividend_at(cap, weighted_total)):
+        _refuse(Rejection.dividend_rate_above_cap,
+                f"the policy caps dividends at {cap} % a year: at most {format_amount(most)} here")  # fmt: skip
+    rate = Decimal(amount * 100 * YEAR_UNITS) / Decimal(weighted_total)
+    return amount, rate.quantize(_RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _split(
+    total: int, shares: list[tuple[int, int | None, PartKind, int]], split_by: list[int] | None = None
+) -> list[Part]:
+    """Parts of `total` by largest remainder over `split_by` (default: each share's own weight)."""
     if not shares:
         return []
-    amounts = allocate(total, [weight for *_, weight in shares])
+    amounts = allocate(total, split_by or [weight for *_, weight in shares])
     return [Part(party, class_id, kind, weight, amount)
             for (party, class_id, kind, weight), amount in zip(shares, amounts, strict=True)]  # fmt: skip

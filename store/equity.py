@@ -49,18 +49,20 @@ from ledger.equity import (
     Policy,
     Position,
     RegisterEvent,
+    Sale,
     ShareClass,
-    after_disposal,
     apply_event,
     cap_table,
     check_holder_cap,
-    disposal,
+    disposals,
     distribute,
     holdings_as_of,
     impair,
+    par_plus_retained_earnings,
     position_from,
     purchase,
     reverse_impairment,
+    shares_issued,
     validate_event,
 )
 from ledger.equity import Distribution as Split
@@ -364,7 +366,8 @@ def cap_table_as_of(connection: Connection, party_id: int, as_of: date) -> Row:
     classes = classes_of(connection, party_id)
     events = register_events(connection, party_id)
     holdings = holdings_as_of(events, as_of, classes)
-    return {"table": cap_table(holdings, classes), "holdings": holdings, "classes": classes}
+    return {"table": cap_table(holdings, classes), "holdings": holdings, "classes": classes,
+            "outstanding": sum(shares_issued(events, as_of).values())}  # fmt: skip
 
 
 # --- distribution policies ----------------------------------------------------------------------
@@ -466,8 +469,9 @@ def declare(
     distribution_id = connection.execute(insert(distribution_t).values(
         enterprise_party_id=party_id, period_start=d.period_start, period_end=d.period_end, declared_on=declared_on,
         net_profit_satang=d.net_profit_satang, reserve_percent=str(d.reserve_percent),
-        dividend_rate_percent=str(d.dividend_rate_percent), reserve_satang=result.reserve_satang,
+        dividend_rate_percent=str(result.dividend_rate_percent), reserve_satang=result.reserve_satang,
         dividend_satang=result.dividend_satang, patronage_satang=result.patronage_satang,
+        declared_dividend_satang=d.dividend_satang,
         entry_ids=json.dumps([*entry_ids, *fund_entries.values()]), recorded_at=now, recorded_by=user_id,
     )).inserted_primary_key[0]  # fmt: skip
     if result.parts:
@@ -805,13 +809,21 @@ def _record_ievent(
 
 @dataclass(frozen=True)
 class Movement:
-    """An impairment, its reversal, or an exit, as asked for."""
+    """An impairment or its reversal, as asked for."""
 
     on: date
     amount_satang: int
     reason: str | None = None
-    shares: int = 0
-    buyer_party_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ExitSale:
+    """One buyer's part of an exit: a member (a transfer on the register) or, with no buyer, the
+    enterprise itself (a buy-back); its shares and what it pays for all of them."""
+
+    buyer_party_id: int | None
+    shares: int
+    price_satang: int
 
 
 def _active(connection: Connection, investment_id: int, on: date, today: date) -> tuple[Row, Position]:
@@ -849,40 +861,60 @@ def impair_investment(
 
 
 def exit_investment(
-    connection: Connection, investment_id: int, move: Movement, *, today: date, user_id: int, now: datetime
-) -> Row:
-    """Sell shares back to the enterprise (a buy-back) or to a member (a transfer) at a price:
-    Dr cash, Dr allowance (the impairment they carried) / Cr investments at average cost, and a
-    gain or loss. The position is `exited` when no shares are left."""
-    if move.amount_satang <= 0:
-        raise LedgerError(Rejection.amount_must_be_positive, "the price must be more than zero")
-    investment, held = _active(connection, investment_id, move.on, today)
-    sold = disposal(held, shares=move.shares, proceeds_satang=move.amount_satang)
+    connection: Connection, investment_id: int, on: date, sales: Sequence[ExitSale], *, today: date, user_id: int,
+    now: datetime,
+) -> Row:  # fmt: skip
+    """Sell shares to one buyer or several at once, each a member (a transfer) or the enterprise
+    (a buy-back), all or none: the register events in one write (the holder cap checked after
+    all of them), and one entry in the fund's book: Dr cash, the prices; Dr allowance, the
+    impairment the shares carried / Cr investments, their average cost; Cr gain (4500) or Dr
+    loss (5100). An investment event per buyer; the position is `exited` when no shares are left."""
+    buyers = [sale.buyer_party_id for sale in sales]
+    if len(set(buyers)) != len(buyers):
+        raise LedgerError(Rejection.invalid_request, "each buyer is named once in an exit")
+    investment, held = _active(connection, investment_id, on, today)
+    sold = disposals(held, [Sale(sale.shares, sale.price_satang) for sale in sales])
     book_id, party = investment["book_id"], investment["enterprise_party_id"]
     holder = fund_party(connection, books.get_book(connection, book_id), now)
-    kind = EventKind.buy_back if move.buyer_party_id is None else EventKind.transfer
-    leaving = RegisterEvent(kind, move.on, investment["share_class_id"], move.shares, to_party=move.buyer_party_id,
-                            from_party=holder, amount_satang=move.amount_satang)  # fmt: skip
-    registered = record_register_events(connection, party, [leaving], notes=[f"investment {investment_id}: exit"],
-                                        today=today, user_id=user_id, now=now, for_investment=True)  # fmt: skip
-    codes = _codes(connection, book_id, FUND)
-    lines = [(codes["cash"], move.amount_satang),
-             (sub_account(connection, book_id, FUND["allowance"], party, now), sold.impairment_satang),
-             (sub_account(connection, book_id, FUND["investments"], party, now), -sold.cost_satang),
-             (codes["gain"] if sold.gain_satang > 0 else codes["loss"], -sold.gain_satang)]  # fmt: skip
-    _record_ievent(connection, investment, "exit", move.on, lines, user_id, now,
-                   f"Investment {investment_id}: {move.shares} shares sold", shares=move.shares,
-                   amount_satang=move.amount_satang, cost_satang=sold.cost_satang,
-                   impairment_satang=sold.impairment_satang, gain_satang=sold.gain_satang,
-                   counterparty_party_id=move.buyer_party_id, register_event_id=registered.rows[0]["id"])  # fmt: skip
-    if after_disposal(held, move.shares, sold).shares == 0:
+    leaving = [RegisterEvent(EventKind.buy_back if sale.buyer_party_id is None else EventKind.transfer, on,
+                             investment["share_class_id"], sale.shares, to_party=sale.buyer_party_id,
+                             from_party=holder, amount_satang=sale.price_satang) for sale in sales]  # fmt: skip
+    registered = record_register_events(connection, party, leaving, notes=[f"investment {investment_id}: exit"] *
+                                        len(leaving), today=today, user_id=user_id, now=now,
+                                        for_investment=True)  # fmt: skip
+    codes, gains = _codes(connection, book_id, FUND), [part.gain_satang for part in sold]
+    lines = [(codes["cash"], sum(sale.price_satang for sale in sales)),
+             (sub_account(connection, book_id, FUND["allowance"], party, now), sum(p.impairment_satang for p in sold)),
+             (sub_account(connection, book_id, FUND["investments"], party, now), -sum(p.cost_satang for p in sold)),
+             (codes["gain"], -sum(g for g in gains if g > 0)),
+             (codes["loss"], -sum(g for g in gains if g < 0))]  # fmt: skip
+    shares = sum(sale.shares for sale in sales)
+    dims = {"enterprise_id": str(party), "investment_id": str(investment_id)}
+    entry_id = _post(connection, book_id, on, "investment.exit",
+                     f"Investment {investment_id}: {shares} shares sold to {len(sales)} buyer(s)", lines, dims,
+                     user_id, now)  # fmt: skip
+    assert entry_id is not None
+    connection.execute(insert(ievent_t), [
+        _ievent(investment_id, book_id, "exit", on, entry_id, user_id, now, shares=sale.shares,
+                amount_satang=sale.price_satang, cost_satang=part.cost_satang,
+                impairment_satang=part.impairment_satang, gain_satang=part.gain_satang,
+                counterparty_party_id=sale.buyer_party_id, register_event_id=row["id"])
+        for sale, part, row in zip(sales, sold, registered.rows, strict=True)
+    ])  # fmt: skip
+    if held.shares == shares:
         connection.execute(update(investment_t).where(investment_t.c.id == investment_id).values(status="exited"))
     return get_investment(connection, investment_id)
 
 
 def set_exit_plan(connection: Connection, investment_id: int, plan: Row) -> Row:
-    """Keep (or replace) the plan to hand the enterprise back: a target date and a price rule."""
-    _open_investment(connection, investment_id)
+    """Keep (or replace) the plan to hand the enterprise back: a target date and a price rule;
+    the rule `par_plus_retained` needs the enterprise's own book, where its retained earnings are."""
+    investment = _open_investment(connection, investment_id)
+    if plan["exit_price_rule"] == "par_plus_retained" and enterprise_book(
+        connection, investment["enterprise_party_id"]
+    ) is None:
+        raise LedgerError(Rejection.invalid_request, "the enterprise keeps no book here: its retained earnings "
+                                                     "are not known, so par plus retained earnings cannot be priced")
     if plan["exit_price_rule"] == "fixed" and not (plan.get("exit_price_per_share_satang") or 0) > 0:
         raise LedgerError(Rejection.amount_must_be_positive, "a fixed price rule needs a price per share")
     if plan["exit_price_rule"] != "fixed":
@@ -932,20 +964,37 @@ def figures_of(connection: Connection, investments: Sequence[Row], as_of: date) 
             Decimal(0),
         )
         of_capital = next((line.percent_of_capital for line in table.holders if line.party_id == holder), Decimal(0))
+        price = _exit_price(connection, investment, held, tables[party], as_of)
         result[investment["id"]] = Figures(held, _sum(live, "dividend"), _sum(live, "dividend_payment"),
-                                           of_class, of_capital,
-                                           _exit_price(investment, held, tables[party]["classes"]))  # fmt: skip
+                                           of_class, of_capital, price)  # fmt: skip
     return result
 
 
-def _exit_price(investment: Row, held: Position, classes: dict[int, ShareClass]) -> int | None:
-    """The price the exit plan's rule gives for the shares held now."""
+def _exit_price(connection: Connection, investment: Row, held: Position, register: Row, as_of: date) -> int | None:
+    """The price the exit plan's rule gives for the shares held on `as_of`."""
     rule = investment["exit_price_rule"]
     if rule is None:
         return None
-    return {"cost": held.cost_satang, "carrying_amount": held.carrying_satang,
-            "par": held.shares * classes[investment["share_class_id"]].par_value_satang,
+    par = register["classes"][investment["share_class_id"]].par_value_satang
+    if rule == "par_plus_retained":
+        if not held.shares:
+            return 0
+        return par_plus_retained_earnings(
+            shares=held.shares, par_value_satang=par, shares_outstanding=register["outstanding"],
+            retained_earnings_satang=retained_earnings(connection, investment["enterprise_party_id"], as_of),
+        )  # fmt: skip
+    return {"cost": held.cost_satang, "carrying_amount": held.carrying_satang, "par": held.shares * par,
             "fixed": held.shares * (investment["exit_price_per_share_satang"] or 0)}[rule]  # fmt: skip
+
+
+def retained_earnings(connection: Connection, party_id: int, as_of: date) -> int:
+    """The enterprise's retained earnings (3300) at the end of `as_of`, a credit balance told as a
+    positive amount (accumulated losses negative); zero when it keeps no book here."""
+    book = enterprise_book(connection, party_id)
+    if book is None:
+        return 0
+    account = _codes(connection, book["id"], {"retained": ENTERPRISE["retained_earnings"]})["retained"]
+    return -journal.balances_as_of(connection, book["id"], as_of, [account]).get(account, 0)
 
 
 def list_investments(

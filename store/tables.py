@@ -945,6 +945,10 @@ class Distribution(SQLModel, table=True):
             "AND reserve_satang + dividend_satang + patronage_satang <= net_profit_satang",
             name="ck_distribution_amounts",
         ),
+        CheckConstraint(
+            "declared_dividend_satang IS NULL OR declared_dividend_satang = dividend_satang",
+            name="ck_distribution_declared_dividend",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     enterprise_party_id: int = Field(foreign_key="party.id")
@@ -958,6 +962,8 @@ class Distribution(SQLModel, table=True):
     dividend_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     patronage_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     entry_ids: str = Field(max_length=2000)
+    # the amount declared to share out; null when the dividend was declared at a yearly rate
+    declared_dividend_satang: int | None = Field(default=None, sa_column=Column(BigInteger))
     recorded_at: datetime
     recorded_by: int = Field(foreign_key="app_user.id")
 
@@ -1017,7 +1023,8 @@ class Investment(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(_in("status", INVESTMENT_STATUSES), name="ck_investment_status"),
         CheckConstraint(
-            "exit_price_rule IS NULL OR exit_price_rule IN ('cost', 'par', 'carrying_amount', 'fixed')",
+            "exit_price_rule IS NULL OR "
+            "exit_price_rule IN ('cost', 'par', 'carrying_amount', 'fixed', 'par_plus_retained')",
             name="ck_investment_exit_rule",
         ),
         Index("ix_investment_book_enterprise", "book_id", "enterprise_party_id", "share_class_id"),

@@ -85,10 +85,12 @@ def state(api, market) -> tuple:
 
 def test_an_investment_from_purchase_to_dividend_and_exit(api, market):
     """250 shares for 25,000.00 (below the threshold: posted at once) make the fund hold 250 of
-    500 shares, 50 %. A distribution of 2024-02-01..2024-03-31 (60 days) at 10 % a year on
-    50,000.00 paid up: 50,000 x 10 % x 60/365 = 821.92 (821.9178 rounded), the fund's half
-    410.96; reserve 10 % of 5,000.00 = 500.00. Then 100 shares are sold back for 12,000.00:
-    cost 10,000.00 at average cost, gain 2,000.00."""
+    500 shares, 50 %. A distribution of 2024-02-01..2024-03-31 (60 days of a year from 1 February
+    2024 that holds 29 February: 366 days) at 10 % a year on 50,000.00 paid up:
+    50,000 x 10 % x 60/366 = 819.67 (819.6721 rounded); split 25:10:10:5 the fund's half is
+    409.835, 409.84 with one of the two odd satang (the largest remainders: the 50-share member's
+    .7, then the fund's .5); reserve 10 % of 5,000.00 = 500.00. Then 100 shares are sold back for
+    12,000.00: cost 10,000.00 at average cost, gain 2,000.00."""
     investment = ok(invest(market), 201)
     assert investment["status"] == "active" and investment["pending_purchase"] is None
     assert investment["figures"] | {"as_of": None} == {
@@ -102,10 +104,10 @@ def test_an_investment_from_purchase_to_dividend_and_exit(api, market):
     body = {"period_start": "2024-02-01", "period_end": "2024-03-31", "declared_on": "2024-04-05",
             "net_profit": "5000.00", "dividend_rate_percent": "10"}  # fmt: skip
     declared = ok(api.post(f"/v1/enterprises/{market['party']}/distributions", body, "div-q1"), 201)
-    assert (declared["reserve"], declared["dividends"], declared["retained"]) == ("500.00", "821.92", "3678.08")
+    assert (declared["reserve"], declared["dividends"], declared["retained"]) == ("500.00", "819.67", "3680.33")
     fund_party = ok(api.get(f"/v1/books/{market['book_id']}"))["party_id"]
     fund_part = next(p for p in declared["parts"] if p["holder_party_id"] == fund_party)
-    assert fund_part["amount"] == "410.96"  # half of 821.92: the largest remainder gives nothing more
+    assert fund_part["amount"] == "409.84"
     paid = ok(api.post(f"/v1/enterprises/{market['party']}/distributions/{declared['id']}/payments",
                        {"paid_on": "2024-04-10"}, "pay-q1"))  # fmt: skip
     assert len(paid["payments"]) == 4
@@ -114,9 +116,9 @@ def test_an_investment_from_purchase_to_dividend_and_exit(api, market):
               201)  # fmt: skip
     assert (sold["figures"]["shares"], sold["figures"]["cost"], sold["figures"]["realised_gain"]) == (
         150, "15000.00", "2000.00")  # fmt: skip
-    assert (sold["figures"]["dividends_declared"], sold["figures"]["dividends_received"]) == ("410.96", "410.96")
+    assert (sold["figures"]["dividends_declared"], sold["figures"]["dividends_received"]) == ("409.84", "409.84")
     assert balance_of(api, market["book_id"], "4500") == "-2000.00"
-    assert balance_of(api, market["book_id"], "1100") == "987410.96"  # 1,000,000 - 25,000 + 410.96 + 12,000
+    assert balance_of(api, market["book_id"], "1100") == "987409.84"  # 1,000,000 - 25,000 + 409.84 + 12,000
     lines = ok(api.get(f"/v1/investments/{investment['id']}/statement"))["lines"]
     assert [(line["kind"], line["shares_after"], line["carrying_amount_after"]) for line in lines] == [
         ("purchase", 250, "25000.00"), ("dividend", 250, "25000.00"), ("dividend_payment", 250, "25000.00"),
@@ -204,6 +206,96 @@ def test_a_threshold_proposal_is_checked_like_its_setting(api, market):
 
 def api_db(api):
     return api.client.app.state.db
+
+
+def accounts_of(api, book_id: int) -> dict[str, int]:
+    return {a["code"]: a["id"] for a in ok(api.get(f"/v1/books/{book_id}/accounts", limit=500))["data"]}
+
+
+def test_a_dividend_declared_as_an_amount(api, market):
+    """600.00 to share out over 2024-02-01..2024-03-31 (60 days of a 366-day year) on 50,000.00
+    paid up (the fund's 25,000 and the members' 10,000, 10,000, 5,000): 300.00, 120.00, 120.00,
+    60.00; it comes to 600 / (50,000 x 60/366) = 7.32 % a year, under the 10 % cap (819.67)."""
+    ok(invest(market), 201)
+    body = {"period_start": "2024-02-01", "period_end": "2024-03-31", "declared_on": "2024-04-05",
+            "net_profit": "5000.00", "dividend_amount": "600.00"}  # fmt: skip
+    declared = ok(api.post(f"/v1/enterprises/{market['party']}/distributions", body, "div-amount"), 201)
+    assert (declared["dividends"], declared["declared_dividend"], declared["dividend_rate_percent"]) == (
+        "600.00", "600.00", "7.320000")  # fmt: skip
+    assert sorted(p["amount"] for p in declared["parts"]) == ["120.00", "120.00", "300.00", "60.00"]
+    assert balance_of(api, market["book_id"], "4300") == "-300.00"  # the fund's dividend income
+    at_rate = {**body, "period_start": "2024-04-01", "period_end": "2024-04-30", "declared_on": "2024-05-01"}
+    del at_rate["dividend_amount"]
+    later = ok(api.post(f"/v1/enterprises/{market['party']}/distributions",
+                        {**at_rate, "dividend_rate_percent": "6"}, "div-rate"), 201)  # fmt: skip
+    assert later["declared_dividend"] is None and later["dividend_rate_percent"] == "6"
+
+
+def test_an_exit_to_several_buyers_is_one_operation(api, market):
+    """The fund's 250 shares (25,000.00) go at once: 50 to one member for 6,000.00, 30 to another
+    for 3,000.00 and 20 back to the enterprise for 2,000.00. 100 shares at average cost are
+    10,000.00; the gains 1,000.00, 0.00 and 0.00 make 1,000.00. All or none; one key."""
+    investment = ok(invest(market), 201)
+    first, second = market["members"][:2]
+    body = {"effective_date": "2024-05-01", "buyers": [
+        {"buyer_party_id": first, "shares": 50, "price": "6000.00"},
+        {"buyer_party_id": second, "shares": 30, "price": "3000.00"},
+        {"shares": 20, "price": "2000.00"}]}  # fmt: skip
+    path = f"/v1/investments/{investment['id']}/exits"
+    before = state(api, market)
+    too_many = {**body, "buyers": [*body["buyers"], {"buyer_party_id": market["members"][2], "shares": 151,
+                                                      "price": "1.00"}]}  # fmt: skip
+    refused(market["officer"].post(path, too_many, "too-many"), 409, "insufficient_shares")
+    unknown = {**body, "buyers": [*body["buyers"][:2], {"buyer_party_id": 999_999, "shares": 1, "price": "1.00"}]}
+    refused(market["officer"].post(path, unknown, "unknown"), 404, "not_found")
+    twice = {**body, "buyers": [body["buyers"][0], body["buyers"][0]]}
+    refused(market["officer"].post(path, twice, "twice"), 422, "invalid_request")
+    both = {**body, "shares": 1, "price": "1.00"}
+    refused(market["officer"].post(path, both, "both"), 422, "invalid_request")
+    assert state(api, market) == before
+    sold = market["officer"].post(path, body, "exit-many")
+    again = market["officer"].post(path, body, "exit-many")
+    assert (sold.status_code, again.status_code, again.json()) == (201, 201, sold.json())
+    figures = sold.json()["figures"]
+    assert (figures["shares"], figures["cost"], figures["realised_gain"]) == (150, "15000.00", "1000.00")
+    assert balance_of(api, market["book_id"], "1100") == "986000.00"  # 1,000,000 - 25,000 + 11,000
+    assert balance_of(api, market["ent_book"], "1100") == "48000.00"  # 50,000 paid in, 2,000 bought back
+    lines = ok(api.get(f"/v1/investments/{investment['id']}/statement"))["lines"]
+    exits = [(line["shares"], line["cost"], line["gain"]) for line in lines if line["kind"] == "exit"]
+    assert exits == [(50, "5000.00", "1000.00"), (30, "3000.00", "0.00"), (20, "2000.00", "0.00")]
+    assert len({line["entry_id"] for line in lines if line["kind"] == "exit"}) == 1
+    table = ok(api.get(f"/v1/enterprises/{market['party']}/cap-table", as_of="2024-05-01"))
+    shares = {line["party_id"]: line["shares"] for line in table["lines"]}
+    assert (shares[first], shares[second], table["classes"][0]["shares_issued"]) == (150, 130, 480)
+    trail = [(r["idempotency_key"], r["outcome"]) for r in api.get("/v1/audit", limit=500).json()["data"]
+             if r["action"] == "investment.exit"]  # fmt: skip
+    assert sorted(trail) == [("exit-many", "ok"), ("too-many", "refused: insufficient_shares"),
+                             ("twice", "refused: invalid_request"), ("unknown", "refused: not_found")]  # fmt: skip
+
+
+def test_an_exit_plan_at_par_plus_retained_earnings_per_share(api, market):
+    """Retained earnings of 10,000.00 in the enterprise's book over 500 shares of 100.00: 120.00
+    a share, 30,000.00 for the fund's 250. Before the earnings were booked: 25,000.00, par."""
+    investment = ok(invest(market), 201)
+    codes = accounts_of(api, market["ent_book"])
+    ok(api.entry(market["ent_book"], [(codes["1100"], "10000.00"), (codes["3300"], "-10000.00")], day="2024-03-31"),
+       201)  # fmt: skip
+    plan = {"target_date": "2027-12-31", "price_rule": "par_plus_retained"}
+    planned = ok(market["officer"].post(f"/v1/investments/{investment['id']}/exit-plan", plan))
+    assert planned["exit_plan"]["price_rule"] == "par_plus_retained"
+    at = ok(api.get(f"/v1/investments/{investment['id']}", as_of="2024-03-31"))["exit_plan"]["indicative_price"]
+    before = ok(api.get(f"/v1/investments/{investment['id']}", as_of="2024-03-30"))["exit_plan"]["indicative_price"]
+    assert (at, before) == ("30000.00", "25000.00")
+
+
+def test_par_plus_retained_earnings_needs_the_enterprise_s_book(api, market):
+    party = ok(api.post("/v1/parties", {"kind": "community_enterprise", "name_th": "วิสาหกิจไม่มีสมุด"}), 201)["id"]
+    share = ok(api.post(f"/v1/enterprises/{party}/share-classes", {"code": "ORD", "name_th": "หุ้นสามัญ",
+                                                                   "par_value": "10.00"}), 201)["id"]  # fmt: skip
+    investment = ok(invest({**market, "party": party, "class": share}, shares=10, price="100.00"), 201)
+    refused(market["officer"].post(f"/v1/investments/{investment['id']}/exit-plan",
+                                   {"target_date": "2027-12-31", "price_rule": "par_plus_retained"}), 422,
+            "invalid_request")  # fmt: skip
 
 
 # --- bad input: problem+json and no change ------------------------------------------------------
@@ -301,6 +393,14 @@ def test_bad_distributions_are_refused_and_change_nothing(api, market):
           "patronage_refund": "10.00"}, 422, "invalid_request"),
         ({"period_start": "2024-04-01", "period_end": "2024-04-30", "declared_on": "2030-05-01"}, 422,
          "invalid_date_range"),
+        ({"period_start": "2024-04-01", "period_end": "2024-04-30", "declared_on": "2024-05-01",
+          "dividend_amount": "1.00"}, 422, "invalid_request"),  # a rate and an amount
+        ({"period_start": "2024-04-01", "period_end": "2024-04-30", "declared_on": "2024-05-01",
+          "dividend_rate_percent": None}, 422, "invalid_request"),  # neither
+        ({"period_start": "2024-04-01", "period_end": "2024-04-30", "declared_on": "2024-05-01",
+          "dividend_rate_percent": None, "dividend_amount": "205.49"}, 422, "dividend_rate_above_cap"),
+        ({"period_start": "2024-04-01", "period_end": "2024-04-30", "declared_on": "2024-05-01",
+          "dividend_amount": "1.001"}, 422, "malformed_amount"),
         ({"period_start": "0001-01-01", "period_end": "0001-01-31", "declared_on": "2024-05-01"}, 422,
          "date_out_of_range"),  # ledger.calendar's window, for every date a client sends
     ]  # fmt: skip

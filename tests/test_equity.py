@@ -19,15 +19,19 @@ from ledger.equity import (
     Policy,
     Position,
     RegisterEvent,
+    Sale,
     ShareClass,
     apply_event,
     cap_table,
     check_holder_cap,
     disposal,
+    disposals,
     distribute,
     holdings_as_of,
     impair,
     paid_up_days,
+    par_plus_retained_earnings,
+    period_years,
     portion,
     reverse_impairment,
     shares_issued,
@@ -164,6 +168,70 @@ def test_a_policy_caps_the_dividend_and_floors_the_reserve():
                                                                   Decimal("10.5")), events, CLASSES)  # fmt: skip
 
 
+def test_a_leap_year_is_366_days_so_a_whole_year_earns_exactly_the_rate():
+    """FY2567 (1 Oct 2023 - 30 Sep 2024) holds 29 February 2024: 366 days. 10,000.00 paid up all
+    year at 6 % is 600.00; actual/365 would have paid 10,000 x 6 % x 366/365 = 601.64, more than
+    the rate (and than a cap of 6 % allows)."""
+    start, end = date(2023, 10, 1), date(2024, 9, 30)
+    assert period_years(start, end) == [(start, end, 366)]
+    events = [issue(10, 100, on=date(2023, 9, 1))]
+    result = distribute(Policy(), Declaration(start, end, 50_000_00, Decimal(10), Decimal(6)), events, CLASSES)
+    assert result.dividend_satang == 600_00
+    # half of it, 1 Oct 2023 - 31 Mar 2024, is 183 of the year's 366 days: exactly 300.00
+    half = Declaration(start, date(2024, 3, 31), 50_000_00, Decimal(10), Decimal(6))
+    assert distribute(Policy(), half, events, CLASSES).dividend_satang == 300_00
+    # two years from 1 Jan 2024: 366 days at 6 % and 365 at 6 %: 1,200.00
+    two = Declaration(date(2024, 1, 1), date(2025, 12, 31), 50_000_00, Decimal(10), Decimal(6))
+    assert distribute(Policy(), two, events, CLASSES).dividend_satang == 1_200_00
+
+
+def test_a_dividend_declared_as_an_amount_is_split_by_share_days():
+    """10.00 to share out over 2024 (366 days): party 10 holds 100.00 paid all year, party 20
+    100.00 from 2 July (183 days). Share-days 36,600 and 18,300 (x 100): 6.67 and 3.33, the odd
+    satang to the larger remainder; the amount comes to 10 / (100 + 50) = 6.666667 % a year. The
+    cooperative cap of 10 % a year allows at most 15.00."""
+    events = [issue(10, 1, on=date(2023, 12, 1)), issue(20, 1, on=date(2024, 7, 2))]
+
+    def declaration(amount: int) -> Declaration:
+        return Declaration(date(2024, 1, 1), date(2024, 12, 31), 5_000_00, Decimal(10), None, dividend_satang=amount)
+
+    result = distribute(Policy(), declaration(10_00), events, CLASSES)
+    assert [(p.party_id, p.weight, p.amount_satang) for p in result.parts] == [
+        (10, 100_00 * 366, 6_67), (20, 100_00 * 183, 3_33)]  # fmt: skip
+    assert (result.dividend_satang, result.dividend_rate_percent) == (10_00, Decimal("6.666667"))
+    assert distribute(Policy(), declaration(15_00), events, CLASSES).dividend_satang == 15_00
+    with refused(Rejection.dividend_rate_above_cap):
+        distribute(Policy(), declaration(15_01), events, CLASSES)
+    both = Declaration(date(2024, 1, 1), date(2024, 12, 31), 5_000_00, Decimal(10), Decimal(5), dividend_satang=1)
+    with refused(Rejection.invalid_request):
+        distribute(Policy(), both, events, CLASSES)
+
+
+def test_an_exit_to_two_buyers_takes_cost_as_one_disposal_would():
+    # 3 shares cost 100 satang with 30 impaired; 1 sold for 50 and 1 for 20
+    held = Position(shares=3, cost_satang=100, impairment_satang=30)
+    first, second = disposals(held, [Sale(1, 50), Sale(1, 20)])
+    assert (first.cost_satang, first.impairment_satang, first.gain_satang) == (34, 10, 26)  # 50 - (34 - 10)
+    assert (second.cost_satang, second.impairment_satang, second.gain_satang) == (33, 10, -3)  # 20 - (33 - 10)
+    assert disposal(held, shares=2, proceeds_satang=70) == type(first)(67, 20, 23)
+    with refused(Rejection.insufficient_shares):
+        disposals(held, [Sale(2, 1), Sale(2, 1)])
+    with refused(Rejection.shares_must_be_positive):
+        disposals(held, [Sale(1, 1), Sale(0, 1)])
+
+
+def test_par_plus_retained_earnings_per_share():
+    # 2,000 shares of 100.00 and 50,000.00 retained: 125.00 a share; 600 shares are 75,000.00
+    price = par_plus_retained_earnings(shares=600, par_value_satang=100_00, retained_earnings_satang=50_000_00,
+                                       shares_outstanding=2_000)  # fmt: skip
+    assert price == 75_000_00
+    # accumulated losses of 1.00 over 3 shares: 100.00 - 0.3333 = 99.67 a share, rounded once
+    assert par_plus_retained_earnings(shares=1, par_value_satang=100_00, retained_earnings_satang=-100,
+                                      shares_outstanding=3) == 99_67  # fmt: skip
+    assert par_plus_retained_earnings(shares=1, par_value_satang=1, retained_earnings_satang=-10_00,
+                                      shares_outstanding=1) == 0  # fmt: skip
+
+
 # --- worked examples through the store -----------------------------------------------------------
 
 
@@ -283,8 +351,7 @@ def test_a_partial_exit_at_a_gain_at_average_cost(co):
     with co["db"].write() as c:
         equity.add_purchase(c, investment, equity.PurchaseOrder(500, 65_000_00, date(2023, 8, 1)), today=TODAY,
                             user_id=co["officer"], now=NOW)  # fmt: skip
-        equity.exit_investment(c, investment, equity.Movement(date(2024, 3, 1), 90_000_00, shares=600,
-                                                              buyer_party_id=rice["members"][0]),
+        equity.exit_investment(c, investment, date(2024, 3, 1), [equity.ExitSale(rice["members"][0], 600, 90_000_00)],
                                today=TODAY, user_id=co["officer"], now=NOW)  # fmt: skip
         held = equity.position(equity.investment_events(c, [investment])[investment])
         table = equity.cap_table_as_of(c, rice["party"], TODAY)["table"]
@@ -311,7 +378,7 @@ def test_a_loss_on_exit_after_impairment(co):
     fund, sub = balances(co, co["fund"]), f"-P{weave['party']}"
     assert (fund["1300" + sub], fund["1390" + sub], fund["5300"]) == (100_000_00, -40_000_00, 40_000_00)
     with co["db"].write() as c:
-        done = equity.exit_investment(c, investment, equity.Movement(date(2024, 2, 1), 50_000_00, shares=1_000),
+        done = equity.exit_investment(c, investment, date(2024, 2, 1), [equity.ExitSale(None, 1_000, 50_000_00)],
                                       today=TODAY, user_id=co["officer"], now=NOW)  # fmt: skip
         held = equity.position(equity.investment_events(c, [investment])[investment])
     assert done["status"] == "exited" and held == Position(0, 0, 0, -10_000_00)

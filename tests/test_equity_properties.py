@@ -7,19 +7,28 @@ Pure properties of `ledger.equity`:
 - a distribution's parts sum exactly to what is declared, and none is negative;
 - the pro-rata by days held is monotone: more shares or more days never yield less, both in the
   paid-up-days weight and in the part of a fixed declared amount;
-- buying and then selling everything at cost leaves a zero carrying amount and no gain.
+- buying and then selling everything at cost leaves a zero carrying amount and no gain;
+- a dividend declared as an amount is shared out exactly: its parts sum to the amount;
+- capital held through a whole one-year period earns exactly the yearly rate, leap year or not;
+- an exit to several buyers conserves shares, cost and impairment, and is the one disposal of
+  all those shares split among the buyers;
+- the price "par plus retained earnings per share" of all the shares is exactly their par plus
+  the retained earnings, and a buyer of more shares never pays less.
 
 The state machine drives the store through issues, transfers and buy-backs among members, the
-fund's purchases, impairments and their reversals, distributions (declared and paid) and exits
-(to members and back to the enterprise). After every step: every book balances; the register's
+fund's purchases, impairments and their reversals, distributions (declared at a rate or as an
+amount, and paid) and exits (to members and back to the enterprise, to one buyer or to several
+at once). After every step: every book balances; the register's
 shares issued equal its holdings and its percentages sum to 100; the fund's holding on the
 register equals its position; the fund's investment account equals the cost of the shares it
 holds and, with the allowance, cost less impairment; the enterprise's share capital equals the
 paid-up capital on its register; every distribution's parts sum to its dividends and refunds.
 """
 
+import math
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,13 +42,16 @@ from ledger.equity import (
     Policy,
     Position,
     RegisterEvent,
+    Sale,
     ShareClass,
     apply_event,
     cap_table,
     disposal,
+    disposals,
     distribute,
     holdings_as_of,
     paid_up_days,
+    par_plus_retained_earnings,
     purchase,
     shares_issued,
     validate_event,
@@ -168,6 +180,77 @@ def test_buying_then_selling_everything_at_cost_leaves_nothing(shares, price):
     assert held.carrying_satang - sold.cost_satang + sold.impairment_satang == 0
 
 
+@PURE
+@given(events(), st.integers(0, 10**10), st.integers(0, 800))
+def test_a_dividend_amount_is_shared_out_exactly(candidates, amount, days):
+    kept = accepted(candidates)
+    declaration = Declaration(START, START + timedelta(days=days), 10**13, Decimal(10), None, dividend_satang=amount)
+    try:
+        result = distribute(Policy(dividend_cap_percent=None), declaration, kept, CLASSES)
+    except LedgerError as error:  # nothing paid up in the period to share by
+        assert error.reason is Rejection.invalid_request and amount > 0
+        assert not any(paid_up_days(kept, START, START + timedelta(days=days), CLASSES).values())
+        return
+    dividends = [p.amount_satang for p in result.parts if p.kind == "dividend"]
+    assert result.dividend_satang == amount and all(part >= 0 for part in dividends)
+    assert sum(dividends) == amount if dividends else amount == 0
+
+
+@PURE
+@given(st.dates(date(2000, 1, 1), date(2060, 12, 31)), st.integers(1, 10**10), st.decimals(0, 100, places=6))
+def test_capital_held_a_whole_year_earns_exactly_the_rate(start, paid, rate):
+    """Whatever day a one-year period starts on, and whether it holds a 29 February or not."""
+    end = (date(start.year + 1, 3, 1) if (start.month, start.day) == (2, 29)
+           else start.replace(year=start.year + 1)) - timedelta(days=1)  # fmt: skip
+    issued = RegisterEvent(EventKind.issue, start - timedelta(days=1), 1, 1, to_party=1, amount_satang=paid,
+                           paid_satang=paid)  # fmt: skip
+    declaration = Declaration(start, end, 10**13, Decimal(0), rate)
+    result = distribute(Policy(Decimal(0), None), declaration, [issued], CLASSES)
+    exact = Decimal(paid) * rate / 100
+    assert result.dividend_satang == int(exact.quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+
+
+@PURE
+@given(st.integers(1, 10**6), st.integers(0, 10**12), st.data())
+def test_an_exit_to_several_buyers_conserves_shares_cost_and_impairment(held_shares, cost, data):
+    impairment = data.draw(st.integers(0, cost))
+    held = Position(shares=held_shares, cost_satang=cost, impairment_satang=impairment)
+    sales = data.draw(st.lists(st.builds(Sale, st.integers(1, held_shares), st.integers(1, 10**10)), min_size=1,
+                               max_size=8))  # fmt: skip
+    sold_shares = sum(sale.shares for sale in sales)
+    try:
+        parts = disposals(held, sales)
+    except LedgerError as error:
+        assert error.reason is Rejection.insufficient_shares and sold_shares > held_shares
+        return
+    whole = disposal(held, shares=sold_shares, proceeds_satang=sum(sale.proceeds_satang for sale in sales))
+    assert sum(p.cost_satang for p in parts) == whole.cost_satang
+    assert sum(p.impairment_satang for p in parts) == whole.impairment_satang
+    assert sum(p.gain_satang for p in parts) == whole.gain_satang
+    left = Position(held_shares - sold_shares, cost - whole.cost_satang, impairment - whole.impairment_satang)
+    assert left.shares >= 0 and 0 <= left.impairment_satang <= left.cost_satang
+    for sale, part in zip(sales, parts, strict=True):
+        assert part.gain_satang == sale.proceeds_satang - (part.cost_satang - part.impairment_satang)
+
+
+@PURE
+@given(st.integers(1, 10**6), st.integers(1, 10**6), st.integers(-(10**12), 10**12), st.data())
+def test_par_plus_retained_earnings_is_exact_for_all_shares_and_monotone(outstanding, par, retained, data):
+    shares = data.draw(st.integers(0, outstanding))
+    price = par_plus_retained_earnings(shares=shares, par_value_satang=par, retained_earnings_satang=retained,
+                                       shares_outstanding=outstanding)  # fmt: skip
+    everything = par_plus_retained_earnings(shares=outstanding, par_value_satang=par,
+                                            retained_earnings_satang=retained, shares_outstanding=outstanding)
+    assert everything == max(0, outstanding * par + retained)
+    if shares < outstanding:
+        more = par_plus_retained_earnings(shares=shares + 1, par_value_satang=par, retained_earnings_satang=retained,
+                                          shares_outstanding=outstanding)  # fmt: skip
+        if outstanding * par + retained >= 0:  # a share is worth something: more shares never cost less
+            assert more >= price
+    exact = shares * par + Fraction(shares * retained, outstanding)
+    assert price == max(0, math.floor(exact + Fraction(1, 2)))
+
+
 # --- the state machine --------------------------------------------------------------------------
 
 TODAY = date(2030, 12, 31)
@@ -273,28 +356,38 @@ class CoInvestment(RuleBasedStateMachine):
             Rejection.reversal_exceeds_impairment)  # fmt: skip
 
     @rule(share=st.integers(1, 120), to_member=st.integers(-1, 4), markup=st.integers(50, 150),
-          gap=st.integers(0, 20))  # fmt: skip
-    def exit(self, share, to_member, markup, gap):
+          gap=st.integers(0, 20), buyers=st.integers(1, 3))  # fmt: skip
+    def exit(self, share, to_member, markup, gap, buyers):
+        """To one buyer, or to several at once (members, and the enterprise when to_member < 0)."""
         if self.investment is None:
             return
         held = self.position()
         shares = max(1, held.shares * share // 100)
         price = max(1, held.cost_satang * markup // 100 * shares // max(held.shares, 1))
-        buyer = None if to_member < 0 else self.members[to_member % len(self.members)]
+        first = None if to_member < 0 else self.members[to_member % len(self.members)]
+        others = (self.members[(to_member + n) % len(self.members)] for n in range(1, buyers))
+        who = list(dict.fromkeys([first, *others]))[: min(buyers, shares)]  # each buyer once
+        sales = [equity.ExitSale(w, part, max(1, cut))
+                 for w, part, cut in zip(who, allocate(shares, [1] * len(who)), allocate(price, [1] * len(who)),
+                                         strict=True)]  # fmt: skip
         done = attempt(self.db, lambda c: equity.exit_investment(
-            c, self.investment, equity.Movement(self.advance(gap), price, shares=shares, buyer_party_id=buyer),
-            today=TODAY, user_id=self.user, now=NOW), Rejection.insufficient_shares, Rejection.insufficient_balance,
-            Rejection.holder_cap_exceeded, Rejection.investment_exited)  # fmt: skip
+            c, self.investment, self.advance(gap), sales, today=TODAY, user_id=self.user, now=NOW),
+            Rejection.insufficient_shares, Rejection.insufficient_balance, Rejection.holder_cap_exceeded,
+            Rejection.investment_exited)  # fmt: skip
         if done is not None and done["status"] == "exited":
             self.investment = None
 
-    @rule(rate=st.decimals(0, 10, places=2), profit=st.integers(1, 10**8), pay=st.booleans(), gap=st.integers(1, 60))
-    def distribute(self, rate, profit, pay, gap):
+    @rule(rate=st.decimals(0, 10, places=2), profit=st.integers(1, 10**8), pay=st.booleans(), gap=st.integers(1, 60),
+          as_amount=st.booleans())  # fmt: skip
+    def distribute(self, rate, profit, pay, gap, as_amount):
+        """At a rate, or as an amount (a twentieth of the profit) to share out."""
         start, end = self.distributed_through + timedelta(days=1), self.advance(gap)
-        declaration = Declaration(start, end, profit, Decimal(10), rate)
+        declaration = Declaration(start, end, profit, Decimal(10), None if as_amount else rate,
+                                  dividend_satang=profit // 20 if as_amount else None)  # fmt: skip
         done = attempt(self.db, lambda c: equity.declare(c, self.party, declaration, declared_on=end, today=TODAY,
                                                          user_id=self.user, now=NOW),
-                       Rejection.distribution_exceeds_profit)  # fmt: skip
+                       Rejection.distribution_exceeds_profit, Rejection.dividend_rate_above_cap,
+                       Rejection.invalid_request)  # fmt: skip
         if done is None:
             self.day -= timedelta(days=gap)
             return

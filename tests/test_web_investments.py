@@ -155,3 +155,67 @@ def test_a_distribution_is_paid_from_the_enterprises_page(app, demo):
                         {"key": key, "paid_on": "14/06/2567"}, token=csrf_of(page))  # fmt: skip
     assert paid.status_code == 303
     assert len(api_get(app, demo, f"/v1/enterprises/{party}/distributions")[0]["payments"]) == 3
+
+
+def test_a_dividend_declared_as_an_amount_from_the_page(app, demo):
+    """Without a rate, the amount typed is shared out: the check shows parts that sum to it and
+    the rate it comes to; declared, it is the API's distribution. A rate and an amount together
+    are refused beside the rate, what was typed kept."""
+    officer = signed_in(app, OFFICER)
+    party = demo.enterprise_party_id
+    form = officer.get(f"/office/enterprises/{party}/distributions/new")
+    assert "หรือ: เงินปันผลเป็นจำนวนเงินที่จะแบ่ง (บาท)" in form.text
+    typed = {"key": key_of(form), **DECLARATION, "dividend_rate_percent": "", "dividend_amount": "500.00"}
+    both = officer.post(f"/office/enterprises/{party}/distributions/new", {**typed, "dividend_rate_percent": "6"},
+                        token=csrf_of(form))  # fmt: skip
+    assert both.status_code == 422 and 'value="500.00"' in both.text
+    check = officer.post(f"/office/enterprises/{party}/distributions/new", typed, token=csrf_of(form))
+    assert check.status_code == 200 and "คิดเป็นอัตราร้อยละต่อปี" in check.text
+    shown = re.findall(r'<tr class="distribution-part">.*?<span class="amount">([0-9,.]+)</span></td></tr>', check.text)
+    assert sum(round(float(amount.replace(",", "")) * 100) for amount in shown) == 500_00
+    saved = officer.post(f"/office/enterprises/{party}/distributions/save", typed, token=csrf_of(check))
+    assert saved.status_code == 303
+    declared = api_get(app, demo, f"/v1/enterprises/{party}/distributions")[-1]
+    assert (declared["declared_dividend"], declared["dividends"]) == ("500.00", "500.00")
+    assert sorted(p["amount"] for p in declared["parts"]) == sorted(a.replace(",", "") for a in shown)
+
+
+def test_an_exit_to_several_buyers_from_the_page(app, demo):
+    """A member and the enterprise itself buy at once: one write, one entry, each buyer's line on
+    the statement; a row with shares and no price is named, what was typed kept."""
+    number = investment_id(app, demo)
+    before = api_get(app, demo, f"/v1/investments/{number}")
+    fund_party = api_get(app, demo, f"/v1/books/{before['book_id']}")["party_id"]
+    table = api_get(app, demo, f"/v1/enterprises/{before['enterprise_party_id']}/cap-table")
+    member = next(h["party_id"] for h in table["holders"] if h["party_id"] != fund_party)
+    officer = signed_in(app, OFFICER)
+    page = officer.get(f"/office/investments/{number}")
+    assert f"/office/investments/{number}/exit-buyers" in page.text and "ขายหุ้นให้ผู้ซื้อหลายรายพร้อมกัน" in page.text
+    form = officer.get(f"/office/investments/{number}/exit-buyers")
+    data = {"key": key_of(form), "effective_date": "14/06/2567", "buyer_1_party_id": str(member),
+            "buyer_1_shares": "10", "buyer_1_price": "1,200.00", "buyer_2_party_id": "", "buyer_2_shares": "5",
+            "buyer_2_price": "", "buyer_3_party_id": "", "buyer_3_shares": "", "buyer_3_price": ""}  # fmt: skip
+    half = officer.post(f"/office/investments/{number}/exit-buyers", data, token=csrf_of(form))
+    assert half.status_code == 422 and "ใส่ทั้งจำนวนหุ้นและราคาของผู้ซื้อแต่ละราย" in half.text
+    assert 'value="1,200.00"' in half.text
+    done = officer.post(f"/office/investments/{number}/exit-buyers", {**data, "buyer_2_price": "600"},
+                        token=csrf_of(form))  # fmt: skip
+    assert done.status_code == 303
+    after = api_get(app, demo, f"/v1/investments/{number}")
+    assert after["figures"]["shares"] == before["figures"]["shares"] - 15
+    exits = [line for line in api_get(app, demo, f"/v1/investments/{number}/statement")["lines"]
+             if line["kind"] == "exit"]  # fmt: skip
+    assert [(line["shares"], line["amount"]) for line in exits] == [(10, "1200.00"), (5, "600.00")]
+    assert len({line["entry_id"] for line in exits}) == 1
+
+
+def test_an_exit_plan_at_par_plus_retained_earnings_is_shown_in_thai_with_its_price(app, demo):
+    number = investment_id(app, demo)
+    officer = signed_in(app, OFFICER)
+    form = officer.get(f"/office/investments/{number}/exit-plan")
+    assert "มูลค่าที่ตราไว้บวกกำไรสะสมของวิสาหกิจต่อหุ้น" in form.text
+    data = {"key": key_of(form), "target_date": "30/09/2570", "price_rule": "par_plus_retained"}
+    assert officer.post(f"/office/investments/{number}/exit-plan", data, token=csrf_of(form)).status_code == 303
+    price = api_get(app, demo, f"/v1/investments/{number}")["exit_plan"]["indicative_price"]
+    page = officer.get(f"/office/investments/{number}")
+    assert "ราคาตามหลักเกณฑ์ของแผน ณ วันนี้" in page.text and f"{float(price):,.2f}" in page.text

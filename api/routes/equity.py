@@ -22,6 +22,7 @@ from api.equity_schemas import (
     DistributionPaymentCreate,
     DistributionPublic,
     EnterpriseEquityPublic,
+    ExitBuyer,
     ExitCreate,
     ExitPlanCreate,
     ImpairmentCreate,
@@ -111,6 +112,7 @@ def distribution_body(row: dict) -> dict:
     return {
         **row, "net_profit": format_amount(row["net_profit_satang"]), "reserve": format_amount(row["reserve_satang"]),
         "dividends": format_amount(row["dividend_satang"]), "patronage_refunds": format_amount(row["patronage_satang"]),
+        "declared_dividend": _optional_amount(row["declared_dividend_satang"]),
         "retained": format_amount(row["net_profit_satang"] - appropriated),
         "parts": [{**p, "amount": format_amount(p["amount_satang"])} for p in row["parts"]],
         "payments": [{**p, "amount": format_amount(p["amount_satang"])} for p in row["payments"]],
@@ -273,8 +275,9 @@ def declaration_of(body: DistributionCreate) -> Declaration:
     """The domain's declaration from the request (a page's preview reads its form the same way)."""
     return Declaration(
         body.period_start, body.period_end, parse_amount(body.net_profit), parse_rate(body.reserve_percent),
-        parse_rate(body.dividend_rate_percent), parse_amount(body.patronage_refund),
+        _rate(body.dividend_rate_percent), parse_amount(body.patronage_refund),
         tuple((b.party_id, parse_amount(b.amount)) for b in body.business),
+        None if body.dividend_amount is None else parse_amount(body.dividend_amount),
     )  # fmt: skip
 
 
@@ -282,8 +285,9 @@ def declaration_of(body: DistributionCreate) -> Declaration:
 def declare(
     party_id: IdPath, body: DistributionCreate, request: Request, write: Write, principal: Registrar, clock: ClockDep
 ) -> Response:
-    """Declare a period's distribution of net profit: the reserve, a dividend at a yearly rate (at
-    most the policy's cap) on paid-up capital pro-rated by days held, and a patronage refund split
+    """Declare a period's distribution of net profit: the reserve, a dividend on paid-up capital
+    pro-rated by days held (actual/actual: 366 days in a year with 29 February), at a yearly rate
+    or as an amount to share out (at most what the policy's cap gives), and a patronage refund split
     by each member's business; parts by the largest remainder. Posted in the enterprise's book
     (when it keeps one) and, for the fund's part, in the fund's. Needs an Idempotency-Key."""
     declaration = declaration_of(body)
@@ -500,11 +504,17 @@ def approve(investment_id: IdPath, request: Request, write: Write, principal: Ap
         investment_id, request, write, principal, clock)  # fmt: skip
 
 
-def _movement(body, reason: bool) -> equity.Movement:
-    amount = parse_amount(body.amount if reason else body.price)
-    if reason:
-        return equity.Movement(body.effective_date, amount, reason=body.reason)
-    return equity.Movement(body.effective_date, amount, shares=body.shares, buyer_party_id=body.buyer_party_id)
+def _movement(body: ImpairmentCreate) -> equity.Movement:
+    return equity.Movement(body.effective_date, parse_amount(body.amount), reason=body.reason)
+
+
+def exit_sales(body: ExitCreate) -> list[equity.ExitSale]:
+    """The buyers of an exit: the list, or the one buyer the body names (not both)."""
+    names_one = (body.shares, body.price, body.buyer_party_id) != (None, None, None)
+    if body.buyers is not None and names_one or body.buyers is None and None in (body.shares, body.price):
+        raise LedgerError(Rejection.invalid_request, "an exit gives shares and price for one buyer, or buyers")
+    buyers = body.buyers or [ExitBuyer(buyer_party_id=body.buyer_party_id, shares=body.shares, price=body.price)]
+    return [equity.ExitSale(buyer.buyer_party_id, buyer.shares, parse_amount(buyer.price)) for buyer in buyers]
 
 
 @router.post("/investments/{investment_id}/impairments", status_code=201, response_model=InvestmentPublic, tags=TAGS)
@@ -515,7 +525,7 @@ def impair(
     """Impair the investment when the enterprise is in trouble, with a reason: Dr impairment losses
     (5300) / Cr the allowance for impairment (1390, the enterprise's sub-account), at most the
     carrying amount. Needs an Idempotency-Key."""
-    move = _movement(body, True)
+    move = _movement(body)
     return _investment_write("investment.impair", lambda c, now, today, user: equity.impair_investment(
         c, investment_id, move, reverse=False, today=today, user_id=user, now=now))(
         investment_id, request, write, principal, clock)  # fmt: skip
@@ -529,7 +539,7 @@ def reverse_impairment(
 ) -> Response:  # fmt: skip
     """Reverse impairment when the enterprise recovers, with a reason, at most what is impaired:
     Dr the allowance / Cr impairment losses. Needs an Idempotency-Key."""
-    move = _movement(body, True)
+    move = _movement(body)
     return _investment_write("investment.impairment-reversal", lambda c, now, today, user: equity.impair_investment(
         c, investment_id, move, reverse=True, today=today, user_id=user, now=now))(
         investment_id, request, write, principal, clock)  # fmt: skip
@@ -539,14 +549,14 @@ def reverse_impairment(
 def exit_investment(
     investment_id: IdPath, body: ExitCreate, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
 ) -> Response:
-    """Sell some or all shares back to the enterprise (a buy-back on its register) or to a member
-    (a transfer): Dr cash, Dr allowance for the impairment the shares carried / Cr investments at
-    average cost, Cr gain on disposal (4500) or Dr loss (5100). Needs an Idempotency-Key."""
-    move = _movement(body, False)
-    return _investment_write(
-        "investment.exit",
-        lambda c, now, today, user: equity.exit_investment(c, investment_id, move, today=today, user_id=user, now=now),
-    )(investment_id, request, write, principal, clock)
+    """Sell some or all shares back to the enterprise (a buy-back on its register) or to members
+    (transfers), to one buyer or to several at once (`buyers`, all or none, one entry): Dr cash,
+    Dr allowance for the impairment the shares carried / Cr investments at average cost, Cr gain
+    on disposal (4500) or Dr loss (5100). Needs an Idempotency-Key."""
+    sales = exit_sales(body)
+    return _investment_write("investment.exit", lambda c, now, today, user: equity.exit_investment(
+        c, investment_id, body.effective_date, sales, today=today, user_id=user, now=now))(
+        investment_id, request, write, principal, clock)  # fmt: skip
 
 
 @router.post("/investments/{investment_id}/exit-plan", response_model=InvestmentPublic, tags=TAGS)
@@ -555,7 +565,9 @@ def set_exit_plan(
     clock: ClockDep,
 ) -> Response:  # fmt: skip
     """Keep the plan to hand the enterprise back to its community: a target date and a price rule
-    (cost, par, carrying amount, or a fixed price per share). Reported with the investment."""
+    (cost, par, carrying amount, a fixed price per share, or par plus the enterprise's retained
+    earnings per share outstanding, `par_plus_retained`). Reported with the investment, its
+    indicative price as of the date read."""
     price = None if body.price_per_share is None else parse_amount(body.price_per_share)
     plan = {"exit_target_on": body.target_date, "exit_price_rule": body.price_rule,
             "exit_price_per_share_satang": price, "exit_plan_note": body.note}  # fmt: skip

@@ -1,7 +1,11 @@
 """The fund's staff on a desktop (1280 x 900) in real Chromium: an officer buys more shares for
 the fund above the approval threshold (so the purchase waits), an approver approves it from the
-list of purchases waiting, and the enterprise's cap table and the welfare fund's pages are read."""
+list of purchases waiting, and the enterprise's cap table and the welfare fund's pages are read;
+an officer sells the fund's shares to two buyers at once."""
 
+from datetime import date
+
+from store import equity
 from store.demo import DEMO_PEOPLE
 from tests.browser.conftest import DESKTOP, _browser_page, check_page
 from tests.browser.test_journeys import sign_in
@@ -52,3 +56,30 @@ def test_an_officer_buys_above_the_threshold_and_an_approver_approves(desktop, c
     check_page(page, "office-welfare-rules")
     page.goto("/office/welfare/settlements")
     check_page(page, "office-welfare-settlements")
+
+
+def test_an_officer_sells_to_two_buyers_at_once(desktop, server, db):
+    """A member of the demo's enterprise and the enterprise itself buy at once: a row with shares
+    and no price is named in the summary, the rest kept; then the sale is saved."""
+    with db.read() as connection:
+        investment = equity.list_investments(connection, filters={}, only_party=None)[0]
+        fund = set(equity.fund_parties(connection))
+        table = equity.cap_table_as_of(connection, investment["enterprise_party_id"], date(2024, 6, 14))["table"]
+    member = next(h.party_id for h in table.holders if h.party_id not in fund)
+    page = desktop
+    sign_in(page, *OFFICER)
+    page.goto(f"/office/investments/{investment['id']}")
+    page.click("main a[href$='/exit-buyers']")
+    page.fill("#effective_date", "14/06/2567")
+    page.fill("#buyer_1_party_id", str(member))
+    page.fill("#buyer_1_shares", "10")
+    page.fill("#buyer_1_price", "1,200.00")
+    page.fill("#buyer_2_shares", "5")
+    page.click("main form button[type=submit]")
+    assert "ใส่ทั้งจำนวนหุ้นและราคาของผู้ซื้อแต่ละราย" in page.inner_text(".error-summary")
+    assert page.input_value("#buyer_1_price") == "1,200.00"
+    check_page(page, "office-exit-buyers-refused")
+    page.fill("#buyer_2_price", "600")
+    page.click("main form button[type=submit]")
+    assert "บันทึกแล้ว" in page.inner_text("main [role=status]")
+    check_page(page, "office-exit-buyers-done")

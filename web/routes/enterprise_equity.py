@@ -44,8 +44,12 @@ DECLARATION = OfficeForm("declaration", N_("Declare a distribution of profit"), 
     FormField("reserve_percent", "percent", N_("Share of the profit to the reserve, in percent"),
               N_("At least what the enterprise's policy asks; 10 in the cooperative model")),
     FormField("dividend_rate_percent", "percent", N_("Dividend, in percent a year on paid-up shares"),
-              N_("Counted by the days each share was held in the period")),
+              N_("Counted by the days each share was held in the period"), optional=True),
+    FormField("dividend_amount", "amount", N_("Or: a dividend amount to share out, in baht"),
+              N_("Leave the rate empty: the amount is shared by paid-up shares and the days they were held"),
+              optional=True),
 ), {Rejection.dividend_rate_above_cap: "dividend_rate_percent", Rejection.reserve_below_minimum: "reserve_percent",
+    Rejection.invalid_request: "dividend_rate_percent",
     Rejection.distribution_exceeds_profit: "net_profit", Rejection.distribution_period_taken: "period_start",
     Rejection.invalid_date_range: "declared_on", Rejection.period_closed: "declared_on"})  # fmt: skip
 PAYMENT = OfficeForm("payment", N_("Pay the distribution"), N_("Record the payment"), (

@@ -1,7 +1,8 @@
 """The fund officer's co-investment pages: the fund's investments by region, province and centre
 (filtered, a page at a time, with totals), one investment with its statement, the purchases
 waiting for a second person's approval, and the forms that move an investment (a further
-purchase, an impairment and its reversal, an exit, the exit plan).
+purchase, an impairment and its reversal, an exit to one buyer or to several at once, the exit
+plan).
 
 Every figure and write is the API's: `equity.list_investments` and `equity.figures_of` with the
 API's group totals (GET /v1/investments?group_by=...), its statement's events and positions
@@ -28,6 +29,7 @@ from ledger.calendar import page_form
 from ledger.errors import LedgerError, Rejection
 from store import equity
 from store.users import Principal
+from web.forms import message
 from web.i18n import N_
 from web.office_form import FormField, OfficeForm, status_of, typed_of
 from web.routes import page_router
@@ -49,12 +51,54 @@ REASON = FormField("reason", "text", N_("Reason"), N_("What happened to the ente
 
 
 class Action(BaseModel, arbitrary_types_allowed=True):
-    """A form that moves an investment: who may send it, and the API route it posts through."""
+    """A form that moves an investment: who may send it, and the API route it posts through;
+    `wire` turns the form's API values into the route's body (default: as they are) or names
+    the fields that do not go together."""
 
     form: OfficeForm
     roles: frozenset[str]
     body: type[BaseModel]
     route: object  # the API's route function
+    wire: object = None  # (api values) -> (body, errors)
+
+
+PRICE_RULES = {"cost": N_("What the fund paid"), "par": N_("Par value"), "carrying_amount": N_("Carrying amount"),
+               "fixed": N_("A fixed price per share"),
+               "par_plus_retained": N_("Par plus the enterprise's retained earnings per share")}  # fmt: skip
+FORM_BUYERS = 3  # rows of the several-buyers exit; more buyers at once go through the API
+
+
+def _buyer_fields(number: int) -> tuple[FormField, ...]:
+    party, shares, price = BUYER_LABELS[number - 1]
+    return (FormField(f"buyer_{number}_party_id", "party", party, N_("Empty: the enterprise buys them back"),
+                      optional=True),
+            FormField(f"buyer_{number}_shares", "whole", shares, optional=True),
+            FormField(f"buyer_{number}_price", "amount", price, optional=True))  # fmt: skip
+
+
+BUYER_LABELS = (
+    (N_("Buyer 1: party number"), N_("Buyer 1: number of shares"), N_("Buyer 1: what it pays, in baht")),
+    (N_("Buyer 2: party number"), N_("Buyer 2: number of shares"), N_("Buyer 2: what it pays, in baht")),
+    (N_("Buyer 3: party number"), N_("Buyer 3: number of shares"), N_("Buyer 3: what it pays, in baht")),
+)
+
+
+def buyers_body(values: dict) -> tuple[dict, list]:
+    """The API's exit body from the rows filled in: each row with shares and a price is a buyer;
+    a row with one and not the other, or no row at all, is named."""
+    buyers, errors = [], []
+    for number in range(1, FORM_BUYERS + 1):
+        party, shares, price = (values.get(f"buyer_{number}_{part}") for part in ("party_id", "shares", "price"))
+        if shares is None and price is None and party is None:
+            continue
+        if shares is None or price is None:
+            where = f"buyer_{number}_shares" if shares is None else f"buyer_{number}_price"
+            errors.append((where, message(N_("Give each buyer both a number of shares and a price."))))
+            continue
+        buyers.append({"buyer_party_id": party, "shares": shares, "price": price})
+    if not buyers and not errors:
+        errors.append(("buyer_1_shares", message(N_("Give at least one buyer a number of shares and a price."))))
+    return {"effective_date": values["effective_date"], "buyers": buyers}, errors
 
 
 ACTIONS = {
@@ -75,13 +119,17 @@ ACTIONS = {
                   N_("Leave empty when the enterprise buys its shares back"), optional=True)),
         {**DATE_REFUSALS, Rejection.insufficient_shares: "shares", Rejection.not_found: "buyer_party_id"}),
         roles=LOAN_OFFICERS, body=ExitCreate, route=api.exit_investment),
+    "exit-buyers": Action(form=OfficeForm("exit-buyers", N_("Sell shares to several buyers at once"),
+        N_("Record the sale to all of them"), (ON, *(f for n in range(1, FORM_BUYERS + 1) for f in _buyer_fields(n))),
+        {**DATE_REFUSALS, Rejection.insufficient_shares: "buyer_1_shares", Rejection.not_found: "buyer_1_party_id",
+         Rejection.invalid_request: "buyer_1_party_id", Rejection.holder_cap_exceeded: "buyer_1_party_id"}),
+        roles=LOAN_OFFICERS, body=ExitCreate, route=api.exit_investment, wire=buyers_body),
     "exit-plan": Action(form=OfficeForm("exit-plan", N_("Plan the exit"), N_("Keep the plan"), (
         FormField("target_date", "date", N_("Target date")),
-        FormField("price_rule", "choice", N_("Price rule"), options=(
-            ("cost", N_("What the fund paid")), ("par", N_("Par value")),
-            ("carrying_amount", N_("Carrying amount")), ("fixed", N_("A fixed price per share")))),
+        FormField("price_rule", "choice", N_("Price rule"), options=tuple(PRICE_RULES.items())),
         FormField("price_per_share", "amount", N_("Fixed price per share, in baht"), optional=True),
-        FormField("note", "text", N_("Note"), optional=True)), {Rejection.amount_must_be_positive: "price_per_share"}),
+        FormField("note", "text", N_("Note"), optional=True)), {Rejection.amount_must_be_positive: "price_per_share",
+                                                               Rejection.invalid_request: "price_rule"}),
         roles=LOAN_OFFICERS, body=ExitPlanCreate, route=api.set_exit_plan),
 }  # fmt: skip
 
@@ -141,6 +189,7 @@ def _investment_page(request: Request, principal: Principal, investment_id: int,
         threshold = equity.approval_threshold(connection, row["book_id"])
     actions = [(name, a.form.heading) for name, a in ACTIONS.items() if principal.role in a.roles]
     return render(request, "investment.html", status, investment=row, figures=figures, pending=pending, lines=lines,
+                  price_rules=PRICE_RULES,
                   threshold_satang=threshold, today=today, actions=actions, done=done,
                   may_approve=principal.role in APPROVERS, approval_error=approval_error,
                   approval_key=OfficeForm("approval", "", "", ()).blank()["key"])  # fmt: skip
@@ -189,9 +238,12 @@ async def post_action(request: Request, principal: PageStaff, investment_id: IdP
     action = _action(name, principal)
     typed = await typed_of(request, action.form)
     values, errors = action.form.read(typed)
+    payload = action.form.api_values(values)
+    if not errors and action.wire is not None:
+        payload, errors = action.wire(payload)
     if errors:
         return _action_page(request, principal, investment_id, action, typed, errors)
-    body = action.body.model_validate(action.form.api_values(values))
+    body = action.body.model_validate(payload)
     try:
         with request.app.state.db.read() as connection:
             api.visible_investment(connection, investment_id, principal)
@@ -214,6 +266,7 @@ def _action_page(request: Request, principal: Principal, investment_id: int, act
         row = api.visible_investment(connection, investment_id, principal)
         figures = equity.figures_of(connection, [row], today)[investment_id]
     return render(request, "investment_action.html", status or (422 if errors else 200), investment=row,
+                  price_rules=PRICE_RULES,
                   figures=figures, form=action.form, typed=typed, errors=errors,
                   action=f"/office/investments/{investment_id}/{action.form.name}")  # fmt: skip
 
