@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from api import logs
 from api.context import Admin, ClockDep, JournalWriter, ReadDep, Reader
-from api.formats import FORMATS_DOC, MEDIA_TYPES, requested_format, requested_language, table_response
+from api.formats import FORMATS_DOC, MEDIA_TYPES, FormatDep, LanguageDep, table_response
 from api.pages import PageDep, next_cursor
 from api.render import entry_body, statement_table, trial_balance_table
 from api.routes.registry import owned_book, visible_account, visible_book
@@ -169,11 +169,12 @@ def statement_file(connection, account: dict, result, period: tuple[date, date],
 @router.get("/accounts/{account_id}/statement", response_model=StatementPublic, responses={200: CSV}, tags=["accounts"])
 def account_statement(
     account_id: IdPath,
-    request: Request,
     connection: ReadDep,
     principal: Reader,
     date_from: Annotated[ClientDate, Query(alias="from")],
     date_to: Annotated[ClientDate, Query(alias="to")],
+    format: FormatDep,
+    lang: LanguageDep,
 ):
     check_range(date_from, date_to)
     account = visible_account(connection, account_id, principal)
@@ -183,8 +184,8 @@ def account_statement(
          "amount": format_amount(line.amount_satang), "running_balance": format_amount(line.running_balance_satang)}
         for line in result.lines
     ]  # fmt: skip
-    if (format := requested_format(request)) != "json":
-        return statement_file(connection, account, result, (date_from, date_to), format, requested_language(request))
+    if format != "json":
+        return statement_file(connection, account, result, (date_from, date_to), format, lang)
     return {
         "account_id": account_id, "date_from": date_from, "date_to": date_to, "lines": lines,
         "opening_balance": format_amount(result.opening_balance_satang),
@@ -194,8 +195,9 @@ def account_statement(
 
 @router.get("/books/{book_id}/trial-balance", response_model=TrialBalancePublic, responses={200: CSV}, tags=["books"])
 def book_trial_balance(
-    book_id: IdPath, request: Request, connection: ReadDep, principal: Reader, as_of: ClientDate | None = None
-):
+    book_id: IdPath, connection: ReadDep, principal: Reader, format: FormatDep, lang: LanguageDep,
+    as_of: ClientDate | None = None,
+):  # fmt: skip
     """Every account's balance in a debit or credit column, current or at the end of `as_of`."""
     book = owned_book(connection, book_id, principal)
     accounts = journal.trial_balance_rows(connection, book_id, as_of)
@@ -207,9 +209,8 @@ def book_trial_balance(
         for a, line in zip(accounts, computed.lines, strict=True)
     ]  # fmt: skip
     totals = format_amount(computed.total_debit_satang), format_amount(computed.total_credit_satang)
-    if (format := requested_format(request)) != "json":
-        table = trial_balance_table(book, as_of, accounts, computed)
-        return table_response(table, format, requested_language(request))
+    if format != "json":
+        return table_response(trial_balance_table(book, as_of, accounts, computed), format, lang)
     return {"book_id": book_id, "as_of": as_of, "lines": lines, "total_debit": totals[0], "total_credit": totals[1]}
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from api import logs
 from api.context import Admin, Approver, ClockDep, LoanOfficer, ReadDep, Reader, Staff
+from api.formats import CsvFormatDep
 from api.loan_schemas import (
     CloseOfBusinessCreate,
     CloseOfBusinessPublic,
@@ -39,7 +40,7 @@ from api.loan_schemas import (
     WriteOffCreate,
 )
 from api.pages import PageDep, next_cursor
-from api.render import csv_response, wants_csv
+from api.render import csv_response
 from api.schemas import ClientDate, IdPath, IdQuery, Page
 from api.writes import Outcome, Write, perform
 from ledger.loan_book import Figures, InstalmentView, Portfolio, instalment_views, statement_lines, totals
@@ -476,7 +477,7 @@ def schedule_views(current: LoanState, day: date) -> list[InstalmentView]:
 
 @router.get("/loans/{loan_id}/schedule", response_model=SchedulePublic, responses={200: CSV}, tags=["loans"])
 def loan_schedule(
-    loan_id: IdPath, request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, as_of: AsOf = None
+    loan_id: IdPath, format: CsvFormatDep, connection: ReadDep, principal: Reader, clock: ClockDep, as_of: AsOf = None
 ):
     """The instalments in force on a date, with what has been paid of each (oldest first)."""
     loan = visible_loan(connection, loan_id, principal)
@@ -493,7 +494,7 @@ def loan_schedule(
          "unpaid": format_amount(v.unpaid_satang), "status": v.status}
         for v in views
     ]  # fmt: skip
-    if wants_csv(request):
+    if format == "csv":
         return csv_response(list(rows[0]), [tuple(r.values()) for r in rows], f"loan-{loan_id}-schedule-{day}.csv")
     plan = current.plan
     return {"loan_id": loan_id, "as_of": day, "amount": format_amount(plan.amount_satang),
@@ -502,7 +503,7 @@ def loan_schedule(
 
 
 @router.get("/loans/{loan_id}/statement", response_model=LoanStatementPublic, responses={200: CSV}, tags=["loans"])
-def loan_statement(loan_id: IdPath, request: Request, connection: ReadDep, principal: Reader):
+def loan_statement(loan_id: IdPath, format: CsvFormatDep, connection: ReadDep, principal: Reader):
     """Every transaction of the loan with its allocation and the principal outstanding after it."""
     loan = visible_loan(connection, loan_id, principal)
     current: LoanState = loans.state(connection, loan)
@@ -512,7 +513,7 @@ def loan_statement(loan_id: IdPath, request: Request, connection: ReadDep, princ
         for row, line in zip(current.rows, statement_lines(current.txs), strict=True)
     ]  # fmt: skip
     outstanding = format_amount(totals(current.txs).outstanding_satang)
-    if wants_csv(request):
+    if format == "csv":
         rows = [tuple(line[name] for name in STATEMENT_COLUMNS) for line in lines]
         return csv_response(STATEMENT_COLUMNS, rows, f"loan-{loan_id}-statement.csv")
     return {"loan_id": loan_id, "lines": lines, "principal_outstanding": outstanding}

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api import report_tables
-from api.context import Admin, ClockDep, ReadDep, Reader, Registrar
-from api.formats import FORMATS_DOC, MEDIA_TYPES, requested_format, requested_language, table_response
+from api.context import Admin, Clock, ClockDep, ReadDep, Reader, Registrar
+from api.formats import FORMATS_DOC, MEDIA_TYPES, FormatDep, LanguageDep, table_response
 from api.report_schemas import (
     FinancialPositionReport,
     GeneralLedgerReport,
@@ -82,14 +82,16 @@ def _pair(pair: tuple[int, int]) -> dict[str, str]:
     return {"amount": _amount(pair[0]), "prior": _amount(pair[1])}
 
 
-def _output(request: Request) -> tuple[str, str]:
+def _output(fmt: FormatDep, lang: LanguageDep) -> tuple[str, str]:
     """The format and language asked for, refused before any work if we have no such thing."""
-    fmt, lang = requested_format(request), requested_language(request)
     if fmt not in MEDIA_TYPES:
         raise LedgerError(Rejection.unsupported_format, f"format {fmt!r} is not one of {', '.join(MEDIA_TYPES)}")
     if lang not in LANGUAGES:
         raise LedgerError(Rejection.unsupported_language, f"lang {lang!r} is not one of {', '.join(LANGUAGES)}")
     return fmt, lang
+
+
+Output = Annotated[tuple[str, str], Depends(_output)]
 
 
 def _answer(output: tuple[str, str], body: dict, table: Callable[[], Any]) -> Any:
@@ -157,6 +159,16 @@ def _period(date_from: date | None, date_to: date | None, fiscal_year: int | Non
     return date_from, date_to
 
 
+def _day(as_of: date | None, fiscal_year: int | None, clock: Clock) -> date:
+    """The day a report at a date is drawn at: `as_of`, or the last day of `fiscal_year`, or today."""
+    if fiscal_year is None:
+        return as_of or clock.today()
+    check_fiscal_year(fiscal_year)
+    if as_of is not None:
+        raise LedgerError(Rejection.invalid_request, "give a fiscal_year, or as_of, not both")
+    return fiscal_year_bounds(fiscal_year)[1]
+
+
 def _account_fields(account: ReportAccount, level: int = 1) -> dict:
     return {"account_id": account.id, "book_id": account.book_id, "code": account.code, "name_th": account.name_th,
             "name_en": account.name_en, "type": account.type.value, "parent_id": account.parent_id,
@@ -216,20 +228,21 @@ def general_ledger_of(
 
 @router.get("/reports/trial-balance", response_model=TrialBalanceReport, responses={200: FORMATS}, tags=["reports"])
 def trial_balance(
-    request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, book_ids: BookIds,
-    as_of: ClientDate | None = None, depth: Annotated[int | None, Query(ge=1, le=10)] = None,
-    account_id: IdQuery = None, dimension: Dimension = None, value: Value = None,
+    output: Output, connection: ReadDep, principal: Reader, clock: ClockDep, book_ids: BookIds,
+    as_of: ClientDate | None = None, fiscal_year: int | None = None,
+    depth: Annotated[int | None, Query(ge=1, le=10)] = None, account_id: IdQuery = None, dimension: Dimension = None,
+    value: Value = None,
 ):  # fmt: skip
-    """งบทดลอง: every account's balance at the end of `as_of` (default today) in a debit or credit
-    column. `depth=1` shows the control accounts only, rolled up; `account_id` drills down into
-    one control account's sub-accounts."""
-    output = _output(request)
+    """งบทดลอง: every account's balance at the end of `as_of` (default today), or of a Thai fiscal
+    year (`fiscal_year=2567`: at 30 Sep 2024), in a debit or credit column. `depth=1` shows the
+    control accounts only, rolled up; `account_id` drills down into one control account's
+    sub-accounts."""
+    day = _day(as_of, fiscal_year, clock)
     scope = scope_of(connection, book_ids, principal, dimension, value)
-    day = as_of or clock.today()
     balances, eliminated, lines = trial_balance_of(connection, scope, day, depth=depth, under=account_id)
     debit, credit = sum(line.debit_satang for line in lines), sum(line.credit_satang for line in lines)
     body = {
-        **scope.body(), "as_of": day, "depth": depth, "account_id": account_id,
+        **scope.body(), "as_of": day, "fiscal_year": fiscal_year, "depth": depth, "account_id": account_id,
         "lines": [{**_account_fields(line.account, line.level), "debit": _amount(line.debit_satang),
                    "credit": _amount(line.credit_satang), "rolled_up_balance": _amount(line.rolled_up_satang),
                    "elimination": _amount(eliminated[line.account.id]) if line.account.id in eliminated else None}
@@ -245,11 +258,10 @@ def trial_balance(
     tags=["reports"],
 )  # fmt: skip
 def trial_balance_movements(
-    request: Request, connection: ReadDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
+    output: Output, connection: ReadDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
     date_to: DateTo = None, fiscal_year: int | None = None, dimension: Dimension = None, value: Value = None,
 ):  # fmt: skip
     """The trial balance of a period: each account's opening balance, movement and closing balance."""
-    output = _output(request)
     first, last = _period(date_from, date_to, fiscal_year)
     scope = scope_of(connection, book_ids, principal, dimension, value)
     opening = scope.net_of_inter_book(reports.opening_balances(connection, scope.ids, first, scope.cut))[0]
@@ -277,17 +289,18 @@ def _section(lines, kind: AccountType) -> list[dict]:
     "/reports/financial-position", response_model=FinancialPositionReport, responses={200: FORMATS}, tags=["reports"]
 )
 def financial_position_report(
-    request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, book_ids: BookIds,
-    as_of: ClientDate | None = None, dimension: Dimension = None, value: Value = None,
+    output: Output, connection: ReadDep, principal: Reader, clock: ClockDep, book_ids: BookIds,
+    as_of: ClientDate | None = None, fiscal_year: int | None = None, dimension: Dimension = None,
+    value: Value = None,
 ):  # fmt: skip
-    """งบแสดงฐานะการเงิน at the end of `as_of` (default today), beside the same date a year earlier."""
-    output = _output(request)
+    """งบแสดงฐานะการเงิน at the end of `as_of` (default today), or of a Thai fiscal year
+    (`fiscal_year=2567`: at 30 Sep 2024), beside the same date a year earlier."""
+    day = _day(as_of, fiscal_year, clock)
     scope = scope_of(connection, book_ids, principal, dimension, value)
-    day = as_of or clock.today()
     prior_day, result = financial_position_of(connection, scope, day)
     liabilities, equity = result.total(AccountType.liability), result.total(AccountType.equity)
     body = {
-        **scope.body(), "as_of": day, "prior_as_of": prior_day,
+        **scope.body(), "as_of": day, "fiscal_year": fiscal_year, "prior_as_of": prior_day,
         "assets": _section(result.lines, AccountType.asset),
         "liabilities": _section(result.lines, AccountType.liability),
         "equity": _section(result.lines, AccountType.equity),
@@ -302,12 +315,11 @@ def financial_position_report(
     "/reports/income-statement", response_model=IncomeStatementReport, responses={200: FORMATS}, tags=["reports"]
 )
 def income_statement_report(
-    request: Request, connection: ReadDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
+    output: Output, connection: ReadDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
     date_to: DateTo = None, fiscal_year: int | None = None, dimension: Dimension = None, value: Value = None,
 ):  # fmt: skip
     """งบกำไรขาดทุน for a period or a Thai fiscal year (`fiscal_year=2567`), beside the same period a
     year earlier; the year-end closing entries are not income or expenses and are left out."""
-    output = _output(request)
     first, last = _period(date_from, date_to, fiscal_year)
     prior_first, prior_last = prior_period(first, last)
     scope = scope_of(connection, book_ids, principal, dimension, value)
@@ -324,13 +336,12 @@ def income_statement_report(
 
 @router.get("/reports/general-ledger", response_model=GeneralLedgerReport, responses={200: FORMATS}, tags=["reports"])
 def general_ledger_report(
-    request: Request, connection: ReadDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
+    output: Output, connection: ReadDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
     date_to: DateTo = None, fiscal_year: int | None = None, account_id: IdQuery = None, dimension: Dimension = None,
     value: Value = None,
 ):  # fmt: skip
     """Every account (or one) of the books over a period: opening balance, each posting with its
     running balance, closing balance. At most 20,000 lines an answer."""
-    output = _output(request)
     first, last = _period(date_from, date_to, fiscal_year)
     scope = scope_of(connection, book_ids, principal, dimension, value)
     ledger = general_ledger_of(connection, scope, (first, last), account_id)
@@ -364,7 +375,7 @@ def _schedule_book(connection, book_id: int, principal: Principal, kind: BookKin
     "/reports/loans-receivable", response_model=LoansReceivableReport, responses={200: FORMATS}, tags=["reports"]
 )
 def loans_receivable(
-    request: Request,
+    output: Output,
     connection: ReadDep,
     principal: Reader,
     clock: ClockDep,
@@ -373,7 +384,6 @@ def loans_receivable(
 ):
     """Loans receivable at the end of `as_of` by loan, borrower and Bank of Thailand class, with the
     allowance for loan losses held for each borrower (sub-accounts of 1290) and in general."""
-    output = _output(request)
     book = _schedule_book(connection, book_id, principal, BookKind.fund, "loans receivable")
     day = as_of or clock.today()
     loans = reports.loans_receivable(connection, book_id, day, principal.party_id)
@@ -419,10 +429,9 @@ def _party_schedule_route(path: str, kind: BookKind, what: str, codes: tuple[str
     """A schedule of control accounts' sub-accounts by party, as a route of its own."""
 
     def schedule(
-        request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, book_id: IdRequired,
+        output: Output, connection: ReadDep, principal: Reader, clock: ClockDep, book_id: IdRequired,
         as_of: ClientDate | None = None,
     ):  # fmt: skip
-        output = _output(request)
         book = _schedule_book(connection, book_id, principal, kind, what)
         day = as_of or clock.today()
         body, rows, unassigned = _party_schedule(connection, principal, book, day, codes)
