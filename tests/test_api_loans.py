@@ -2,6 +2,8 @@
 ledger's balances, tranches, close of business, the portfolio, every bad-input reason, the
 roles, the command line, and the database's own guards on the loan tables."""
 
+import csv
+import io
 import threading
 from datetime import date, timedelta
 
@@ -137,6 +139,35 @@ def test_figures_are_those_of_the_ledger(api, lender):
     on_the_day = api.get(f"/v1/loans/{loan['id']}", as_of="2024-06-14").json()["figures"]
     assert (on_the_day["days_past_due"], on_the_day["loan_class"], on_the_day["ageing_bucket"]) == (
         106, "substandard", "91-180")  # fmt: skip
+
+
+def test_the_loan_says_what_is_late_beside_what_is_due_today(api, lender):
+    """On an instalment's due date it is due but not late; the day after, it is past due."""
+    loan = approved_loan(lender)
+    disburse(lender, loan["id"])
+
+    def figures(day: str) -> tuple[str, ...]:
+        f = api.get(f"/v1/loans/{loan['id']}", as_of=day).json()["figures"]
+        return f["principal_due"], f["interest_due"], f["total_due"], f["principal_past_due"], f["total_past_due"]
+
+    assert figures("2024-02-28") == ("0.00", "0.00", "0.00", "0.00", "0.00")
+    assert figures("2024-02-29") == ("3300.22", "100.00", "3400.22", "0.00", "0.00")  # due today, not late
+    assert figures("2024-03-01") == ("3300.22", "100.00", "3400.22", "3300.22", "3400.22")
+    repay(lender, loan["id"], "1000.00", "2024-03-31")  # on the second's due date, paying part of the first
+    f = api.get(f"/v1/loans/{loan['id']}", as_of="2024-03-31").json()["figures"]
+    # Due: both instalments (6,800.44) less 1,000.00, which paid their interest (167.00) first and
+    # 833.00 of principal; late: the first's principal 3,300.22 less 833.00, its interest paid.
+    assert (f["total_due"], f["principal_past_due"], f["interest_past_due"], f["total_past_due"]) == (
+        "5800.44", "2467.22", "0.00", "2467.22")  # fmt: skip
+
+
+def test_the_schedule_shows_the_principal_outstanding_after_each_instalment(api, lender):
+    loan = approved_loan(lender)
+    disburse(lender, loan["id"])
+    schedule = api.get(f"/v1/loans/{loan['id']}/schedule").json()
+    assert [i["outstanding_after"] for i in schedule["instalments"]] == ["6699.78", "3366.56", "0.00"]
+    rows = list(csv.reader(io.StringIO(api.get(f"/v1/loans/{loan['id']}/schedule", format="csv").text)))
+    assert rows[0][-1] == "outstanding_after" and [row[-1] for row in rows[1:]] == ["6699.78", "3366.56", "0.00"]
 
 
 def test_a_loan_disbursed_in_two_tranches(api, lender):

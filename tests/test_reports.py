@@ -235,6 +235,10 @@ def test_fy2567_on_paper(api, fy2567):
     assert "ปกติ" in classes and "pass" not in classes
 
 
+def _cells(xlsx) -> list[list]:
+    return [[cell.value for cell in row] for row in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows()]
+
+
 @pytest.mark.parametrize("path", ["/v1/reports/trial-balance", "/v1/reports/financial-position"])
 def test_a_statement_at_a_date_takes_a_fiscal_year_in_every_format(api, fy2567, path):
     """`fiscal_year=2567` is the statement at its last day, 30 Sep 2024, whatever the format: the
@@ -251,10 +255,7 @@ def test_a_statement_at_a_date_takes_a_fiscal_year_in_every_format(api, fy2567, 
         if format == "csv":
             assert year_file.content == day_file.content
         elif format == "xlsx":
-            def cells(response):
-                return [[c.value for c in row] for row in load_workbook(io.BytesIO(response.content)).active.iter_rows()]
-
-            assert cells(year_file) == cells(day_file)
+            assert _cells(year_file) == _cells(day_file)
         else:
             assert pdf_pages(year_file.content) == pdf_pages(day_file.content)
             assert "30 ก.ย. 2567" in pdf_pages(year_file.content)[0]

@@ -106,7 +106,10 @@ def figures_body(loan: dict, f: Figures) -> dict:
         "principal_outstanding": format_amount(f.principal_outstanding_satang),
         "principal_due": format_amount(f.principal_due_satang), "interest_due": format_amount(f.interest_due_satang),
         "penalty_due": format_amount(f.penalty_due_satang),
-        "total_due": format_amount(f.principal_due_satang + f.interest_due_satang + f.penalty_due_satang),
+        "total_due": format_amount(f.due_satang),
+        "principal_past_due": format_amount(f.principal_past_due_satang),
+        "interest_past_due": format_amount(f.interest_past_due_satang),
+        "total_past_due": format_amount(f.past_due_satang),
         "interest_receivable": format_amount(f.interest_receivable_satang),
         "overpaid": format_amount(f.overpaid_satang),
         "days_past_due": f.days_past_due, "loan_class": f.loan_class.value, "ageing_bucket": f.ageing_bucket,
@@ -491,7 +494,8 @@ def loan_schedule(
          "interest": format_amount(v.interest_satang), "total": format_amount(v.total_satang),
          "principal_paid": format_amount(v.principal_paid_satang),
          "interest_paid": format_amount(v.interest_paid_satang),
-         "unpaid": format_amount(v.unpaid_satang), "status": v.status}
+         "unpaid": format_amount(v.unpaid_satang), "status": v.status,
+         "outstanding_after": format_amount(v.outstanding_after_satang)}
         for v in views
     ]  # fmt: skip
     if format == "csv":
