@@ -315,7 +315,9 @@ class CloseOfBusinessPublic(BaseModel):
 
 
 class PortfolioLinePublic(BaseModel):
-    key: str
+    key: str = Field(description="The class, bucket, region or province; a centre's party id; a product's code")
+    name_th: str | None = Field(None, description="A centre's or a product's name (none: no centre)")
+    name_en: str | None = None
     count: int
     outstanding: str
 

@@ -238,6 +238,9 @@ def test_portfolio_by_class_bucket_province_and_product(api, lender, db):
     assert groups["bucket"] == {"current": (1, "30000.00"), "91-180": (1, "10000.00")}
     assert groups["province"] == {"Nakhon Sawan": (1, "30000.00"), "unknown": (1, "10000.00")}
     assert groups["product"] == {"LIVELIHOOD-12": (2, "40000.00")}
+    [product] = report["groups"]["product"]
+    assert (product["name_th"], product["name_en"]) == ("สินเชื่อเพื่อการพัฒนาอาชีพ", None)
+    assert {line["name_th"] for line in report["groups"]["class"]} == {None}  # a class is its own name
     coarse = api.get("/v1/portfolio", as_of="2024-06-14", buckets="1,181").json()["groups"]["bucket"]
     assert [(line["key"], line["count"]) for line in coarse] == [("1-180", 1), ("current", 1)]
     refused(api.get("/v1/portfolio", buckets="31,1"), 422, "invalid_ageing_buckets")

@@ -576,15 +576,20 @@ def portfolio(
     class, days-past-due bucket (lower bounds, default 1,31,91,181,366), region, province,
     incubation centre and product, with PAR30 and PAR90."""
     day, bounds = as_of or clock.today(), tuple(int(b) for b in buckets.split(","))
-    return portfolio_body(loan_cob.portfolio(connection, day, book_id=book_id, bounds=bounds), day, book_id)
+    result = loan_cob.portfolio(connection, day, book_id=book_id, bounds=bounds)
+    return portfolio_body(result, day, book_id, loan_cob.group_names(connection, result.groups, book_id))
 
 
-def portfolio_body(result: Portfolio, day: date, book_id: int | None) -> dict:
-    groups = {
-        name: [{"key": key, "count": line.count, "outstanding": format_amount(line.outstanding_satang)}
-               for key, line in sorted(lines.items())]
-        for name, lines in result.groups.items()
-    }  # fmt: skip
+def _group_line(key: str, line, names: dict) -> dict:
+    name_th, name_en = names.get(key, (None, None))
+    return {"key": key, "name_th": name_th, "name_en": name_en, "count": line.count,
+            "outstanding": format_amount(line.outstanding_satang)}  # fmt: skip
+
+
+def portfolio_body(result: Portfolio, day: date, book_id: int | None, names: dict[str, dict]) -> dict:
+    """The portfolio's figures; a centre's or a product's group also carries its names."""
+    groups = {name: [_group_line(key, line, names.get(name, {})) for key, line in sorted(lines.items())]
+              for name, lines in result.groups.items()}  # fmt: skip
     return {
         "as_of": day, "book_id": book_id, "count": result.gross.count,
         "gross_outstanding": format_amount(result.gross.outstanding_satang),
