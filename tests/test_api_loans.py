@@ -382,8 +382,9 @@ def test_reports_in_csv(api, lender):
     schedule = api.get(f"/v1/loans/{loan['id']}/schedule", format="csv")
     assert schedule.headers["content-type"].startswith("text/csv")
     lines = schedule.text.splitlines()
-    assert lines[0] == "\ufeffnumber,due_on,principal,interest,total,principal_paid,interest_paid,unpaid,status"
-    assert lines[1] == "1,2024-02-29,3300.22,100.00,3400.22,3300.22,100.00,0.00,paid"
+    header = "number,due_on,principal,interest,total,principal_paid,interest_paid,unpaid,status,outstanding_after"
+    assert lines[0] == "\ufeff" + header
+    assert lines[1] == "1,2024-02-29,3300.22,100.00,3400.22,3300.22,100.00,0.00,paid,6699.78"
     statement = api.get(f"/v1/loans/{loan['id']}/statement", format="csv").text.splitlines()
     assert statement[-1].endswith("repayment,3400.22,3300.22,100.00,0.00,0.00,6699.78")
 
