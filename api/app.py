@@ -1,10 +1,11 @@
 """The FastAPI application: `create_app` for a database and settings given, and
 `app_from_settings`, the factory each server process calls (`codi-ledger run`)."""
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import docs, headers, health, logs, metrics, middleware, problems
 from api.context import Clock, KnownTokens
+from api.known_query import refuse_unknown_query
 from api.problems import PROBLEM_RESPONSES
 from api.routes import admin, commands, equity, exports, journal, loans, personal, registry, reports, welfare
 from api.settings import Settings
@@ -33,7 +34,7 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
     headers.install(app)
     logs.install(app)
     for module in (registry, journal, loans, admin, commands, reports, exports, equity, welfare, personal):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(refuse_unknown_query)])
     docs.declare_bearer_tokens(app)
     if settings.api_docs:
         docs.install(app)

@@ -21,9 +21,9 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from itertools import islice
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fontpkg_sarabun import ROOT as SARABUN
 from fpdf import FPDF, FontFace
@@ -48,17 +48,33 @@ WORDS_LABEL = {"en": "Amount in words (Thai)", "th": "จำนวนเงิ�
 UNIT_LABEL = {"en": "Unit: baht", "th": "หน่วย: บาท"}
 
 
-def requested_format(request: Request) -> str:
+def _chosen_format(request: Request, named: str | None) -> str:
     """The format named by ?format=, else the first one the Accept header names, else JSON."""
-    named = request.query_params.get("format")
     if named is not None:
         return named
     accept = request.headers.get("accept", "")
     return next((name for name, media in MEDIA_TYPES.items() if media.split(";")[0] in accept), "json")
 
 
-def requested_language(request: Request) -> str:
-    return request.query_params.get("lang", "en")
+def output_format(request: Request, format: Annotated[str | None, Query(description=FORMATS_DOC)] = None) -> str:
+    return _chosen_format(request, format)
+
+
+def json_or_csv(
+    request: Request, format: Annotated[str | None, Query(description="json (default) or csv; also by Accept")] = None
+) -> str:
+    return _chosen_format(request, format)
+
+
+def output_language(lang: Annotated[str, Query(description="the words of the answer: en (default) or th")] = "en"):
+    return lang
+
+
+# A route that answers in several formats (or languages) declares it by taking one of these: the
+# parameter is then in its OpenAPI description, and known to api.known_query.
+FormatDep = Annotated[str, Depends(output_format)]
+CsvFormatDep = Annotated[str, Depends(json_or_csv)]
+LanguageDep = Annotated[str, Depends(output_language)]
 
 
 def book_names(book: dict) -> dict[str, str]:

@@ -130,7 +130,10 @@ class FiguresPublic(BaseModel):
     principal_due: str
     interest_due: str
     penalty_due: str
-    total_due: str
+    total_due: str = Field(description="Due by the end of as_of and unpaid, the instalment due that day included")
+    principal_past_due: str = Field(description="Of principal_due, what fell due before as_of: late")
+    interest_past_due: str = Field(description="Of interest_due, what fell due before as_of: late")
+    total_past_due: str = Field(description="What is late: principal and interest past due, and the penalty")
     interest_receivable: str
     overpaid: str
     days_past_due: int
@@ -262,6 +265,7 @@ class InstalmentPublic(BaseModel):
     interest_paid: str
     unpaid: str
     status: Literal["paid", "overdue", "due", "upcoming"]
+    outstanding_after: str = Field(description="Principal outstanding, by the schedule, once this instalment is paid")
 
 
 class SchedulePublic(BaseModel):
@@ -311,7 +315,9 @@ class CloseOfBusinessPublic(BaseModel):
 
 
 class PortfolioLinePublic(BaseModel):
-    key: str
+    key: str = Field(description="The class, bucket, region or province; a centre's party id; a product's code")
+    name_th: str | None = Field(None, description="A centre's or a product's name (none: no centre)")
+    name_en: str | None = None
     count: int
     outstanding: str
 

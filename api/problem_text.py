@@ -32,6 +32,7 @@ TITLES: dict[str, str] = {
     Rejection.unbalanced_entry: N_("Unbalanced entry"),
     Rejection.invalid_request: N_("Invalid request"),
     Rejection.invalid_date_range: N_("Invalid date range"),
+    Rejection.unknown_query_parameter: N_("Unknown query parameter"),
     Rejection.unsupported_format: N_("Unsupported format"),
     Rejection.unsupported_language: N_("Unsupported language"),
     Rejection.invalid_cursor: N_("Invalid cursor"),

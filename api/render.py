@@ -6,17 +6,12 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from fastapi import Request
 from fastapi.responses import Response
 
-from api.formats import MEDIA_TYPES, attachment, book_names, csv_text, requested_format
+from api.formats import MEDIA_TYPES, attachment, book_names, csv_text
 from ledger.money import format_amount
 from ledger.reports import Statement, StatementLine, TrialBalance
 from ledger.tabular import ACCOUNT_TYPE_LABELS, TOTAL, Column, Label, Table
-
-
-def wants_csv(request: Request) -> bool:
-    return requested_format(request) == "csv"
 
 
 def csv_response(header: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> Response:

@@ -51,6 +51,7 @@ class TreeLinePublic(AccountFields):
 
 class TrialBalanceReport(ReportScope):
     as_of: date
+    fiscal_year: int | None  # the year asked for; as_of is then its last day
     depth: int | None
     account_id: int | None  # the control account drilled down into
     lines: list[TreeLinePublic]
@@ -89,6 +90,7 @@ class SectionLinePublic(Pair):
 
 class FinancialPositionReport(ReportScope):
     as_of: date
+    fiscal_year: int | None  # the year asked for; as_of is then its last day
     prior_as_of: date
     assets: list[SectionLinePublic]
     liabilities: list[SectionLinePublic]

@@ -28,6 +28,7 @@ class Rejection(StrEnum):
     buddhist_era_year = "buddhist_era_year"  # a Buddhist Era year where the API takes Common Era dates
     invalid_text = "invalid_text"  # text the ledger cannot store (a lone surrogate)
     balance_out_of_range = "balance_out_of_range"  # an account's balance or month past ledger.money's bound
+    unknown_query_parameter = "unknown_query_parameter"  # a query parameter the route does not take
     unsupported_format = "unsupported_format"
     unsupported_language = "unsupported_language"
     invalid_cursor = "invalid_cursor"

@@ -8,6 +8,8 @@ that posted it). Everything a loan shows is a function of those two, computed he
     principal outstanding = disbursed - principal repaid - principal written off   (invariant 8)
     principal due on D    = scheduled principal due by D - principal repaid, at most outstanding
     interest due on D     = scheduled interest due by D - interest paid
+    past due on D         = what is due on D of the instalments due before D (and the penalty):
+                            the part due on D itself is due, not yet late
     interest receivable   = accrued - reversed - interest paid out of what was accrued
                             - accrued interest reversed at write-off
     penalty due           = penalty receivable = charged - paid - reversed at write-off
@@ -596,6 +598,17 @@ class Figures:
     next_due_on: date | None
     next_due_satang: int
     maturity_on: date | None
+    principal_past_due_satang: int  # of the principal due, what fell due before `as_of` (not on it)
+    interest_past_due_satang: int  # likewise of the interest due
+
+    @property
+    def due_satang(self) -> int:
+        return self.principal_due_satang + self.interest_due_satang + self.penalty_due_satang
+
+    @property
+    def past_due_satang(self) -> int:
+        """What is late: due before `as_of` and unpaid, with the penalty (only ever charged on that)."""
+        return self.principal_past_due_satang + self.interest_past_due_satang + self.penalty_due_satang
 
 
 def figures(plan: Schedule | None, terms: LoanTerms, txs: Sequence[LoanTx], as_of: date) -> Figures:
@@ -603,8 +616,9 @@ def figures(plan: Schedule | None, terms: LoanTerms, txs: Sequence[LoanTx], as_o
     sums = totals(txs, as_of)
     if plan is None:  # nothing disbursed yet
         held = sums.overpayment_balance_satang
-        return Figures(as_of, 0, 0, 0, 0, 0, 0, held, 0, LoanClass.pass_, "current", None, 0, None)
+        return Figures(as_of, 0, 0, 0, 0, 0, 0, held, 0, LoanClass.pass_, "current", None, 0, None, 0, 0)
     owed = dues(plan, sums, as_of)
+    late = dues(plan, sums, as_of - timedelta(days=1))  # paid through `as_of`, against what fell due before it
     age = days_past_due(plan, terms, instalment_payments(t for t in txs if t.on <= as_of), as_of)
     # an instalment a moratorium emptied is not "next due"
     upcoming = next((i for i in plan.instalments if i.due_on > as_of and i.total_satang), None)
@@ -612,7 +626,7 @@ def figures(plan: Schedule | None, terms: LoanTerms, txs: Sequence[LoanTx], as_o
         as_of, sums.disbursed_satang, sums.outstanding_satang, owed[Component.principal], owed[Component.interest],
         owed[Component.penalty], sums.interest_receivable_satang, sums.overpayment_balance_satang, age, loan_class(age),
         ageing_bucket(age), upcoming.due_on if upcoming else None, upcoming.total_satang if upcoming else 0,
-        plan.maturity_on,
+        plan.maturity_on, late[Component.principal], late[Component.interest],
     )  # fmt: skip
 
 
@@ -628,6 +642,7 @@ class InstalmentView:
     principal_paid_satang: int
     interest_paid_satang: int
     status: str  # paid, overdue, due (today), upcoming
+    outstanding_after_satang: int  # principal outstanding once this and every earlier instalment is paid
 
     @property
     def unpaid_satang(self) -> int:
@@ -635,17 +650,20 @@ class InstalmentView:
 
 
 def instalment_views(plan: Schedule, sums: Totals, on: date) -> list[InstalmentView]:
-    """Each instalment with the principal and interest paid towards it, oldest first."""
+    """Each instalment with the principal and interest paid towards it, oldest first, and the
+    principal the schedule leaves outstanding after it (counted here from the version's own
+    instalments, so that a tranche or a reschedule's folded arrears are counted as they are)."""
     views = []
     principal_left, interest_left = sums.principal_repaid_satang, sums.interest_paid_satang
-    for i in plan.instalments:
+    scheduled = accumulate(i.principal_satang for i in plan.instalments)
+    for i, scheduled_through in zip(plan.instalments, scheduled, strict=True):
         principal = min(principal_left, i.principal_satang)
         interest = min(interest_left, i.interest_satang)
         principal_left, interest_left = principal_left - principal, interest_left - interest
         unpaid = i.total_satang - principal - interest
         status = "paid" if unpaid == 0 else "overdue" if i.due_on < on else "due" if i.due_on == on else "upcoming"
         views.append(InstalmentView(i.number, i.due_on, i.principal_satang, i.interest_satang, i.total_satang,
-                                    principal, interest, status))  # fmt: skip
+                                    principal, interest, status, plan.amount_satang - scheduled_through))  # fmt: skip
     return views
 
 

@@ -370,6 +370,29 @@ def portfolio(
     return result
 
 
+def group_names(connection: Connection, groups: dict[str, dict[str, Any]], book_id: int | None) -> dict[str, dict]:
+    """The names (Thai, English) of a portfolio's centres (keyed by the centre's party id) and
+    products (keyed by code): `{"centre": {"7": ("ศูนย์...", "Centre ...")}, "product": {...}}`.
+    Products of several books may share a code: their names are then all given, "A / B"."""
+    party_t = books.party_t
+    centres = [int(key) for key in groups.get("centre", {}) if key.isdigit()]
+    rows = connection.execute(select(party_t.c.id, party_t.c.name_th, party_t.c.name_en)
+                              .where(party_t.c.id.in_(centres))) if centres else []  # fmt: skip
+    names: dict[str, dict] = {"centre": {str(r.id): (r.name_th, r.name_en) for r in rows}, "product": {}}
+    codes = list(groups.get("product", {}))
+    query = select(product_t.c.code, product_t.c.name_th, product_t.c.name_en).where(product_t.c.code.in_(codes))
+    if book_id is not None:
+        query = query.where(product_t.c.book_id == book_id)
+    found: dict[str, list[tuple[str, str | None]]] = {}
+    for row in connection.execute(query.order_by(product_t.c.id)) if codes else []:
+        found.setdefault(row.code, []).append((row.name_th, row.name_en))
+    for code, pairs in found.items():
+        distinct = list(dict.fromkeys(pairs))
+        name_en = " / ".join(en for _, en in distinct if en) or None
+        names["product"][code] = (" / ".join(th for th, _ in distinct), name_en)
+    return names
+
+
 def _disbursed_loans(connection: Connection, book_id: int | None, batch_size: int) -> Iterator[list[Row]]:
     party_t = books.party_t
     query = (

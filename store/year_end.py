@@ -98,7 +98,8 @@ BLOCKER_KINDS = ("not_ended", "closed_already", "earlier_year_open")
 def blockers(connection: Connection, *, book_id: int, fiscal_year: int, today: date) -> list[Blocker]:
     """Every reason the book's fiscal year cannot be closed today, none if it can (reads only):
     the year has not ended; it is closed already (or a later one is); an earlier year is open.
-    Years close in order, each once: N after N-1, or first when nothing is dated before N."""
+    Years close in order, each once; a year without income or expenses has nothing to close and
+    need not be closed first (`_first_year_to_close`)."""
     _, year_end = fiscal_year_bounds(fiscal_year)
     found = []
     if today <= year_end:
@@ -111,17 +112,30 @@ def blockers(connection: Connection, *, book_id: int, fiscal_year: int, today: d
     if latest is not None and latest >= fiscal_year:
         detail = f"FY{latest} of book {book_id} is closed; FY{fiscal_year} cannot be closed again"
         return [*found, Blocker("closed_already", detail, fiscal_year=latest)]
-    if latest is None:
-        first_month = connection.execute(
-            select(func.min(month_t.c.month_start)).where(month_t.c.book_id == book_id)
-        ).scalar_one()
-        due = fiscal_year_of(first_month) if first_month is not None else fiscal_year
-    else:
-        due = latest + 1
+    due = _first_year_to_close(connection, book_id, after=latest) or fiscal_year
     if due < fiscal_year:
         detail = f"FY{due} of book {book_id} is open: close it before FY{fiscal_year}"
         found.append(Blocker("earlier_year_open", detail, fiscal_year=due))
     return found
+
+
+def _first_year_to_close(connection: Connection, book_id: int, *, after: int | None) -> int | None:
+    """The earliest fiscal year after `after` (the latest close in force; None: the book's whole
+    history) in which an income or expense account of the book has a posting: the next year that
+    must be closed. A year before it holds no income or expense (no entry at all, or only
+    balance-sheet entries such as the opening entry a book starts with, dated the last day of
+    the year before): its close would post nothing and carry forward what the next close carries
+    forward anyway, so it need not be closed first. None when no such year comes after `after`."""
+    account_t = books.account_t
+    query = (
+        select(func.min(month_t.c.month_start))
+        .join(account_t, account_t.c.id == month_t.c.account_id)
+        .where(month_t.c.book_id == book_id, account_t.c.type.in_(("income", "expense")))
+    )  # fmt: skip
+    if after is not None:
+        query = query.where(month_t.c.month_start > fiscal_year_bounds(after)[1])
+    first_month = connection.execute(query).scalar_one()
+    return fiscal_year_of(first_month) if first_month is not None else None
 
 
 def reverse_close(

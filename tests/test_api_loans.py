@@ -2,6 +2,8 @@
 ledger's balances, tranches, close of business, the portfolio, every bad-input reason, the
 roles, the command line, and the database's own guards on the loan tables."""
 
+import csv
+import io
 import threading
 from datetime import date, timedelta
 
@@ -139,6 +141,35 @@ def test_figures_are_those_of_the_ledger(api, lender):
         106, "substandard", "91-180")  # fmt: skip
 
 
+def test_the_loan_says_what_is_late_beside_what_is_due_today(api, lender):
+    """On an instalment's due date it is due but not late; the day after, it is past due."""
+    loan = approved_loan(lender)
+    disburse(lender, loan["id"])
+
+    def figures(day: str) -> tuple[str, ...]:
+        f = api.get(f"/v1/loans/{loan['id']}", as_of=day).json()["figures"]
+        return f["principal_due"], f["interest_due"], f["total_due"], f["principal_past_due"], f["total_past_due"]
+
+    assert figures("2024-02-28") == ("0.00", "0.00", "0.00", "0.00", "0.00")
+    assert figures("2024-02-29") == ("3300.22", "100.00", "3400.22", "0.00", "0.00")  # due today, not late
+    assert figures("2024-03-01") == ("3300.22", "100.00", "3400.22", "3300.22", "3400.22")
+    repay(lender, loan["id"], "1000.00", "2024-03-31")  # on the second's due date, paying part of the first
+    f = api.get(f"/v1/loans/{loan['id']}", as_of="2024-03-31").json()["figures"]
+    # Due: both instalments (6,800.44) less 1,000.00, which paid their interest (167.00) first and
+    # 833.00 of principal; late: the first's principal 3,300.22 less 833.00, its interest paid.
+    assert (f["total_due"], f["principal_past_due"], f["interest_past_due"], f["total_past_due"]) == (
+        "5800.44", "2467.22", "0.00", "2467.22")  # fmt: skip
+
+
+def test_the_schedule_shows_the_principal_outstanding_after_each_instalment(api, lender):
+    loan = approved_loan(lender)
+    disburse(lender, loan["id"])
+    schedule = api.get(f"/v1/loans/{loan['id']}/schedule").json()
+    assert [i["outstanding_after"] for i in schedule["instalments"]] == ["6699.78", "3366.56", "0.00"]
+    rows = list(csv.reader(io.StringIO(api.get(f"/v1/loans/{loan['id']}/schedule", format="csv").text)))
+    assert rows[0][-1] == "outstanding_after" and [row[-1] for row in rows[1:]] == ["6699.78", "3366.56", "0.00"]
+
+
 def test_a_loan_disbursed_in_two_tranches(api, lender):
     loan = approved_loan(lender, amount="20000.00", savings="2000.00")
     first = disburse(lender, loan["id"], "12000.00", "2024-01-31")
@@ -207,6 +238,9 @@ def test_portfolio_by_class_bucket_province_and_product(api, lender, db):
     assert groups["bucket"] == {"current": (1, "30000.00"), "91-180": (1, "10000.00")}
     assert groups["province"] == {"Nakhon Sawan": (1, "30000.00"), "unknown": (1, "10000.00")}
     assert groups["product"] == {"LIVELIHOOD-12": (2, "40000.00")}
+    [product] = report["groups"]["product"]
+    assert (product["name_th"], product["name_en"]) == ("สินเชื่อเพื่อการพัฒนาอาชีพ", None)
+    assert {line["name_th"] for line in report["groups"]["class"]} == {None}  # a class is its own name
     coarse = api.get("/v1/portfolio", as_of="2024-06-14", buckets="1,181").json()["groups"]["bucket"]
     assert [(line["key"], line["count"]) for line in coarse] == [("1-180", 1), ("current", 1)]
     refused(api.get("/v1/portfolio", buckets="31,1"), 422, "invalid_ageing_buckets")
@@ -348,8 +382,9 @@ def test_reports_in_csv(api, lender):
     schedule = api.get(f"/v1/loans/{loan['id']}/schedule", format="csv")
     assert schedule.headers["content-type"].startswith("text/csv")
     lines = schedule.text.splitlines()
-    assert lines[0] == "\ufeffnumber,due_on,principal,interest,total,principal_paid,interest_paid,unpaid,status"
-    assert lines[1] == "1,2024-02-29,3300.22,100.00,3400.22,3300.22,100.00,0.00,paid"
+    header = "number,due_on,principal,interest,total,principal_paid,interest_paid,unpaid,status,outstanding_after"
+    assert lines[0] == "\ufeff" + header
+    assert lines[1] == "1,2024-02-29,3300.22,100.00,3400.22,3300.22,100.00,0.00,paid,6699.78"
     statement = api.get(f"/v1/loans/{loan['id']}/statement", format="csv").text.splitlines()
     assert statement[-1].endswith("repayment,3400.22,3300.22,100.00,0.00,0.00,6699.78")
 

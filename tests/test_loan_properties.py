@@ -40,10 +40,13 @@ from sqlalchemy import text
 from ledger.accounts import EntryDraft, Posting
 from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import (
+    LoanTx,
     Totals,
     TxKind,
     close_of_day,
     dues,
+    figures,
+    instalment_views,
     instalments_for,
     interest_earned_through,
     penalty_earned_through,
@@ -577,6 +580,32 @@ def test_a_repayment_settles_what_was_accrued_first(terms, amount, paid, receiva
     allocation, from_receivable = repayment(paid, plan, terms, sums, FIRST_DAY + timedelta(days=later))
     assert allocation.total_satang == paid
     assert from_receivable == min(allocation.interest_satang, receivable)
+
+
+@PURE
+@given(terms=TERMS, amount=AMOUNT, start=st.dates(FIRST_DAY, TODAY), later=st.integers(0, 800),
+       principal_share=st.fractions(0, 1), interest_paid=st.integers(0, 10**8))  # fmt: skip
+def test_what_is_late_is_what_fell_due_before_the_day(terms, amount, start, later, principal_share, interest_paid):
+    """Past due is what is due less the part of the instalments due that very day; each
+    instalment's principal outstanding after it is the amount less the principal through it."""
+    plan = schedule(amount, terms, start)
+    principal_paid = int(amount * principal_share)
+    txs = [LoanTx(TxKind.disbursement, start, amount, principal_satang=amount),
+           LoanTx(TxKind.repayment, start, principal_paid + interest_paid, principal_satang=principal_paid,
+                  interest_satang=interest_paid)]  # fmt: skip
+    day = start + timedelta(days=later)
+    shown, views = figures(plan, terms, txs, day), instalment_views(plan, totals(txs, day), day)
+    assert 0 <= shown.principal_past_due_satang <= shown.principal_due_satang
+    assert 0 <= shown.interest_past_due_satang <= shown.interest_due_satang
+    assert shown.due_satang - shown.past_due_satang == sum(v.unpaid_satang for v in views if v.status == "due")
+    assert shown.past_due_satang == sum(v.unpaid_satang for v in views if v.status == "overdue")  # no penalty here
+    if all(i.due_on != day for i in plan.instalments):
+        assert shown.past_due_satang == shown.due_satang
+    through = 0
+    for view in views:
+        through += view.principal_satang
+        assert view.outstanding_after_satang == amount - through >= 0
+    assert views[-1].outstanding_after_satang == 0
 
 
 @PURE

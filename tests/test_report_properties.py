@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.accounts import AccountType, EntryDraft, Posting
-from ledger.calendar import month_end
+from ledger.calendar import fiscal_year_of, month_end
 from ledger.reports import (
     INTER_BOOK_DIFFERENCE,
     ReportAccount,
@@ -167,5 +167,61 @@ def test_the_position_at_the_end_of_a_month_is_the_opening_of_the_next(databases
         assert all(line.amount_satang == line.prior_satang for line in position.lines)
         if close_first_year and end == date(2024, 9, 30):
             assert position.unclosed_surplus_satang == 0
+    finally:
+        drop()
+
+
+THREE_YEARS_FROM = date(2022, 10, 1)  # FY2566, FY2567 and FY2568
+INCOME_OR_EXPENSE = {"4100", "5400", "5500"}
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(st.integers(0, 1095), st.sampled_from(DEBITED), st.sampled_from(CREDITED),
+                       st.integers(1, 10**8)), min_size=1, max_size=10),
+)  # fmt: skip
+def test_a_year_without_income_or_expenses_need_not_be_closed_and_skipping_it_changes_nothing(databases, moves):
+    """Closing only the years the rule asks for before FY2568 (those with an income or expense
+    posting, oldest first) leaves FY2568 closed with the same balances carried forward, the same
+    surplus and the same lock as closing FY2566, FY2567 and FY2568 one after the other."""
+    database, drop = databases.fresh()
+    try:
+        with database.write() as c:
+            user, _ = users.add_user(c, name="admin", role="admin", party_id=None, now=NOW)
+            every_year, as_asked = (
+                books.create_book(c, {"code": code, "kind": "fund", "name_th": "กองทุน"}, now=NOW)["id"]
+                for code in ("A", "B")
+            )  # fmt: skip
+            codes = {}
+            for book in (every_year, as_asked):
+                ids = {a["code"]: a["id"] for a in books.book_accounts(c, book)}
+                codes.update({i: code for code, i in ids.items()})
+                drafts = [EntryDraft(book, THREE_YEARS_FROM + timedelta(days=d), "manual", "m",
+                                     (Posting(ids[debit], n), Posting(ids[credit], -n)))
+                          for d, debit, credit, n in moves]  # fmt: skip
+                journal.record_entries(c, drafts, recorded_by=user, recorded_at=NOW)
+            today = date(2025, 10, 1)
+
+            def close(book: int, fiscal_year: int) -> dict:
+                return year_end.close_year(c, book_id=book, fiscal_year=fiscal_year, today=today, closed_by=user,
+                                           now=NOW)  # fmt: skip
+
+            for fiscal_year in (2566, 2567, 2568):
+                last = close(every_year, fiscal_year)
+            with_income = sorted({fiscal_year_of(THREE_YEARS_FROM + timedelta(days=d)) for d, debit, credit, _ in moves
+                                  if {debit, credit} & INCOME_OR_EXPENSE})  # fmt: skip
+            closed = []
+            while found := year_end.blockers(c, book_id=as_asked, fiscal_year=2568, today=today):
+                [blocker] = found
+                assert blocker.kind == "earlier_year_open"
+                close(as_asked, blocker.fiscal_year)
+                closed.append(blocker.fiscal_year)
+            assert closed == [year for year in with_income if year < 2568]
+            asked = close(as_asked, 2568)
+            assert asked["surplus_satang"] == last["surplus_satang"]
+            assert ({codes[a]: b for a, b in asked["carried_forward"].items()}
+                    == {codes[a]: b for a, b in last["carried_forward"].items()})  # fmt: skip
+            closed_through = {books.get_book(c, b)["closed_through"] for b in (every_year, as_asked)}
+            assert closed_through == {date(2025, 9, 30)}
     finally:
         drop()

@@ -235,6 +235,34 @@ def test_fy2567_on_paper(api, fy2567):
     assert "ปกติ" in classes and "pass" not in classes
 
 
+def _cells(xlsx) -> list[list]:
+    return [[cell.value for cell in row] for row in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows()]
+
+
+@pytest.mark.parametrize("path", ["/v1/reports/trial-balance", "/v1/reports/financial-position"])
+def test_a_statement_at_a_date_takes_a_fiscal_year_in_every_format(api, fy2567, path):
+    """`fiscal_year=2567` is the statement at its last day, 30 Sep 2024, whatever the format: the
+    same figures as `as_of=2024-09-30` (before, the parameter was ignored and today's came back)."""
+    book = fy2567["book_id"]
+    by_year = api.get(path, book_id=book, fiscal_year=2567).json()
+    by_day = api.get(path, book_id=book, as_of="2024-09-30").json()
+    assert by_year["as_of"] == "2024-09-30" and by_year["fiscal_year"] == 2567 and by_day["fiscal_year"] is None
+    assert {**by_year, "fiscal_year": None} == by_day
+    for format in ("csv", "xlsx", "pdf"):
+        year_file = api.get(path, book_id=book, fiscal_year=2567, format=format, lang="th")
+        day_file = api.get(path, book_id=book, as_of="2024-09-30", format=format, lang="th")
+        assert year_file.status_code == 200 and year_file.headers["content-type"] == day_file.headers["content-type"]
+        if format == "csv":
+            assert year_file.content == day_file.content
+        elif format == "xlsx":
+            assert _cells(year_file) == _cells(day_file)
+        else:
+            assert pdf_pages(year_file.content) == pdf_pages(day_file.content)
+            assert "30 ก.ย. 2567" in pdf_pages(year_file.content)[0]
+    refused(api.get(path, book_id=book, fiscal_year=2567, as_of="2024-09-30"), 422, "invalid_request")
+    refused(api.get(path, book_id=book, fiscal_year=3000), 422, "fiscal_year_out_of_range")
+
+
 # --- consolidation and cuts --------------------------------------------------------------------
 
 

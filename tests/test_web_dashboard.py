@@ -134,6 +134,8 @@ def test_filters_cut_every_figure_by_the_borrower(app, api, db):
     assert f"{northeast['count']} สัญญาที่มีเงินต้นคงค้าง: {grouped(northeast['outstanding'])} บาท" in page
     assert "กลุ่มออมทรัพย์บ้านโนนสะอาด" in page and "วิสาหกิจชุมชนข้าวอินทรีย์เขาดิน" not in page
     centre = next(line for line in portfolio["groups"]["centre"] if line["key"] != "none" and line["count"] == 2)
+    named = api.get(f"/v1/parties/{centre['key']}").json()  # the portfolio names the centre, not only its id
+    assert (centre["name_th"], centre["name_en"]) == (named["name_th"], named["name_en"]) and named["name_th"]
     by_centre = shown_text(officer.get("/office", params={"centre": centre["key"]}).text)
     assert f"{centre['count']} สัญญาที่มีเงินต้นคงค้าง: {grouped(centre['outstanding'])} บาท" in by_centre
     with db.write() as connection:

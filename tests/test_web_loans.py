@@ -248,15 +248,17 @@ def test_the_card_shows_the_apis_figures_and_schedule(app, officer, db):
     schedule_ = reader.get("/v1/loans/1/schedule").json()
     card = officer.get("/office/loans/1").text
     figures = loan["figures"]
-    for name in ("principal_outstanding", "total_due", "principal_due", "interest_due", "next_due_amount"):
+    for name in ("principal_outstanding", "total_due", "principal_due", "interest_due", "next_due_amount",
+                 "total_past_due", "principal_past_due"):
         assert people_amount(int(Decimal(figures[name]) * 100)) in card, name
+    assert "ค้างชำระเกินกำหนด (ไม่นับวันนี้)" in card and "ถึงกำหนดชำระ (รวมงวดของวันนี้)" in card
     assert f">{figures['days_past_due']}<" in card and "กล่าวถึงเป็นพิเศษ" in card  # 39 days: special mention
     totals_shown = re.findall(r'<tr class="status-\w+"><td>\d+</td><td><time[^>]*>[^<]*</time></td>(.*?)</tr>', card)
     assert len(totals_shown) == len(schedule_["instalments"])
     for row, instalment in zip(totals_shown, schedule_["instalments"], strict=True):
         amounts = re.findall(r'<span class="amount">([^<]*)</span>', row)
         assert amounts == [people_amount(int(Decimal(instalment[k]) * 100))
-                           for k in ("principal", "interest", "total", "unpaid")]  # fmt: skip
+                           for k in ("principal", "interest", "total", "unpaid", "outstanding_after")]  # fmt: skip
     statement = reader.get("/v1/loans/1/statement").json()
     assert people_amount(int(Decimal(statement["principal_outstanding"]) * 100)) in card
     repayment = next(line for line in statement["lines"] if line["kind"] == "repayment")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import make_user
 from tests.test_api_loans import refused
-from tests.test_reports import _lines, worked_example
+from tests.test_reports import AFTER_FY2567, _lines, worked_example
 
 AFTER_FY2568 = datetime(2025, 10, 2, 3, 0, tzinfo=UTC)
 
@@ -75,6 +75,31 @@ def test_a_close_is_refused_out_of_order_too_early_twice_or_for_a_non_admin(api,
     refused(close(api, book, 2567), 409, "period_not_closable")
     assert close(api, book, 2568).json()["surplus"] == "0.00"
     refused(reverse(api, book, 2567), 409, "period_closed")  # FY2568 is closed: FY2567's close stays
+
+
+def test_a_book_that_opens_on_the_last_day_of_a_year_closes_its_first_full_year_first(api, fund, clock):
+    """A book whose history starts with its opening entry dated 30 Sep 2023 (the last day of
+    FY2566) closes FY2567 without closing FY2566, which holds no income or expense; a book with
+    an expense in FY2566 must close FY2566 first."""
+    clock.moment = AFTER_FY2567
+    book = fund["book_id"]
+    opening = api.entry(book, [(fund["1100"], "500000.00"), (fund["3100"], "-500000.00")], day="2023-09-30",
+                        kind="opening")  # fmt: skip
+    assert opening.status_code == 201, opening.text
+    assert api.entry(book, [(fund["5500"], "300.00"), (fund["1100"], "-300.00")], day="2024-03-01").status_code == 201
+    closed = close(api, book, 2567)
+    assert closed.status_code == 201, closed.text
+    assert closed.json()["surplus"] == "-300.00"
+    assert api.get(f"/v1/books/{book}").json()["closed_through"] == "2024-09-30"
+    other = api.post("/v1/books", {"code": "OTHER", "kind": "fund", "name_th": "กองทุนอื่น"}).json()
+    accounts = {a["code"]: a["id"] for a in api.get(f"/v1/books/{other['id']}/accounts", limit=500).json()["data"]}
+    assert api.entry(other["id"], [(accounts["1100"], "1000.00"), (accounts["3100"], "-1000.00")],
+                     day="2023-09-01").status_code == 201  # fmt: skip
+    assert api.entry(other["id"], [(accounts["5500"], "10.00"), (accounts["1100"], "-10.00")],
+                     day="2023-09-30").status_code == 201  # fmt: skip
+    refused(close(api, other["id"], 2567), 409, "period_not_closable")
+    assert f"FY2566 of book {other['id']} is open" in close(api, other["id"], 2567).json()["detail"]
+    assert close(api, other["id"], 2566).status_code == 201 and close(api, other["id"], 2567).status_code == 201
 
 
 def test_an_admin_reverses_a_close_with_a_reason_and_closes_again(api, db, fy2567):

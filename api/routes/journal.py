@@ -10,14 +10,7 @@ from fastapi.responses import Response
 
 from api import logs
 from api.context import Admin, ClockDep, DbDep, JournalWriter, ReadDep, Reader
-from api.formats import (
-    FORMATS_DOC,
-    MEDIA_TYPES,
-    requested_format,
-    requested_language,
-    streamed_table_response,
-    table_response,
-)  # fmt: skip
+from api.formats import FORMATS_DOC, MEDIA_TYPES, FormatDep, LanguageDep, streamed_table_response, table_response
 from api.pages import PageDep, next_cursor
 from api.render import entry_body, statement_head, statement_rows, statement_table, trial_balance_table
 from api.routes.registry import owned_book, visible_account, visible_book
@@ -198,12 +191,13 @@ def streamed_statement_lines(db: Database, account: dict, period: tuple[date, da
 @router.get("/accounts/{account_id}/statement", response_model=StatementPublic, responses={200: CSV}, tags=["accounts"])
 def account_statement(
     account_id: IdPath,
-    request: Request,
     connection: ReadDep,
     db: DbDep,
     principal: Reader,
     date_from: Annotated[ClientDate, Query(alias="from")],
     date_to: Annotated[ClientDate, Query(alias="to")],
+    format: FormatDep,
+    lang: LanguageDep,
     after: Annotated[str | None, Query(max_length=80, description="the next_cursor of the page before")] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_STATEMENT_PAGE, description="lines a page (JSON)")] = None,
 ):
@@ -213,8 +207,7 @@ def account_statement(
     check_range(date_from, date_to)
     account = visible_account(connection, account_id, principal)
     period = (date_from, date_to)
-    if (format := requested_format(request)) != "json":
-        lang = requested_language(request)
+    if format != "json":
         table = statement_head(books.get_book(connection, account["book_id"]), account, period)
         rows = streamed_statement_lines(db, account, period, partial(statement_rows, period=period))
         return streamed_table_response(table, rows, format, lang)
@@ -243,8 +236,9 @@ def statement_page(connection, account: dict, period: tuple[date, date], after: 
 
 @router.get("/books/{book_id}/trial-balance", response_model=TrialBalancePublic, responses={200: CSV}, tags=["books"])
 def book_trial_balance(
-    book_id: IdPath, request: Request, connection: ReadDep, principal: Reader, as_of: ClientDate | None = None
-):
+    book_id: IdPath, connection: ReadDep, principal: Reader, format: FormatDep, lang: LanguageDep,
+    as_of: ClientDate | None = None,
+):  # fmt: skip
     """Every account's balance in a debit or credit column, current or at the end of `as_of`."""
     book = owned_book(connection, book_id, principal)
     accounts = journal.trial_balance_rows(connection, book_id, as_of)
@@ -256,9 +250,8 @@ def book_trial_balance(
         for a, line in zip(accounts, computed.lines, strict=True)
     ]  # fmt: skip
     totals = format_amount(computed.total_debit_satang), format_amount(computed.total_credit_satang)
-    if (format := requested_format(request)) != "json":
-        table = trial_balance_table(book, as_of, accounts, computed)
-        return table_response(table, format, requested_language(request))
+    if format != "json":
+        return table_response(trial_balance_table(book, as_of, accounts, computed), format, lang)
     return {"book_id": book_id, "as_of": as_of, "lines": lines, "total_debit": totals[0], "total_credit": totals[1]}
 
 

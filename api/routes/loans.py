@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from api import logs
 from api.context import Admin, Approver, ClockDep, LoanOfficer, ReadDep, Reader, Staff
+from api.formats import CsvFormatDep
 from api.loan_schemas import (
     CloseOfBusinessCreate,
     CloseOfBusinessPublic,
@@ -39,7 +40,7 @@ from api.loan_schemas import (
     WriteOffCreate,
 )
 from api.pages import PageDep, next_cursor
-from api.render import csv_response, wants_csv
+from api.render import csv_response
 from api.schemas import ClientDate, IdPath, IdQuery, Page
 from api.writes import Outcome, Write, perform
 from ledger.loan_book import Figures, InstalmentView, Portfolio, instalment_views, statement_lines, totals
@@ -105,7 +106,10 @@ def figures_body(loan: dict, f: Figures) -> dict:
         "principal_outstanding": format_amount(f.principal_outstanding_satang),
         "principal_due": format_amount(f.principal_due_satang), "interest_due": format_amount(f.interest_due_satang),
         "penalty_due": format_amount(f.penalty_due_satang),
-        "total_due": format_amount(f.principal_due_satang + f.interest_due_satang + f.penalty_due_satang),
+        "total_due": format_amount(f.due_satang),
+        "principal_past_due": format_amount(f.principal_past_due_satang),
+        "interest_past_due": format_amount(f.interest_past_due_satang),
+        "total_past_due": format_amount(f.past_due_satang),
         "interest_receivable": format_amount(f.interest_receivable_satang),
         "overpaid": format_amount(f.overpaid_satang),
         "days_past_due": f.days_past_due, "loan_class": f.loan_class.value, "ageing_bucket": f.ageing_bucket,
@@ -476,7 +480,7 @@ def schedule_views(current: LoanState, day: date) -> list[InstalmentView]:
 
 @router.get("/loans/{loan_id}/schedule", response_model=SchedulePublic, responses={200: CSV}, tags=["loans"])
 def loan_schedule(
-    loan_id: IdPath, request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, as_of: AsOf = None
+    loan_id: IdPath, format: CsvFormatDep, connection: ReadDep, principal: Reader, clock: ClockDep, as_of: AsOf = None
 ):
     """The instalments in force on a date, with what has been paid of each (oldest first)."""
     loan = visible_loan(connection, loan_id, principal)
@@ -490,10 +494,11 @@ def loan_schedule(
          "interest": format_amount(v.interest_satang), "total": format_amount(v.total_satang),
          "principal_paid": format_amount(v.principal_paid_satang),
          "interest_paid": format_amount(v.interest_paid_satang),
-         "unpaid": format_amount(v.unpaid_satang), "status": v.status}
+         "unpaid": format_amount(v.unpaid_satang), "status": v.status,
+         "outstanding_after": format_amount(v.outstanding_after_satang)}
         for v in views
     ]  # fmt: skip
-    if wants_csv(request):
+    if format == "csv":
         return csv_response(list(rows[0]), [tuple(r.values()) for r in rows], f"loan-{loan_id}-schedule-{day}.csv")
     plan = current.plan
     return {"loan_id": loan_id, "as_of": day, "amount": format_amount(plan.amount_satang),
@@ -502,7 +507,7 @@ def loan_schedule(
 
 
 @router.get("/loans/{loan_id}/statement", response_model=LoanStatementPublic, responses={200: CSV}, tags=["loans"])
-def loan_statement(loan_id: IdPath, request: Request, connection: ReadDep, principal: Reader):
+def loan_statement(loan_id: IdPath, format: CsvFormatDep, connection: ReadDep, principal: Reader):
     """Every transaction of the loan with its allocation and the principal outstanding after it."""
     loan = visible_loan(connection, loan_id, principal)
     current: LoanState = loans.state(connection, loan)
@@ -512,7 +517,7 @@ def loan_statement(loan_id: IdPath, request: Request, connection: ReadDep, princ
         for row, line in zip(current.rows, statement_lines(current.txs), strict=True)
     ]  # fmt: skip
     outstanding = format_amount(totals(current.txs).outstanding_satang)
-    if wants_csv(request):
+    if format == "csv":
         rows = [tuple(line[name] for name in STATEMENT_COLUMNS) for line in lines]
         return csv_response(STATEMENT_COLUMNS, rows, f"loan-{loan_id}-statement.csv")
     return {"loan_id": loan_id, "lines": lines, "principal_outstanding": outstanding}
@@ -571,15 +576,20 @@ def portfolio(
     class, days-past-due bucket (lower bounds, default 1,31,91,181,366), region, province,
     incubation centre and product, with PAR30 and PAR90."""
     day, bounds = as_of or clock.today(), tuple(int(b) for b in buckets.split(","))
-    return portfolio_body(loan_cob.portfolio(connection, day, book_id=book_id, bounds=bounds), day, book_id)
+    result = loan_cob.portfolio(connection, day, book_id=book_id, bounds=bounds)
+    return portfolio_body(result, day, book_id, loan_cob.group_names(connection, result.groups, book_id))
 
 
-def portfolio_body(result: Portfolio, day: date, book_id: int | None) -> dict:
-    groups = {
-        name: [{"key": key, "count": line.count, "outstanding": format_amount(line.outstanding_satang)}
-               for key, line in sorted(lines.items())]
-        for name, lines in result.groups.items()
-    }  # fmt: skip
+def _group_line(key: str, line, names: dict) -> dict:
+    name_th, name_en = names.get(key, (None, None))
+    return {"key": key, "name_th": name_th, "name_en": name_en, "count": line.count,
+            "outstanding": format_amount(line.outstanding_satang)}  # fmt: skip
+
+
+def portfolio_body(result: Portfolio, day: date, book_id: int | None, names: dict[str, dict]) -> dict:
+    """The portfolio's figures; a centre's or a product's group also carries its names."""
+    groups = {name: [_group_line(key, line, names.get(name, {})) for key, line in sorted(lines.items())]
+              for name, lines in result.groups.items()}  # fmt: skip
     return {
         "as_of": day, "book_id": book_id, "count": result.gross.count,
         "gross_outstanding": format_amount(result.gross.outstanding_satang),

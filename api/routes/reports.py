@@ -14,17 +14,17 @@ from datetime import date
 from itertools import chain
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api import report_tables
-from api.context import Admin, ClockDep, DbDep, ReadDep, Reader, Registrar
+from api.context import Admin, Clock, ClockDep, DbDep, ReadDep, Reader, Registrar
 from api.formats import (
     FORMATS_DOC,
     MEDIA_TYPES,
+    FormatDep,
+    LanguageDep,
     check_output,
-    requested_format,
-    requested_language,
     streamed_table_response,
     table_response,
 )  # fmt: skip
@@ -95,11 +95,13 @@ def _pair(pair: tuple[int, int]) -> dict[str, str]:
     return {"amount": _amount(pair[0]), "prior": _amount(pair[1])}
 
 
-def _output(request: Request) -> tuple[str, str]:
+def _output(fmt: FormatDep, lang: LanguageDep) -> tuple[str, str]:
     """The format and language asked for, refused before any work if we have no such thing."""
-    fmt, lang = requested_format(request), requested_language(request)
     check_output(fmt, lang)
     return fmt, lang
+
+
+Output = Annotated[tuple[str, str], Depends(_output)]
 
 
 def _answer(output: tuple[str, str], body: dict, table: Callable[[], Any]) -> Any:
@@ -165,6 +167,16 @@ def _period(date_from: date | None, date_to: date | None, fiscal_year: int | Non
         raise LedgerError(Rejection.invalid_request, "give from and to, or a fiscal_year")
     check_range(date_from, date_to)
     return date_from, date_to
+
+
+def _day(as_of: date | None, fiscal_year: int | None, clock: Clock) -> date:
+    """The day a report at a date is drawn at: `as_of`, or the last day of `fiscal_year`, or today."""
+    if fiscal_year is None:
+        return as_of or clock.today()
+    check_fiscal_year(fiscal_year)
+    if as_of is not None:
+        raise LedgerError(Rejection.invalid_request, "give a fiscal_year, or as_of, not both")
+    return fiscal_year_bounds(fiscal_year)[1]
 
 
 def _account_fields(account: ReportAccount, level: int = 1) -> dict:
@@ -250,20 +262,21 @@ def streamed_ledger(
 
 @router.get("/reports/trial-balance", response_model=TrialBalanceReport, responses={200: FORMATS}, tags=["reports"])
 def trial_balance(
-    request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, book_ids: BookIds,
-    as_of: ClientDate | None = None, depth: Annotated[int | None, Query(ge=1, le=10)] = None,
-    account_id: IdQuery = None, dimension: Dimension = None, value: Value = None,
+    output: Output, connection: ReadDep, principal: Reader, clock: ClockDep, book_ids: BookIds,
+    as_of: ClientDate | None = None, fiscal_year: int | None = None,
+    depth: Annotated[int | None, Query(ge=1, le=10)] = None, account_id: IdQuery = None, dimension: Dimension = None,
+    value: Value = None,
 ):  # fmt: skip
-    """งบทดลอง: every account's balance at the end of `as_of` (default today) in a debit or credit
-    column. `depth=1` shows the control accounts only, rolled up; `account_id` drills down into
-    one control account's sub-accounts."""
-    output = _output(request)
+    """งบทดลอง: every account's balance at the end of `as_of` (default today), or of a Thai fiscal
+    year (`fiscal_year=2567`: at 30 Sep 2024), in a debit or credit column. `depth=1` shows the
+    control accounts only, rolled up; `account_id` drills down into one control account's
+    sub-accounts."""
+    day = _day(as_of, fiscal_year, clock)
     scope = scope_of(connection, book_ids, principal, dimension, value)
-    day = as_of or clock.today()
     balances, eliminated, lines = trial_balance_of(connection, scope, day, depth=depth, under=account_id)
     debit, credit = sum(line.debit_satang for line in lines), sum(line.credit_satang for line in lines)
     body = {
-        **scope.body(), "as_of": day, "depth": depth, "account_id": account_id,
+        **scope.body(), "as_of": day, "fiscal_year": fiscal_year, "depth": depth, "account_id": account_id,
         "lines": [{**_account_fields(line.account, line.level), "debit": _amount(line.debit_satang),
                    "credit": _amount(line.credit_satang), "rolled_up_balance": _amount(line.rolled_up_satang),
                    "elimination": _amount(eliminated[line.account.id]) if line.account.id in eliminated else None}
@@ -279,11 +292,10 @@ def trial_balance(
     tags=["reports"],
 )  # fmt: skip
 def trial_balance_movements(
-    request: Request, connection: ReadDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
+    output: Output, connection: ReadDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
     date_to: DateTo = None, fiscal_year: int | None = None, dimension: Dimension = None, value: Value = None,
 ):  # fmt: skip
     """The trial balance of a period: each account's opening balance, movement and closing balance."""
-    output = _output(request)
     first, last = _period(date_from, date_to, fiscal_year)
     scope = scope_of(connection, book_ids, principal, dimension, value)
     opening = scope.net_of_inter_book(reports.opening_balances(connection, scope.ids, first, scope.cut))[0]
@@ -311,17 +323,18 @@ def _section(lines, kind: AccountType) -> list[dict]:
     "/reports/financial-position", response_model=FinancialPositionReport, responses={200: FORMATS}, tags=["reports"]
 )
 def financial_position_report(
-    request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, book_ids: BookIds,
-    as_of: ClientDate | None = None, dimension: Dimension = None, value: Value = None,
+    output: Output, connection: ReadDep, principal: Reader, clock: ClockDep, book_ids: BookIds,
+    as_of: ClientDate | None = None, fiscal_year: int | None = None, dimension: Dimension = None,
+    value: Value = None,
 ):  # fmt: skip
-    """งบแสดงฐานะการเงิน at the end of `as_of` (default today), beside the same date a year earlier."""
-    output = _output(request)
+    """งบแสดงฐานะการเงิน at the end of `as_of` (default today), or of a Thai fiscal year
+    (`fiscal_year=2567`: at 30 Sep 2024), beside the same date a year earlier."""
+    day = _day(as_of, fiscal_year, clock)
     scope = scope_of(connection, book_ids, principal, dimension, value)
-    day = as_of or clock.today()
     prior_day, result = financial_position_of(connection, scope, day)
     liabilities, equity = result.total(AccountType.liability), result.total(AccountType.equity)
     body = {
-        **scope.body(), "as_of": day, "prior_as_of": prior_day,
+        **scope.body(), "as_of": day, "fiscal_year": fiscal_year, "prior_as_of": prior_day,
         "assets": _section(result.lines, AccountType.asset),
         "liabilities": _section(result.lines, AccountType.liability),
         "equity": _section(result.lines, AccountType.equity),
@@ -336,12 +349,11 @@ def financial_position_report(
     "/reports/income-statement", response_model=IncomeStatementReport, responses={200: FORMATS}, tags=["reports"]
 )
 def income_statement_report(
-    request: Request, connection: ReadDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
+    output: Output, connection: ReadDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
     date_to: DateTo = None, fiscal_year: int | None = None, dimension: Dimension = None, value: Value = None,
 ):  # fmt: skip
     """งบกำไรขาดทุน for a period or a Thai fiscal year (`fiscal_year=2567`), beside the same period a
     year earlier; the year-end closing entries are not income or expenses and are left out."""
-    output = _output(request)
     first, last = _period(date_from, date_to, fiscal_year)
     prior_first, prior_last = prior_period(first, last)
     scope = scope_of(connection, book_ids, principal, dimension, value)
@@ -358,14 +370,14 @@ def income_statement_report(
 
 @router.get("/reports/general-ledger", response_model=GeneralLedgerReport, responses={200: FORMATS}, tags=["reports"])
 def general_ledger_report(
-    request: Request, connection: ReadDep, db: DbDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
+    output: Output, connection: ReadDep, db: DbDep, principal: Reader, book_ids: BookIds, date_from: DateFrom = None,
     date_to: DateTo = None, fiscal_year: int | None = None, account_id: IdQuery = None, dimension: Dimension = None,
     value: Value = None,
 ):  # fmt: skip
     """Every account (or one) of the books over a period: opening balance, each posting with its
     running balance, closing balance. JSON and CSV stream as they are read, however long; XLSX
     and PDF are drawn whole, at most 20,000 lines (`report_too_large`)."""
-    fmt, lang = _output(request)
+    fmt, lang = output
     period = _period(date_from, date_to, fiscal_year)
     scope = scope_of(connection, book_ids, principal, dimension, value)
     if fmt in ("json", "csv"):
@@ -396,7 +408,7 @@ def _schedule_book(connection, book_id: int, principal: Principal, kind: BookKin
     "/reports/loans-receivable", response_model=LoansReceivableReport, responses={200: FORMATS}, tags=["reports"]
 )
 def loans_receivable(
-    request: Request,
+    output: Output,
     connection: ReadDep,
     principal: Reader,
     clock: ClockDep,
@@ -405,7 +417,6 @@ def loans_receivable(
 ):
     """Loans receivable at the end of `as_of` by loan, borrower and Bank of Thailand class, with the
     allowance for loan losses held for each borrower (sub-accounts of 1290) and in general."""
-    output = _output(request)
     book = _schedule_book(connection, book_id, principal, BookKind.fund, "loans receivable")
     day = as_of or clock.today()
     loans = reports.loans_receivable(connection, book_id, day, principal.party_id)
@@ -451,10 +462,9 @@ def _party_schedule_route(path: str, kind: BookKind, what: str, codes: tuple[str
     """A schedule of control accounts' sub-accounts by party, as a route of its own."""
 
     def schedule(
-        request: Request, connection: ReadDep, principal: Reader, clock: ClockDep, book_id: IdRequired,
+        output: Output, connection: ReadDep, principal: Reader, clock: ClockDep, book_id: IdRequired,
         as_of: ClientDate | None = None,
     ):  # fmt: skip
-        output = _output(request)
         book = _schedule_book(connection, book_id, principal, kind, what)
         day = as_of or clock.today()
         body, rows, unassigned = _party_schedule(connection, principal, book, day, codes)

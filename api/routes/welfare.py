@@ -23,9 +23,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api import logs
 from api.context import APPROVERS, Admin, ClockDep, JournalWriter, ReadDep, Reader, Registrar, Staff, role
+from api.formats import CsvFormatDep
 from api.middleware import IMPORT_BODY_BYTES
 from api.pages import PageDep, next_cursor
-from api.render import csv_response, wants_csv
+from api.render import csv_response
 from api.routes.commands import propose
 from api.routes.journal import check_range
 from api.schemas import AdminCommandPublic, ClientDate, IdPath, IdQuery, Page
@@ -565,7 +566,7 @@ def get_settings(party_id: IdPath, connection: ReadDep, principal: Reader) -> di
 
 @router.get("/welfare-funds/{party_id}/statement", response_model=FundStatementPublic, responses={200: CSV})
 def fund_statement(
-    party_id: IdPath, request: Request, connection: ReadDep, principal: Reader,
+    party_id: IdPath, format: CsvFormatDep, connection: ReadDep, principal: Reader,
     date_from: Annotated[ClientDate, Query(alias="from")], date_to: Annotated[ClientDate, Query(alias="to")],
 ):  # fmt: skip
     """The fund's statement of a period: opening net assets, inflows by source (sales
@@ -585,7 +586,7 @@ def fund_statement(
         "benefits_by_type": [{"name": n, "amount": format_amount(x)} for n, x in s.benefits_by_type],
         "other_changes": format_amount(s.other_changes_satang),
     }  # fmt: skip
-    if not wants_csv(request):
+    if format != "csv":
         return body
     rows = [("opening_balance", "", body["opening_balance"])]
     rows += [("inflow", line["name"], line["amount"]) for line in body["inflows"]]
