@@ -87,7 +87,8 @@ from ledger.loans import (
 from ledger.money import format_amount
 
 __all__ = [
-    "SUMMED_PARTS", "CloseOfDay", "Figures", "Fold", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals",
+    "CHARGED_OFF_CLASS", "SUMMED_PARTS", "CloseOfDay",
+    "Figures", "Fold", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals",
     "TxKind", "WriteOff", "close_of_day", "dues", "figures", "instalment_payments", "instalment_views",
     "instalments_for", "interest_earned_through", "is_settled", "missing_savings_satang", "penalty_earned_through",
     "fold_arrears", "par_percent", "repayment", "reschedule", "settled_merged", "statement_lines", "suspended_periods",
@@ -680,29 +681,39 @@ class _Line:
     outstanding_satang: int = 0
 
 
+CHARGED_OFF_CLASS = "charged_off"  # the portfolio's class of charged-off loans, beside the Bank of Thailand's
+
+
 @dataclass
 class Portfolio:
     """Loans with principal outstanding as of a date, added one at a time (memory flat in the
     number of loans), grouped by class, days-past-due bucket and any other keys given. PAR30
-    and PAR90 are the outstanding principal of loans more than 30 (90) days past due over the
-    gross portfolio."""
+    and PAR90 are the outstanding principal of loans more than 30 (90) days past due, or charged
+    off, over the gross portfolio."""
 
     bounds: tuple[int, ...] = DEFAULT_AGEING_BOUNDS
     gross: _Line = field(default_factory=_Line)
     over_30_satang: int = 0
     over_90_satang: int = 0
+    charged_off_satang: int = 0
     groups: dict[str, dict[str, _Line]] = field(default_factory=dict)
 
-    def add(self, outstanding_satang: int, age: int, keys: Mapping[str, str], *, count: int = 1) -> None:
+    def add(
+        self, outstanding_satang: int, age: int, keys: Mapping[str, str], *, count: int = 1, charged_off: bool = False
+    ) -> None:  # fmt: skip
         """Add a loan, or `count` loans of the same age whose outstanding principal sums to
-        `outstanding_satang` (a store that sums loans by age hands them over so)."""
+        `outstanding_satang` (a store that sums loans by age hands them over so). A charged-off
+        loan is off the performing book: class `charged_off`, and at risk whatever its age
+        (`ledger.charge_off`)."""
         if outstanding_satang <= 0:
             return
         self.gross.count += count
         self.gross.outstanding_satang += outstanding_satang
-        self.over_30_satang += outstanding_satang if age > 30 else 0
-        self.over_90_satang += outstanding_satang if age > 90 else 0
-        named = {"class": str(loan_class(age)), "bucket": ageing_bucket(age, self.bounds), **keys}
+        self.over_30_satang += outstanding_satang if age > 30 or charged_off else 0
+        self.over_90_satang += outstanding_satang if age > 90 or charged_off else 0
+        self.charged_off_satang += outstanding_satang if charged_off else 0
+        grade = CHARGED_OFF_CLASS if charged_off else str(loan_class(age))
+        named = {"class": grade, "bucket": ageing_bucket(age, self.bounds), **keys}
         for group, key in named.items():
             line = self.groups.setdefault(group, {}).setdefault(key, _Line())
             line.count += count

@@ -77,6 +77,7 @@ from store.tables import (
     LoanRepaymentUndo,
     LoanSchedule,
     LoanTransaction,
+    LoanWriteOffUndo,
 )
 
 product_t = LoanProduct.__table__
@@ -87,9 +88,13 @@ instalment_t = LoanInstalment.__table__
 loan_tx_t = LoanTransaction.__table__
 link_t = LoanRepaymentReversal.__table__
 undo_t = LoanRepaymentUndo.__table__
-# A repayment re-allocated after a backdated one (reversed and re-posted) or taken back no
-# longer counts.
-LIVE_TX = loan_tx_t.c.id.not_in(select(link_t.c.original_tx_id).union_all(select(undo_t.c.original_tx_id)))
+write_off_undo_t = LoanWriteOffUndo.__table__
+# A repayment re-allocated after a backdated one (reversed and re-posted) or taken back, or a
+# write-off undone (`store.loan_charge_off`), no longer counts.
+LIVE_TX = loan_tx_t.c.id.not_in(
+    select(link_t.c.original_tx_id).union_all(select(undo_t.c.original_tx_id),
+                                              select(write_off_undo_t.c.original_tx_id))
+)  # fmt: skip
 
 Row = dict[str, Any]
 
