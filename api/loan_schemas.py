@@ -241,6 +241,7 @@ class RebateCreate(Strict):
 
 class LitigationUpdate(Strict):
     in_litigation: bool
+    effective_date: ClientDate | None = Field(None, description="From which day (default: the business date)")
     reason: Annotated[Text, Field(max_length=500)] | None = Field(None, description="Required: why")
 
 
@@ -249,14 +250,18 @@ class RateChangeByRuleCreate(Strict):
     rate_annual_percent: RateText
     max_days_past_due: Count = Field(90, description="Loans more days past due keep their rate (90: 3 months)")
     reason: Annotated[Text, Field(max_length=150)] | None = Field(None, description="Required: why")
+    ends_on: ClientDate | None = Field(None, description="A trial: on this day the rate before it returns")
 
 
 class RateChangeByRulePublic(BaseModel):
     product_id: int
     effective_on: date
+    ends_on: date | None = None
     rate_annual_percent: str
     changed: list[int]
-    skipped: dict[int, str] = Field(description="Loans left out, and why: in_litigation, in_arrears, or a reason")
+    skipped: dict[int, str] = Field(
+        description="Loans left out, and why: in_litigation or in_arrears on the day the change starts, or a reason"
+    )
 
 
 class LoanTransactionPublic(BaseModel):

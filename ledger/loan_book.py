@@ -74,6 +74,7 @@ from ledger.loans import (
     Instalment,
     LoanClass,
     LoanTerms,
+    RateChange,
     Schedule,
     ageing_bucket,
     allocate_payment,
@@ -82,6 +83,7 @@ from ledger.loans import (
     is_non_performing,
     loan_class,
     penalty_interest_total,
+    rate_on,
     schedule,
 )
 from ledger.money import format_amount
@@ -270,7 +272,7 @@ def _tranche_terms(terms: LoanTerms, passed: int, remaining: int, first_due: dat
 
 def reschedule(
     plan: Schedule, terms: LoanTerms, on: date, *, rate_percent: Decimal | None = None, extra_instalments: int = 0,
-    suspended_periods: int = 0, folding: Totals | None = None, accruing: bool = True,
+    suspended_periods: int = 0, folding: Totals | None = None, accruing: bool = True, rate_ends_on: date | None = None,
 ) -> tuple[Schedule, LoanTerms]:  # fmt: skip
     """The loan's schedule restructured on `on`: the instalments due by then stay as they were;
     the principal scheduled after them is re-scheduled from the last of them (the start of the
@@ -282,6 +284,11 @@ def reschedule(
     them, their unpaid principal is scheduled again with the rest, and their unpaid interest is
     spread over the new instalments (`accruing`: see `fold_arrears`). Without it (a
     moratorium, a rate change) arrears stay due.
+
+    A new rate with `rate_ends_on` is a trial (CODI's 3.5 % of June 2024 for a year): from that
+    day the rate in force on `on` returns (a rate change of the new terms), for the periods
+    starting then (per period interest) or from that day (daily); the instalments keep the level
+    of the new rate and the last one takes the difference, as after any rate change.
 
     A moratorium is `suspended_periods` first new periods with nothing due and no interest
     (`grace_principal_periods` and `interest_free_periods` of the new part): every instalment
@@ -300,6 +307,10 @@ def reschedule(
     start = rows[kept - 1].due_on if kept else plan.disbursed_on
     rate = terms.rate_annual_percent if rate_percent is None else rate_percent
     changes = terms.rate_changes if rate_percent is None else ()
+    if rate_percent is not None and rate_ends_on is not None:
+        if rate_ends_on <= on:
+            raise LedgerError(Rejection.invalid_date_range, f"a rate change ending on {rate_ends_on} ends by {on}")
+        changes = (RateChange(rate_ends_on, rate_on(terms, on)),)
     loan_terms = replace(terms, rate_annual_percent=rate, rate_changes=changes, term_instalments=count + kept)
     part_terms = replace(loan_terms, term_instalments=count, first_repayment_on=rows[kept].due_on,
                          grace_principal_periods=suspended_periods, grace_interest_periods=0,

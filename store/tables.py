@@ -577,6 +577,25 @@ class LoanWriteOffUndo(SQLModel, table=True):
     recorded_by: int = Field(foreign_key="app_user.id")
 
 
+class LoanLitigationEvent(SQLModel, table=True):
+    """A loan taken to court, or no longer in litigation, from a date (migration chargeoff), with
+    a reason: what a rate change's rule reads of the loan on its own day. Append-only."""
+
+    __tablename__ = "loan_litigation_event"
+    __table_args__ = (
+        CheckConstraint("length(trim(reason)) > 0", name="ck_loan_litigation_event_reason"),
+        Index("ix_loan_litigation_event_loan", "loan_id", "effective_on", "id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    book_id: int = Field(foreign_key="book.id")
+    loan_id: int = Field(foreign_key="loan.id")
+    effective_on: date
+    in_litigation: bool
+    reason: str = Field(max_length=500)
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
 # Welfare funds (migration 0007) -----------------------------------------------------------------
 # Sales, their reversals, settlements and their allocations to sales, member and matching
 # contributions, benefits and administration costs are append-only (UPDATE and DELETE refused by

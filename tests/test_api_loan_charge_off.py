@@ -5,7 +5,7 @@ the roles and the audit trail."""
 
 from datetime import date
 
-from store import dashboard
+from store import dashboard, loans
 from tests.test_api_loan_events import cob, recover, write_off
 from tests.test_api_loans import (  # noqa: F401  (lender is a fixture)
     approved_loan,
@@ -139,3 +139,52 @@ def test_charge_offs_and_undos_refused(api, lender):  # noqa: F811
     actions = [(r["action"], r["outcome"]) for r in api.get("/v1/audit", limit=500).json()["data"]]
     assert ("loan.charge-off", "ok") in actions and ("loan.charge-off", "refused: loan_charged_off") in actions
     assert ("loan.write-off-undo", "refused: loan_not_written_off") in actions
+
+
+# --- rate changes as CODI makes them: a trial with an end, eligibility on the day it starts -----
+
+
+def rate_change(bank, **changes):
+    body = {"effective_on": "2024-03-01", "rate_annual_percent": "6", "max_days_past_due": 90,
+            "reason": "a one-year trial for borrowers in good standing", **changes}  # fmt: skip
+    return bank["approver"].post(f"/v1/loan-products/{bank['product_id']}/rate-changes", body)
+
+
+def litigation(bank, loan_id, in_litigation: bool, day: str):
+    body = {"in_litigation": in_litigation, "reason": "case 123/2567", "effective_date": day}
+    answer = bank["officer"].post(f"/v1/loans/{loan_id}/litigation", body)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_trial_rate_ends_and_eligibility_is_judged_on_its_first_day(api, db, lender):  # noqa: F811
+    trial, sued_later, sued_before, settled_before = (approved_loan(lender) for _ in range(4))
+    for loan in (trial, sued_later, sued_before, settled_before):
+        disburse(lender, loan["id"])
+    # In court from 20 March: after the change starts, so still eligible on 1 March.
+    assert litigation(lender, sued_later["id"], True, "2024-03-20")["in_litigation"] is True
+    # In court from 15 February: left out. Taken to court and settled before 1 March: eligible.
+    litigation(lender, sued_before["id"], True, "2024-02-15")
+    litigation(lender, settled_before["id"], True, "2024-02-10")
+    assert litigation(lender, settled_before["id"], False, "2024-02-20")["in_litigation"] is False
+    refused(rate_change(lender, ends_on="2024-03-01"), 422, "invalid_date_range")
+    refused(lender["officer"].post(f"/v1/loans/{trial['id']}/litigation",
+                                   {"in_litigation": True, "reason": "x", "effective_date": "2024-06-15"}),
+            422, "date_in_future")  # fmt: skip
+    done = rate_change(lender, ends_on="2024-03-31")
+    assert done.status_code == 200, done.text
+    assert (done.json()["ends_on"], done.json()["skipped"]) == ("2024-03-31", {str(sued_before["id"]): "in_litigation"})
+    assert sorted(done.json()["changed"]) == sorted([trial["id"], sued_later["id"], settled_before["id"]])
+    # 6,699.78 from 29 February at 6 %: 3,375.04 a month, the first period 35.81 (see
+    # test_api_loan_events). From 31 March the 12 % returns: the last period charges 1 % of the
+    # 3,360.55 left (669,978 - (337,504 - 3,581) = 336,055 satang): 33.61, and the last
+    # instalment takes the difference, 3,360.55 + 33.61 = 3,394.16.
+    plan = api.get(f"/v1/loans/{trial['id']}/schedule").json()["instalments"]
+    assert [(i["due_on"], i["interest"], i["total"]) for i in plan] == [
+        ("2024-02-29", "100.00", "3400.22"), ("2024-03-31", "35.81", "3375.04"),
+        ("2024-04-30", "33.61", "3394.16")]  # fmt: skip
+    with db.read() as connection:
+        assert loans.schedule_versions(connection, trial["id"])[-1]["reason"].startswith("reschedule: rate change:")
+    audit = [(r["action"], r["outcome"]) for r in api.get("/v1/audit", limit=500).json()["data"]]
+    assert audit.count(("loan.litigation", "ok")) == 4
+

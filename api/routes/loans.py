@@ -494,12 +494,18 @@ def rebate(
 
 
 @router.post("/loans/{loan_id}/litigation", response_model=LoanPublic, tags=["loans"])
-def litigation(loan_id: IdPath, body: LitigationUpdate, request: Request, write: Write, principal: LoanOfficer):
-    """Mark a loan as in litigation, or no longer, with a reason. Loans in litigation are left out
-    of rate changes for loans meeting a rule."""
+def litigation(
+    loan_id: IdPath, body: LitigationUpdate, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
+):  # fmt: skip
+    """Mark a loan as in litigation, or no longer, from a date (default the business date), with
+    a reason; each is kept, audited, as an event. A rate change for loans meeting a rule leaves
+    out the loans in litigation on the day it starts."""
+    today = clock.today()
 
     def work(connection, now):
-        loan = loans.set_litigation(connection, loan_id, in_litigation=body.in_litigation, reason=body.reason)
+        loan = loans.set_litigation(connection, loan_id, in_litigation=body.in_litigation, reason=body.reason,
+                                    on=body.effective_date or today, today=today, user_id=principal.user_id,
+                                    now=now)  # fmt: skip
         return Outcome(LoanPublic.model_validate(loan_body(loan)), f"loan:{loan_id}")
 
     return perform(request, write, principal, "loan.litigation", work)
@@ -511,16 +517,18 @@ def change_rate_by_rule(
     clock: ClockDep,
 ) -> Response:  # fmt: skip
     """A new rate from a date for the product's active loans that meet a rule then: at most
-    `max_days_past_due` days past due (90: 3 months) and not in litigation, as CODI did from
-    1 June 2024 (4 % to 3.5 %). Each such loan is rescheduled at the new rate from that date (a
-    new schedule version); the others keep theirs and are listed with why."""
+    `max_days_past_due` days past due (90: 3 months) and not in litigation, both on that day, as
+    CODI did from 1 June 2024 (4 % to 3.5 %, a one-year trial). Each such loan is rescheduled at
+    the new rate from that date (a new schedule version); with `ends_on` the rate before returns
+    on that day (the instalments keep their level, the last one takes the difference). The
+    others keep theirs and are listed with why (`in_arrears`, `in_litigation`)."""
     rule = loans.RateChangeRule(product_id, body.effective_on, loan_rate(body.rate_annual_percent),
-                                body.max_days_past_due, body.reason)  # fmt: skip
+                                body.max_days_past_due, body.reason, body.ends_on)  # fmt: skip
     today = clock.today()
 
     def work(connection, now):
         result = loans.change_rate_by_rule(connection, rule, today=today, user_id=principal.user_id, now=now)
-        body_ = {"product_id": product_id, "effective_on": body.effective_on,
+        body_ = {"product_id": product_id, "effective_on": body.effective_on, "ends_on": body.ends_on,
                  "rate_annual_percent": str(rule.rate_percent), **result}  # fmt: skip
         return Outcome(RateChangeByRulePublic.model_validate(body_), f"loan-product:{product_id}")
 

@@ -7,6 +7,8 @@
 - `loan_write_off_undo` (append-only): each write-off undone, why, and the entry that reversed
   it; the write-off no longer counts in the loan's figures.
 - `loan_month.charged_off`: the loan was charged off at the end of the row's day.
+- `loan_litigation_event` (append-only): a loan taken to court or no longer, from a date, and
+  why, so that a rate change's rule reads the loan on its own day.
 
 Revision ID: chargeoff
 Revises: 0020
@@ -25,7 +27,7 @@ depends_on = None
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 REASONS = ("prolonged_arrears", "group_dissolved", "disaster", "fraud", "litigation", "other")
-TABLES = ("loan_charge_off", "loan_charge_off_undo", "loan_write_off_undo")
+TABLES = ("loan_charge_off", "loan_charge_off_undo", "loan_write_off_undo", "loan_litigation_event")
 
 
 def _string(length: int) -> sqlmodel.sql.sqltypes.AutoString:
@@ -73,6 +75,17 @@ def upgrade() -> None:
           sa.Column("charge_off_id", sa.BigInteger(), sa.ForeignKey("loan_charge_off.id"), primary_key=True))
     _undo("loan_write_off_undo",
           sa.Column("original_tx_id", sa.BigInteger(), sa.ForeignKey("loan_transaction.id"), primary_key=True))
+    op.create_table(
+        "loan_litigation_event",
+        sa.Column("id", BIG_ID, primary_key=True),
+        sa.Column("book_id", sa.Integer(), sa.ForeignKey("book.id"), nullable=False),
+        sa.Column("loan_id", sa.Integer(), sa.ForeignKey("loan.id"), nullable=False),
+        sa.Column("effective_on", sa.Date(), nullable=False),
+        sa.Column("in_litigation", sa.Boolean(), nullable=False),
+        sa.Column("reason", _string(500), nullable=False), *_recorded(),
+        sa.CheckConstraint("length(trim(reason)) > 0", name="ck_loan_litigation_event_reason"),
+    )  # fmt: skip
+    op.create_index("ix_loan_litigation_event_loan", "loan_litigation_event", ["loan_id", "effective_on", "id"])
     for statement in append_only(op.get_bind().dialect.name, TABLES):
         op.execute(statement)
 
@@ -81,7 +94,9 @@ def downgrade() -> None:
     for table in TABLES:
         if op.get_bind().execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one():
             raise RuntimeError("loans were charged off or undone: the records of it are never removed")
-    for table in reversed(TABLES):
+    op.drop_index("ix_loan_litigation_event_loan", table_name="loan_litigation_event")
+    op.drop_table("loan_litigation_event")
+    for table in reversed(TABLES[:3]):
         op.drop_index(f"ix_{table}_book", table_name=table)
         op.drop_table(table)  # and its triggers
     op.drop_column("loan_month", "charged_off")
