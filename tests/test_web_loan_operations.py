@@ -368,6 +368,29 @@ def test_a_charge_off_and_the_undos_through_the_pages(api, lender, approver):  #
     assert again.status_code == 422 and thai_title(Rejection.loan_not_written_off) in error_beside(again, "reason")
 
 
+def test_a_rate_change_by_rule_lists_the_loans_left_out_in_thai(api, lender, approver, officer):  # noqa: F811
+    good, in_court = active_loan(lender), active_loan(lender)
+    body = {"in_litigation": True, "reason": "คดีที่ 123/2567", "effective_date": "2024-02-15"}
+    assert lender["officer"].post(f"/v1/loans/{in_court}/litigation", body).status_code == 200
+    product = f"/office/loan-products/{lender['product_id']}"
+    assert f'href="{product}/rate-change"' in approver.get(product).text
+    assert f'href="{product}/rate-change"' not in officer.get(product).text
+    assert officer.get(f"{product}/rate-change").status_code == 403
+    form = approver.get(f"{product}/rate-change")
+    typed = {"effective_on": "01/03/2567", "rate_annual_percent": "3.5", "ends_on": "01/03/2567",
+             "max_days_past_due": "90", "reason": "มติคณะกรรมการ", "key": key_of(form)}  # fmt: skip
+    page = approver.post(f"{product}/rate-change", typed, token=csrf_of(form))
+    assert page.status_code == 422 and thai_title(Rejection.invalid_date_range) in error_beside(page, "ends_on")
+    done = approver.post(f"{product}/rate-change", {**typed, "ends_on": "01/03/2568"}, token=csrf_of(form))
+    assert done.status_code == 200, done.text
+    left_out = re.search(r'<table class="figures" id="left-out".*?</table>', done.text, re.S).group(0)
+    assert f'href="/office/loans/{in_court}"' in left_out and thai_text("In litigation on the first day") in left_out
+    assert f'href="/office/loans/{good}"' not in left_out and f'href="/office/loans/{good}"' in done.text
+    again = approver.post(f"{product}/rate-change", {**typed, "ends_on": "01/03/2568"}, token=csrf_of(form))
+    assert again.text == done.text  # sent twice: one change, the same answer
+    assert len(api.get(f"/v1/loans/{good}/schedule").json()["instalments"]) == 3
+
+
 # --- who may -----------------------------------------------------------------------------------------
 
 
