@@ -49,7 +49,7 @@ LIVE_CHARGE_OFF = charge_off_t.c.id.not_in(select(charge_off_undo_t.c.charge_off
 
 @dataclass(frozen=True)
 class ChargedOff:
-    """A charge-off just recorded (or undone: then the reversing entry) and the loan after it."""
+    """A charge-off just recorded, its entry, and the loan after it."""
 
     charge_off: Row
     entry_id: int
