@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from api.schemas import AmountText, ClientDate, Code, Id, Name, Strict, Text
+from ledger.charge_off import ChargeOffReason
 from ledger.loans import (
     DEFAULT_ALLOCATION_ORDER,
     Amortization,
@@ -167,6 +168,8 @@ class LoanPublic(BaseModel):
     cob_through: date | None
     in_litigation: bool = False
     litigation_reason: str | None = None
+    charged_off_on: date | None = Field(None, description="Charged off from this date (still active, collectable)")
+    charge_off_reason: ChargeOffReason | None = None
     closure_reason: str | None = Field(None, description="Why it was rejected, withdrawn or cancelled")
     cancelled: str = Field("0.00", description="Of the amount, what was cancelled undisbursed")
     figures: FiguresPublic | None = None
@@ -184,6 +187,31 @@ class MoneyMovement(Strict):
 class WriteOffCreate(Strict):
     effective_date: ClientDate
     reason: Annotated[Text, Field(max_length=500)] | None = Field(None, description="Required: why it is written off")
+
+
+class ChargeOffCreate(Strict):
+    effective_date: ClientDate
+    reason: ChargeOffReason = Field(description="Why, from a closed list")
+    note: Annotated[Text, Field(max_length=500)] | None = Field(None, description="Required for reason `other`")
+
+
+class ChargeOffRecord(BaseModel):
+    id: int
+    loan_id: int
+    effective_date: date
+    reason: ChargeOffReason
+    note: str | None
+    principal: str = Field(description="The principal outstanding recognised as a loss (Dr 5200 / Cr 1290)")
+    entry_id: int
+
+
+class ChargeOffPublic(BaseModel):
+    charge_off: ChargeOffRecord
+    loan: LoanPublic
+
+
+class LoanUndoCreate(Strict):
+    reason: Reason | None = Field(None, description="Required: why it is undone")
 
 
 class RepaymentUndo(Strict):
@@ -216,6 +244,7 @@ class RebateCreate(Strict):
 
 class LitigationUpdate(Strict):
     in_litigation: bool
+    effective_date: ClientDate | None = Field(None, description="From which day (default: the business date)")
     reason: Annotated[Text, Field(max_length=500)] | None = Field(None, description="Required: why")
 
 
@@ -224,14 +253,18 @@ class RateChangeByRuleCreate(Strict):
     rate_annual_percent: RateText
     max_days_past_due: Count = Field(90, description="Loans more days past due keep their rate (90: 3 months)")
     reason: Annotated[Text, Field(max_length=150)] | None = Field(None, description="Required: why")
+    ends_on: ClientDate | None = Field(None, description="A trial: on this day the rate before it returns")
 
 
 class RateChangeByRulePublic(BaseModel):
     product_id: int
     effective_on: date
+    ends_on: date | None = None
     rate_annual_percent: str
     changed: list[int]
-    skipped: dict[int, str] = Field(description="Loans left out, and why: in_litigation, in_arrears, or a reason")
+    skipped: dict[int, str] = Field(
+        description="Loans left out, and why: in_litigation or in_arrears on the day the change starts, or a reason"
+    )
 
 
 class LoanTransactionPublic(BaseModel):
@@ -331,6 +364,8 @@ class PortfolioPublic(BaseModel):
     par30_percent: str
     par90_outstanding: str
     par90_percent: str
+    charged_off_outstanding: str = Field(description="Of the gross, charged off (counted in PAR30 and PAR90)")
     groups: dict[str, list[PortfolioLinePublic]] = Field(
-        description="By class, bucket (days past due), region, province, centre and product"
+        description="By class (a Bank of Thailand class, or charged_off), bucket (days past due), region, province, "
+        "centre and product"
     )

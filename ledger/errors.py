@@ -96,6 +96,11 @@ class Rejection(StrEnum):
     loan_cancelled = "loan_cancelled"
     loan_remainder_cancelled = "loan_remainder_cancelled"
     nothing_to_cancel = "nothing_to_cancel"
+    # charge-off and undoing a charge-off or a write-off (409)
+    loan_charged_off = "loan_charged_off"
+    loan_not_charged_off = "loan_not_charged_off"
+    nothing_to_charge_off = "nothing_to_charge_off"
+    later_transactions_exist = "later_transactions_exist"  # an undo would leave them standing on nothing
     # co-investment: registers, investments, distributions (ledger.equity, store.equity)
     not_an_enterprise = "not_an_enterprise"
     shares_must_be_positive = "shares_must_be_positive"

@@ -76,6 +76,7 @@ from ledger.loans import (
     Instalment,
     LoanClass,
     LoanTerms,
+    RateChange,
     Schedule,
     ageing_bucket,
     allocate_payment,
@@ -84,12 +85,14 @@ from ledger.loans import (
     is_non_performing,
     loan_class,
     penalty_interest_total,
+    rate_on,
     schedule,
 )
 from ledger.money import format_amount
 
 __all__ = [
-    "SUMMED_PARTS", "CloseOfDay", "Figures", "Fold", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals",
+    "CHARGED_OFF_CLASS", "SUMMED_PARTS", "CloseOfDay",
+    "Figures", "Fold", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals",
     "TxKind", "WriteOff", "close_of_day", "dues", "figures", "instalment_payments", "instalment_views",
     "instalments_for", "interest_earned_through", "is_settled", "missing_savings_satang", "penalty_earned_through",
     "fold_arrears", "par_percent", "repayment", "reschedule", "settled_merged", "statement_lines", "suspended_periods",
@@ -271,7 +274,7 @@ def _tranche_terms(terms: LoanTerms, passed: int, remaining: int, first_due: dat
 
 def reschedule(
     plan: Schedule, terms: LoanTerms, on: date, *, rate_percent: Decimal | None = None, extra_instalments: int = 0,
-    suspended_periods: int = 0, folding: Totals | None = None, accruing: bool = True,
+    suspended_periods: int = 0, folding: Totals | None = None, accruing: bool = True, rate_ends_on: date | None = None,
 ) -> tuple[Schedule, LoanTerms]:  # fmt: skip
     """The loan's schedule restructured on `on`: the instalments due by then stay as they were;
     the principal scheduled after them is re-scheduled from the last of them (the start of the
@@ -283,6 +286,11 @@ def reschedule(
     them, their unpaid principal is scheduled again with the rest, and their unpaid interest is
     spread over the new instalments (`accruing`: see `fold_arrears`). Without it (a
     moratorium, a rate change) arrears stay due.
+
+    A new rate with `rate_ends_on` is a trial (CODI's 3.5 % of June 2024 for a year): from that
+    day the rate in force on `on` returns (a rate change of the new terms), for the periods
+    starting then (per period interest) or from that day (daily); the instalments keep the level
+    of the new rate and the last one takes the difference, as after any rate change.
 
     A moratorium is `suspended_periods` first new periods with nothing due and no interest
     (`grace_principal_periods` and `interest_free_periods` of the new part): every instalment
@@ -301,6 +309,10 @@ def reschedule(
     start = rows[kept - 1].due_on if kept else plan.disbursed_on
     rate = terms.rate_annual_percent if rate_percent is None else rate_percent
     changes = terms.rate_changes if rate_percent is None else ()
+    if rate_percent is not None and rate_ends_on is not None:
+        if rate_ends_on <= on:
+            raise LedgerError(Rejection.invalid_date_range, f"a rate change ending on {rate_ends_on} ends by {on}")
+        changes = (RateChange(rate_ends_on, rate_on(terms, on)),)
     loan_terms = replace(terms, rate_annual_percent=rate, rate_changes=changes, term_instalments=count + kept)
     part_terms = replace(loan_terms, term_instalments=count, first_repayment_on=rows[kept].due_on,
                          grace_principal_periods=suspended_periods, grace_interest_periods=0,
@@ -698,29 +710,39 @@ class _Line:
     outstanding_satang: int = 0
 
 
+CHARGED_OFF_CLASS = "charged_off"  # the portfolio's class of charged-off loans, beside the Bank of Thailand's
+
+
 @dataclass
 class Portfolio:
     """Loans with principal outstanding as of a date, added one at a time (memory flat in the
     number of loans), grouped by class, days-past-due bucket and any other keys given. PAR30
-    and PAR90 are the outstanding principal of loans more than 30 (90) days past due over the
-    gross portfolio."""
+    and PAR90 are the outstanding principal of loans more than 30 (90) days past due, or charged
+    off, over the gross portfolio."""
 
     bounds: tuple[int, ...] = DEFAULT_AGEING_BOUNDS
     gross: _Line = field(default_factory=_Line)
     over_30_satang: int = 0
     over_90_satang: int = 0
+    charged_off_satang: int = 0
     groups: dict[str, dict[str, _Line]] = field(default_factory=dict)
 
-    def add(self, outstanding_satang: int, age: int, keys: Mapping[str, str], *, count: int = 1) -> None:
+    def add(
+        self, outstanding_satang: int, age: int, keys: Mapping[str, str], *, count: int = 1, charged_off: bool = False
+    ) -> None:  # fmt: skip
         """Add a loan, or `count` loans of the same age whose outstanding principal sums to
-        `outstanding_satang` (a store that sums loans by age hands them over so)."""
+        `outstanding_satang` (a store that sums loans by age hands them over so). A charged-off
+        loan is off the performing book: class `charged_off`, and at risk whatever its age
+        (`ledger.charge_off`)."""
         if outstanding_satang <= 0:
             return
         self.gross.count += count
         self.gross.outstanding_satang += outstanding_satang
-        self.over_30_satang += outstanding_satang if age > 30 else 0
-        self.over_90_satang += outstanding_satang if age > 90 else 0
-        named = {"class": str(loan_class(age)), "bucket": ageing_bucket(age, self.bounds), **keys}
+        self.over_30_satang += outstanding_satang if age > 30 or charged_off else 0
+        self.over_90_satang += outstanding_satang if age > 90 or charged_off else 0
+        self.charged_off_satang += outstanding_satang if charged_off else 0
+        grade = CHARGED_OFF_CLASS if charged_off else str(loan_class(age))
+        named = {"class": grade, "bucket": ageing_bucket(age, self.bounds), **keys}
         for group, key in named.items():
             line = self.groups.setdefault(group, {}).setdefault(key, _Line())
             line.count += count

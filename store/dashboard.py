@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from ledger.loan_book import Portfolio, par_percent
 from ledger.loans import DEFAULT_AGEING_BOUNDS, loan_class
@@ -85,10 +85,12 @@ def portfolio_as_closed(
     """The loans with principal outstanding at the end of `day` as its close of business left
     them, by Bank of Thailand class and days-past-due bucket (`bounds`), with PAR30 and PAR90."""
     m = loan_month_t.c
-    query = select(m.days_past_due, func.count(), func.sum(m.outstanding_satang)).where(_on_day(day))
+    query = select(m.days_past_due, m.charged_off, func.count(), func.sum(m.outstanding_satang)).where(_on_day(day))
     result = Portfolio(bounds)
-    for age, count, outstanding in connection.execute(_filtered(query, chosen).group_by(m.days_past_due)):
-        result.add(int(outstanding), age, {}, count=count)
+    for age, charged_off, count, outstanding in connection.execute(
+        _filtered(query, chosen).group_by(m.days_past_due, m.charged_off)
+    ):
+        result.add(int(outstanding), age, {}, count=count, charged_off=bool(charged_off))
     return result
 
 
@@ -122,8 +124,8 @@ def at_risk_by_month(
     amount = m.outstanding_satang
     figures = select(
         func.count(), func.coalesce(func.sum(amount), 0),
-        func.coalesce(func.sum(case((m.days_past_due > 30, amount), else_=0)), 0),
-        func.coalesce(func.sum(case((m.days_past_due > 90, amount), else_=0)), 0),
+        func.coalesce(func.sum(case((or_(m.days_past_due > 30, m.charged_off), amount), else_=0)), 0),
+        func.coalesce(func.sum(case((or_(m.days_past_due > 90, m.charged_off), amount), else_=0)), 0),
     )  # fmt: skip
     months = []
     # a month at a time: each reads its day's rows from the index that covers them

@@ -32,6 +32,7 @@ APPEND_ONLY_TABLES = (
     "year_end_close", "year_end_entry", "year_end_balance", "year_end_reversal",  # 0008
     "loan_repayment_undo",  # 0010
     "welfare_settlement_reversal", "welfare_advance_refund", "welfare_codi_leg",  # 0011
+    "loan_charge_off", "loan_charge_off_undo", "loan_write_off_undo", "loan_litigation_event",  # 0022
 )  # fmt: skip
 OTHER_TRIGGERS = {  # name -> table
     "sqlite": {

@@ -5,7 +5,8 @@ Close of business for a day D takes the active loans that no close of business h
 or after D, a batch at a time in id order, and for each one decides with
 `ledger.loan_book.close_of_day`: its days past due and class, and either the interest to accrue
 and the penalty interest to charge through D or, for a non-performing loan, the accrued interest
-to reverse. Each batch posts one accrual entry (Dr interest receivable / Cr interest income), one
+to reverse (a charged-off loan accrues nothing and is charged no penalty: `ledger.charge_off`).
+Each batch posts one accrual entry (Dr interest receivable / Cr interest income), one
 reversal entry (the opposite) and one penalty entry (Dr penalty receivable / Cr penalty income)
 per book and pair of accounts, through `journal.record_entries`, and one loan transaction per
 loan and kind pointing at it; then each loan remembers `cob_through = D`, and its month's row
@@ -39,10 +40,12 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.accounts import EntryDraft, Posting
+from ledger.charge_off import charged_off_day
 from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import CloseOfDay, Fold, Portfolio, Totals, TxKind, close_of_day
 from ledger.loans import DEFAULT_AGEING_BOUNDS, ageing_bucket, days_past_due_having_paid
 from store import books, journal
+from store.loan_charge_off import charged_off_loans
 from store.loans import (
     folds_of,
     get_product,
@@ -204,7 +207,8 @@ def _open_loans_query(day: date):
     """Active loans not yet closed through `day`, in id order."""
     open_ = or_(loan_t.c.cob_through.is_(None), loan_t.c.cob_through < day)
     return (
-        select(loan_t.c.id, loan_t.c.book_id, loan_t.c.product_id, loan_t.c.loan_class, loan_t.c.borrower_party_id)
+        select(loan_t.c.id, loan_t.c.book_id, loan_t.c.product_id, loan_t.c.loan_class, loan_t.c.borrower_party_id,
+               loan_t.c.charged_off_on)
         .where(loan_t.c.status == "active", open_)
         .order_by(loan_t.c.id)
     )
@@ -224,9 +228,11 @@ def _close_batch(connection: Connection, batch: _Batch, day: date, user_id: int,
         loan_id = loan["id"]
         if loan_id in batch.plans:  # not yet disbursed on `day`: its close of business comes later
             plan, terms = batch.plans[loan_id]
-            decision = close_of_day(plan, terms_from_json(terms), batch.sums.get(loan_id, Totals()),
-                                    batch.paid.get(loan_id, 0), day, batch.principal_paid.get(loan_id, []),
-                                    batch.folds.get(loan_id))  # fmt: skip
+            sums = batch.sums.get(loan_id, Totals())
+            decision = close_of_day(plan, terms_from_json(terms), sums, batch.paid.get(loan_id, 0), day,
+                                    batch.principal_paid.get(loan_id, []), batch.folds.get(loan_id))  # fmt: skip
+            if _charged_off(loan, day):
+                decision = charged_off_day(decision, sums)
             decided.append((loan, decision))
     accounts = _accounts(connection, {loan["product_id"] for loan, _ in decided})
     entry_of = _post_batch(connection, decided, accounts, day, user_id, now)
@@ -239,6 +245,11 @@ def _close_batch(connection: Connection, batch: _Batch, day: date, user_id: int,
     _remember(connection, decided, day)
     _keep_month(connection, decided, batch.sums_on_day, day)
     _count(report, decided, entry_of.values())
+
+
+def _charged_off(loan: Row, day: date) -> bool:
+    """The loan was charged off by the end of `day`: it accrues nothing (`ledger.charge_off`)."""
+    return loan["charged_off_on"] is not None and loan["charged_off_on"] <= day
 
 
 def _remember(connection: Connection, decided: list[tuple[Row, CloseOfDay]], day: date) -> None:
@@ -264,7 +275,8 @@ def _keep_month(connection: Connection, decided: list[tuple[Row, CloseOfDay]], s
     rows = [
         {"loan_id": loan["id"], "month_start": month_start, "closed_on": day, "book_id": loan["book_id"],
          "borrower_party_id": loan["borrower_party_id"],
-         "outstanding_satang": sums.get(loan["id"], Totals()).outstanding_satang, "days_past_due": d.days_past_due}
+         "outstanding_satang": sums.get(loan["id"], Totals()).outstanding_satang, "days_past_due": d.days_past_due,
+         "charged_off": _charged_off(loan, day)}
         for loan, d in decided
     ]  # fmt: skip
     insert_rows(connection, loan_month_t, rows)
@@ -359,6 +371,7 @@ def portfolio(
         ids, book_ids = [loan["id"] for loan in batch], _book_ids(batch)
         due = plans_through_next_due(connection, ids, as_of, book_ids=book_ids)
         sums = sums_of(connection, ids, as_of, book_ids=book_ids)
+        charged_off = charged_off_loans(connection, ids, as_of)
         for loan in batch:
             if loan["id"] not in due.plans:
                 continue
@@ -366,7 +379,8 @@ def portfolio(
             age = days_past_due_having_paid(plan, terms_from_json(terms), due.paid.get(loan["id"], 0), as_of)
             keys = {"region": loan["region"] or "unknown", "province": loan["province"] or "unknown",
                     "centre": str(loan["centre_id"] or "none"), "product": loan["product_code"]}  # fmt: skip
-            result.add(sums.get(loan["id"], Totals()).outstanding_satang, age, keys)
+            result.add(sums.get(loan["id"], Totals()).outstanding_satang, age, keys,
+                       charged_off=loan["id"] in charged_off)  # fmt: skip
     return result
 
 

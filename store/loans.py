@@ -71,12 +71,14 @@ from store.rows import one_of
 from store.tables import (
     Loan,
     LoanInstalment,
+    LoanLitigationEvent,
     LoanProduct,
     LoanProductRate,
     LoanRepaymentReversal,
     LoanRepaymentUndo,
     LoanSchedule,
     LoanTransaction,
+    LoanWriteOffUndo,
 )
 
 product_t = LoanProduct.__table__
@@ -87,9 +89,14 @@ instalment_t = LoanInstalment.__table__
 loan_tx_t = LoanTransaction.__table__
 link_t = LoanRepaymentReversal.__table__
 undo_t = LoanRepaymentUndo.__table__
-# A repayment re-allocated after a backdated one (reversed and re-posted) or taken back no
-# longer counts.
-LIVE_TX = loan_tx_t.c.id.not_in(select(link_t.c.original_tx_id).union_all(select(undo_t.c.original_tx_id)))
+write_off_undo_t = LoanWriteOffUndo.__table__
+litigation_t = LoanLitigationEvent.__table__
+# A repayment re-allocated after a backdated one (reversed and re-posted) or taken back, or a
+# write-off undone (`store.loan_charge_off`), no longer counts.
+LIVE_TX = loan_tx_t.c.id.not_in(
+    select(link_t.c.original_tx_id).union_all(select(undo_t.c.original_tx_id),
+                                              select(write_off_undo_t.c.original_tx_id))
+)  # fmt: skip
 
 Row = dict[str, Any]
 
@@ -1185,7 +1192,7 @@ def _restructurable(connection: Connection, loan_id: int, on: date, *, lock: boo
 def reschedule_loan(
     connection: Connection, loan_id: int, *, on: date, reason: str | None, rate_percent: Decimal | None,
     extra_instalments: int, today: date, user_id: int, now: datetime, instalment_satang: int | None = None,
-    fold_arrears: bool = True,
+    fold_arrears: bool = True, rate_ends_on: date | None = None,
 ) -> Row:  # fmt: skip
     """A new schedule version from `on` (`ledger.loan_book.reschedule`), with a reason: a new
     rate, and extra instalments or a new instalment (the term then follows: the fewest
@@ -1196,9 +1203,10 @@ def reschedule_loan(
     due by `on` is scheduled again with the rest, its unpaid interest spread over the new
     instalments, so the loan is no longer past due for them. Such a version's reason starts
     with `ARREARS_FOLDED`, and no repayment may then be dated before it. A rate change for loans
-    meeting a rule passes `fold_arrears=False`: it changes the rate, not what is due."""
+    meeting a rule passes `fold_arrears=False`: it changes the rate, not what is due, and with
+    `rate_ends_on` the rate in force before returns on that day (`ledger.loan_book.reschedule`)."""
     why = _check_reason(reason, "a reschedule")
-    change = Reschedule(on, rate_percent, extra_instalments, instalment_satang, fold_arrears)
+    change = Reschedule(on, rate_percent, extra_instalments, instalment_satang, fold_arrears, rate_ends_on)
     loan, current, plan, terms = _rescheduled(connection, loan_id, change, today=today, lock=True)
     kept = sum(1 for i in current.plan.instalments if i.due_on <= on)
     folded = plan.instalments[:kept] != current.plan.instalments[:kept]
@@ -1217,6 +1225,7 @@ class Reschedule:
     extra_instalments: int
     instalment_satang: int | None = None
     fold_arrears: bool = True
+    rate_ends_on: date | None = None  # a new rate's last day + 1: the rate before returns then
 
 
 def preview_reschedule(connection: Connection, loan_id: int, change: Reschedule, *, today: date) -> Schedule:
@@ -1248,8 +1257,8 @@ def _rescheduled(
                                 folding=folding, accruing=loan["accruing"])  # fmt: skip
         extra_instalments = count - left
     plan, terms = reschedule(current.plan, current.terms, on, rate_percent=rate_percent,
-                             extra_instalments=extra_instalments, folding=folding,
-                             accruing=loan["accruing"])  # fmt: skip
+                             extra_instalments=extra_instalments, folding=folding, accruing=loan["accruing"],
+                             rate_ends_on=change.rate_ends_on)  # fmt: skip
     return loan, current, plan, terms
 
 
@@ -1314,27 +1323,59 @@ def rebate(
     return Recorded(tx, entry_id, get_loan(connection, loan_id))
 
 
-def set_litigation(connection: Connection, loan_id: int, *, in_litigation: bool, reason: str | None) -> Row:
-    """Mark a loan as in litigation (or no longer), with a reason."""
+def set_litigation(
+    connection: Connection, loan_id: int, *, in_litigation: bool, reason: str | None, on: date, today: date,
+    user_id: int, now: datetime,
+) -> Row:  # fmt: skip
+    """Mark a loan as in litigation (or no longer) from `on`, with a reason: an event of
+    `loan_litigation_event` (append-only), so that a rate change's rule reads the loan as it was
+    on its own day (`in_litigation_on`); the loan's flag says how it stands on `today`."""
     why = _check_reason(reason, "a change of litigation status")
-    _lock_loan(connection, loan_id)
-    connection.execute(
-        update(loan_t).where(loan_t.c.id == loan_id).values(in_litigation=in_litigation, litigation_reason=why)
-    )
+    if on > today:
+        raise LedgerError(Rejection.date_in_future, f"{on} is after the business date {today}")
+    loan = _lock_loan(connection, loan_id)
+    connection.execute(insert(litigation_t).values(
+        book_id=loan["book_id"], loan_id=loan_id, effective_on=on, in_litigation=in_litigation, reason=why,
+        recorded_at=now, recorded_by=user_id,
+    ))  # fmt: skip
+    latest = _latest_litigation(connection, loan_id, today)
+    connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(
+        in_litigation=latest["in_litigation"], litigation_reason=latest["reason"]
+    ))  # fmt: skip
     return get_loan(connection, loan_id)
+
+
+def _latest_litigation(connection: Connection, loan_id: int, day: date) -> Row | None:
+    """The loan's latest litigation event by `day` (by date, then as recorded), or None."""
+    e = litigation_t.c
+    query = (select(e.in_litigation, e.reason).where(e.loan_id == loan_id, e.effective_on <= day)
+             .order_by(e.effective_on.desc(), e.id.desc()).limit(1))  # fmt: skip
+    row = connection.execute(query).mappings().first()
+    return dict(row) if row else {"in_litigation": False, "reason": None}
+
+
+def in_litigation_on(connection: Connection, loan: Row, day: date) -> bool:
+    """Whether the loan was in litigation on `day`, by its litigation events; a loan marked before
+    events were kept (migration chargeoff) has none, and its flag is read instead."""
+    has_events = select(litigation_t.c.id).where(litigation_t.c.loan_id == loan["id"]).limit(1)
+    if connection.execute(has_events).first() is None:
+        return bool(loan["in_litigation"])
+    return _latest_litigation(connection, loan["id"], day)["in_litigation"]
 
 
 @dataclass(frozen=True)
 class RateChangeRule:
     """A rate change for the active loans of a product that meet a rule on `effective_on`: at
-    most `max_days_past_due` days past due and not in litigation (CODI, 1 June 2024: 4 % to
-    3.5 % for loans not more than 3 months in arrears and not in litigation)."""
+    most `max_days_past_due` days past due and not in litigation, both on that day (CODI, 1 June
+    2024: 4 % to 3.5 % for loans not more than 3 months in arrears and not in litigation, as a
+    one-year trial: with `ends_on`, the rate before returns on that day)."""
 
     product_id: int
     effective_on: date
     rate_percent: Decimal
     max_days_past_due: int
     reason: str | None
+    ends_on: date | None = None
 
 
 def change_rate_by_rule(
@@ -1346,6 +1387,8 @@ def change_rate_by_rule(
     get_product(connection, rule.product_id)
     if rule.max_days_past_due < 0:
         raise LedgerError(Rejection.invalid_request, "max_days_past_due cannot be negative")
+    if rule.ends_on is not None and rule.ends_on <= rule.effective_on:
+        raise LedgerError(Rejection.invalid_date_range, f"a rate change from {rule.effective_on} ends after it")
     changed, skipped, after = [], {}, 0
     query = select(loan_t.c.id).where(loan_t.c.product_id == rule.product_id, loan_t.c.status == "active")
     while ids := list(connection.execute(query.where(loan_t.c.id > after).order_by(loan_t.c.id).limit(batch_size))
@@ -1357,7 +1400,8 @@ def change_rate_by_rule(
                     with connection.begin_nested():
                         reschedule_loan(connection, loan_id, on=rule.effective_on, reason=f"rate change: {why}",
                                         rate_percent=rule.rate_percent, extra_instalments=0, today=today,
-                                        user_id=user_id, now=now, fold_arrears=False)  # fmt: skip
+                                        user_id=user_id, now=now, fold_arrears=False,
+                                        rate_ends_on=rule.ends_on)  # fmt: skip
                 except LedgerError as error:
                     left_out = str(error.reason)
             if left_out is None:
@@ -1370,7 +1414,7 @@ def change_rate_by_rule(
 
 def _ineligible(connection: Connection, loan_id: int, rule: RateChangeRule) -> str | None:
     loan = _lock_loan(connection, loan_id)
-    if loan["in_litigation"]:
+    if in_litigation_on(connection, loan, rule.effective_on):
         return "in_litigation"
     if state(connection, loan).figures(rule.effective_on).days_past_due > rule.max_days_past_due:
         return "in_arrears"

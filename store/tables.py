@@ -345,6 +345,9 @@ class Loan(SQLModel, table=True):
     litigation_reason: str | None = Field(default=None, max_length=500)
     # migration 0012: why a loan was rejected, withdrawn or cancelled (closed_on: the business date)
     closure_reason: str | None = Field(default=None, max_length=500)
+    # migration 0021: charged off from this business date, and why (`loan_charge_off` keeps each)
+    charged_off_on: date | None = None
+    charge_off_reason: str | None = Field(default=None, max_length=40)
 
 
 class LoanSchedule(SQLModel, table=True):
@@ -411,6 +414,8 @@ class LoanMonth(SQLModel, table=True):
     borrower_party_id: int = Field(foreign_key="party.id")  # the loan's, so that a cut needs no join
     outstanding_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     days_past_due: int
+    # migration 0021: charged off at the end of that day (off the performing book)
+    charged_off: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class LoanTransaction(SQLModel, table=True):
@@ -503,6 +508,89 @@ class LoanRepaymentUndo(SQLModel, table=True):
     book_id: int = Field(foreign_key="book.id")
     loan_id: int = Field(foreign_key="loan.id")
     reversal_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False, unique=True))
+    reason: str = Field(max_length=500)
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+CHARGE_OFF_REASONS = ("prolonged_arrears", "group_dissolved", "disaster", "fraud", "litigation", "other")
+
+
+class LoanChargeOff(SQLModel, table=True):
+    """A loan charged off (migration 0021): from `effective_date` off the performing book, with
+    a reason from `ledger.charge_off.ChargeOffReason`, and the entry that recognised its
+    principal outstanding as a loss (Dr 5200 / Cr 1290). Append-only; undone by a row of
+    `loan_charge_off_undo`."""
+
+    __tablename__ = "loan_charge_off"
+    __table_args__ = (
+        CheckConstraint("reason IN ({})".format(", ".join(f"'{r}'" for r in CHARGE_OFF_REASONS)),
+                        name="ck_loan_charge_off_reason"),
+        CheckConstraint("principal_satang > 0", name="ck_loan_charge_off_principal"),
+        Index("ix_loan_charge_off_book", "book_id", "loan_id", "effective_date"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    book_id: int = Field(foreign_key="book.id")
+    loan_id: int = Field(foreign_key="loan.id")
+    effective_date: date
+    reason: str = Field(max_length=40)
+    note: str | None = Field(default=None, max_length=500)
+    principal_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False, unique=True))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class LoanChargeOffUndo(SQLModel, table=True):
+    """A charge-off undone (migration 0021): its entry reversed by `reversal_entry_id`, and why.
+    Append-only."""
+
+    __tablename__ = "loan_charge_off_undo"
+    __table_args__ = (
+        CheckConstraint("length(trim(reason)) > 0", name="ck_loan_charge_off_undo_reason"),
+        Index("ix_loan_charge_off_undo_book", "book_id", "loan_id"),
+    )
+    charge_off_id: int = Field(sa_column=Column(BigInteger, ForeignKey("loan_charge_off.id"), primary_key=True))
+    book_id: int = Field(foreign_key="book.id")
+    loan_id: int = Field(foreign_key="loan.id")
+    reversal_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False, unique=True))
+    reason: str = Field(max_length=500)
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class LoanWriteOffUndo(SQLModel, table=True):
+    """A write-off undone (migration 0021): its entry reversed by `reversal_entry_id`, and why;
+    the write-off no longer counts in the loan's figures. Append-only."""
+
+    __tablename__ = "loan_write_off_undo"
+    __table_args__ = (
+        CheckConstraint("length(trim(reason)) > 0", name="ck_loan_write_off_undo_reason"),
+        Index("ix_loan_write_off_undo_book", "book_id", "loan_id"),
+    )
+    original_tx_id: int = Field(sa_column=Column(BigInteger, ForeignKey("loan_transaction.id"), primary_key=True))
+    book_id: int = Field(foreign_key="book.id")
+    loan_id: int = Field(foreign_key="loan.id")
+    reversal_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False, unique=True))
+    reason: str = Field(max_length=500)
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class LoanLitigationEvent(SQLModel, table=True):
+    """A loan taken to court, or no longer in litigation, from a date (migration chargeoff), with
+    a reason: what a rate change's rule reads of the loan on its own day. Append-only."""
+
+    __tablename__ = "loan_litigation_event"
+    __table_args__ = (
+        CheckConstraint("length(trim(reason)) > 0", name="ck_loan_litigation_event_reason"),
+        Index("ix_loan_litigation_event_loan", "loan_id", "effective_on", "id"),
+    )
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    book_id: int = Field(foreign_key="book.id")
+    loan_id: int = Field(foreign_key="loan.id")
+    effective_on: date
+    in_litigation: bool
     reason: str = Field(max_length=500)
     recorded_at: datetime
     recorded_by: int = Field(foreign_key="app_user.id")

@@ -465,7 +465,8 @@ def test_a_rate_change_for_loans_meeting_the_rule(api, lender):  # noqa: F811
     refused(lender["officer"].post(f"/v1/loans/{in_court['id']}/litigation", {"in_litigation": True}), 422,
             "reason_required")  # fmt: skip
     marked = lender["officer"].post(f"/v1/loans/{in_court['id']}/litigation",
-                                    {"in_litigation": True, "reason": "case 123/2567 at the provincial court"})
+                                    {"in_litigation": True, "reason": "case 123/2567 at the provincial court",
+                                     "effective_date": "2024-02-15"})  # fmt: skip
     assert marked.status_code == 200 and marked.json()["in_litigation"] is True
     body = {"effective_on": "2024-03-01", "rate_annual_percent": "6", "max_days_past_due": 0,
             "reason": "board resolution: a lower rate for borrowers in good standing"}  # fmt: skip

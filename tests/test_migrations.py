@@ -75,6 +75,7 @@ TABLES_BY_REVISION = {
     "0016": {"admin_command"},
     "0018": {"close_of_business_day"},
     "0019": {"loan_month"},
+    "0022": {"loan_charge_off", "loan_charge_off_undo", "loan_write_off_undo", "loan_litigation_event"},
 }  # fmt: skip
 
 

@@ -277,7 +277,8 @@ def test_the_checks_show_the_new_schedule_and_what_a_write_off_takes(api, lender
     typed = {"effective_date": "10/03/2567", "reason": "เลิกกิจการ", "key": key_of(form), "step": "check"}
     check = approver.post(f"/office/loans/{loan_id}/write-off", typed, token=csrf_of(form))
     assert check.status_code == 200 and "10,000.00" in check.text
-    assert thai_text("It cannot be undone.") in check.text
+    assert thai_text("Only an approver can undo it, and only while nothing was recovered or refunded after it.") in (
+        check.text)  # fmt: skip
     assert api.get(f"/v1/loans/{loan_id}").json()["status"] == "active"
 
 
@@ -326,6 +327,70 @@ def test_a_form_missing_what_it_needs_is_refused_before_the_operation(api, lende
     assert api.get(f"/v1/loans/{loan_id}").json()["status"] == "active"
 
 
+def test_a_charge_off_and_the_undos_through_the_pages(api, lender, approver):  # noqa: F811
+    loan_id = active_loan(lender)
+    card = approver.get(f"/office/loans/{loan_id}").text
+    assert f'href="/office/loans/{loan_id}/charge-off"' in card and "charge-off-undo" not in card
+    path = f"/office/loans/{loan_id}/charge-off"
+    form = approver.get(path)
+    for words in ("Long in arrears", "Disaster", "Pursued in court", "Why is the loan charged off?"):
+        assert thai_text(words) in form.text, words
+    typed = {"effective_date": "10/03/2567", "reason": "other", "note": "", "key": key_of(form)}
+    page = approver.post(path, {**typed, "step": "save"}, token=csrf_of(form))
+    assert page.status_code == 422 and thai_title(Rejection.reason_required) in error_beside(page, "note")
+    assert 'value="10/03/2567"' in page.text
+    typed["reason"] = "disaster"
+    answers = [approver.post(path, {**typed, "step": "save"}, token=csrf_of(form)) for _ in range(2)]
+    assert [a.status_code for a in answers] == [303, 303]  # sent twice, recorded once
+    loan = api.get(f"/v1/loans/{loan_id}").json()
+    assert (loan["charged_off_on"], loan["charge_off_reason"], loan["status"]) == ("2024-03-10", "disaster", "active")
+    assert api.get(f"/v1/accounts/{lender['5200']}").json()["balance"] == "10000.00"
+    card = approver.get(f"/office/loans/{loan_id}").text
+    assert thai_text("Charged off") in card and thai_text("Disaster") in card
+    assert f'href="/office/loans/{loan_id}/charge-off-undo"' in card and f'href="{path}"' not in card
+    undo = approver.get(f"/office/loans/{loan_id}/charge-off-undo")
+    done = approver.post(f"/office/loans/{loan_id}/charge-off-undo",
+                         {"reason": "บันทึกผิดสัญญา", "key": key_of(undo), "step": "save"}, token=csrf_of(undo))
+    assert done.status_code == 303
+    assert api.get(f"/v1/loans/{loan_id}").json()["charged_off_on"] is None
+    assert api.get(f"/v1/accounts/{lender['5200']}").json()["balance"] == "0.00"
+    body = {"effective_date": "2024-03-10", "reason": "เลิกกิจการ"}
+    assert lender["approver"].post(f"/v1/loans/{loan_id}/write-off", body, "w-page").status_code == 201
+    assert f'href="/office/loans/{loan_id}/write-off-undo"' in approver.get(f"/office/loans/{loan_id}").text
+    undo = approver.get(f"/office/loans/{loan_id}/write-off-undo")
+    done = approver.post(f"/office/loans/{loan_id}/write-off-undo",
+                         {"reason": "อนุมัติผิด", "key": key_of(undo), "step": "save"}, token=csrf_of(undo))
+    assert done.status_code == 303
+    assert api.get(f"/v1/loans/{loan_id}").json()["figures"]["principal_outstanding"] == "10000.00"
+    again = approver.post(f"/office/loans/{loan_id}/write-off-undo",
+                          {"reason": "อีกครั้ง", "key": key_of(approver.get(f"/office/loans/{loan_id}/write-off-undo")),
+                           "step": "save"}, token=csrf_of(undo))  # fmt: skip
+    assert again.status_code == 422 and thai_title(Rejection.loan_not_written_off) in error_beside(again, "reason")
+
+
+def test_a_rate_change_by_rule_lists_the_loans_left_out_in_thai(api, lender, approver, officer):  # noqa: F811
+    good, in_court = active_loan(lender), active_loan(lender)
+    body = {"in_litigation": True, "reason": "คดีที่ 123/2567", "effective_date": "2024-02-15"}
+    assert lender["officer"].post(f"/v1/loans/{in_court}/litigation", body).status_code == 200
+    product = f"/office/loan-products/{lender['product_id']}"
+    assert f'href="{product}/rate-change"' in approver.get(product).text
+    assert f'href="{product}/rate-change"' not in officer.get(product).text
+    assert officer.get(f"{product}/rate-change").status_code == 403
+    form = approver.get(f"{product}/rate-change")
+    typed = {"effective_on": "01/03/2567", "rate_annual_percent": "3.5", "ends_on": "01/03/2567",
+             "max_days_past_due": "90", "reason": "มติคณะกรรมการ", "key": key_of(form)}  # fmt: skip
+    page = approver.post(f"{product}/rate-change", typed, token=csrf_of(form))
+    assert page.status_code == 422 and thai_title(Rejection.invalid_date_range) in error_beside(page, "ends_on")
+    done = approver.post(f"{product}/rate-change", {**typed, "ends_on": "01/03/2568"}, token=csrf_of(form))
+    assert done.status_code == 200, done.text
+    left_out = re.search(r'<table class="figures" id="left-out".*?</table>', done.text, re.S).group(0)
+    assert f'href="/office/loans/{in_court}"' in left_out and thai_text("In litigation on the first day") in left_out
+    assert f'href="/office/loans/{good}"' not in left_out and f'href="/office/loans/{good}"' in done.text
+    again = approver.post(f"{product}/rate-change", {**typed, "ends_on": "01/03/2568"}, token=csrf_of(form))
+    assert again.text == done.text  # sent twice: one change, the same answer
+    assert len(api.get(f"/v1/loans/{good}/schedule").json()["instalments"]) == 3
+
+
 # --- who may -----------------------------------------------------------------------------------------
 
 
@@ -334,7 +399,8 @@ def test_each_page_is_for_the_roles_the_api_allows(api, lender, app, db):  # noq
     repayment = repay(lender, loan_id, "3400.22", "2024-02-29").json()["transaction"]["id"]
     pages = {"repayments/new": "officer", f"repayments/{repayment}/reversal": "officer", "reschedule": "officer",
              "moratorium": "officer", "recovery": "officer", "refund": "officer", "write-off": "approver",
-             "rebate": "approver", "repayments/preview": "officer"}  # fmt: skip
+             "rebate": "approver", "repayments/preview": "officer", "charge-off": "approver",
+             "charge-off-undo": "approver", "write-off-undo": "approver"}  # fmt: skip
     browsers = {role: signed_in(app, db, f"{role}-who", role) for role in ("officer", "approver", "admin", "auditor")}
     for page, role in pages.items():
         path = f"/office/loans/{loan_id}/{page}"

@@ -30,6 +30,16 @@ RATE_MESSAGES = {
     Rejection.rate_out_of_range: N_("A rate is from 0 to 100 percent a year, with at most 6 decimal places."),
 }
 
+# ledger.charge_off.ChargeOffReason, in the words of the pages
+CHARGE_OFF_REASONS = (
+    ("prolonged_arrears", N_("Long in arrears")),
+    ("group_dissolved", N_("The group broke up or stopped working")),
+    ("disaster", N_("Disaster")),
+    ("fraud", N_("Fraud")),
+    ("litigation", N_("Pursued in court")),
+    ("other", N_("Another reason (say why in the note)")),
+)
+
 
 @dataclass(frozen=True)
 class Field:

@@ -17,6 +17,8 @@ from api import logs
 from api.context import Admin, Approver, ClockDep, LoanOfficer, ReadDep, Reader, Staff
 from api.formats import CsvFormatDep
 from api.loan_schemas import (
+    ChargeOffCreate,
+    ChargeOffPublic,
     CloseOfBusinessCreate,
     CloseOfBusinessPublic,
     LitigationUpdate,
@@ -28,6 +30,7 @@ from api.loan_schemas import (
     LoanPublic,
     LoanStatementPublic,
     LoanTermsBody,
+    LoanUndoCreate,
     MoneyMovement,
     MoratoriumCreate,
     PortfolioPublic,
@@ -46,7 +49,7 @@ from api.writes import Outcome, Write, perform
 from ledger.loan_book import Figures, InstalmentView, Portfolio, instalment_views, statement_lines, totals
 from ledger.loans import DEFAULT_AGEING_BOUNDS, LoanTerms, RateChange, loan_rate
 from ledger.money import format_amount, parse_amount
-from store import books, loan_cob, loans
+from store import books, loan_charge_off, loan_cob, loans
 from store.loans import LoanState, Recorded
 from store.users import Principal
 
@@ -359,6 +362,65 @@ def write_off(
     return perform(request, write, principal, "loan.write-off", work, needs_key=True)
 
 
+@router.post("/loans/{loan_id}/write-off-undo", response_model=LoanPublic, tags=["loans"])
+def undo_write_off(
+    loan_id: IdPath, body: LoanUndoCreate, request: Request, write: Write, principal: Approver, clock: ClockDep
+) -> Response:
+    """Undo a write-off, with a reason (approvers only): its entry is reversed on its own date, so
+    the principal is back in the loan's receivable and the allowance, loss and income it moved
+    are as they were; the write-off no longer counts and the loan is active again (still charged
+    off, if it was). A recovery or refund after it: 409 `later_transactions_exist`. Needs an
+    Idempotency-Key."""
+    return _undo(loan_id, body, request, write, principal, clock, "loan.write-off-undo", loan_charge_off.undo_write_off)
+
+
+@router.post("/loans/{loan_id}/charge-off", status_code=201, response_model=ChargeOffPublic, tags=["loans"])
+def charge_off(
+    loan_id: IdPath, body: ChargeOffCreate, request: Request, write: Write, principal: Approver, clock: ClockDep
+) -> Response:
+    """Charge an active loan off, with a reason from a closed list (approvers only): its
+    principal outstanding is recognised as a loss, Dr loan loss expense (5200) / Cr allowance for
+    loan losses (1290); the loan's receivable keeps its balance, the loan stays active and
+    collectable, repayments still collect, and close of business accrues nothing on it. In the
+    portfolio it is class `charged_off` and counts in PAR30 and PAR90. Already charged off: 409
+    `loan_charged_off`; no principal owed: 409 `nothing_to_charge_off`. Needs an Idempotency-Key."""
+    today = clock.today()
+
+    def work(connection, now):
+        done = loan_charge_off.charge_off_loan(connection, loan_id, on=body.effective_date, reason=body.reason,
+                                               note=body.note, today=today, user_id=principal.user_id, now=now)
+        record = {**done.charge_off, "principal": format_amount(done.charge_off["principal_satang"])}
+        answer = ChargeOffPublic.model_validate(
+            {"charge_off": record, "loan": _loan_now(connection, done.loan, body.effective_date)}
+        )
+        return Outcome(answer, f"loan:{loan_id}", 201, [done.entry_id])
+
+    return perform(request, write, principal, "loan.charge-off", work, needs_key=True)
+
+
+@router.post("/loans/{loan_id}/charge-off-undo", response_model=LoanPublic, tags=["loans"])
+def undo_charge_off(
+    loan_id: IdPath, body: LoanUndoCreate, request: Request, write: Write, principal: Approver, clock: ClockDep
+) -> Response:
+    """Undo a charge-off, with a reason (approvers only): its entry is reversed on its own date
+    and the loan is no longer charged off; the next close of business accrues what the charge-off
+    had stopped. A written-off loan's write-off is undone first (409 `loan_written_off`); not
+    charged off: 409 `loan_not_charged_off`. Needs an Idempotency-Key."""
+    return _undo(loan_id, body, request, write, principal, clock, "loan.charge-off-undo",
+                 loan_charge_off.undo_charge_off)  # fmt: skip
+
+
+def _undo(loan_id: int, body: LoanUndoCreate, request: Request, write, principal, clock, action: str, call):
+    """A route body that undoes a loan event by a reversal entry, through `perform`, with a key."""
+    today = clock.today()
+
+    def work(connection, now):
+        undone = call(connection, loan_id, reason=body.reason, user_id=principal.user_id, now=now)
+        return Outcome(_loan_now(connection, undone.loan, today), f"loan:{loan_id}", entry_ids=[undone.entry_id])
+
+    return perform(request, write, principal, action, work, needs_key=True)
+
+
 @router.post("/loans/{loan_id}/recoveries", status_code=201, response_model=LoanEventPublic, tags=["loans"])
 def recover(
     loan_id: IdPath, body: MoneyMovement, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
@@ -436,12 +498,18 @@ def rebate(
 
 
 @router.post("/loans/{loan_id}/litigation", response_model=LoanPublic, tags=["loans"])
-def litigation(loan_id: IdPath, body: LitigationUpdate, request: Request, write: Write, principal: LoanOfficer):
-    """Mark a loan as in litigation, or no longer, with a reason. Loans in litigation are left out
-    of rate changes for loans meeting a rule."""
+def litigation(
+    loan_id: IdPath, body: LitigationUpdate, request: Request, write: Write, principal: LoanOfficer, clock: ClockDep
+):  # fmt: skip
+    """Mark a loan as in litigation, or no longer, from a date (default the business date), with
+    a reason; each is kept, audited, as an event. A rate change for loans meeting a rule leaves
+    out the loans in litigation on the day it starts."""
+    today = clock.today()
 
     def work(connection, now):
-        loan = loans.set_litigation(connection, loan_id, in_litigation=body.in_litigation, reason=body.reason)
+        loan = loans.set_litigation(connection, loan_id, in_litigation=body.in_litigation, reason=body.reason,
+                                    on=body.effective_date or today, today=today, user_id=principal.user_id,
+                                    now=now)  # fmt: skip
         return Outcome(LoanPublic.model_validate(loan_body(loan)), f"loan:{loan_id}")
 
     return perform(request, write, principal, "loan.litigation", work)
@@ -453,16 +521,18 @@ def change_rate_by_rule(
     clock: ClockDep,
 ) -> Response:  # fmt: skip
     """A new rate from a date for the product's active loans that meet a rule then: at most
-    `max_days_past_due` days past due (90: 3 months) and not in litigation, as CODI did from
-    1 June 2024 (4 % to 3.5 %). Each such loan is rescheduled at the new rate from that date (a
-    new schedule version); the others keep theirs and are listed with why."""
+    `max_days_past_due` days past due (90: 3 months) and not in litigation, both on that day, as
+    CODI did from 1 June 2024 (4 % to 3.5 %, a one-year trial). Each such loan is rescheduled at
+    the new rate from that date (a new schedule version); with `ends_on` the rate before returns
+    on that day (the instalments keep their level, the last one takes the difference). The
+    others keep theirs and are listed with why (`in_arrears`, `in_litigation`)."""
     rule = loans.RateChangeRule(product_id, body.effective_on, loan_rate(body.rate_annual_percent),
-                                body.max_days_past_due, body.reason)  # fmt: skip
+                                body.max_days_past_due, body.reason, body.ends_on)  # fmt: skip
     today = clock.today()
 
     def work(connection, now):
         result = loans.change_rate_by_rule(connection, rule, today=today, user_id=principal.user_id, now=now)
-        body_ = {"product_id": product_id, "effective_on": body.effective_on,
+        body_ = {"product_id": product_id, "effective_on": body.effective_on, "ends_on": body.ends_on,
                  "rate_annual_percent": str(rule.rate_percent), **result}  # fmt: skip
         return Outcome(RateChangeByRulePublic.model_validate(body_), f"loan-product:{product_id}")
 
@@ -596,5 +666,6 @@ def portfolio_body(result: Portfolio, day: date, book_id: int | None, names: dic
         "par30_outstanding": format_amount(result.over_30_satang),
         "par30_percent": str(result.par_percent(result.over_30_satang)),
         "par90_outstanding": format_amount(result.over_90_satang),
-        "par90_percent": str(result.par_percent(result.over_90_satang)), "groups": groups,
+        "par90_percent": str(result.par_percent(result.over_90_satang)),
+        "charged_off_outstanding": format_amount(result.charged_off_satang), "groups": groups,
     }  # fmt: skip

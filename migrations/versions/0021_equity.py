@@ -11,14 +11,14 @@ the tables that reference it hold rows: the constraint's text is replaced in the
 (PRAGMA writable_schema, as 0012 does), which is safe because every row already meets the wider
 constraint.
 
-Revision ID: equity
+Revision ID: 0021
 Revises: 0020
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "equity"
+revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None

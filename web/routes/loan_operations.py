@@ -1,11 +1,13 @@
 """A loan's operations, for the fund's staff: recording a repayment (where it goes previewed as
 the officer types, and on a preview step without JavaScript), taking one back, rescheduling, a
-moratorium, writing off, a recovery after a write-off, refunding an overpayment and an interest
-rebate. Each page sits under the loan's card `/office/loans/{id}` and goes back to it (303).
+moratorium, writing off and undoing it, charging off and undoing it, a recovery after a
+write-off, refunding an overpayment and an interest rebate. Each page sits under the loan's card
+`/office/loans/{id}` and goes back to it (303).
 
 Every write is the API's own route (api.routes.loans) called with the API's body under the
 form's idempotency key (`api.writes.form_write`): the same audited, idempotent operation, and
-who may do it the API's role (LOAN_OFFICERS, or APPROVERS for a write-off and a rebate). The
+who may do it the API's role (LOAN_OFFICERS, or APPROVERS for a write-off, a charge-off, their
+undoing and a rebate). The
 previews are the store's read-only twins of the writes, which the writes themselves use:
 `loans.preview_repayment`, `preview_reschedule`, `preview_moratorium`, `preview_write_off`.
 """
@@ -21,6 +23,8 @@ from pydantic import BaseModel
 
 from api.context import APPROVERS, LOAN_OFFICERS
 from api.loan_schemas import (
+    ChargeOffCreate,
+    LoanUndoCreate,
     MoneyMovement,
     MoratoriumCreate,
     RebateCreate,
@@ -37,7 +41,7 @@ from ledger.loan_book import TxKind
 from store import books, loans
 from store.users import Principal
 from web.i18n import N_
-from web.loan_forms import Field, Sent, blank, body_of, checked_body, read, refusal, typed_of
+from web.loan_forms import CHARGE_OFF_REASONS, Field, Sent, blank, body_of, checked_body, read, refusal, typed_of
 from web.routes import page_router
 from web.session import page_role
 from web.templating import render
@@ -198,7 +202,7 @@ class Operation:
     roles: frozenset[str]
     refusals: dict[str, str]
     check: Callable[..., dict] | None = None
-    irreversible: bool = False
+    warning: str | None = None  # shown on the check step, before the save
 
 
 def _clocked(route: Callable) -> Callable:
@@ -225,6 +229,8 @@ def _check_write_off(connection, loan_id: int, values: dict, today: date) -> dic
 
 
 DATE = Field("effective_date", N_("Date"), "date")
+UNDO_REASON = Field("reason", N_("Why is it undone?"), "text", max_length=500,
+                    hint=N_("For example: recorded on the wrong loan"))
 AMOUNT = Field("amount", N_("Amount, in baht"), "amount", hint=N_("For example 1,500.00 or 1500"))
 OPERATIONS = {
     "reschedule": Operation(
@@ -260,12 +266,38 @@ OPERATIONS = {
     "write-off": Operation(
         N_("Write the loan off"),
         N_("The principal still owed leaves the books, paid for by the allowance for loan losses as far as it "
-           "holds; interest and penalties accrued and not received are taken out of income. It cannot be undone."),
+           "holds; interest and penalties accrued and not received are taken out of income."),
         N_("Write the loan off"),
         (DATE, Field("reason", N_("Why is the loan written off?"), "text", max_length=500)),
         WriteOffCreate, _clocked(loans_api.write_off), APPROVERS,
         {**DATE_REFUSALS, "reason_required": "reason"},
-        check=_check_write_off, irreversible=True,
+        check=_check_write_off,
+        warning=N_("Only an approver can undo it, and only while nothing was recovered or refunded after it."),
+    ),  # fmt: skip
+    "write-off-undo": Operation(
+        N_("Undo the write-off"),
+        N_("The write-off's entry is reversed on its own date: the principal is owed again and the loan is active "
+           "again, as it was before."),
+        N_("Undo the write-off"),
+        (UNDO_REASON,), LoanUndoCreate, _clocked(loans_api.undo_write_off), APPROVERS, {"reason_required": "reason"},
+    ),  # fmt: skip
+    "charge-off": Operation(
+        N_("Charge the loan off"),
+        N_("The loan leaves the performing book: the principal still owed is counted as a loss (into the allowance "
+           "for loan losses), no more interest is accrued, and the group still owes and repays it. An approver "
+           "can undo it."),
+        N_("Charge the loan off"),
+        (DATE, Field("reason", N_("Why is the loan charged off?"), "choice", choices=CHARGE_OFF_REASONS),
+         Field("note", N_("Note (needed for another reason)"), "text", required=False, max_length=500)),
+        ChargeOffCreate, _clocked(loans_api.charge_off), APPROVERS,
+        {**DATE_REFUSALS, "reason_required": "note"},
+    ),  # fmt: skip
+    "charge-off-undo": Operation(
+        N_("Undo the charge-off"),
+        N_("The charge-off's entry is reversed on its own date and the loan is back on the performing book; close "
+           "of business accrues again the interest it had stopped."),
+        N_("Undo the charge-off"),
+        (UNDO_REASON,), LoanUndoCreate, _clocked(loans_api.undo_charge_off), APPROVERS, {"reason_required": "reason"},
     ),  # fmt: skip
     "recovery": Operation(
         N_("Record a recovery"),

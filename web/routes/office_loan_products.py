@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from api.context import LOAN_OFFICERS, STAFF
+from api.context import APPROVERS, LOAN_OFFICERS, STAFF
 from api.pages import PageDep, next_cursor
 from api.routes.loans import create_product
 from api.schemas import IdPath
@@ -99,6 +99,7 @@ def product(request: Request, principal: PageStaff, product_id: IdPath, saved: b
         book = books.get_book(connection, found["book_id"])
         accounts = {role: books.get_account(connection, account_id) for role, account_id in found["accounts"].items()}
     return render(request, "office_loan_product.html", product=found, book=book, accounts=accounts, saved=saved,
+                  may_change_rate=principal.role in APPROVERS,
                   choices=_choice_names(), components=office_loan_forms.COMPONENT_NAMES,
                   account_roles=office_loan_forms.ACCOUNT_ROLE_NAMES)  # fmt: skip
 

@@ -41,6 +41,7 @@ from store.users import Principal
 from web import office_loan_forms
 from web.forms import message, new_key, read_amount
 from web.i18n import N_, language_of
+from web.loan_forms import CHARGE_OFF_REASONS
 from web.office_loan_forms import ApplicationTyped
 from web.routes import page_router
 from web.session import page_role
@@ -342,7 +343,7 @@ def loan_card(request: Request, principal: PageStaff, loan_id: IdPath, schedule_
                   undisbursed_satang=undisbursed,
                   actions=_actions(loan, principal, undisbursed, figures.overpaid_satang, current.rows),
                   refusal=loan["status"] == "applied" and _approval_refusal(loan, principal), done=done,
-                  recorded=recorded,
+                  recorded=recorded, charge_off_reasons=dict(CHARGE_OFF_REASONS),
                   outstanding_satang=totals(current.txs).outstanding_satang, **card)  # fmt: skip
 
 
@@ -381,7 +382,8 @@ def _month_ends(first: date, today: date) -> list[date]:
 
 
 # The operations on a loan: the page, who may run it (the API's roles), the statuses that allow
-# it, and what else it needs: something left to pay out, an overpayment, interest paid.
+# it, and what else it needs: something left to pay out, an overpayment, interest paid, a charge-off
+# (or none).
 ACTIONS = (
     ("disburse", N_("Pay out a tranche"), LOAN_OFFICERS, ("approved", "active"), "undisbursed"),
     ("repayments/new", N_("Record a repayment"), LOAN_OFFICERS, ("active",), None),
@@ -390,6 +392,9 @@ ACTIONS = (
     ("rebate", N_("Refund interest (rebate)"), APPROVERS, ("active", "closed"), "interest_paid"),
     ("refund", N_("Pay back an overpayment"), LOAN_OFFICERS, ("active", "closed", "written_off"), "overpaid"),
     ("write-off", N_("Write off"), APPROVERS, ("active",), None),
+    ("charge-off", N_("Charge off"), APPROVERS, ("active",), "not_charged_off"),
+    ("charge-off-undo", N_("Undo the charge-off"), APPROVERS, ("active", "closed"), "charged_off"),
+    ("write-off-undo", N_("Undo the write-off"), APPROVERS, ("written_off",), None),
     ("recovery", N_("Record a recovery"), LOAN_OFFICERS, ("written_off",), None),
     ("decision", N_("Approve or turn down"), APPROVERS, ("applied",), None),
     ("decision", N_("Withdraw the application"), LOAN_OFFICERS, ("applied",), None),
@@ -400,7 +405,8 @@ ACTIONS = (
 def _actions(loan: dict, principal: Principal, undisbursed: int, overpaid: int, rows: list[dict]) -> list:
     """The links (path, words) to the operations this loan's status and the person's role allow."""
     has = {None: True, "undisbursed": undisbursed > 0, "overpaid": overpaid > 0,
-           "interest_paid": any(r["interest_satang"] for r in rows)}  # fmt: skip
+           "interest_paid": any(r["interest_satang"] for r in rows), "charged_off": loan["charged_off_on"] is not None,
+           "not_charged_off": loan["charged_off_on"] is None}  # fmt: skip
     return [(f"/office/loans/{loan['id']}/{path}", words) for path, words, roles, statuses, needs in ACTIONS
             if principal.role in roles and loan["status"] in statuses and has[needs]]  # fmt: skip
 
