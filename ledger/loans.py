@@ -12,11 +12,17 @@ disbursement date, or, when the terms name a first repayment date F, the dates a
 Interest. Each period charges its opening balance (declining balance) or the amount disbursed
 (flat) times the period's *factor*, the fraction of a year's rate that the period carries:
 
-    per period  rate/100 x every / periods in a year (12 months, 52 weeks, 365 or 360 days,
-                1 year); a first period made irregular by a first repayment date is scaled by
-                its days over the days of a regular first period
+    per period  rate/100 x every / periods in a year (12 months, 52 weeks, 365, 364 or 360
+                days, 1 year); a first period made irregular by a first repayment date is
+                scaled by its days over the days of a regular first period
     daily       the sum over the period's days of rate in force/100 / days in that year
-                (actual: 365 or 366; or 365; or 360), so rate changes apply from their day
+                (actual: 365 or 366; or 365, 364 or 360), so rate changes apply from their day;
+                the days are the calendar's, or 30/360 ones (`DaysInMonth.days_30`)
+
+The rate is yearly; a product quoting a rate a month (`RatePer.month`) keeps 12 times it, so a
+monthly loan's periodic rate is the monthly rate. Flat interest is charged each period, or
+(`FlatInterest.whole_loan`) worked out once as amount x the sum of the factors, rounded, and
+paid in equal whole-satang parts, the last bearing instalment taking the rest.
 
 The level instalment uses the nominal periodic rate in force at disbursement. Under daily
 interest, or after a rate change, the instalments keep that level and the last one takes the
@@ -27,7 +33,11 @@ Rounding points: each amount is computed exactly and rounded once, to the satang
 
     1. the level figure, once per schedule: the annuity instalment, A x r / (1 - (1 + r)^-m),
        computed in Decimal, or the equal principal part A / m; with `instalment_multiple_satang`
-       it is then rounded *up* to the multiple, so the residue shortens the last instalment
+       it is then brought up to the multiple (the residue shortens the last instalment) or to
+       the nearest one (`multiple_rounding`); an equal-principal instalment's total too, unless
+       the multiple is the level instalment's only (`MultipleScope.level_instalment`). With
+       `LastInstalment.near_level` the level is then moved by whole multiples while that brings
+       the last instalment nearer to it (`_near_level`)
     2. each instalment's interest: balance x factor
     3. each share of deferred interest (largest remainder, in whole multiples)
     4. accrued interest and penalty interest over a range of days
