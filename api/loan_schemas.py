@@ -24,6 +24,7 @@ from ledger.loans import (
     LastInstalment,
     MultipleRounding,
     MultipleScope,
+    PenaltyBase,
     Rounding,
 )
 
@@ -66,6 +67,7 @@ class LoanTermsBody(Strict):
     overdue_grace_days: Count = 0
     penalty_rate_annual_percent: RateText = "0"
     penalty_from_day: Count = 1
+    penalty_on: PenaltyBase = Field(PenaltyBase.overdue_principal, description="What penalty interest is charged on")
     allocation_order: Annotated[list[Component], Field(max_length=3)] = list(DEFAULT_ALLOCATION_ORDER)
     rate_changes: Annotated[list[RateChangeBody], Field(max_length=100)] = []
 
@@ -106,6 +108,7 @@ class LoanTermsPublic(BaseModel):
     overdue_grace_days: int
     penalty_rate_annual_percent: str
     penalty_from_day: int
+    penalty_on: str
     allocation_order: list[str]
     rate_changes: list[RateChangeBody]
 

@@ -108,8 +108,8 @@ __all__ = [
     "BOT_CLASSES", "DEFAULT_AGEING_BOUNDS", "DEFAULT_ALLOCATION_ORDER", "MAX_INSTALMENTS",
     "Allocation", "Amortization", "Component", "DayCount", "DaysInMonth", "DeferredInterest", "FlatInterest",
     "FrequencyUnit", "Instalment", "InterestBasis", "InterestMethod", "LastInstalment", "LoanClass", "LoanTerms",
-    "MultipleRounding", "MultipleScope", "RateChange", "RatePer", "Rounding", "Schedule", "accrual_for_day",
-    "accrued_interest", "ageing_bucket",
+    "MultipleRounding", "MultipleScope", "PenaltyBase", "RateChange", "RatePer", "Rounding", "Schedule",
+    "accrual_for_day", "accrued_interest", "ageing_bucket",
     "allocate_payment", "apply_advance_payment", "arrears_satang", "days_past_due", "days_past_due_having_paid",
     "due_dates", "is_non_performing", "level_instalment", "loan_class", "loan_rate", "overdue_principal",
     "penalty_interest", "periodic_rate", "rate_on", "schedule", "tfrs9_stage", "yearly_rate",
@@ -204,6 +204,13 @@ class DeferredInterest(StrEnum):
     first_instalment = "first_instalment"  # all with the first instalment after the grace
 
 
+class PenaltyBase(StrEnum):
+    """What penalty interest is charged on, as Fineract's overdue charges name it."""
+
+    overdue_principal = "overdue_principal"  # "% amount": the principal of instalments past due
+    overdue_principal_and_interest = "overdue_principal_and_interest"  # "% amount + interest"
+
+
 class Component(StrEnum):
     penalty = "penalty"
     interest = "interest"
@@ -255,6 +262,7 @@ _ENUM_FIELDS = {
     "multiple_applies_to": MultipleScope,
     "flat_interest": FlatInterest,
     "last_instalment": LastInstalment,
+    "penalty_on": PenaltyBase,
 }
 MAX_LEVEL_ADJUSTMENTS = 8  # tries at bringing the last instalment near the level one
 
@@ -305,6 +313,7 @@ class LoanTerms:
     multiple_applies_to: MultipleScope = MultipleScope.all_instalments
     flat_interest: FlatInterest = FlatInterest.per_period
     last_instalment: LastInstalment = LastInstalment.takes_residue
+    penalty_on: PenaltyBase = PenaltyBase.overdue_principal
 
     def __post_init__(self) -> None:
         for name, kind in _ENUM_FIELDS.items():
@@ -960,8 +969,9 @@ def accrual_for_day(balance_satang: int, terms: LoanTerms, *, period_start: date
 
 
 def penalty_interest(overdue_principal_satang: int, terms: LoanTerms, *, due_on: date, start: date, end: date) -> int:
-    """Penalty interest on principal overdue since `due_on`, for the days [start, end) that are
-    at least `penalty_from_day` days past due, at the penalty rate: exact, rounded once."""
+    """Penalty interest on principal (or what `terms.penalty_on` names) overdue since `due_on`,
+    for the days [start, end) that are at least `penalty_from_day` days past due, at the penalty
+    rate: exact, rounded once."""
     return penalty_interest_total([(overdue_principal_satang, due_on, start, end)], terms)
 
 

@@ -7,6 +7,7 @@ for the rest), and every schedule keeps invariant 8 under any mix of them."""
 
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
 
 import numpy_financial as npf
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import LedgerError, Rejection
+from ledger.loan_book import penalty_earned_through
 from ledger.loans import (
     Amortization,
     DayCount,
@@ -27,6 +29,7 @@ from ledger.loans import (
     LoanTerms,
     MultipleRounding,
     MultipleScope,
+    PenaltyBase,
     RateChange,
     RatePer,
     Rounding,
@@ -353,3 +356,47 @@ def test_the_defaults_are_the_settings_before_them():
             terms.flat_interest, terms.last_instalment) == (
         RatePer.year, DaysInMonth.actual, MultipleRounding.up, MultipleScope.all_instalments,
         FlatInterest.per_period, LastInstalment.takes_residue)  # fmt: skip
+
+
+# --- penalty on overdue principal and interest -------------------------------------------------
+
+
+def reference_penalty(plan: Schedule, terms: LoanTerms, payments: list[tuple[date, int]], day: date) -> int:
+    """Day by day through `day`: each instalment's part (principal, or principal and interest)
+    not yet paid by that day's payments, oldest first, charged rate / 365 from its first
+    penalty day; the exact sum rounded once."""
+    with_interest = terms.penalty_on is PenaltyBase.overdue_principal_and_interest
+    parts = [i.total_satang if with_interest else i.principal_satang for i in plan.instalments]
+    total = Fraction(0)
+    d = plan.disbursed_on
+    while d <= day:
+        paid = sum(satang for on, satang in payments if on <= d)
+        for instalment, part in zip(plan.instalments, parts, strict=True):
+            unpaid, paid = max(0, part - paid), max(0, paid - part)
+            if instalment.due_on < day and d >= instalment.due_on + timedelta(days=terms.penalty_from_day):
+                total += Fraction(unpaid) * Fraction(terms.penalty_rate_annual_percent) / (100 * 365)
+        d += timedelta(days=1)
+    return whole(Decimal(total.numerator) / Decimal(total.denominator)) if total else 0
+
+
+@FEW
+@given(st.integers(1, 6), st.integers(10**4, 10**9), st.sampled_from(PenaltyBase), st.integers(1, 10),
+       st.lists(st.tuples(st.integers(0, 200), st.integers(1, 10**8)), max_size=3), st.integers(0, 200))  # fmt: skip
+def test_penalty_is_charged_on_the_part_the_product_names(n, amount, base, from_day, raw_payments, days):
+    terms = terms_of("12", n, penalty_rate_annual_percent=Decimal(24), penalty_on=base, penalty_from_day=from_day)
+    on = date(2024, 1, 31)
+    plan = schedule(amount, terms, on)
+    payments = sorted((on + timedelta(days=d), satang) for d, satang in raw_payments)
+    day = plan.maturity_on + timedelta(days=days)
+    with localcontext(prec=60):
+        assert penalty_earned_through(plan, terms, payments, day) == reference_penalty(plan, terms, payments, day)
+
+
+def test_penalty_on_principal_and_interest_charges_the_whole_instalment():
+    """10,000.00 at 12 % over 3 months, 24 % penalty: the first instalment (3,400.22: 3,300.22 of
+    principal, 100.00 of interest) unpaid from 1 to 10 March: 340,022 x 0.24 x 10/365 = 2,235.76
+    satang, 22.36 on principal and interest, where principal alone earns 21.70."""
+    for base, penalty in ((PenaltyBase.overdue_principal, 2_170), (PenaltyBase.overdue_principal_and_interest, 2_236)):
+        terms = terms_of("12", 3, penalty_rate_annual_percent=Decimal(24), penalty_on=base)
+        plan = schedule(1_000_000, terms, date(2024, 1, 31))
+        assert penalty_earned_through(plan, terms, [], date(2024, 3, 10)) == penalty

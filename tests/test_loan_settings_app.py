@@ -10,7 +10,16 @@ import pytest
 
 from ledger.loans import DaysInMonth, FlatInterest, LastInstalment, MultipleRounding, MultipleScope, RatePer, schedule
 from store import loans
-from tests.test_api_loans import product_body, refused
+from tests.test_api_loan_events import cob
+from tests.test_api_loans import (  # noqa: F401  (lender is a fixture)
+    approved_loan,
+    balance,
+    disburse,
+    lender,
+    product_body,
+    refused,
+    repay,
+)
 from tests.test_web_loans import fund_book, preview_figures, product_form
 from tests.test_web_sessions import csrf_of
 from tests.web_helpers import OFFICER, signed_in
@@ -88,3 +97,21 @@ def test_a_clash_of_settings_is_put_beside_the_field(officer, db):
     assert refused_page.status_code == 422
     assert re.search(r'id="days_in_month-error">.*ใช้ร่วมกันไม่ได้', refused_page.text)
     assert fund_book(db)["code"] == "CODI-FUND"
+
+
+def test_close_of_business_charges_penalty_on_principal_and_interest(api, lender):  # noqa: F811
+    """The doctest loan with 24 % of penalty on overdue principal and interest: its first
+    instalment, 3,400.22, unpaid from 1 to 10 March earns 340,022 x 0.24 x 10/365 = 2,235.76
+    satang, 22.36 (on principal alone 21.70). Paying the penalty and the interest on 11 March
+    leaves 3,300.22 overdue from that day: 10 more days through 20 March earn 21.70."""
+    body = product_body(lender, code="PENALTY-PI", penalty_rate_annual_percent="24",
+                        penalty_on="overdue_principal_and_interest")  # fmt: skip
+    product = api.post("/v1/loan-products", body)
+    assert product.json()["terms"]["penalty_on"] == "overdue_principal_and_interest"
+    loan = approved_loan(lender, product_id=product.json()["id"])
+    disburse(lender, loan["id"])
+    assert cob(api, "2024-03-10")["penalty_interest"] == "22.36"
+    assert balance(api, lender["1220"]) == "22.36"
+    paid = repay(lender, loan["id"], "122.36", "2024-03-11").json()["transaction"]
+    assert (paid["penalty"], paid["interest"], paid["principal"]) == ("22.36", "100.00", "0.00")
+    assert cob(api, "2024-03-20")["penalty_interest"] == "21.70"

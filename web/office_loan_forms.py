@@ -33,6 +33,7 @@ from ledger.loans import (
     LoanTerms,
     MultipleRounding,
     MultipleScope,
+    PenaltyBase,
     RatePer,
     Rounding,
     Schedule,
@@ -97,6 +98,10 @@ CHOICES = {
     "flat_interest": (
         (FlatInterest.per_period, N_("Worked out for each period")),
         (FlatInterest.whole_loan, N_("Worked out once for the whole loan, in equal parts")),
+    ),
+    "penalty_on": (
+        (PenaltyBase.overdue_principal, N_("Overdue principal")),
+        (PenaltyBase.overdue_principal_and_interest, N_("Overdue principal and interest")),
     ),
     "deferred_interest": (
         (DeferredInterest.spread, N_("Spread over the instalments after the grace")),

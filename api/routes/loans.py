@@ -79,6 +79,7 @@ def parse_terms(body: LoanTermsBody) -> LoanTerms:
         penalty_from_day=body.penalty_from_day, allocation_order=tuple(body.allocation_order),
         multiple_rounding=body.multiple_rounding, multiple_applies_to=body.multiple_applies_to,
         days_in_month=body.days_in_month, flat_interest=body.flat_interest, last_instalment=body.last_instalment,
+        penalty_on=body.penalty_on,
     )  # fmt: skip
 
 
