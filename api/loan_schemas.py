@@ -16,10 +16,16 @@ from ledger.loans import (
     Amortization,
     Component,
     DayCount,
+    DaysInMonth,
     DeferredInterest,
+    FlatInterest,
     FrequencyUnit,
     InterestBasis,
     InterestMethod,
+    LastInstalment,
+    MultipleRounding,
+    MultipleScope,
+    PenaltyBase,
     Rounding,
 )
 
@@ -36,9 +42,10 @@ class RateChangeBody(Strict):
 
 
 class LoanTermsBody(Strict):
-    """`ledger.loans.LoanTerms`, with amounts in baht."""
+    """`ledger.loans.LoanTerms`, with amounts in baht. The rate is given a year or a month, one of the two."""
 
-    rate_annual_percent: RateText
+    rate_annual_percent: RateText | None = None
+    rate_monthly_percent: RateText | None = Field(None, description="Instead of rate_annual_percent: percent a month")
     term_instalments: Count
     interest_method: InterestMethod = InterestMethod.declining_balance
     amortization: Amortization = Amortization.equal_instalments
@@ -47,7 +54,12 @@ class LoanTermsBody(Strict):
     repayment_unit: FrequencyUnit = FrequencyUnit.months
     day_count: DayCount = DayCount.days_365
     rounding: Rounding = Rounding.half_up
-    instalment_multiple: AmountText = Field("0.01", description="Instalments rounded up to this (1.00: whole baht)")
+    instalment_multiple: AmountText = Field("0.01", description="Instalments rounded to this (1.00: whole baht)")
+    multiple_rounding: MultipleRounding = Field(MultipleRounding.up, description="Up to the multiple, or the nearest")
+    multiple_applies_to: MultipleScope = MultipleScope.all_instalments
+    days_in_month: DaysInMonth = Field(DaysInMonth.actual, description="Daily interest: actual days, or 30E/360")
+    flat_interest: FlatInterest = FlatInterest.per_period
+    last_instalment: LastInstalment = LastInstalment.takes_residue
     grace_principal_periods: Count = 0
     grace_interest_periods: Count = 0
     deferred_interest: DeferredInterest = DeferredInterest.spread
@@ -56,6 +68,7 @@ class LoanTermsBody(Strict):
     overdue_grace_days: Count = 0
     penalty_rate_annual_percent: RateText = "0"
     penalty_from_day: Count = 1
+    penalty_on: PenaltyBase = Field(PenaltyBase.overdue_principal, description="What penalty interest is charged on")
     allocation_order: Annotated[list[Component], Field(max_length=3)] = list(DEFAULT_ALLOCATION_ORDER)
     rate_changes: Annotated[list[RateChangeBody], Field(max_length=100)] = []
 
@@ -71,6 +84,8 @@ class LoanProductCreate(LoanTermsBody):
 
 class LoanTermsPublic(BaseModel):
     rate_annual_percent: str
+    rate_per: str
+    rate_monthly_percent: str | None = Field(None, description="The rate a month, when the product quotes it so")
     term_instalments: int
     interest_method: str
     amortization: str
@@ -81,6 +96,11 @@ class LoanTermsPublic(BaseModel):
     day_count: str
     rounding: str
     instalment_multiple: str
+    multiple_rounding: str
+    multiple_applies_to: str
+    days_in_month: str
+    flat_interest: str
+    last_instalment: str
     grace_principal_periods: int
     grace_interest_periods: int
     deferred_interest: str
@@ -89,6 +109,7 @@ class LoanTermsPublic(BaseModel):
     overdue_grace_days: int
     penalty_rate_annual_percent: str
     penalty_from_day: int
+    penalty_on: str
     allocation_order: list[str]
     rate_changes: list[RateChangeBody]
 

@@ -66,6 +66,7 @@ TITLES: dict[str, str] = {
     Rejection.invalid_grace_periods: N_("Invalid grace periods"),
     Rejection.invalid_first_repayment_date: N_("Invalid first repayment date"),
     Rejection.invalid_rounding: N_("Invalid rounding"),
+    Rejection.incompatible_terms: N_("Incompatible loan settings"),
     Rejection.invalid_rate_schedule: N_("Invalid rate schedule"),
     Rejection.invalid_arrears_settings: N_("Invalid arrears settings"),
     Rejection.invalid_allocation_order: N_("Invalid allocation order"),

@@ -61,6 +61,7 @@ class Rejection(StrEnum):
     invalid_grace_periods = "invalid_grace_periods"
     invalid_first_repayment_date = "invalid_first_repayment_date"
     invalid_rounding = "invalid_rounding"
+    incompatible_terms = "incompatible_terms"  # two loan settings that do not go together
     invalid_rate_schedule = "invalid_rate_schedule"
     invalid_arrears_settings = "invalid_arrears_settings"
     invalid_allocation_order = "invalid_allocation_order"

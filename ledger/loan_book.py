@@ -26,11 +26,12 @@ paid of them, their unpaid principal is scheduled again with the rest, their unp
 spread over the new instalments (not capitalised), so the loan is no longer past due for them.
 The old version is kept; figures as of an earlier date use it.
 
-Penalties. Principal overdue since an instalment's due date is charged penalty interest
-(`ledger.loans.penalty_interest`, at the terms' penalty rate from their penalty day) for each
-day it stays unpaid; a repayment dated D stops the penalty of what it pays from day D on. Like
-accrual, close of business charges what the loan has earned in penalties through D less what
-was charged already, so a second run charges nothing. A non-performing loan is charged none.
+Penalties. Principal (or principal and interest, as the terms' `penalty_on` says) overdue
+since an instalment's due date is charged penalty interest (`ledger.loans.penalty_interest`, at
+the terms' penalty rate from their penalty day) for each day it stays unpaid; a repayment
+dated D stops the penalty of what it pays from day D on. Like accrual, close of business
+charges what the loan has earned in penalties through D less what was charged already, so a
+second run charges nothing. A non-performing loan is charged none.
 
 Tranches. The first disbursement fixes a schedule (`ledger.loans.schedule`). A later tranche
 gets a schedule of its own over the loan's remaining due dates (its first repayment is the
@@ -76,6 +77,7 @@ from ledger.loans import (
     Instalment,
     LoanClass,
     LoanTerms,
+    PenaltyBase,
     RateChange,
     Schedule,
     ageing_bucket,
@@ -96,7 +98,7 @@ __all__ = [
     "TxKind", "WriteOff", "close_of_day", "dues", "figures", "instalment_payments", "instalment_views",
     "instalments_for", "interest_earned_through", "is_settled", "missing_savings_satang", "penalty_earned_through",
     "fold_arrears", "par_percent", "repayment", "reschedule", "settled_merged", "statement_lines", "suspended_periods",
-    "totals", "with_tranche", "write_off",
+    "totals", "with_tranche", "write_off", "penalised_part",
 ]  # fmt: skip
 
 
@@ -495,10 +497,12 @@ def penalty_earned_through(
     *, after: date | None = None,
 ) -> int:  # fmt: skip
     """The penalty interest the loan has earned by the end of `day`: for each stretch of days
-    between repayments, each instalment's principal still unpaid (repayments paying the oldest
-    first) charged penalty interest from its due date, the pieces summed exactly and rounded
-    once (`penalty_interest_total`). `principal_payments` are (date, principal paid) of the
-    repayments; one dated D pays from day D on. With `after`, only the days after it count."""
+    between repayments, each instalment's principal (or principal and interest, as
+    `terms.penalty_on` says) still unpaid, repayments paying the oldest first, charged penalty
+    interest from its due date, the pieces summed exactly and rounded once
+    (`penalty_interest_total`). `principal_payments` are (date, satang) of what the repayments
+    paid of those parts (`penalised_part`); one dated D pays from day D on. With `after`, only
+    the days after it count."""
     if terms.penalty_rate_annual_percent == 0:
         return 0
     end, first = day + timedelta(days=1), plan.disbursed_on
@@ -507,7 +511,8 @@ def penalty_earned_through(
     rows = [i for i in plan.instalments if i.due_on < day]
     if not rows or first >= end:
         return 0
-    owed = list(accumulate(i.principal_satang for i in rows))
+    parts = [penalised_part(terms.penalty_on, i.principal_satang, i.interest_satang) for i in rows]
+    owed = list(accumulate(parts))
     cuts = sorted({first, end, *(d for d, _ in principal_payments if first < d < end)})
     pieces = []
     for start, stop in pairwise(cuts):
@@ -515,8 +520,15 @@ def penalty_earned_through(
         for k in range(bisect_right(owed, paid), len(rows)):
             if rows[k].due_on >= stop:
                 break
-            pieces.append((min(rows[k].principal_satang, owed[k] - paid), rows[k].due_on, start, stop))
+            pieces.append((min(parts[k], owed[k] - paid), rows[k].due_on, start, stop))
     return penalty_interest_total(pieces, terms)
+
+
+def penalised_part(penalty_on: PenaltyBase, principal_satang: int, interest_satang: int) -> int:
+    """Of an instalment, or of a repayment, the part penalty interest is charged on."""
+    if penalty_on is PenaltyBase.overdue_principal_and_interest:
+        return principal_satang + interest_satang
+    return principal_satang
 
 
 def settled_merged(plan: Schedule, paid_satang: int, day: date) -> Schedule:

@@ -12,11 +12,17 @@ disbursement date, or, when the terms name a first repayment date F, the dates a
 Interest. Each period charges its opening balance (declining balance) or the amount disbursed
 (flat) times the period's *factor*, the fraction of a year's rate that the period carries:
 
-    per period  rate/100 x every / periods in a year (12 months, 52 weeks, 365 or 360 days,
-                1 year); a first period made irregular by a first repayment date is scaled by
-                its days over the days of a regular first period
+    per period  rate/100 x every / periods in a year (12 months, 52 weeks, 365, 364 or 360
+                days, 1 year); a first period made irregular by a first repayment date is
+                scaled by its days over the days of a regular first period
     daily       the sum over the period's days of rate in force/100 / days in that year
-                (actual: 365 or 366; or 365; or 360), so rate changes apply from their day
+                (actual: 365 or 366; or 365, 364 or 360), so rate changes apply from their day;
+                the days are the calendar's, or 30/360 ones (`DaysInMonth.days_30`)
+
+The rate is yearly; a product quoting a rate a month (`RatePer.month`) keeps 12 times it, so a
+monthly loan's periodic rate is the monthly rate. Flat interest is charged each period, or
+(`FlatInterest.whole_loan`) worked out once as amount x the sum of the factors, rounded, and
+paid in equal whole-satang parts, the last bearing instalment taking the rest.
 
 The level instalment uses the nominal periodic rate in force at disbursement. Under daily
 interest, or after a rate change, the instalments keep that level and the last one takes the
@@ -27,7 +33,11 @@ Rounding points: each amount is computed exactly and rounded once, to the satang
 
     1. the level figure, once per schedule: the annuity instalment, A x r / (1 - (1 + r)^-m),
        computed in Decimal, or the equal principal part A / m; with `instalment_multiple_satang`
-       it is then rounded *up* to the multiple, so the residue shortens the last instalment
+       it is then brought up to the multiple (the residue shortens the last instalment) or to
+       the nearest one (`multiple_rounding`); an equal-principal instalment's total too, unless
+       the multiple is the level instalment's only (`MultipleScope.level_instalment`). With
+       `LastInstalment.near_level` the level is then moved by whole multiples while that brings
+       the last instalment nearer to it (`_near_level`)
     2. each instalment's interest: balance x factor
     3. each share of deferred interest (largest remainder, in whole multiples)
     4. accrued interest and penalty interest over a range of days
@@ -97,12 +107,14 @@ from ledger.money import MAX_AMOUNT_SATANG, format_amount, parse_rate, to_satang
 
 __all__ = [
     "BOT_CLASSES", "DEFAULT_AGEING_BOUNDS", "DEFAULT_ALLOCATION_ORDER", "MAX_INSTALMENTS",
-    "Allocation", "Amortization", "Component", "DayCount", "DeferredInterest", "FrequencyUnit",
-    "Instalment", "Instalments", "InterestBasis", "InterestMethod", "LoanClass", "LoanTerms", "RateChange",
-    "Rounding", "Schedule", "accrual_for_day", "accrued_interest", "ageing_bucket",
+    "Allocation", "Amortization", "Component", "DayCount", "DaysInMonth", "DeferredInterest", "FlatInterest",
+    "FrequencyUnit", "Instalment", "Instalments", "InterestBasis", "InterestMethod", "LastInstalment", "LoanClass",
+    "LoanTerms",
+    "MultipleRounding", "MultipleScope", "PenaltyBase", "RateChange", "RatePer", "Rounding", "Schedule",
+    "accrual_for_day", "accrued_interest", "ageing_bucket",
     "allocate_payment", "apply_advance_payment", "arrears_satang", "days_past_due", "days_past_due_having_paid",
     "due_dates", "is_non_performing", "level_instalment", "loan_class", "loan_rate", "overdue_principal",
-    "penalty_interest", "periodic_rate", "rate_on", "schedule", "tfrs9_stage",
+    "penalty_interest", "periodic_rate", "rate_on", "schedule", "tfrs9_stage", "yearly_rate",
 ]  # fmt: skip
 
 MAX_INSTALMENTS = 1200
@@ -144,6 +156,21 @@ class DayCount(StrEnum):
     actual = "actual"  # 365, or 366 in a leap year
     days_365 = "365"  # actual/365, the Thai practice and the default
     days_360 = "360"
+    days_364 = "364"  # 52 weeks
+
+
+class DaysInMonth(StrEnum):
+    """How the days of a stretch are counted under daily interest (Fineract's days in month)."""
+
+    actual = "actual"  # the calendar's days
+    days_30 = "30"  # 30/360: a day counts up to the 30th, a month's last day as the 30th: a month is 30
+
+
+class RatePer(StrEnum):
+    """The unit the product quotes its rate in; `rate_annual_percent` always holds the yearly rate."""
+
+    year = "year"
+    month = "month"  # the rate a month is rate_annual_percent / 12, as Fineract's per-month rate
 
 
 class Rounding(StrEnum):
@@ -151,9 +178,39 @@ class Rounding(StrEnum):
     half_even = "half_even"
 
 
+class MultipleRounding(StrEnum):
+    """How an instalment is brought to a multiple of `instalment_multiple_satang`."""
+
+    up = "up"  # the next multiple up: the last instalment is the smaller
+    half_up = "half_up"  # the nearest multiple, a tie up
+    half_even = "half_even"  # the nearest multiple, a tie to an even number of multiples
+
+
+class MultipleScope(StrEnum):
+    all_instalments = "all_instalments"  # every total in multiples (the last one aside)
+    level_instalment = "level_instalment"  # the annuity only: other parts stay exact to the satang
+
+
+class FlatInterest(StrEnum):
+    per_period = "per_period"  # each period charges amount x its factor, rounded
+    whole_loan = "whole_loan"  # amount x rate x term rounded once, in equal parts, the last the rest
+
+
+class LastInstalment(StrEnum):
+    takes_residue = "takes_residue"  # the level instalment as rounded; the last one takes the rest
+    near_level = "near_level"  # the level adjusted so the last instalment comes near it
+
+
 class DeferredInterest(StrEnum):
     spread = "spread"  # in equal parts over the instalments after the grace
     first_instalment = "first_instalment"  # all with the first instalment after the grace
+
+
+class PenaltyBase(StrEnum):
+    """What penalty interest is charged on, as Fineract's overdue charges name it."""
+
+    overdue_principal = "overdue_principal"  # "% amount": the principal of instalments past due
+    overdue_principal_and_interest = "overdue_principal_and_interest"  # "% amount + interest"
 
 
 class Component(StrEnum):
@@ -191,8 +248,8 @@ _STEPS_IN_MAX_TERM = {
     FrequencyUnit.months: MAX_TERM_YEARS * 12,
     FrequencyUnit.years: MAX_TERM_YEARS,
 }
-_DAYS_A_YEAR = {DayCount.days_365: 365, DayCount.days_360: 360, DayCount.actual: 365}
-_COMMON_YEAR = {DayCount.days_365: 365, DayCount.days_360: 360, DayCount.actual: 365 * 366}
+_DAYS_A_YEAR = {DayCount.days_365: 365, DayCount.days_360: 360, DayCount.days_364: 364, DayCount.actual: 365}
+_COMMON_YEAR = {DayCount.days_365: 365, DayCount.days_360: 360, DayCount.days_364: 364, DayCount.actual: 365 * 366}
 _ENUM_FIELDS = {
     "interest_method": InterestMethod,
     "amortization": Amortization,
@@ -201,7 +258,15 @@ _ENUM_FIELDS = {
     "day_count": DayCount,
     "rounding": Rounding,
     "deferred_interest": DeferredInterest,
+    "rate_per": RatePer,
+    "days_in_month": DaysInMonth,
+    "multiple_rounding": MultipleRounding,
+    "multiple_applies_to": MultipleScope,
+    "flat_interest": FlatInterest,
+    "last_instalment": LastInstalment,
+    "penalty_on": PenaltyBase,
 }
+MAX_LEVEL_ADJUSTMENTS = 8  # tries at bringing the last instalment near the level one
 
 
 def _refuse(reason: Rejection, detail: str) -> LedgerError:
@@ -244,6 +309,13 @@ class LoanTerms:
     penalty_rate_annual_percent: Decimal = Decimal(0)
     penalty_from_day: int = 1  # the first day past due (1 = the day after the due date) charged
     allocation_order: tuple[Component, ...] = DEFAULT_ALLOCATION_ORDER
+    rate_per: RatePer = RatePer.year
+    days_in_month: DaysInMonth = DaysInMonth.actual
+    multiple_rounding: MultipleRounding = MultipleRounding.up
+    multiple_applies_to: MultipleScope = MultipleScope.all_instalments
+    flat_interest: FlatInterest = FlatInterest.per_period
+    last_instalment: LastInstalment = LastInstalment.takes_residue
+    penalty_on: PenaltyBase = PenaltyBase.overdue_principal
 
     def __post_init__(self) -> None:
         for name, kind in _ENUM_FIELDS.items():
@@ -256,10 +328,26 @@ class LoanTerms:
         _check_grace(self)
         _check_rounding(self)
         _check_arrears_settings(self)
+        _check_monthly_rate(self)
+        _check_combinations(self)
 
     @property
     def step(self) -> relativedelta:
         return _step(self.repayment_unit, self.repayment_every)
+
+    @property
+    def rate_quoted_percent(self) -> Decimal:
+        """The rate as the product quotes it: a year's, or a month's (the yearly one / 12)."""
+        return _quoted(self.rate_annual_percent, self.rate_per)
+
+
+def _quoted(rate_annual_percent: Decimal, per: RatePer) -> Decimal:
+    return rate_annual_percent / 12 if per is RatePer.month else rate_annual_percent
+
+
+def yearly_rate(rate_percent: Decimal, per: RatePer) -> Decimal:
+    """The yearly rate of a rate quoted per `per`: a month's rate times 12 (exact)."""
+    return rate_percent * 12 if per is RatePer.month else rate_percent
 
 
 def loan_rate(text: str) -> Decimal:
@@ -324,6 +412,30 @@ def _check_rounding(terms: LoanTerms) -> None:
     if not _is_int(multiple) or not 1 <= multiple <= MAX_MULTIPLE_SATANG:
         detail = f"instalment_multiple_satang must be between 1 and {MAX_MULTIPLE_SATANG}"
         raise _refuse(Rejection.invalid_rounding, detail)
+
+
+def _check_monthly_rate(terms: LoanTerms) -> None:
+    """A rate quoted a month is kept as its yearly rate, which must be 12 times a month's rate of
+    at most 6 places, so that the month's rate shown is the one typed. (Rate changes are yearly.)"""
+    rate = terms.rate_annual_percent
+    if terms.rate_per is RatePer.month and (rate * 10**MAX_RATE_PLACES) % 12:
+        detail = f"the yearly rate {rate} is not 12 times a monthly rate of at most {MAX_RATE_PLACES} places"
+        raise _refuse(Rejection.malformed_rate, detail)
+
+
+def _check_combinations(terms: LoanTerms) -> None:
+    """Settings that only make sense together: each refusal names the two that clash."""
+    declining_annuity = (terms.interest_method is InterestMethod.declining_balance
+                         and terms.amortization is Amortization.equal_instalments)  # fmt: skip
+    if terms.days_in_month is DaysInMonth.days_30 and terms.day_count is DayCount.actual:
+        detail = "days_in_month 30 needs a year of 360, 364 or 365 days, not day_count actual"
+        raise _refuse(Rejection.incompatible_terms, detail)
+    if terms.flat_interest is FlatInterest.whole_loan and terms.interest_method is not InterestMethod.flat:
+        detail = "flat_interest whole_loan needs interest_method flat"
+        raise _refuse(Rejection.incompatible_terms, detail)
+    if terms.last_instalment is LastInstalment.near_level and not declining_annuity:
+        detail = "last_instalment near_level needs a level instalment: declining_balance with equal_instalments"
+        raise _refuse(Rejection.incompatible_terms, detail)
 
 
 def _checked_changes(value: object) -> tuple[RateChange, ...]:
@@ -457,7 +569,21 @@ def _segments(
         cuts |= {date(year, 1, 1) for year in range(start.year + 1, end.year + 1)}
     for a, b in pairwise(sorted(cuts)):
         rate = rate_on(terms, a) if fixed_rate is None else fixed_rate
-        yield (b - a).days, rate, _days_in_year(terms.day_count, a.year)
+        yield _days_between(terms.days_in_month, a, b), rate, _days_in_year(terms.day_count, a.year)
+
+
+def _days_between(days_in_month: DaysInMonth, start: date, end: date) -> int:
+    """The days of [start, end): actual, or 30/360 (a date's day capped at 30, a month's last day
+    counting as the 30th, so a month from a day up to the 28th or from a month end is 30 days).
+    Both are differences of one non-decreasing count, so stretches add up exactly."""
+    if days_in_month is DaysInMonth.actual:
+        return (end - start).days
+    return _day_number_30(end) - _day_number_30(start)
+
+
+def _day_number_30(day: date) -> int:
+    month_end = day.day == calendar.monthrange(day.year, day.month)[1]
+    return 360 * day.year + 30 * day.month + (30 if month_end else min(day.day, 30))
 
 
 # --- period factors: the exact fraction of a balance that each period charges ------------------
@@ -518,7 +644,7 @@ def _daily_numerator(terms: LoanTerms, start: date, end: date, fixed_rate: Decim
 def _daily_factors(terms: LoanTerms, disbursed_on: date, dates: tuple[date, ...]) -> tuple[tuple[int, ...], int]:
     starts = (disbursed_on, *dates[:-1])
     den = _daily_denominator(terms.day_count)
-    if terms.rate_changes or terms.day_count is DayCount.actual:
+    if terms.rate_changes or terms.day_count is DayCount.actual or terms.days_in_month is DaysInMonth.days_30:
         return tuple(_daily_numerator(terms, s, e) for s, e in zip(starts, dates, strict=True)), den
     rate = _millionths(terms.rate_annual_percent)  # one rate, one year length: just count days
     return tuple(rate * (e - s).days for s, e in zip(starts, dates, strict=True)), den
@@ -548,8 +674,11 @@ def _round_div(numerator: int, denominator: int, half_even: bool) -> int:
     return quotient
 
 
-def _ceil_to(value: int, multiple: int) -> int:
-    return -(-value // multiple) * multiple
+def _round_to(value: int, multiple: int, mode: MultipleRounding) -> int:
+    """`value` (>= 0) as a multiple of `multiple`: the next one up, or the nearest."""
+    if mode is MultipleRounding.up:
+        return -(-value // multiple) * multiple
+    return _round_div(value, multiple, mode is MultipleRounding.half_even) * multiple
 
 
 def level_instalment(
@@ -664,7 +793,9 @@ class _Plan(NamedTuple):
     flat: bool
     level_total: int | None  # the annuity instalment (declining balance, equal instalments)
     level_principal: int  # the equal principal part (equal principal, or any flat loan)
-    multiple: int
+    multiple: int  # of the totals other than the level one (1 when the multiple is the level's only)
+    offset: int  # (total + offset) // multiple x multiple: multiple - 1 rounds up, multiple // 2 to the nearest
+    even_ties: bool  # to the nearest multiple, a tie to even (`_round_to`, not the offset)
     grace_principal: int
     grace_interest: int
     spread: bool
@@ -684,6 +815,8 @@ def _plan(amount_satang: int, terms: LoanTerms, disbursed_on: date) -> _Plan:
     nums, den = _factors(terms, disbursed_on, dates)
     half_even, multiple = terms.rounding is Rounding.half_even, terms.instalment_multiple_satang
     flat = terms.interest_method is InterestMethod.flat
+    if flat and terms.flat_interest is FlatInterest.whole_loan:
+        nums, den = _whole_loan_factors(amount_satang, nums, den, half_even)
     grace = terms.grace_principal_periods
     repaying = terms.term_instalments - grace
     level_total, level_principal = None, 0
@@ -691,12 +824,64 @@ def _plan(amount_satang: int, terms: LoanTerms, disbursed_on: date) -> _Plan:
         free = max(0, terms.interest_free_periods - grace)  # free periods among the repaying ones
         rate = rate_on(terms, disbursed_on)
         level = level_instalment(amount_satang, terms, periods=repaying, free_periods=free, rate_percent=rate)
-        level_total = _ceil_to(level, multiple)
+        level_total = _round_to(level, multiple, terms.multiple_rounding)
     else:  # under flat interest both amortizations coincide: equal principal, equal interest
         level_principal = _round_div(amount_satang, repaying, half_even)
+    if terms.multiple_applies_to is MultipleScope.level_instalment:
+        multiple = 1
+    mode = terms.multiple_rounding
+    offset = multiple - 1 if mode is MultipleRounding.up else multiple // 2
     spread = terms.deferred_interest is DeferredInterest.spread
-    return _Plan(dates, nums, den, half_even, flat, level_total, level_principal, multiple,
-                 grace, terms.grace_interest_periods, spread)  # fmt: skip
+    plan = _Plan(dates, nums, den, half_even, flat, level_total, level_principal, multiple, offset,
+                 mode is MultipleRounding.half_even, grace, terms.grace_interest_periods, spread)  # fmt: skip
+    if terms.last_instalment is LastInstalment.near_level:
+        return _near_level(plan, amount_satang, terms)
+    return plan
+
+
+def _whole_loan_factors(amount: int, nums: tuple[int, ...], den: int, half_even: bool) -> tuple[tuple[int, ...], int]:
+    """Flat interest for the whole loan: amount x the sum of the factors (rate x term) rounded
+    once, in equal whole-satang parts over the periods that bear interest, the last of them
+    taking the rest. As factors over `amount`, so the loop charges exactly these parts."""
+    total = _round_div(amount * sum(nums), den, half_even)
+    bearing = [k for k, num in enumerate(nums) if num]
+    parts = [0] * len(nums)
+    for k in bearing:
+        parts[k] = total // len(bearing)
+    if bearing:
+        parts[bearing[-1]] += total - total // len(bearing) * len(bearing)
+    return tuple(parts), amount
+
+
+def _level_gap(plan: _Plan, amount: int) -> int:
+    """How far the last instalment (its principal and accrued interest) is from the level one."""
+    last = _run(plan, amount, 0, amount, 0)[-1]
+    assert plan.level_total is not None
+    return last.principal_satang + last.interest_accrued_satang - plan.level_total
+
+
+def _near_level(plan: _Plan, amount: int, terms: LoanTerms) -> _Plan:
+    """The plan whose level instalment, a multiple, brings the last instalment nearest to it, as
+    Fineract's progressive schedule adjusts its EMI: move the level by the gap spread over the
+    repaying instalments, to the nearest multiple, while that brings the last one nearer. Never
+    farther than the level as rounded; within one multiple when a multiple allows it."""
+    assert plan.level_total is not None
+    step_multiple = terms.instalment_multiple_satang
+    repaying = len(plan.dates) - plan.grace_principal
+    best, best_gap = plan, _level_gap(plan, amount)
+    for _ in range(MAX_LEVEL_ADJUSTMENTS):
+        if abs(best_gap) <= step_multiple:
+            break
+        multiples = _round_div(best_gap, (repaying + 1) * step_multiple, False) or (1 if best_gap > 0 else -1)
+        level = best.level_total + multiples * step_multiple
+        if level <= 0:
+            break
+        tried = best._replace(level_total=level)
+        gap = _level_gap(tried, amount)
+        if abs(gap) >= abs(best_gap):
+            break
+        best, best_gap = tried, gap
+    return best
 
 
 def _deferred_shares(plan: _Plan, deferred: int) -> list[int]:
@@ -717,6 +902,7 @@ def _run(plan: _Plan, amount: int, start: int, balance: int, deferred: int) -> l
     """The instalments from index `start` on, given the balance and deferred interest then."""
     dates, nums, den, half_even, flat = plan.dates, plan.nums, plan.den, plan.half_even, plan.flat
     level_total, level_principal, multiple = plan.level_total, plan.level_principal, plan.multiple
+    offset, even_ties = plan.offset, plan.even_ties
     grace_p, grace_i, last = plan.grace_principal, plan.grace_interest, len(dates) - 1
     shares = _deferred_shares(plan, deferred) if deferred and start > grace_i else None
     rows: list[tuple[int | date, ...]] = []  # an Instalment's fields: see `Instalments`
@@ -739,8 +925,10 @@ def _run(plan: _Plan, amount: int, start: int, balance: int, deferred: int) -> l
             principal = balance
         elif level_total is not None:
             principal = level_total - accrued
+        elif even_ties:
+            principal = _round_to(level_principal + due, multiple, MultipleRounding.half_even) - due
         else:
-            principal = -(-(level_principal + due) // multiple) * multiple - due  # _ceil_to, inlined
+            principal = (level_principal + due + offset) // multiple * multiple - due  # _round_to, inlined
         principal = 0 if principal < 0 else balance if principal > balance else principal
         balance -= principal
         append((k + 1, dates[k], principal, due, principal + due, balance, accrued))
@@ -855,8 +1043,9 @@ def accrual_for_day(balance_satang: int, terms: LoanTerms, *, period_start: date
 
 
 def penalty_interest(overdue_principal_satang: int, terms: LoanTerms, *, due_on: date, start: date, end: date) -> int:
-    """Penalty interest on principal overdue since `due_on`, for the days [start, end) that are
-    at least `penalty_from_day` days past due, at the penalty rate: exact, rounded once."""
+    """Penalty interest on principal (or what `terms.penalty_on` names) overdue since `due_on`,
+    for the days [start, end) that are at least `penalty_from_day` days past due, at the penalty
+    rate: exact, rounded once."""
     return penalty_interest_total([(overdue_principal_satang, due_on, start, end)], terms)
 
 

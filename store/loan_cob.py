@@ -130,7 +130,7 @@ class _Batch:
     plans: dict[int, tuple]
     sums: dict[int, Totals]
     paid: dict[int, int]
-    principal_paid: dict[int, list[tuple[date, int]]]
+    principal_paid: dict[int, list[tuple[date, int]]]  # or principal and interest: what stops each one's penalty
     folds: dict[int, Fold]
     sums_on_day: dict[int, Totals]  # of the transactions dated by the day: what `loan_month` keeps
 
@@ -140,10 +140,12 @@ def _batches(connection: Connection, day: date, batch_size: int, *, lock: bool) 
     while loans := _open_loans(connection, day, after, batch_size, lock=lock):
         ids, book_ids = [loan["id"] for loan in loans], _book_ids(loans)
         due = plans_through_next_due(connection, ids, day, book_ids=book_ids)
-        penalised = [i for i, (_, terms) in due.plans.items() if terms_from_json(terms).penalty_rate_annual_percent > 0]
+        terms_of = {i: terms_from_json(terms) for i, (_, terms) in due.plans.items()}
+        penalised = {i: terms.penalty_on for i, terms in terms_of.items() if terms.penalty_rate_annual_percent > 0}
+        paid_off = principal_payments_of(connection, list(penalised), day, book_ids=book_ids, penalty_on=penalised)
         yield _Batch(
             loans, due.plans, sums_of(connection, ids, book_ids=book_ids), due.paid,
-            principal_payments_of(connection, penalised, day, book_ids=book_ids), folds_of(connection, penalised, day),
+            paid_off, folds_of(connection, list(penalised), day),
             sums_of(connection, ids, day, book_ids=book_ids),
         )  # fmt: skip
         after = loans[-1]["id"]

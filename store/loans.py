@@ -33,7 +33,7 @@ before the journal locks balance rows, as close of business does.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -57,6 +57,7 @@ from ledger.loan_book import (
     instalments_for,
     is_settled,
     missing_savings_satang,
+    penalised_part,
     repayment,
     reschedule,
     suspended_periods,
@@ -64,7 +65,7 @@ from ledger.loan_book import (
     with_tranche,
     write_off,
 )
-from ledger.loans import Allocation, LoanTerms, RateChange, Schedule
+from ledger.loans import Allocation, LoanTerms, PenaltyBase, RateChange, Schedule
 from ledger.money import format_amount
 from store import books, journal
 from store.rows import one_of
@@ -621,22 +622,27 @@ def _repaid_by(as_of: date):
 
 
 def principal_payments_of(
-    connection: Connection, loan_ids: Sequence[int], as_of: date, *, book_ids: Sequence[int] | None = None
-) -> dict[int, list[tuple[date, int]]]:
-    """The principal each loan's repayments up to `as_of` paid, by date (what stops penalties;
-    `book_ids`: as `of_loans` takes them)."""
+    connection: Connection, loan_ids: Sequence[int], as_of: date, *, book_ids: Sequence[int] | None = None,
+    penalty_on: Mapping[int, PenaltyBase] | None = None,
+) -> dict[int, list[tuple[date, int]]]:  # fmt: skip
+    """The principal each loan's repayments up to `as_of` paid, by date: what stops penalties.
+    For a loan that `penalty_on` says is penalised on principal and interest, what they paid of
+    both (`ledger.loan_book.penalised_part`). `book_ids`: as `of_loans` takes them."""
     if not loan_ids:
         return {}
+    bases = penalty_on or {}
     c = loan_tx_t.c
     query = (
-        select(c.loan_id, c.effective_date, c.principal_satang)
+        select(c.loan_id, c.effective_date, c.principal_satang, c.interest_satang)
         .where(of_loans(connection, loan_ids, book_ids=book_ids), c.kind == TxKind.repayment.value,
-               c.effective_date <= as_of, c.principal_satang > 0, LIVE_TX)
+               c.effective_date <= as_of, LIVE_TX)
         .order_by(c.loan_id, c.effective_date, c.id)
     )  # fmt: skip
     paid: dict[int, list[tuple[date, int]]] = {}
-    for loan_id, day, satang in connection.execute(query):
-        paid.setdefault(loan_id, []).append((day, int(satang)))
+    for loan_id, day, principal, interest in connection.execute(query):
+        base = bases.get(loan_id, PenaltyBase.overdue_principal)
+        if (part := penalised_part(base, int(principal), int(interest))) > 0:
+            paid.setdefault(loan_id, []).append((day, part))
     return paid
 
 

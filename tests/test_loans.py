@@ -394,7 +394,8 @@ def reference_period_interest(
     formula the module's docstring says its integers equal. A broken first period multiplies in
     its days too, which can pass 28 digits, so that one gets more."""
     unit, every = str(terms.repayment_unit), terms.repayment_every
-    per_year = {"months": 12, "weeks": 52, "years": 1, "days": 360 if terms.day_count == "360" else 365}[unit]
+    days_a_year = 365 if terms.day_count == DayCount.actual else int(terms.day_count)
+    per_year = {"months": 12, "weeks": 52, "years": 1, "days": days_a_year}[unit]
     rate = reference_rate(terms, start)
     if k == 0 and terms.first_repayment_on is not None:
         regular_days = (disbursed_on + relativedelta(**{unit: every}) - disbursed_on).days

@@ -23,11 +23,18 @@ from ledger.loans import (
     Amortization,
     Component,
     DayCount,
+    DaysInMonth,
     DeferredInterest,
+    FlatInterest,
     FrequencyUnit,
     InterestBasis,
     InterestMethod,
+    LastInstalment,
     LoanTerms,
+    MultipleRounding,
+    MultipleScope,
+    PenaltyBase,
+    RatePer,
     Rounding,
     Schedule,
     schedule,
@@ -49,6 +56,7 @@ ACCOUNT_ROLE_NAMES = {
 }  # fmt: skip
 # Each choice of the terms, the ledger's value with its words.
 CHOICES = {
+    "rate_per": ((RatePer.year, N_("percent a year")), (RatePer.month, N_("percent a month"))),
     "interest_method": (
         (InterestMethod.declining_balance, N_("On the balance still owed (declining balance)")),
         (InterestMethod.flat, N_("On the amount lent, every period (flat)")),
@@ -67,9 +75,34 @@ CHOICES = {
     ),  # fmt: skip
     "day_count": (
         (DayCount.days_365, N_("365 days (the Thai practice)")), (DayCount.actual, N_("Actual: 365 or 366 days")),
-        (DayCount.days_360, N_("360 days")),
+        (DayCount.days_360, N_("360 days")), (DayCount.days_364, N_("364 days (52 weeks)")),
     ),  # fmt: skip
+    "days_in_month": (
+        (DaysInMonth.actual, N_("Actual days of the month")),
+        (DaysInMonth.days_30, N_("30 days a month (a month end counts as the 30th)")),
+    ),
     "rounding": ((Rounding.half_up, N_("Half a satang up")), (Rounding.half_even, N_("Half a satang to even"))),
+    "multiple_rounding": (
+        (MultipleRounding.up, N_("Up to the multiple (the last instalment is smaller)")),
+        (MultipleRounding.half_up, N_("To the nearest multiple, half up")),
+        (MultipleRounding.half_even, N_("To the nearest multiple, half to even")),
+    ),
+    "multiple_applies_to": (
+        (MultipleScope.all_instalments, N_("Every instalment")),
+        (MultipleScope.level_instalment, N_("The level instalment only (other parts exact to the satang)")),
+    ),
+    "last_instalment": (
+        (LastInstalment.takes_residue, N_("The last instalment takes what is left")),
+        (LastInstalment.near_level, N_("Adjust the instalment so the last one is close to the others")),
+    ),
+    "flat_interest": (
+        (FlatInterest.per_period, N_("Worked out for each period")),
+        (FlatInterest.whole_loan, N_("Worked out once for the whole loan, in equal parts")),
+    ),
+    "penalty_on": (
+        (PenaltyBase.overdue_principal, N_("Overdue principal")),
+        (PenaltyBase.overdue_principal_and_interest, N_("Overdue principal and interest")),
+    ),
     "deferred_interest": (
         (DeferredInterest.spread, N_("Spread over the instalments after the grace")),
         (DeferredInterest.first_instalment, N_("All with the first instalment after the grace")),
@@ -99,6 +132,11 @@ REFUSALS = {
     Rejection.invalid_grace_periods: ("grace_principal_periods",
                                       N_("Grace periods must be fewer than the instalments.")),  # fmt: skip
     Rejection.invalid_rounding: ("instalment_multiple", N_("Round instalments to 0.01 to 1,000.00 baht.")),
+    Rejection.incompatible_terms: ("interest_method", N_("These settings do not go together: 30-day months need a "
+                                                         "year of 360, 364 or 365 days; interest for the whole loan "
+                                                         "needs flat interest; bringing the last instalment close "
+                                                         "needs the same total every instalment on the balance "
+                                                         "still owed.")),  # fmt: skip
     Rejection.invalid_rate_schedule: ("rate-change-1-on",
                                       N_("Rate changes need dates in order, each with a rate from 0 to 100 percent.")),
     Rejection.invalid_arrears_settings: ("overdue_grace_days", N_("Days from 0 to 3,660 (the first penalty day: "
@@ -124,7 +162,7 @@ REFUSALS = {
     Rejection.idempotency_key_reused: ("key", N_("This form was saved already with other values. Start a new one.")),
 }
 NAMED_FIELDS = {"arrears_tolerance_satang": "arrears_tolerance", "instalment_multiple_satang": "instalment_multiple",
-                **{name: name for name in COUNTS}}  # fmt: skip
+                **{name: name for name in (*COUNTS, *CHOICES)}}  # fmt: skip
 
 
 def typed_fields(form, names: tuple[str, ...]) -> dict[str, str]:
@@ -136,7 +174,8 @@ def blank_product(today_typed: str) -> dict[str, str]:
     """A new product form, with the API's defaults and a new idempotency key."""
     defaults = LoanTermsBody(rate_annual_percent="4", term_instalments=12)
     typed = dict.fromkeys(PRODUCT_FIELDS, "")
-    typed |= {name: str(getattr(defaults, name)) for name in (*RATES, *COUNTS, *AMOUNTS, *CHOICES)}
+    typed |= {name: str(getattr(defaults, name)) for name in (*RATES, *COUNTS, *AMOUNTS)}
+    typed |= {name: str(options[0][0]) for name, options in CHOICES.items()}  # the first choice is the default
     typed |= {f"allocation-{n}": str(c) for n, c in enumerate(DEFAULT_ALLOCATION_ORDER, start=1)}
     typed |= {"key": new_key(), "min_savings_percent": "10", "rate_annual_percent": "4", "preview_amount": "100,000",
               "preview_on": today_typed}  # fmt: skip
@@ -190,9 +229,11 @@ def _term_values(typed: dict[str, str]) -> tuple[dict, list[tuple[str, dict]]]:
         values[name] = None if error else format_amount(satang)
         errors += [(name, error)] if error else []
     for name, options in CHOICES.items():
-        values[name] = typed[name]
-        if typed[name] not in {str(value) for value, _ in options}:
+        values[name] = typed[name] or str(options[0][0])  # a form from before the choice: its default
+        if values[name] not in {str(value) for value, _ in options}:
             errors.append((name, message(N_("Choose one."))))
+    if values.pop("rate_per") == RatePer.month:
+        values["rate_monthly_percent"] = values.pop("rate_annual_percent")
     values["allocation_order"] = [typed[f"allocation-{n}"] for n in range(1, 4)]
     if sorted(values["allocation_order"]) != sorted(str(c) for c in Component):
         errors.append(("allocation-1", message(REFUSALS[Rejection.invalid_allocation_order][1])))

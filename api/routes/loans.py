@@ -7,6 +7,7 @@ loans of its own party (any other is 404) and not the portfolio (403).
 """
 
 from datetime import date
+from decimal import Decimal
 from time import perf_counter
 from typing import Annotated
 
@@ -46,8 +47,9 @@ from api.pages import PageDep, next_cursor
 from api.render import csv_response
 from api.schemas import ClientDate, IdPath, IdQuery, Page
 from api.writes import Outcome, Write, perform
+from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import Figures, InstalmentView, Portfolio, instalment_views, statement_lines, totals
-from ledger.loans import DEFAULT_AGEING_BOUNDS, LoanTerms, RateChange, loan_rate
+from ledger.loans import DEFAULT_AGEING_BOUNDS, LoanTerms, RateChange, RatePer, loan_rate, yearly_rate
 from ledger.money import format_amount, parse_amount
 from store import books, loan_charge_off, loan_cob, loans
 from store.loans import LoanState, Recorded
@@ -67,9 +69,9 @@ STATUS_PATTERN = "^(applied|approved|active|closed|written_off|rejected|withdraw
 def parse_terms(body: LoanTermsBody) -> LoanTerms:
     """The domain's terms from the request: rates and amounts parsed exactly, the rest judged by
     `LoanTerms`, which refuses bad terms with their own reasons."""
+    rate, rate_per = _rate_of(body)
     return LoanTerms(
-        rate_annual_percent=loan_rate(body.rate_annual_percent),
-        term_instalments=body.term_instalments,
+        rate_annual_percent=rate, rate_per=rate_per, term_instalments=body.term_instalments,
         interest_method=body.interest_method, amortization=body.amortization, interest_basis=body.interest_basis,
         repayment_every=body.repayment_every, repayment_unit=body.repayment_unit, day_count=body.day_count,
         rounding=body.rounding, instalment_multiple_satang=parse_amount(body.instalment_multiple),
@@ -79,13 +81,28 @@ def parse_terms(body: LoanTermsBody) -> LoanTerms:
         arrears_tolerance_satang=parse_amount(body.arrears_tolerance), overdue_grace_days=body.overdue_grace_days,
         penalty_rate_annual_percent=loan_rate(body.penalty_rate_annual_percent),
         penalty_from_day=body.penalty_from_day, allocation_order=tuple(body.allocation_order),
+        multiple_rounding=body.multiple_rounding, multiple_applies_to=body.multiple_applies_to,
+        days_in_month=body.days_in_month, flat_interest=body.flat_interest, last_instalment=body.last_instalment,
+        penalty_on=body.penalty_on,
     )  # fmt: skip
+
+
+def _rate_of(body: LoanTermsBody) -> tuple[Decimal, RatePer]:
+    """The yearly rate and the unit it was quoted in: a month's rate is 12 times smaller."""
+    yearly, monthly = body.rate_annual_percent, body.rate_monthly_percent
+    if (yearly is None) == (monthly is None):
+        detail = "give the rate either a year (rate_annual_percent) or a month (rate_monthly_percent)"
+        raise LedgerError(Rejection.malformed_rate, detail)
+    if monthly is None:
+        return loan_rate(yearly), RatePer.year
+    return yearly_rate(loan_rate(monthly), RatePer.month), RatePer.month
 
 
 def terms_body(terms: LoanTerms) -> dict:
     return {
         **{name: getattr(terms, name) for name in LoanTerms.__dataclass_fields__},
         "rate_annual_percent": str(terms.rate_annual_percent),
+        "rate_monthly_percent": str(terms.rate_quoted_percent) if terms.rate_per is RatePer.month else None,
         "penalty_rate_annual_percent": str(terms.penalty_rate_annual_percent),
         "instalment_multiple": format_amount(terms.instalment_multiple_satang),
         "arrears_tolerance": format_amount(terms.arrears_tolerance_satang),
