@@ -855,7 +855,7 @@ def _whole_loan_factors(amount: int, nums: tuple[int, ...], den: int, half_even:
 
 def _level_gap(plan: _Plan, amount: int) -> int:
     """How far the last instalment (its principal and accrued interest) is from the level one."""
-    last = _run(plan, amount, 0, amount, 0)[-1]
+    last = Instalment._make(_run(plan, amount, 0, amount, 0)[-1])
     assert plan.level_total is not None
     return last.principal_satang + last.interest_accrued_satang - plan.level_total
 
