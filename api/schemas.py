@@ -15,6 +15,7 @@ from ledger.calendar import EARLIEST_DATE, LATEST_DATE, parse_client_date
 from ledger.charts import BookKind
 from ledger.errors import LedgerError
 from ledger.parties import PartyKind, Region
+from ledger.text import user_name
 
 T = TypeVar("T")
 # Most ids are INTEGER keys on PostgreSQL: an id beyond them is unknown, and asking the database
@@ -337,7 +338,8 @@ class VerificationPublic(BaseModel):
 
 
 class UserCreate(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=100, description="Letters (Thai or other), digits and "
+                               "`. _ @ -`, without spaces; kept in Unicode NFC"), AfterValidator(user_name)]
     role: Literal["admin", "officer", "approver", "auditor", "enterprise"]
     party_id: Id | None = None
     expires_at: AwareDatetime | None = Field(None, description="When the token stops working; with a UTC offset")

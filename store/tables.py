@@ -192,8 +192,9 @@ class AppUser(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, sa_column_kwargs={"info": SECRET})
     created_at: datetime
     expires_at: datetime | None = None
-    revoked_at: datetime | None = None
+    revoked_at: datetime | None = None  # the user: token and page sessions
     language: str | None = Field(default=None, max_length=2)  # the pages' language: th (NULL) or en
+    token_revoked_at: datetime | None = None  # its token only (migration 'parties'); a new token clears it
 
 
 # Signing in to the pages (migration 0013). These tables are `secret` whole: a dump leaves them

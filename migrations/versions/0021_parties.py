@@ -7,6 +7,8 @@
   belong to (savings group, housing cooperative, network, community enterprise, welfare fund),
   and such an organisation keeps an organisation's kind while it has members.
 - `party.district`: the district (อำเภอ) in the party's province.
+- `app_user.token_revoked_at`: the user's token was revoked (`codi-ledger token revoke`), the
+  user not: a person still signs in to the pages; a new token clears it.
 
 SQLite adds a CHECK only with a column (ALTER TABLE cannot add a table constraint), so both
 checks come with `member_of` there; PostgreSQL adds them to the table.
@@ -15,6 +17,8 @@ Revision ID: parties
 Revises: 0020
 """
 
+import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision = "parties"
@@ -28,7 +32,8 @@ ORGANISATIONS = ("savings_group", "cooperative", "network", "community_enterpris
 KIND_CHECK = f"kind IN ({', '.join(repr(k) for k in KINDS)})"
 MEMBER_CHECK = "(kind = 'member') = (member_of IS NOT NULL)"
 ORGANISATION = f"({', '.join(repr(k) for k in ORGANISATIONS)})"
-NOT_AN_ORGANISATION = "a member belongs to a savings group, housing cooperative, network, community enterprise or welfare fund"
+NOT_AN_ORGANISATION = ("a member belongs to a savings group, housing cooperative, network, community enterprise "
+                       "or welfare fund")
 HAS_MEMBERS = "a party with members keeps a kind that has members"
 
 POSTGRESQL = [
@@ -72,9 +77,11 @@ def upgrade() -> None:
     for statement in POSTGRESQL if dialect == "postgresql" else SQLITE:
         op.execute(statement)
     op.create_index("ix_party_member_of", "party", ["member_of"])
+    op.add_column("app_user", sa.Column("token_revoked_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("app_user", "token_revoked_at")
     op.drop_index("ix_party_member_of", "party")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER party_member_of_organisation ON party")
