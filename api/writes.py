@@ -97,7 +97,7 @@ def creates(request: Request) -> bool:
 def refuse_unkeyed_create(request: Request) -> None:
     """Refuse a create without a key once both its caller's role is allowed and its write is
     described, whichever of the two dependencies runs last: after 401 and 403, before the body
-    is read (a malformed body without a key is told first about the key)."""
+    is validated (a malformed body without a key is told first about the key)."""
     write = getattr(request.state, "write", None)
     if write is not None and getattr(request.state, "role_allowed", False):
         _require_key(write, write.creates)
