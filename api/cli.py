@@ -1,6 +1,6 @@
-"""The `codi-ledger` command: migrate, run, config, user add, import, cob, audit verify/digest, dump,
-restore, export. Every command reads the settings in force (api.settings); one that cannot be
-understood stops it before it starts, naming the setting."""
+"""The `codi-ledger` command: migrate, run, config, user add/list/disable, token list/revoke,
+import, cob, audit verify/digest, dump, restore, export. Every command reads the settings in
+force (api.settings); one that cannot be understood stops it before it starts, naming the setting."""
 
 import argparse
 import os
@@ -139,6 +139,62 @@ def cmd_user_add(args) -> int:
         )  # fmt: skip
     print(token)
     print(setup_instructions(code), file=sys.stdout)
+    return 0
+
+
+def cmd_user_list(_args) -> int:
+    """Every user: who, which role, for which party, and whether it and its token still work."""
+    with database().read() as connection:
+        rows = users.list_users(connection)
+    now = Clock().now()
+    print("id\tname\trole\tparty\tcreated\tstate")
+    for user in rows:
+        party = "" if user["party_id"] is None else user["party_id"]
+        print(f"{user['id']}\t{user['name']}\t{user['role']}\t{party}\t{_when(user['created_at'])}\t"
+              f"{users.user_state(user, now=now)}")  # fmt: skip
+    return 0
+
+
+def cmd_token_list(_args) -> int:
+    """Every user's token (one each): whether it works, and until when."""
+    with database().read() as connection:
+        rows = users.list_users(connection)
+    now = Clock().now()
+    print("user id\tname\trole\texpires\ttoken")
+    for user in rows:
+        expires = _when(user["expires_at"]) if user["expires_at"] else "never"
+        print(f"{user['id']}\t{user['name']}\t{user['role']}\t{expires}\t{users.token_state(user, now=now)}")
+    return 0
+
+
+def _when(moment) -> str:
+    return moment.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M")
+
+
+def cmd_user_disable(args) -> int:
+    """The user is revoked, as through the API (POST /v1/users/{id}/revoke): its token stops
+    working and its page sessions end; audited under the command line."""
+    return _revoke(args.user, "user.revoke", "disabled: token and page sessions end", _disable)
+
+
+def cmd_token_revoke(args) -> int:
+    """The user's token stops working; a person still signs in to the pages (audited)."""
+    return _revoke(args.user, "user.token-revoke", "token revoked", users.revoke_token)
+
+
+def _disable(connection, user_id: int, *, now) -> None:
+    users.revoke_user(connection, user_id, now=now)
+    people.end_sessions(connection, user_id, now=now)
+
+
+def _revoke(name_or_id: str, action: str, said: str, revoke) -> int:
+    now = Clock().now()
+    with database().write() as connection:
+        user = users.find_user(connection, name_or_id)
+        revoke(connection, user["id"], now=now)
+        audit_log.append_system(connection, actor=users.SYSTEM_USER, action=action, target=f"user:{user['id']}",
+                                request=f"{action} {user['id']}".encode(), entry_ids=[], now=now)  # fmt: skip
+    print(f"user {user['id']} ({user['name']}): {said}")
     return 0
 
 
@@ -337,13 +393,28 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--demo", action="store_true", help="load the demo data into a new database")
     run.set_defaults(run=cmd_run)
     sub.add_parser("config", help="print the settings in force, secrets masked").set_defaults(run=cmd_config)
-    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    people_parser = sub.add_parser("user", aliases=["users"], help="manage users")
+    user = people_parser.add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="add a user and print its token, once (an admin or approver only while "
                           "fewer than two admins are active: then through the API, checked by a second admin)")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=users.ROLES)
     add.add_argument("--party", type=int, help="the party an enterprise user is bound to")
     add.set_defaults(run=cmd_user_add)
+    user.add_parser("list", help="list the users, their roles and whether they still work").set_defaults(
+        run=cmd_user_list
+    )
+    disable = user.add_parser("disable", help="revoke a user: its token stops working, its page sessions end")
+    disable.add_argument("user", help="the user's name or id")
+    disable.set_defaults(run=cmd_user_disable)
+    tokens = sub.add_parser("token", aliases=["tokens"], help="manage tokens")
+    token = tokens.add_subparsers(dest="token_command", required=True)
+    token.add_parser("list", help="list the tokens (one a user): whether each works, until when").set_defaults(
+        run=cmd_token_list
+    )
+    revoke = token.add_parser("revoke", help="a user's token stops working; the person still signs in to the pages")
+    revoke.add_argument("user", help="the user's name or id")
+    revoke.set_defaults(run=cmd_token_revoke)
     imp = sub.add_parser("import", help="import entries from a JSON-lines file")
     imp.add_argument("file")
     imp.add_argument("--batch", type=int, default=1000)

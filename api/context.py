@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Connection
 
+from api.writes import refuse_unkeyed_create
 from ledger.errors import LedgerError, Rejection
 from store import users
 from store.engine import Database
@@ -120,15 +121,27 @@ def role(allowed: frozenset[str]) -> Callable[..., Principal]:
     # One dependency, not three (the caller, the database, the clock): FastAPI's resolving of
     # each costs about as much as what authentication itself does for a known token.
     async def check(request: Request) -> Principal:
-        return check_role(await authenticate(request), allowed)
+        principal = check_role(await authenticate(request), allowed)
+        request.state.role_allowed = True
+        refuse_unkeyed_create(request)
+        return principal
 
     return check
+
+
+class RoleRefusal(LedgerError):
+    """403 forbidden: the caller's role may not do this; `allowed_roles` may (the problem+json
+    answer names them in its detail and in its `allowed_roles` field)."""
+
+    def __init__(self, role: str, allowed: frozenset[str], what: str = "do this") -> None:
+        self.allowed_roles = [name for name in users.ROLES if name in allowed]
+        super().__init__(Rejection.forbidden, f"role {role} may not {what}; only {', '.join(self.allowed_roles)} may")
 
 
 def check_role(principal: Principal, allowed: frozenset[str]) -> Principal:
     """The principal, if its role is one of `allowed` (the pages ask it of a session's principal)."""
     if principal.role not in allowed:
-        raise LedgerError(Rejection.forbidden, f"role {principal.role} may not do this")
+        raise RoleRefusal(principal.role, allowed)
     return principal
 
 

@@ -54,6 +54,8 @@ TITLES: dict[str, str] = {
     Rejection.idempotency_key_reused: N_("Idempotency key reused"),
     Rejection.duplicate: N_("Duplicate"),
     Rejection.duplicate_national_id: N_("Duplicate national id"),
+    Rejection.organisation_has_members: N_("Organisation has members"),
+    Rejection.invalid_member_of: N_("Invalid membership"),
     Rejection.period_not_closable: N_("Period not closable"),
     Rejection.entry_owned_by_operation: N_("Entry owned by operation"),
     Rejection.account_owned_by_operation: N_("Account owned by operation"),

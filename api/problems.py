@@ -32,6 +32,7 @@ STATUS = {
             Rejection.idempotency_key_reused,
             Rejection.duplicate,
             Rejection.duplicate_national_id,
+            Rejection.organisation_has_members,
             Rejection.period_not_closable,
             Rejection.entry_owned_by_operation,
             Rejection.account_owned_by_operation,
@@ -95,6 +96,7 @@ class Problem(BaseModel):
     detail: str
     reason: str
     errors: list[dict] | None = None
+    allowed_roles: list[str] | None = None  # 403 forbidden: the roles that may do it
 
 
 PROBLEM_RESPONSES = {
@@ -113,7 +115,8 @@ PROBLEM_RESPONSES = {
 
 
 def problem(
-    reason: Rejection | str, detail: str, status: int, errors: list | None = None, language: str = DEFAULT_LANGUAGE
+    reason: Rejection | str, detail: str, status: int, errors: list | None = None, language: str = DEFAULT_LANGUAGE,
+    allowed_roles: list[str] | None = None,
 ) -> JSONResponse:
     """The answer; `title` and `detail` in `language` (api.problem_text), `reason` as it is."""
     body = Problem(
@@ -123,6 +126,7 @@ def problem(
         detail=detail_in(detail, language),
         reason=str(reason),
         errors=errors,
+        allowed_roles=allowed_roles,
     )
     headers = {"Content-Language": language, **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     return JSONResponse(
@@ -146,7 +150,8 @@ def install(app: FastAPI) -> None:
         audit_refused_attempt(request, error.reason)
         status = status_of(error.reason)
         return _page(request, status, error.reason) or problem(
-            error.reason, error.detail, status, language=language_of(request)
+            error.reason, error.detail, status, language=language_of(request),
+            allowed_roles=getattr(error, "allowed_roles", None),
         )
 
     @app.exception_handler(RequestValidationError)

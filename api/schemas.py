@@ -3,7 +3,6 @@ parsed by `ledger.money`, never by pydantic, so a float can never slip into the 
 
 import re
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path, Query
@@ -15,6 +14,8 @@ from ledger.accounts import AccountType, BalanceRule
 from ledger.calendar import EARLIEST_DATE, LATEST_DATE, parse_client_date
 from ledger.charts import BookKind
 from ledger.errors import LedgerError
+from ledger.parties import PartyKind, Region
+from ledger.text import user_name
 
 T = TypeVar("T")
 # Most ids are INTEGER keys on PostgreSQL: an id beyond them is unknown, and asking the database
@@ -67,28 +68,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PartyKind(StrEnum):
-    network = "network"
-    cooperative = "cooperative"
-    savings_group = "savings_group"
-    community_enterprise = "community_enterprise"
-    welfare_fund = "welfare_fund"
-    incubation_centre = "incubation_centre"
-    government = "government"
-    local_authority = "local_authority"
-    other = "other"
-
-
-class Region(StrEnum):
-    north = "north"
-    northeast = "northeast"
-    central = "central"
-    east = "east"
-    west = "west"
-    south = "south"
-    bangkok = "bangkok"
-
-
 def checked_national_id(number: str) -> str:
     if not valid_national_id(number):
         raise ValueError("a Thai identification number is 13 digits ending in its check digit")
@@ -99,6 +78,10 @@ NationalId = Annotated[str, Field(min_length=13, max_length=13), AfterValidator(
 
 
 Province = Annotated[Text, Field(min_length=1, max_length=80)]
+District = Annotated[Text, Field(min_length=1, max_length=80, description="The district (อำเภอ) in its province")]
+MemberOf = Annotated[Id, Field(description="A member's organisation: a party of a kind people belong to "
+                                           "(savings group, housing cooperative, network, community enterprise, "
+                                           "welfare fund); only a member has it, and a member must")]
 Contact = Annotated[Text, Field(min_length=1, max_length=200)]
 
 
@@ -108,7 +91,9 @@ class PartyCreate(Strict):
     name_en: Name | None = None
     region: Region | None = None
     province: Province | None = None
+    district: District | None = None
     centre_id: Id | None = None
+    member_of: MemberOf | None = None
     national_id: NationalId | None = Field(
         None, description="Personal data: the 13-digit Thai identification number, only when needed; "
         "shown in full to admins only, masked (last 4 digits) for every other role",
@@ -128,7 +113,9 @@ class PartyUpdate(Strict):
     name_en: Name | None = None
     region: Region | None = None
     province: Province | None = None
+    district: District | None = None
     centre_id: Id | None = None
+    member_of: MemberOf | None = None
     national_id: NationalId | None = Field(None, description="Personal data: as at registration")
     contact: Contact | None = Field(None, description="Personal data: the contact person's name and telephone")
 
@@ -150,7 +137,9 @@ class PartyPublic(BaseModel):
     name_en: str | None
     region: str | None
     province: str | None
+    district: str | None
     centre_id: int | None
+    member_of: int | None
     created_at: datetime
     national_id: str | None = Field(None, description="Personal data; masked but for admins: *********0708")
     contact: str | None = Field(None, description="Personal data")
@@ -350,7 +339,8 @@ class VerificationPublic(BaseModel):
 
 
 class UserCreate(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=100, description="Letters (Thai or other), digits and "
+                               "`. _ @ -`, without spaces; kept in Unicode NFC"), AfterValidator(user_name)]
     role: Literal["admin", "officer", "approver", "auditor", "enterprise"]
     party_id: Id | None = None
     expires_at: AwareDatetime | None = Field(None, description="When the token stops working; with a UTC offset")

@@ -62,6 +62,7 @@ class WriteRequest:
     request_id: str
     request_hash: str
     idempotency_key: str | None
+    creates: bool = False  # the route creates something (answers 201 or 202): it needs a key
 
 
 IdempotencyKey = Annotated[
@@ -69,17 +70,37 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key", min_length=1, max_length=MAX_KEY_LENGTH,
         description="Makes the write safe to send again: the same key with the same body has one effect and "
-        "gets the same answer; with another body, 409 idempotency_key_reused. Writes that move money require "
-        "it (422 idempotency_key_required). Keys belong to the user who sent them.",
+        "gets the same answer; with another body, 409 idempotency_key_reused. Writes that create something "
+        "(201, 202) or move money require it (422 idempotency_key_required). Keys belong to the user who sent them.",
     ),
 ]  # fmt: skip
+
+
+CREATED_STATUSES = frozenset({201, 202})  # a new object, or a new admin command that proposes one
 
 
 async def describe(request: Request, key: IdempotencyKey = None) -> WriteRequest:
     body = await request.body()
     digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).hexdigest()
-    request.state.write = WriteRequest(_request_id(request), digest, key)
+    request.state.write = WriteRequest(_request_id(request), digest, key, creates=creates(request))
+    refuse_unkeyed_create(request)
     return request.state.write
+
+
+def creates(request: Request) -> bool:
+    """Whether the request's route creates something: a POST that answers 201 or 202. Such a
+    route needs an Idempotency-Key, as entries do, so that a double submit creates one object."""
+    route = request.scope.get("route")
+    return request.method == "POST" and getattr(route, "status_code", None) in CREATED_STATUSES
+
+
+def refuse_unkeyed_create(request: Request) -> None:
+    """Refuse a create without a key once both its caller's role is allowed and its write is
+    described, whichever of the two dependencies runs last: after 401 and 403, before the body
+    is validated (a malformed body without a key is told first about the key)."""
+    write = getattr(request.state, "write", None)
+    if write is not None and getattr(request.state, "role_allowed", False):
+        _require_key(write, write.creates)
 
 
 def _request_id(request: Request) -> str:
@@ -97,7 +118,7 @@ def perform(
     needs_key: bool = False,
 ) -> Response:
     """Run `work` once for this request, however often the request is retried."""
-    _require_key(write, needs_key)
+    _require_key(write, needs_key or write.creates)
     db, clock = request.app.state.db, request.app.state.clock
     audit = _audit_fields(write, principal, action)
     try:
@@ -134,7 +155,9 @@ async def perform_batched(
 def _require_key(write: WriteRequest, needs_key: bool) -> None:
     if needs_key and write.idempotency_key is None:
         raise LedgerError(
-            Rejection.idempotency_key_required, "this request moves money: send an Idempotency-Key header"
+            Rejection.idempotency_key_required,
+            "this request creates something or moves money: send an Idempotency-Key header, so that sending it "
+            "again has one effect",
         )
 
 

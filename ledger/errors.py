@@ -27,6 +27,7 @@ class Rejection(StrEnum):
     date_out_of_range = "date_out_of_range"  # outside ledger.calendar's window of plausible dates
     buddhist_era_year = "buddhist_era_year"  # a Buddhist Era year where the API takes Common Era dates
     invalid_text = "invalid_text"  # text the ledger cannot store (a lone surrogate)
+    invalid_member_of = "invalid_member_of"  # a member without its organisation, or member_of where none fits
     balance_out_of_range = "balance_out_of_range"  # an account's balance or month past ledger.money's bound
     unknown_query_parameter = "unknown_query_parameter"  # a query parameter the route does not take
     unsupported_format = "unsupported_format"
@@ -47,6 +48,7 @@ class Rejection(StrEnum):
     idempotency_key_reused = "idempotency_key_reused"
     duplicate = "duplicate"
     duplicate_national_id = "duplicate_national_id"  # another party has it, and no admin said it may
+    organisation_has_members = "organisation_has_members"  # its kind may not change to one without members
     period_not_closable = "period_not_closable"
     entry_owned_by_operation = "entry_owned_by_operation"  # undone only by the operation that wrote it
     account_owned_by_operation = "account_owned_by_operation"  # moved only by the operation that keeps it

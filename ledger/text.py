@@ -18,6 +18,7 @@ True
 """
 
 import re
+import unicodedata
 
 from ledger.errors import LedgerError, Rejection
 
@@ -52,3 +53,29 @@ def has_lone_surrogate(raw: bytes) -> bool:
         elif code in LOW_SURROGATES:
             return True
     return pair_ends_at is not None
+
+
+USER_NAME_MARKS = frozenset("._@-")
+MAX_USER_NAME = 100
+
+
+def user_name(name: str) -> str:
+    """A user's name as kept (NFC), if it is one: letters of any script (Thai with its vowel
+    and tone marks among them), digits and `. _ @ -`, beginning with a letter or digit, without
+    spaces, at most 100 characters. Names are how people sign in, so nothing that looks blank.
+
+    >>> user_name("สมชาย.ใจดี"), user_name("anan-2")
+    ('สมชาย.ใจดี', 'anan-2')
+    >>> user_name("สม ชาย")
+    Traceback (most recent call last):
+    ValueError: a user name is letters (Thai or other), digits and . _ @ - only, without spaces, at most 100
+    """
+    kept = unicodedata.normalize("NFC", name)
+    categories = [unicodedata.category(c)[0] for c in kept]
+    if not 0 < len(kept) <= MAX_USER_NAME or categories[0] not in "LN" or not all(
+        c in USER_NAME_MARKS or category in "LMN" for c, category in zip(kept, categories, strict=True)
+    ):
+        raise ValueError(
+            f"a user name is letters (Thai or other), digits and . _ @ - only, without spaces, at most {MAX_USER_NAME}"
+        )
+    return kept

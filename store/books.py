@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.charts import CHARTS, BookKind
 from ledger.errors import LedgerError, Rejection
+from ledger.parties import PartyKind, check_membership, may_have_members
 from store.rows import one_of
 from store.tables import Account, AccountBalance, Book, Party
 
@@ -32,8 +33,11 @@ def _one(connection: Connection, statement, what: str, key: object, parameters: 
 
 
 def create_party(connection: Connection, fields: Row, *, now: datetime) -> Row:
+    """Register a party: its centre must exist, and a member belongs to an organisation
+    (`ledger.parties.check_membership`); a national ID another party has is refused."""
     if fields.get("centre_id") is not None:
         get_party(connection, fields["centre_id"])
+    _check_membership(connection, None, fields)
     try:
         with connection.begin_nested():
             party_id = connection.execute(insert(party_t).values(**fields, created_at=now)).inserted_primary_key[0]
@@ -47,6 +51,19 @@ def create_party(connection: Connection, fields: Row, *, now: datetime) -> Row:
     return get_party(connection, party_id)
 
 
+def _check_membership(connection: Connection, party_id: int | None, party: Row) -> None:
+    """The party as it would be: a member of an organisation that exists and may have members."""
+    member_of = party.get("member_of")
+    organisation = None
+    if member_of is not None and party["kind"] == PartyKind.member:
+        organisation = get_party(connection, member_of)["kind"]
+    check_membership(party_id=party_id, kind=party["kind"], member_of=member_of, organisation_kind=organisation)
+
+
+def _has_members(connection: Connection, party_id: int) -> bool:
+    return connection.execute(select(exists().where(party_t.c.member_of == party_id))).scalar_one()
+
+
 def _national_id_taken(connection: Connection, national_id: str | None) -> bool:
     """Whether a party not marked as a known duplicate has this number (the unique index's rule)."""
     taken = exists().where(party_t.c.national_id == national_id, ~party_t.c.known_duplicate)
@@ -58,14 +75,19 @@ def get_party(connection: Connection, party_id: int) -> Row:
 
 
 def update_party(connection: Connection, party_id: int, changes: Row) -> Row:
-    """Change what `changes` names of the party (its kind, names, region, province, centre,
-    national ID, contact); the party after. A national ID another party has is refused as at
-    registration, and a party is not its own centre."""
-    get_party(connection, party_id)
+    """Change what `changes` names of the party (its kind, names, region, province, district,
+    centre, organisation, national ID, contact); the party after. A national ID another party has
+    is refused as at registration, a party is not its own centre, a member stays a member of an
+    organisation, and an organisation with members keeps a kind that has members."""
+    party = get_party(connection, party_id)
     if changes.get("centre_id") is not None:
         if changes["centre_id"] == party_id:
             raise LedgerError(Rejection.invalid_request, f"party {party_id} cannot be its own centre")
         get_party(connection, changes["centre_id"])
+    _check_membership(connection, party_id, {**party, **changes})
+    if "kind" in changes and not may_have_members(changes["kind"]) and _has_members(connection, party_id):
+        raise LedgerError(Rejection.organisation_has_members,
+                          f"party {party_id} has members: it keeps a kind that has members")  # fmt: skip
     if changes:
         try:
             with connection.begin_nested():
@@ -77,14 +99,14 @@ def update_party(connection: Connection, party_id: int, changes: Row) -> Row:
     return get_party(connection, party_id)
 
 
-PARTY_FILTERS = ("kind", "region", "province", "centre_id")
+PARTY_FILTERS = ("kind", "region", "province", "district", "centre_id", "member_of")
 MAX_NAME_SEARCH = 100
 
 
 def list_parties(connection: Connection, *, only_party: int | None, after: int, limit: int,
                  filters: Row | None = None) -> list[Row]:  # fmt: skip
-    """A page of parties by id. `filters` may name a kind, region, province or centre (equal)
-    and `name`, a part of the Thai or English name (any case)."""
+    """A page of parties by id. `filters` may name a kind, region, province, district, centre or
+    organisation (`member_of`) (equal) and `name`, a part of the Thai or English name (any case)."""
     query = select(party_t).where(party_t.c.id > after).order_by(party_t.c.id).limit(limit)
     if only_party is not None:
         query = query.where(party_t.c.id == only_party)

@@ -41,12 +41,14 @@ OTHER_TRIGGERS = {  # name -> table
         "contribution_rule_no_overlap_on_update": "contribution_rule",
         "contribution_rule_terms_fixed": "contribution_rule", "year_end_one_close": "year_end_close",
         "admin_command_no_delete": "admin_command", "admin_command_guard": "admin_command",  # 0016
+        "party_member_of_organisation": "party", "party_member_of_organisation_on_update": "party",  # 0023
     },
     "postgresql": {
         "account_opens_balance": "account", "postings_move_balances": "posting", "entry_balanced": "entry",
         "entry_period_open": "entry", "contribution_rule_guard": "contribution_rule",
         "year_end_one_close": "year_end_close",
         "admin_command_guard": "admin_command", "admin_command_no_truncate": "admin_command",  # 0016
+        "party_member_of_organisation": "party",  # 0023
     },
 }  # fmt: skip
 CONSTRAINTS_ADDED_BY_HAND = {

@@ -16,6 +16,7 @@ password instead, and gets the same `Principal` (role and party binding) as that
 """
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -132,7 +133,7 @@ def check_password(connection: Connection, name: str, password: str) -> Principa
     """The user with this name and password, or None; the same argon2 work either way."""
     query = (
         select(user_t, password_t.c.password_hash).join(password_t, password_t.c.user_id == user_t.c.id)
-        .where(user_t.c.name == name[:100], user_t.c.revoked_at.is_(None))
+        .where(user_t.c.name == unicodedata.normalize("NFC", name[:100]), user_t.c.revoked_at.is_(None))
     )  # fmt: skip
     row = connection.execute(query).mappings().first()
     try:

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from ledger.parties import PartyKind
+
 ENTRY_ID_SEQUENCE = Sequence("entry_id_seq")
 # SQLite numbers rows itself only for an INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -39,10 +41,21 @@ def partial_index(name: str, *columns: str, where: str, unique: bool = False) ->
     return Index(name, *columns, unique=unique, sqlite_where=text(where), postgresql_where=text(where))
 
 
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+PARTY_KINDS = tuple(kind.value for kind in PartyKind)
+
+
 class Party(SQLModel, table=True):
     __table_args__ = (
         # migration 0017: one party a national ID, unless an admin marked it a known duplicate
         partial_index("uq_party_national_id", "national_id", where="NOT known_duplicate", unique=True),
+        # migration 0021: the kinds of ledger.parties, and a member (only) belongs to an organisation
+        CheckConstraint(_in("kind", PARTY_KINDS), name="ck_party_kind"),
+        CheckConstraint("(kind = 'member') = (member_of IS NOT NULL)", name="ck_party_member_of"),
+        Index("ix_party_member_of", "member_of"),
     )
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40)
@@ -50,7 +63,9 @@ class Party(SQLModel, table=True):
     name_en: str | None = Field(default=None, max_length=200)
     region: str | None = Field(default=None, max_length=40)
     province: str | None = Field(default=None, max_length=80)
+    district: str | None = Field(default=None, max_length=80)
     centre_id: int | None = Field(default=None, foreign_key="party.id")
+    member_of: int | None = Field(default=None, foreign_key="party.id")
     created_at: datetime
     national_id: str | None = Field(default=None, max_length=13, sa_column_kwargs={"info": MASKED})
     contact: str | None = Field(default=None, max_length=200, sa_column_kwargs={"info": PERSONAL})
@@ -177,8 +192,9 @@ class AppUser(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, sa_column_kwargs={"info": SECRET})
     created_at: datetime
     expires_at: datetime | None = None
-    revoked_at: datetime | None = None
+    revoked_at: datetime | None = None  # the user: token and page sessions
     language: str | None = Field(default=None, max_length=2)  # the pages' language: th (NULL) or en
+    token_revoked_at: datetime | None = None  # its token only (migration 'parties'); a new token clears it
 
 
 # Signing in to the pages (migration 0013). These tables are `secret` whole: a dump leaves them
@@ -944,10 +960,6 @@ class PartyProgramme(SQLModel, table=True):
 REGISTER_EVENT_KINDS = ("issue", "payment", "transfer", "buy_back", "cancellation")
 INVESTMENT_EVENT_KINDS = ("purchase", "impairment", "impairment_reversal", "exit", "dividend", "dividend_payment")
 INVESTMENT_STATUSES = ("pending", "active", "exited")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class ShareClass(SQLModel, table=True):

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import LedgerError, Rejection
+from ledger.text import user_name
 from store.books import get_party, not_found
 from store.tables import AppUser
 
@@ -43,6 +44,10 @@ def add_user(
     expires_at: datetime | None = None,
 ) -> tuple[int, str]:
     """Create a user; returns its id and its token, which is never stored or shown again."""
+    try:
+        name = user_name(name)
+    except ValueError as error:
+        raise LedgerError(Rejection.invalid_request, str(error)) from None
     if role not in ROLES:
         raise LedgerError(Rejection.invalid_request, f"role must be one of {', '.join(ROLES)}")
     if (role == "enterprise") != (party_id is not None):
@@ -69,7 +74,9 @@ def new_token() -> str:
 def issue_token(connection: Connection, user_id: int) -> str:
     """Give a user a new token (the one it had stops working); returns it, never stored or shown again."""
     token = new_token()
-    connection.execute(update(user_t).where(user_t.c.id == user_id).values(token_hash=token_hash(token)))
+    connection.execute(
+        update(user_t).where(user_t.c.id == user_id).values(token_hash=token_hash(token), token_revoked_at=None)
+    )
     return token
 
 
@@ -88,9 +95,11 @@ class TokenHolder:
 
 
 def token_holder(connection: Connection, presented_hash: str) -> TokenHolder | None:
-    """The holder of the token with this hash, or None if no user has it or it was revoked."""
+    """The holder of the token with this hash, or None if no user has it, or it or its user was revoked."""
     row = connection.execute(_USER_BY_TOKEN_HASH, {"token_hash": presented_hash}).mappings().first()
-    if row is None or not hmac.compare_digest(row["token_hash"], presented_hash) or row["revoked_at"] is not None:
+    if row is None or not hmac.compare_digest(row["token_hash"], presented_hash):
+        return None
+    if row["revoked_at"] is not None or row["token_revoked_at"] is not None:
         return None
     return TokenHolder(Principal(row["id"], row["name"], row["role"], row["party_id"]), row["expires_at"])
 
@@ -110,11 +119,54 @@ def get_user(connection: Connection, user_id: int) -> dict:
 
 
 def revoke_user(connection: Connection, user_id: int, *, now: datetime) -> None:
+    """The user is revoked: its token stops working (the caller ends its page sessions)."""
     result = connection.execute(
         update(user_t).where(user_t.c.id == user_id, user_t.c.revoked_at.is_(None)).values(revoked_at=now)
     )
     if result.rowcount == 0 and connection.execute(select(user_t.c.id).where(user_t.c.id == user_id)).first() is None:
         raise not_found("user", user_id)
+
+
+def user_state(user: dict, *, now: datetime) -> str:
+    """Whether a user (a row of `list_users`) still works: active, revoked or expired."""
+    if user["revoked_at"] is not None:
+        return f"revoked {user['revoked_at']:%Y-%m-%d %H:%M} UTC"
+    if user["expires_at"] is not None and user["expires_at"] <= now:
+        return f"expired {user['expires_at']:%Y-%m-%d %H:%M} UTC"
+    return "active"
+
+
+def token_state(user: dict, *, now: datetime) -> str:
+    """Whether a user's token works: as its user, unless the token alone was revoked."""
+    if user["revoked_at"] is None and user["token_revoked_at"] is not None:
+        return f"revoked {user['token_revoked_at']:%Y-%m-%d %H:%M} UTC"
+    return user_state(user, now=now)
+
+
+def revoke_token(connection: Connection, user_id: int, *, now: datetime) -> None:
+    """The user's token stops working; the user does not (a person still signs in to the pages)."""
+    result = connection.execute(
+        update(user_t).where(user_t.c.id == user_id, user_t.c.token_revoked_at.is_(None)).values(token_revoked_at=now)
+    )
+    if result.rowcount == 0:
+        get_user(connection, user_id)
+
+
+def find_user(connection: Connection, name_or_id: str) -> dict:
+    """The user of this name, or else of this id (as the command line names one)."""
+    row = connection.execute(select(*_SHOWN).where(user_t.c.name == user_name_or_none(name_or_id))).mappings().first()
+    if row is not None:
+        return dict(row)
+    if name_or_id.isascii() and name_or_id.isdigit():
+        return get_user(connection, int(name_or_id))
+    raise not_found("user", name_or_id)
+
+
+def user_name_or_none(text: str) -> str | None:
+    try:
+        return user_name(text)
+    except ValueError:
+        return None
 
 
 SYSTEM_USER = "cli"

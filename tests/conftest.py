@@ -218,6 +218,9 @@ def attempt(db: Database, write, *expected: Rejection):
         return None
 
 
+NO_KEY = ""  # `Api.post(..., key=NO_KEY)` sends no Idempotency-Key at all
+
+
 class Api:
     """A client of the real app, speaking as one token."""
 
@@ -238,7 +241,9 @@ class Api:
         return self.client.get(path, params=params, headers=self.headers())
 
     def post(self, path: str, body: dict, key: str | None = None):
-        return self.client.post(path, json=body, headers=self.headers(key))
+        """POST `body` under `key`; without one, under a fresh key (a create needs a key, and a
+        test's post means one write); `key=NO_KEY` sends none."""
+        return self.client.post(path, json=body, headers=self.headers(uuid.uuid4().hex if key is None else key))
 
     def entry(
         self, book_id: int, lines: list[tuple[int, str]], *, day: str = "2024-06-01", key: str | None = None, **extra

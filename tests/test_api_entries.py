@@ -3,7 +3,7 @@
 import pytest
 
 from api.context import BANGKOK
-from tests.conftest import NOW, make_user
+from tests.conftest import NO_KEY, NOW, make_user
 
 
 def test_post_and_read_entry(api, fund):
@@ -78,7 +78,7 @@ def test_balance_rule_refuses_overdraft(api, fund):
 def test_money_moving_post_needs_a_key(api, fund):
     postings = [{"account_id": fund["1100"], "amount": "1.00"}, {"account_id": fund["3100"], "amount": "-1.00"}]
     body = {"book_id": fund["book_id"], "effective_date": "2024-06-01", "description": "x", "postings": postings}
-    response = api.post("/v1/entries", body)
+    response = api.post("/v1/entries", body, key=NO_KEY)
     assert (response.status_code, response.json()["reason"]) == (422, "idempotency_key_required")
 
 

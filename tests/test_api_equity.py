@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-from tests.conftest import approved, make_user
+from tests.conftest import NO_KEY, approved, make_user
 
 EQUITY_TABLES = {
     "share_class",
@@ -479,7 +479,7 @@ def test_roles(api, db, market):
 def test_money_moving_writes_need_a_key_and_replay(api, market):
     body = {"enterprise_party_id": market["party"], "share_class_id": market["class"], "shares": 10,
             "price": "1000.00", "effective_date": "2024-02-01"}  # fmt: skip
-    refused(market["officer"].post("/v1/investments", body), 422, "idempotency_key_required")
+    refused(market["officer"].post("/v1/investments", body, NO_KEY), 422, "idempotency_key_required")
     first = market["officer"].post("/v1/investments", body, "same")
     again = market["officer"].post("/v1/investments", body, "same")
     assert (first.status_code, again.status_code, again.json()) == (201, 201, first.json())

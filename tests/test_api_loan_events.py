@@ -11,7 +11,7 @@ import pytest
 from ledger.loan_book import settled_merged
 from ledger.money import format_amount
 from store import loans
-from tests.conftest import make_user
+from tests.conftest import NO_KEY, make_user
 from tests.test_api_loans import (  # noqa: F401  (lender is a fixture)
     application,
     approved_loan,
@@ -157,7 +157,7 @@ def test_write_offs_and_recoveries_refused(api, db, lender):  # noqa: F811
     refused(write_off(lender, loan["id"], day="2024-06-15"), 422, "date_in_future")
     refused(write_off(lender, loan["id"], day="2024-01-30"), 409, "date_before_last_transaction")
     body = {"effective_date": "2024-03-10", "reason": "x"}
-    refused(lender["approver"].post(f"/v1/loans/{loan['id']}/write-off", body), 422, "idempotency_key_required")
+    refused(lender["approver"].post(f"/v1/loans/{loan['id']}/write-off", body, NO_KEY), 422, "idempotency_key_required")
     refused(recover(lender, loan["id"], "1.00"), 409, "loan_not_written_off")
     refused(recover(lender, 999, "1.00"), 404, "not_found")
     assert api.get(f"/v1/loans/{loan['id']}").json()["status"] == "active"
@@ -197,7 +197,7 @@ def test_an_overpayment_is_refunded_never_beyond_its_balance(api, lender):  # no
     refused(refund(lender, loan["id"], "0.01"), 409, "refund_exceeds_overpayment")
     refused(repay(lender, loan["id"], "1.00", "2024-05-02"), 409, "loan_closed")
     unkeyed = {"amount": "1.00", "effective_date": "2024-05-02"}
-    refused(lender["officer"].post(f"/v1/loans/{loan['id']}/refunds", unkeyed), 422, "idempotency_key_required")
+    refused(lender["officer"].post(f"/v1/loans/{loan['id']}/refunds", unkeyed, NO_KEY), 422, "idempotency_key_required")
 
 
 def test_a_loan_with_undisbursed_amount_is_not_closed(api, lender):  # noqa: F811

@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 
 from api.cli import main
 from store import loan_cob, loans
-from tests.conftest import NOW, ON_POSTGRES, make_user
+from tests.conftest import NO_KEY, NOW, ON_POSTGRES, make_user
 
 LOAN_TABLES = {"loan_product", "loan_product_rate", "loan", "loan_schedule", "loan_instalment", "loan_transaction",
                "loan_repayment_reversal"}
@@ -198,7 +198,8 @@ def test_a_repeated_disbursement_with_its_key_has_one_effect(api, lender):
     assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
     assert balance(api, lender["1100"]) == "996000.00"
     unkeyed = {"amount": "1.00", "effective_date": "2024-02-01"}
-    refused(lender["officer"].post(f"/v1/loans/{loan['id']}/disbursements", unkeyed), 422, "idempotency_key_required")
+    disbursements = f"/v1/loans/{loan['id']}/disbursements"
+    refused(lender["officer"].post(disbursements, unkeyed, NO_KEY), 422, "idempotency_key_required")
 
 
 def test_a_loan_over_90_days_past_due_stops_accruing(api, lender):

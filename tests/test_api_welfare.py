@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 from api.middleware import IMPORT_BODY_BYTES, MAX_BODY_BYTES
 from store.welfare import MAX_IMPORT_LINES
-from tests.conftest import approved, make_user
+from tests.conftest import NO_KEY, approved, make_user
 
 WELFARE_TABLES = ("welfare_fund_setting", "contribution_rule", "welfare_sale", "welfare_sale_reversal",
                   "welfare_settlement", "welfare_allocation", "welfare_member_contribution", "welfare_matching",
@@ -169,7 +169,7 @@ def test_settlements_partial_over_and_advance(api, wf):
     before = snapshot(api, wf)
     refused(officer.post("/v1/settlements", {**pay, "amount": "65.01"}, "p-over"), 409, "settlement_exceeds_owed")
     refused(officer.post("/v1/settlements", {**pay, "amount": "0.00"}, "p-zero"), 422, "amount_must_be_positive")
-    refused(officer.post("/v1/settlements", {**pay, "amount": "1.00"}), 422, "idempotency_key_required")
+    refused(officer.post("/v1/settlements", {**pay, "amount": "1.00"}, NO_KEY), 422, "idempotency_key_required")
     refused(wf["ent"].post("/v1/settlements", {**pay, "amount": "1.00"}, "p-ent"), 403, "forbidden")
     refused(officer.post("/v1/settlements", {**pay, "amount": "1.00", "fund_party_id": 999}, "p-404"), 404,
             "not_found")  # fmt: skip
@@ -229,7 +229,7 @@ def test_a_settlement_recorded_in_error_is_reversed_once_and_its_sales_owe_again
     refused(officer.post(path, {"reason": " "}, "r-blank"), 422, "reason_required")
     refused(officer.post(path, {"reason": "x", "effective_date": "2024-06-09"}, "r-early"), 422, "invalid_date_range")
     refused(officer.post(path, {"reason": "x", "effective_date": "2024-06-15"}, "r-late"), 422, "date_in_future")
-    refused(officer.post(path, {"reason": "x"}), 422, "idempotency_key_required")
+    refused(officer.post(path, {"reason": "x"}, NO_KEY), 422, "idempotency_key_required")
     refused(wf["ent"].post(path, {"reason": "x"}, "r-ent"), 403, "forbidden")
     assert snapshot(api, wf) == before
     undone = officer.post(path, {"reason": "recorded against the wrong enterprise"}, "r-1")
@@ -304,7 +304,7 @@ def test_an_unused_advance_is_refunded_never_above_what_is_unused(api, wf):
     refused(officer.post("/v1/advance-refunds", {**refund, "effective_date": "2024-06-15"}, "f-late"), 422,
             "date_in_future")  # fmt: skip
     refused(wf["ent"].post("/v1/advance-refunds", {**refund, "amount": "1.00"}, "f-ent"), 403, "forbidden")
-    refused(officer.post("/v1/advance-refunds", {**refund, "amount": "1.00"}), 422, "idempotency_key_required")
+    refused(officer.post("/v1/advance-refunds", {**refund, "amount": "1.00"}, NO_KEY), 422, "idempotency_key_required")
     assert snapshot(api, wf) == before
     done = created(officer.post("/v1/advance-refunds", {**refund, "amount": "40.00"}, "f-1"))
     assert (done["amount"], done["reference"]) == ("40.00", "transfer 0012")

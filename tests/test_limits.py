@@ -41,7 +41,7 @@ def test_a_chunked_body_is_bounded_while_it_is_read(api):
 
 def test_a_body_just_inside_the_bound_is_read(api):
     body = b'{"kind": "other", "name_th": "ok"}'
-    headers = {**api.headers(), "Content-Type": "application/json"}
+    headers = {**api.headers("inside-the-bound"), "Content-Type": "application/json"}
     assert api.client.post(
         "/v1/parties", content=body + b" " * (MAX_BODY_BYTES - len(body)), headers=headers
     ).is_success

@@ -68,6 +68,12 @@ def test_an_admin_adds_an_officer_who_sets_a_password_with_the_link_shown_once(a
     assert "somsri.k" in listed and "รหัสผ่าน (บุคคล)" in listed
 
 
+def test_a_person_may_have_a_thai_user_name(manager):
+    made = add(manager, name="สมศรี.ใจดี", key="add-thai")
+    assert made.status_code == 201, made.text
+    assert "สมศรี.ใจดี" in manager.get("/admin/people").text
+
+
 def test_a_machine_gets_a_token_and_no_sign_in_link(manager):
     made = add(manager, name="bank-feed", role="auditor", use="machine", key="add-machine")
     assert made.status_code == 201 and "setup-link" not in made.text and token_of(made).startswith("codi_")
@@ -85,7 +91,7 @@ def test_an_enterprise_person_is_bound_to_its_party(manager, demo):
 
 def test_a_refused_person_says_why_in_thai_and_keeps_what_was_typed(manager):
     thai_name = add(manager, name="สมศรี ใจดี", key="add-4")
-    assert thai_name.status_code == 422 and "กรอกชื่อผู้ใช้เป็นตัวอักษรภาษาอังกฤษ" in shown_text(thai_name.text)
+    assert thai_name.status_code == 422 and "ไม่มีช่องว่าง" in shown_text(thai_name.text)  # Thai, but a space
     assert 'value="สมศรี ใจดี"' in thai_name.text and 'value="officer" checked' in thai_name.text
     no_role = add(manager, role="", key="add-5")
     assert no_role.status_code == 422 and "เลือกบทบาท" in shown_text(no_role.text)

@@ -242,3 +242,37 @@ def test_the_store_changes_a_party_and_refuses_what_it_must(db):
     attempt(db, lambda c: books.update_party(c, 999_999, {"name_th": "x"}), Rejection.not_found)
     with db.read() as connection:
         assert books.get_party(connection, other["id"])["national_id"] is None
+
+
+def test_an_officer_registers_a_member_of_a_group_in_a_district_and_the_page_says_it_in_thai(officer, api):
+    group = api.post("/v1/parties", {"kind": "savings_group", "name_th": "กลุ่มออมทรัพย์บ้านดอน"}).json()
+    refused = register(officer, kind="member", name_th="นายแดง ใจดี", key="member-0")
+    assert refused.status_code == 422 and "กรอกเลขที่ขององค์กรนั้น" in shown_text(refused.text)
+    assert 'value="นายแดง ใจดี"' in refused.text
+    saved = register(officer, kind="member", name_th="นายแดง ใจดี", district="ตาคลี", member_of=str(group["id"]),
+                     key="member-1")  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    member = api.get("/v1/parties", member_of=group["id"]).json()["data"]
+    assert [(p["name_th"], p["district"]) for p in member] == [("นายแดง ใจดี", "ตาคลี")]
+    page = officer.get(saved.headers["location"]).text
+    assert "สมาชิก" in page and "อำเภอ" in page and "ตาคลี" in page and "เป็นสมาชิกของ" in page
+    assert f'href="/office/parties/{group["id"]}"' in page and "member" not in shown_text(page).split()
+    group_page = officer.get(f"/office/parties/{group['id']}").text
+    assert f'href="/office/parties?member_of={group["id"]}"' in group_page and "กลุ่มออมทรัพย์" in group_page
+    members = officer.get(f"/office/parties?member_of={group['id']}").text.split("<tbody>")[1]
+    assert "นายแดง ใจดี" in members and "บ้านดอน" not in members
+    in_district = officer.get("/office/parties?district=ตาคลี").text.split("<tbody>")[1]
+    assert "นายแดง ใจดี" in in_district and "ตาคลี" in in_district
+    officer.post("/language", {"language": "en", "next": "/office/parties"}, form_page="/office/parties")
+    english = officer.get(saved.headers["location"]).text
+    assert "Member of" in english and "District" in english and "<p>Member</p>" in english
+    assert "Savings group" in officer.get("/office/parties").text
+
+
+def test_the_export_says_the_kind_region_and_fields_in_thai_and_english(officer, api):
+    party = api.post("/v1/parties", {"kind": "cooperative", "name_th": "สหกรณ์เคหสถานบ้านมั่นคง", "region": "south"})
+    export = api.get(f"/v1/parties/{party.json()['id']}/export").json()
+    assert export["words"]["kind"] == {"en": "Housing cooperative", "th": "สหกรณ์เคหสถาน"}
+    assert export["words"]["region"] == {"en": "South", "th": "ภาคใต้"}
+    assert set(export["party"]) <= set(export["words"]["fields"])
+    assert export["words"]["fields"]["district"]["th"] == "อำเภอ"

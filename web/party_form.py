@@ -12,35 +12,17 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from pydantic import ValidationError
 
-from api.schemas import PartyCreate, PartyKind, PartyUpdate, Region
+from api.schemas import PartyCreate, PartyUpdate
 from ledger.calendar import THAI_DIGITS
 from ledger.errors import LedgerError, Rejection
+from ledger.parties import KIND_LABELS, REGION_LABELS
 from web.forms import message
 from web.i18n import N_
 
-FIELDS = ("kind", "name_th", "name_en", "region", "province", "centre_id", "national_id", "contact", "key")
-OPTIONAL = ("name_en", "region", "province", "centre_id", "contact")  # empty means none
+FIELDS = ("kind", "name_th", "name_en", "region", "province", "district", "centre_id", "member_of", "national_id",
+          "contact", "key")  # fmt: skip
+OPTIONAL = ("name_en", "region", "province", "district", "centre_id", "member_of", "contact")  # empty means none
 MAX_TYPED = 300
-KINDS = (
-    (PartyKind.savings_group, N_("Savings group")),
-    (PartyKind.cooperative, N_("Housing cooperative")),
-    (PartyKind.network, N_("Network")),
-    (PartyKind.community_enterprise, N_("Community enterprise")),
-    (PartyKind.welfare_fund, N_("Community welfare fund")),
-    (PartyKind.incubation_centre, N_("Incubation centre")),
-    (PartyKind.government, N_("Government agency")),
-    (PartyKind.local_authority, N_("Local authority")),
-    (PartyKind.other, N_("Other")),
-)
-REGIONS = (
-    (Region.north, N_("North")),
-    (Region.northeast, N_("Northeast")),
-    (Region.central, N_("Central")),
-    (Region.east, N_("East")),
-    (Region.west, N_("West")),
-    (Region.south, N_("South")),
-    (Region.bangkok, N_("Bangkok")),
-)
 # What the API refuses in a field, said beside it: one message a field covers every way it fails.
 FIELD_MESSAGES = {
     "kind": N_("Choose what kind of party this is."),
@@ -48,7 +30,9 @@ FIELD_MESSAGES = {
     "name_en": N_("The English name may have at most 200 characters."),
     "region": N_("Choose a region from the list."),
     "province": N_("The province may have at most 80 characters."),
+    "district": N_("The district may have at most 80 characters."),
     "centre_id": N_("Choose a centre from the list."),
+    "member_of": N_("Type the number of the organisation the member belongs to, as its page shows it."),
     "national_id": N_("A Thai identification number has 13 digits, the last one a check digit. Check the number."),
     "contact": N_("The contact may have at most 200 characters, without special characters."),
 }
@@ -56,6 +40,10 @@ REFUSALS = {
     Rejection.duplicate_national_id: ("national_id", N_("Another party has this identification number already.")),
     Rejection.not_found: ("centre_id", N_("Choose a centre from the list.")),
     Rejection.invalid_request: ("centre_id", N_("A party cannot be its own centre.")),
+    Rejection.invalid_member_of: ("member_of", N_("A member belongs to a savings group, housing cooperative, network, "
+                                                  "community enterprise or welfare fund: type its number. A party of "
+                                                  "another kind belongs to none: leave it empty.")),
+    Rejection.organisation_has_members: ("kind", N_("It has members: it stays a kind that people belong to.")),
     Rejection.idempotency_key_reused: ("name_th", N_("This form was saved already. Look for the party in the list, "
                                                      "or start a new form.")),  # fmt: skip
 }
@@ -117,7 +105,23 @@ def write_fields(body: PartyCreate | PartyUpdate) -> dict[str, Any]:
     return body.model_dump(mode="json", exclude_unset=True)
 
 
-def refusal(error: LedgerError) -> tuple[str, dict] | None:
-    """A store's refusal as a field's message, or None if it is not about the form."""
+def refusal(error: LedgerError, typed: dict[str, str]) -> tuple[str, dict] | None:
+    """A store's refusal as a field's message, or None if it is not about the form (a party
+    not found is the centre's or the organisation's that was typed, else not the form's)."""
+    if error.reason == Rejection.not_found:
+        typed_party = [name for name in ("centre_id", "member_of") if typed[name].strip()]
+        if not typed_party:
+            return None
+        if typed_party == ["member_of"]:
+            return "member_of", message(FIELD_MESSAGES["member_of"])
     found = REFUSALS.get(error.reason)
     return found and (found[0], message(found[1]))
+
+
+def choices(lang: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The kinds and regions to choose from, in the page's language: the words of ledger.parties,
+    the same the reports and the export use."""
+    return {
+        "kinds": tuple((kind.value, label.in_language(lang)) for kind, label in KIND_LABELS.items()),
+        "regions": tuple((region.value, label.in_language(lang)) for region, label in REGION_LABELS.items()),
+    }

@@ -15,14 +15,29 @@ from api.render import entry_body
 from api.routes.registry import party_body, party_outcome
 from api.schemas import EntryPublic, IdPath, PartyPublic
 from api.writes import Write, perform
+from ledger.parties import FIELD_LABELS, kind_label, region_label
 from store import books, personal
 
 router = APIRouter(prefix="/v1")
 
 
+class Words(BaseModel):
+    en: str
+    th: str
+
+
+class PartyWords(BaseModel):
+    """What the export's machine values say to a person, in English and Thai (ledger.parties)."""
+
+    kind: Words
+    region: Words | None
+    fields: dict[str, Words] = Field(description="Each field of `party`, by name")
+
+
 class PartyExport(BaseModel):
     exported_at: datetime
     party: PartyPublic
+    words: PartyWords
     records: dict[str, list[dict[str, Any]]] = Field(
         description="Every row about the party, by table: the rows naming it and the rows naming those"
     )
@@ -40,8 +55,20 @@ def export_party(party_id: IdPath, connection: ReadDep, principal: Reader, clock
     return {
         "exported_at": clock.now(),
         "party": party_body(party, principal),
+        "words": party_words(party),
         "records": {name: [shown(tables[name], row, principal) for row in rows] for name, rows in records.items()},
         "entries": [entry_body(entry) for entry in entries],
+    }
+
+
+def party_words(party: dict) -> dict:
+    def words(label):
+        return {"en": label.en, "th": label.th}
+
+    return {
+        "kind": words(kind_label(party["kind"])),
+        "region": words(region_label(party["region"])) if party["region"] else None,
+        "fields": {name: words(label) for name, label in FIELD_LABELS.items()},
     }
 
 

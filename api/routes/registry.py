@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.context import ReadDep, Reader, Registrar
+from api.context import ADMINS, ReadDep, Reader, Registrar, RoleRefusal
 from api.pages import PageDep, next_cursor
 from api.personal import shown
 from api.render import account_body
@@ -24,7 +24,6 @@ from api.schemas import (
     Region,
 )  # fmt: skip
 from api.writes import Outcome, Write, perform
-from ledger.errors import LedgerError, Rejection
 from ledger.reports import rolled_up
 from store import books
 from store.users import Principal
@@ -35,9 +34,11 @@ router = APIRouter(prefix="/v1")
 @router.post("/parties", status_code=201, response_model=PartyPublic, tags=["parties"])
 def create_party(body: PartyCreate, request: Request, write: Write, principal: Registrar) -> Response:
     """A national ID another party has is refused (409 duplicate_national_id) unless an admin
-    marks the party `known_duplicate`, which the audit record's action names."""
+    marks the party `known_duplicate`, which the audit record's action names. A `member` names
+    the organisation it belongs to (`member_of`: a savings group, housing cooperative, network,
+    community enterprise or welfare fund); no other kind has one (422 invalid_member_of)."""
     if body.known_duplicate and principal.role != "admin":
-        raise LedgerError(Rejection.forbidden, "only an admin may register a known duplicate national ID")
+        raise RoleRefusal(principal.role, ADMINS, "register a known duplicate national ID")
 
     def work(connection, now):
         party = books.create_party(connection, body.model_dump(), now=now)
@@ -49,8 +50,10 @@ def create_party(body: PartyCreate, request: Request, write: Write, principal: R
 
 @router.patch("/parties/{party_id}", response_model=PartyPublic, tags=["parties"])
 def update_party(party_id: IdPath, body: PartyUpdate, request: Request, write: Write, principal: Registrar) -> Response:
-    """Change the fields sent (only those): a party's kind, names, region, province, centre,
-    national ID or contact. A national ID another party has is refused (409 duplicate_national_id)."""
+    """Change the fields sent (only those): a party's kind, names, region, province, district,
+    centre, organisation (`member_of`), national ID or contact. A national ID another party has is
+    refused (409 duplicate_national_id); a member keeps an organisation (422 invalid_member_of); an
+    organisation with members keeps a kind that has members (409 organisation_has_members)."""
     return perform(request, write, principal, "party.update", update_work(party_id, body, principal))
 
 
@@ -67,11 +70,14 @@ def update_work(party_id: int, body: PartyUpdate, principal: Principal):
 def list_parties(
     connection: ReadDep, principal: Reader, page: PageDep, kind: PartyKind | None = None,
     region: Region | None = None, province: Annotated[str | None, Query(min_length=1, max_length=80)] = None,
+    district: Annotated[str | None, Query(min_length=1, max_length=80)] = None,
     centre_id: IdQuery = None,
+    member_of: IdQuery = None,
     name: Annotated[str | None, Query(min_length=1, max_length=books.MAX_NAME_SEARCH,
                                       description="A part of the Thai or English name, any case")] = None,
 ) -> dict:  # fmt: skip
-    filters = {"kind": kind, "region": region, "province": province, "centre_id": centre_id, "name": name}
+    filters = {"kind": kind, "region": region, "province": province, "district": district, "centre_id": centre_id,
+               "member_of": member_of, "name": name}  # fmt: skip
     rows = books.list_parties(connection, only_party=principal.party_id, after=page.after, limit=page.limit,
                               filters=filters)  # fmt: skip
     return {"data": [party_body(r, principal) for r in rows], "next_cursor": next_cursor(rows, page)}

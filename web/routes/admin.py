@@ -51,7 +51,8 @@ STATUSES = (("active", N_("Active")), ("revoked", N_("Revoked")))
 COMMAND_STATUSES = (("pending", N_("Waiting")), ("approved", N_("Approved")), ("rejected", N_("Turned down")),
                     ("withdrawn", N_("Withdrawn")))  # fmt: skip
 FIELD_MESSAGES = {
-    "name": N_("Enter a user name of English letters, digits and . _ @ - only, without spaces (at most 100)."),
+    "name": N_("Enter a user name of letters (Thai or English), digits and . _ @ - only, without spaces "
+               "(at most 100)."),
     "role": N_("Choose a role."),
     "party_id": N_("Choose the party this person speaks for."),
     "use": N_("Choose whether it is a person or a machine."),

@@ -27,6 +27,7 @@ from ledger.calendar import check_fiscal_year, fiscal_year_bounds, fiscal_year_o
 from ledger.errors import LedgerError, Rejection
 from ledger.loans import DEFAULT_AGEING_BOUNDS, LoanClass, ageing_bucket
 from ledger.money import format_amount
+from ledger.parties import REGION_LABELS
 from store import dashboard
 from store.dashboard import LoanFilter
 from store.users import Principal
@@ -91,12 +92,15 @@ def office_dashboard(request: Request, principal: OfficeStaff, region: FilterTex
         due = [dashboard.falling_due(connection, today + timedelta(days=1), today + timedelta(days=n), chosen)
                for n in DUE_SPANS]  # fmt: skip
         waiting, choices = dashboard.pending(connection), dashboard.filter_choices(connection)
-    text = translations(language_of(request))
+    lang = language_of(request)
+    text = translations(lang)
     charts = {f"{name}_chart": _bars(figures[name], text) for name in ("classes", "buckets")}
+    region_names = {region.value: label.in_language(lang) for region, label in REGION_LABELS.items()}
     return render(request, "office_dashboard.html", today=today, closed_on=closed_on, chosen=chosen, fiscal_year=year,
                   years=range(fiscal_year_of(today), fiscal_year_of(today) - 6, -1), months=months,
                   at_risk_chart=_at_risk_chart(months), due=due, pending=waiting, choices=choices,
-                  page=page, filter_query=_query(chosen, year), **figures, **charts)  # fmt: skip
+                  page=page, filter_query=_query(chosen, year), region_names=region_names, **figures,
+                  **charts)  # fmt: skip
 
 
 def _query(chosen: LoanFilter, year: int) -> str:

@@ -1,6 +1,8 @@
-"""The fund officer's parties: the list (paged, filtered by kind, region, province, centre and a
-part of the name), registering one, changing one, and a party's page: its books, loans, share
-registers and welfare contributions, and its personal data as the PDPA export gives it.
+"""The fund officer's parties: the list (paged, filtered by kind, region, province, district,
+centre, organisation (an organisation's members) and a part of the name), registering one,
+changing one, and a party's page: its organisation or members, books, loans, share registers
+and welfare contributions, and its personal data as the PDPA export gives it. Kinds, regions
+and fields are named in the page's language by ledger.parties, as the export names them.
 
 Officers, approvers and admins see them; officers and admins write, as the API allows
 (REGISTRARS). Every figure and write is the API's: `books.list_parties` (GET /v1/parties with
@@ -21,13 +23,14 @@ from api.context import REGISTRARS, check_role
 from api.pages import PageDep, next_cursor
 from api.routes import personal
 from api.routes.registry import create_party, party_body, update_party
-from api.schemas import IdPath, PartyKind, Region
+from api.schemas import IdPath
 from api.writes import form_write
 from ledger.errors import LedgerError, Rejection
+from ledger.parties import FIELD_LABELS, PartyKind, Region
 from store import books
 from store.users import Principal
 from web import party_form
-from web.i18n import N_
+from web.i18n import N_, language_of
 from web.party_form import Typed
 from web.routes import page_router
 from web.session import PagePrincipal
@@ -61,10 +64,12 @@ def registrar(principal: Principal) -> Principal:
 
 @router.get("/office/parties")
 def parties(request: Request, principal: PagePrincipal, page: PageDep, kind: Kind = "", region: RegionQuery = "",
-            province: Province = "", centre_id: CentreQuery = "", name: NameQuery = ""):  # fmt: skip
+            province: Province = "", district: Province = "", centre_id: CentreQuery = "",
+            member_of: CentreQuery = "", name: NameQuery = ""):  # fmt: skip
     office(principal)
     chosen = {"kind": kind or None, "region": region or None, "province": province.strip() or None,
-              "centre_id": centre_id or None, "name": name.strip() or None}  # fmt: skip
+              "district": district.strip() or None, "centre_id": centre_id or None, "member_of": member_of or None,
+              "name": name.strip() or None}  # fmt: skip
     with request.app.state.db.read() as connection:
         rows = books.list_parties(connection, only_party=None, after=page.after, limit=page.limit, filters=chosen)
         centres = _centres(connection)
@@ -72,13 +77,13 @@ def parties(request: Request, principal: PagePrincipal, page: PageDep, kind: Kin
     query = {k: v for k, v in chosen.items() if v is not None}
     return render(request, "office_parties.html", parties=[party_body(r, principal) for r in rows],
                   chosen=chosen, next_query={**query, "cursor": more} if more else None, centres=centres,
-                  may_write=principal.role in REGISTRARS, **_labels())  # fmt: skip
+                  may_write=principal.role in REGISTRARS, **_labels(request))  # fmt: skip
 
 
-def _labels() -> dict:
-    """The kinds and regions to choose from, and their names by value."""
-    return {"kinds": party_form.KINDS, "regions": party_form.REGIONS, "kind_names": dict(party_form.KINDS),
-            "region_names": dict(party_form.REGIONS)}  # fmt: skip
+def _labels(request: Request) -> dict:
+    """The kinds and regions to choose from, and their names by value, in the page's language."""
+    words = party_form.choices(language_of(request))
+    return {**words, "kind_names": dict(words["kinds"]), "region_names": dict(words["regions"])}
 
 
 def _centres(connection) -> dict[int, dict]:
@@ -143,14 +148,15 @@ def _form(request: Request, party: dict | None, typed: dict, errors: list, statu
         centres = _centres(connection)
     status = status or (422 if errors else 200)
     return render(request, "office_party_form.html", status, party=party, typed=typed, errors=errors,
-                  error_of=dict(errors), centres=centres, **_labels())  # fmt: skip
+                  error_of=dict(errors), centres=centres, **_labels(request))  # fmt: skip
 
 
 def _refused(request: Request, party: dict | None, typed: dict, error: LedgerError):
-    found = party_form.refusal(error)
-    if found is None or (error.reason == Rejection.not_found and not typed["centre_id"]):
+    found = party_form.refusal(error, typed)
+    if found is None:
         raise error
-    status = 409 if error.reason in (Rejection.idempotency_key_reused, Rejection.duplicate_national_id) else 422
+    conflicts = (Rejection.idempotency_key_reused, Rejection.duplicate_national_id, Rejection.organisation_has_members)
+    status = 409 if error.reason in conflicts else 422
     return _form(request, party, typed, [found], status)
 
 
@@ -164,16 +170,26 @@ def party_page(request: Request, principal: PagePrincipal, party_id: IdPath):
         export = personal.export_party(party_id, connection, principal, request.app.state.clock)
         party = export["party"]
         centre = party["centre_id"] and books.get_party(connection, party["centre_id"])
+        organisation = party["member_of"] and books.get_party(connection, party["member_of"])
+        has_members = bool(books.list_parties(connection, only_party=None, after=0, limit=1,
+                                              filters={"member_of": party_id}))  # fmt: skip
         registers = _share_registers(export["records"])
         names = _names(connection, registers | _welfare_parties(export["records"]))
     records = export["records"]
-    return render(request, "office_party.html", party=party, centre=centre, export=export,
+    return render(request, "office_party.html", party=party, centre=centre, organisation=organisation,
+                  has_members=has_members, export=export, field_names=_field_names(request),
                   books=[b for b in records.get("book", []) if b["party_id"] == party_id],
                   loans=[loan for loan in records.get("loan", []) if loan["borrower_party_id"] == party_id],
                   registers=sorted(registers), names=names, contributions=_contributions(records),
                   members=records.get("welfare_member_contribution", [])[-MAX_ROWS_SHOWN:],
-                  shown=MAX_ROWS_SHOWN, loan_statuses=LOAN_STATUSES, **_labels(),
+                  shown=MAX_ROWS_SHOWN, loan_statuses=LOAN_STATUSES, **_labels(request),
                   may_write=principal.role in REGISTRARS, saved=bool(request.query_params.get("saved")))  # fmt: skip
+
+
+def _field_names(request: Request) -> dict[str, str]:
+    """A party's fields by name, in the page's language (the export's own words)."""
+    lang = language_of(request)
+    return {name: label.in_language(lang) for name, label in FIELD_LABELS.items()}
 
 
 def _share_registers(records: dict) -> set[int]:
