@@ -96,7 +96,7 @@ from ledger.money import MAX_AMOUNT_SATANG, format_amount, parse_rate, to_satang
 
 __all__ = [
     "BOT_CLASSES", "DEFAULT_AGEING_BOUNDS", "DEFAULT_ALLOCATION_ORDER", "MAX_INSTALMENTS",
-    "Allocation", "Amortization", "Component", "DayCount", "DeferredInterest", "FrequencyUnit",
+    "AdvancePayment", "Allocation", "Amortization", "Component", "DayCount", "DeferredInterest", "FrequencyUnit",
     "Instalment", "InterestBasis", "InterestMethod", "LoanClass", "LoanTerms", "RateChange",
     "Rounding", "Schedule", "accrual_for_day", "accrued_interest", "ageing_bucket",
     "allocate_payment", "apply_advance_payment", "arrears_satang", "days_past_due", "days_past_due_having_paid",
@@ -155,6 +155,14 @@ class DeferredInterest(StrEnum):
     first_instalment = "first_instalment"  # all with the first instalment after the grace
 
 
+class AdvancePayment(StrEnum):
+    """What a payment beyond what is due does (`ledger.loan_book.advance_payment`)."""
+
+    reduce_term = "reduce_term"  # fewer instalments, none asking more than before
+    reduce_instalment = "reduce_instalment"  # as many instalments, re-levelled lower
+    hold_credit = "hold_credit"  # pays the next instalments ahead; the schedule stays
+
+
 class Component(StrEnum):
     penalty = "penalty"
     interest = "interest"
@@ -200,6 +208,7 @@ _ENUM_FIELDS = {
     "day_count": DayCount,
     "rounding": Rounding,
     "deferred_interest": DeferredInterest,
+    "advance_payment": AdvancePayment,
 }
 
 
@@ -243,6 +252,7 @@ class LoanTerms:
     penalty_rate_annual_percent: Decimal = Decimal(0)
     penalty_from_day: int = 1  # the first day past due (1 = the day after the due date) charged
     allocation_order: tuple[Component, ...] = DEFAULT_ALLOCATION_ORDER
+    advance_payment: AdvancePayment = AdvancePayment.reduce_term  # what a payment beyond what is due does
 
     def __post_init__(self) -> None:
         for name, kind in _ENUM_FIELDS.items():

@@ -345,6 +345,8 @@ class Loan(SQLModel, table=True):
     litigation_reason: str | None = Field(default=None, max_length=500)
     # migration 0012: why a loan was rejected, withdrawn or cancelled (closed_on: the business date)
     closure_reason: str | None = Field(default=None, max_length=500)
+    # migration 0021: what a payment beyond what is due does, if not the product's choice
+    advance_payment: str | None = Field(default=None, max_length=20)
 
 
 class LoanSchedule(SQLModel, table=True):
@@ -366,6 +368,8 @@ class LoanSchedule(SQLModel, table=True):
     reason: str = Field(max_length=200)
     created_at: datetime
     created_by: int = Field(foreign_key="app_user.id")
+    # migration 0021: the repayment whose advance made the version; it drops out with the repayment
+    repayment_tx_id: int | None = Field(default=None, foreign_key="loan_transaction.id")
 
 
 class LoanInstalment(SQLModel, table=True):

@@ -75,6 +75,7 @@ def parse_terms(body: LoanTermsBody) -> LoanTerms:
         arrears_tolerance_satang=parse_amount(body.arrears_tolerance), overdue_grace_days=body.overdue_grace_days,
         penalty_rate_annual_percent=loan_rate(body.penalty_rate_annual_percent),
         penalty_from_day=body.penalty_from_day, allocation_order=tuple(body.allocation_order),
+        advance_payment=body.advance_payment,
     )  # fmt: skip
 
 
