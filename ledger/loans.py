@@ -55,11 +55,13 @@ instalment after the grace (`first_instalment`). The principal schedule is the s
 the grace. `interest_free_periods` first periods accrue no interest at all.
 
 Payments. `allocate_payment` pays what is due in the terms' order (default penalty, interest,
-principal); what is left is an overpayment. An overpayment is an *advance payment* of principal:
-`apply_advance_payment` takes it off the outstanding balance after a given instalment and
-recomputes the rest with the same level instalment, so the loan ends sooner and trailing
-instalments that fall to zero disappear. Flat interest is fixed at disbursement and an advance
-does not reduce it.
+principal); what is left is an overpayment. What a loan does with it is the terms'
+`advance_payment` (`AdvancePayment`: reduce the term, reduce the instalment, or hold it as a
+credit for the next instalments), applied by `ledger.loan_book.advance_payment` and
+`advanced_schedule`. `apply_advance_payment` is the older form of reducing the term: it takes
+an advance off the balance after a given instalment and recomputes the rest with the same level
+instalment, so trailing instalments that fall to zero disappear. Flat interest is fixed at
+disbursement and an advance does not reduce it.
 
 Ageing. A loan is past due from the day after an unpaid due date. Arrears of at most
 `arrears_tolerance_satang` do not count, and a loan is not overdue until more than

@@ -198,7 +198,9 @@ def test_an_advance_keeps_every_satang_and_what_fell_due(terms, amount, start, d
     assert [i for i in rows if i.due_on < on] == [i for i in plan.instalments if i.due_on < on]
     assert interest_earned_through(after, on - timedelta(days=1)) == interest_earned_through(plan, on - timedelta(1))
     assert next(i for i in rows if i.due_on >= on).outstanding_after_satang == outstanding
-    assert interest_earned_through(after, rows[-1].due_on) <= interest_earned_through(plan, plan.maturity_on)
+    # less interest in all: the period the payment falls in is rounded in two parts (the days
+    # before it and after it), so it may take one satang more; no other period takes more
+    assert interest_earned_through(after, rows[-1].due_on) <= interest_earned_through(plan, plan.maturity_on) + 1
 
 
 @PROPERTY
