@@ -13,6 +13,7 @@ from api.schemas import AmountText, ClientDate, Code, Id, Name, Strict, Text
 from ledger.charge_off import ChargeOffReason
 from ledger.loans import (
     DEFAULT_ALLOCATION_ORDER,
+    AdvancePayment,
     Amortization,
     Component,
     DayCount,
@@ -34,6 +35,10 @@ Count = Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
 Reason = Annotated[Text, Field(min_length=1, max_length=500)]
 AccountRole = Literal["cash", "receivable", "interest_receivable", "overpayments", "interest_income", "penalty_income",
                       "penalty_receivable", "allowance", "write_off_expense", "recovery_income"]
+
+
+ADVANCE_PAYMENT = ("What a payment beyond what is due does: reduce_term (fewer instalments), reduce_instalment "
+                   "(lower instalments) or hold_credit (pays the next instalments ahead)")
 
 
 class RateChangeBody(Strict):
@@ -70,6 +75,7 @@ class LoanTermsBody(Strict):
     penalty_from_day: Count = 1
     penalty_on: PenaltyBase = Field(PenaltyBase.overdue_principal, description="What penalty interest is charged on")
     allocation_order: Annotated[list[Component], Field(max_length=3)] = list(DEFAULT_ALLOCATION_ORDER)
+    advance_payment: AdvancePayment = Field(AdvancePayment.reduce_term, description=ADVANCE_PAYMENT)
     rate_changes: Annotated[list[RateChangeBody], Field(max_length=100)] = []
 
 
@@ -111,6 +117,7 @@ class LoanTermsPublic(BaseModel):
     penalty_from_day: int
     penalty_on: str
     allocation_order: list[str]
+    advance_payment: str
     rate_changes: list[RateChangeBody]
 
 
@@ -142,6 +149,7 @@ class LoanCreate(Strict):
     purpose: Reason | None = None
     term_instalments: Count | None = Field(None, description="Instalments, if not the product's")
     first_repayment_on: ClientDate | None = None
+    advance_payment: AdvancePayment | None = Field(None, description=f"If not the product's. {ADVANCE_PAYMENT}")
 
 
 class FiguresPublic(BaseModel):
@@ -192,6 +200,7 @@ class LoanPublic(BaseModel):
     charged_off_on: date | None = Field(None, description="Charged off from this date (still active, collectable)")
     charge_off_reason: ChargeOffReason | None = None
     closure_reason: str | None = Field(None, description="Why it was rejected, withdrawn or cancelled")
+    advance_payment: str | None = Field(None, description="What an advance payment does, if not the product's choice")
     cancelled: str = Field("0.00", description="Of the amount, what was cancelled undisbursed")
     figures: FiguresPublic | None = None
 

@@ -72,9 +72,11 @@ from ledger.errors import LedgerError, Rejection
 from ledger.loans import (
     DEFAULT_AGEING_BOUNDS,
     MAX_INSTALMENTS,
+    AdvancePayment,
     Allocation,
     Component,
     Instalment,
+    InterestMethod,
     LoanClass,
     LoanTerms,
     PenaltyBase,
@@ -93,9 +95,9 @@ from ledger.loans import (
 from ledger.money import format_amount
 
 __all__ = [
-    "CHARGED_OFF_CLASS", "SUMMED_PARTS", "CloseOfDay",
-    "Figures", "Fold", "InstalmentView", "LoanTx", "Portfolio", "StatementLine", "Totals",
-    "TxKind", "WriteOff", "close_of_day", "dues", "figures", "instalment_payments", "instalment_views",
+    "CHARGED_OFF_CLASS", "SUMMED_PARTS", "CloseOfDay", "Figures", "Fold", "InstalmentView", "LoanTx", "Portfolio",
+    "StatementLine", "Totals", "TxKind", "WriteOff", "advance_mode", "advance_payment", "advanced_schedule",
+    "close_of_day", "dues", "figures", "instalment_payments", "instalment_views",
     "instalments_for", "interest_earned_through", "is_settled", "missing_savings_satang", "penalty_earned_through",
     "fold_arrears", "par_percent", "repayment", "reschedule", "settled_merged", "statement_lines", "suspended_periods",
     "totals", "with_tranche", "write_off", "penalised_part",
@@ -257,14 +259,17 @@ def with_tranche(current: Schedule | None, terms: LoanTerms, amount_satang: int,
     return Schedule(current.amount_satang + amount_satang, current.disbursed_on, tuple(merged))
 
 
-def _tranche_terms(terms: LoanTerms, passed: int, remaining: int, first_due: date) -> LoanTerms:
+def _tranche_terms(
+    terms: LoanTerms, passed: int, remaining: int, first_due: date, *, regular: bool = False
+) -> LoanTerms:
     """A tranche's terms: the loan's remaining due dates, and whatever grace is left of them.
     (Its dates count from the next due date, so after a clamped month end a tranche's own dates
-    may fall a day or two before the loan's; its instalments are summed by number.)"""
+    may fall a day or two before the loan's; its instalments are summed by number.) `regular`:
+    money paid out (or back) on a due date, whose first period is a whole one."""
     return replace(
         terms,
         term_instalments=remaining,
-        first_repayment_on=first_due,
+        first_repayment_on=None if regular else first_due,
         grace_principal_periods=min(max(0, terms.grace_principal_periods - passed), remaining - 1),
         grace_interest_periods=min(max(0, terms.grace_interest_periods - passed), remaining - 1),
         interest_free_periods=min(max(0, terms.interest_free_periods - passed), remaining),
@@ -416,6 +421,138 @@ def suspended_periods(plan: Schedule, first_day: date, last_day: date) -> int:
     return count
 
 
+# --- advance payments -------------------------------------------------------------------------
+
+
+def advance_mode(terms: LoanTerms) -> AdvancePayment:
+    """What a payment beyond what is due does: the terms' choice, but flat interest is fixed at
+    disbursement and never re-planned, so on a flat loan an advance pays instalments ahead."""
+    if terms.interest_method is InterestMethod.flat:
+        return AdvancePayment.hold_credit
+    return terms.advance_payment
+
+
+def advance_payment(
+    allocation: Allocation, plan: Schedule, base: Schedule, terms: LoanTerms, sums: Totals, on: date
+) -> Allocation:
+    """`allocation` (of a repayment on `on` against what is due, `sums` the loan's totals before
+    it) with its overpayment applied as an advance (see the module docstring): to the next
+    instalments of `plan` (holding a credit), or to the interest the current period of `base`
+    has earned before `on` and then to principal (reducing the term or the instalment). What
+    is left after all the principal is an overpayment, refundable."""
+    excess = allocation.overpayment_satang
+    principal_paid = sums.principal_repaid_satang + allocation.principal_satang
+    interest_paid = sums.interest_paid_satang + allocation.interest_satang
+    if excess == 0:
+        return allocation
+    if advance_mode(terms) is AdvancePayment.hold_credit:
+        return _ahead(allocation, plan, terms, principal_paid, interest_paid)
+    kept = bisect_right([i.due_on for i in base.instalments], on)
+    if kept == len(base.instalments):  # nothing falls due later: nothing to pay ahead
+        return allocation
+    stub, deferred = _stub_interest(base, kept, on)
+    scheduled = sum(i.interest_satang for i in base.instalments[:kept]) + stub
+    interest = min(excess, max(0, scheduled - interest_paid))
+    outstanding = sums.outstanding_satang - allocation.principal_satang
+    principal = min(excess - interest, outstanding)
+    if principal == outstanding:  # paid off: the interest a grace deferred is due at once
+        interest += min(excess - interest - principal, max(0, scheduled + deferred - interest_paid - interest))
+    return replace(allocation, interest_satang=allocation.interest_satang + interest,
+                   principal_satang=allocation.principal_satang + principal,
+                   overpayment_satang=excess - interest - principal)  # fmt: skip
+
+
+def _ahead(
+    allocation: Allocation, plan: Schedule, terms: LoanTerms, principal_paid: int, interest_paid: int
+) -> Allocation:
+    """The overpayment paid towards the next instalments of `plan` ahead of their dates, oldest
+    first, each in the terms' order (repayments pay the oldest instalments first, so what is
+    paid of each is read off the totals)."""
+    left, ahead = allocation.overpayment_satang, dict.fromkeys(Component, 0)
+    for i in plan.instalments:
+        paid = {Component.principal: min(principal_paid, i.principal_satang),
+                Component.interest: min(interest_paid, i.interest_satang)}  # fmt: skip
+        principal_paid -= paid[Component.principal]
+        interest_paid -= paid[Component.interest]
+        unpaid = {Component.principal: i.principal_satang, Component.interest: i.interest_satang, Component.penalty: 0}
+        for component in terms.allocation_order:
+            taken = min(left, unpaid[component] - paid.get(component, 0))
+            ahead[component] += taken
+            left -= taken
+        if left == 0:
+            break
+    return replace(allocation, interest_satang=allocation.interest_satang + ahead[Component.interest],
+                   principal_satang=allocation.principal_satang + ahead[Component.principal],
+                   overpayment_satang=left)  # fmt: skip
+
+
+def _stub_interest(base: Schedule, kept: int, on: date) -> tuple[int, int]:
+    """The interest the period in which `on` falls (after the `kept` instalments due by then) has
+    earned on the days before `on`, as accrual counts it (`interest_earned_through`); and the
+    interest a grace deferred that the kept instalments have not charged."""
+    start = base.instalments[kept - 1].due_on if kept else base.disbursed_on
+    following = base.instalments[kept]
+    stub = _half_up(following.interest_accrued_satang * (on - start).days, (following.due_on - start).days)
+    deferred = sum(i.interest_accrued_satang - i.interest_satang for i in base.instalments[:kept])
+    return stub, deferred
+
+
+def advanced_schedule(base: Schedule, terms: LoanTerms, on: date, principal_repaid_satang: int) -> Schedule | None:
+    """The schedule from `on` of a loan whose repayments by then (advances dated `on` included)
+    repaid `principal_repaid_satang`, `base` the schedule before the advances dated `on`; None
+    if nothing was advanced or the terms hold advances as a credit. The instalments due by `on`
+    stay; an instalment due on `on` asks the principal advanced and the interest its period
+    earned before `on` (or the one due that day takes the principal); the principal left is
+    scheduled from `on` over the loan's next due dates, with whatever grace is left of them:
+    over as many instalments (`reduce_instalment`) or the fewest none of which asks more than
+    the largest of those it replaces (`reduce_term`). Interest a grace deferred is spread over
+    them, as a reschedule spreads folded interest."""
+    rows = base.instalments
+    kept = bisect_right([i.due_on for i in rows], on)
+    advanced = principal_repaid_satang - sum(i.principal_satang for i in rows[:kept])
+    if advance_mode(terms) is AdvancePayment.hold_credit or advanced <= 0 or kept == len(rows):
+        return None
+    stub, deferred = _stub_interest(base, kept, on)
+    remaining = base.amount_satang - sum(i.principal_satang for i in rows[:kept]) - advanced
+    head = list(rows[:kept])
+    if head and head[-1].due_on == on:  # paid on a due date: that instalment takes the principal
+        last = head[-1]
+        head[-1] = last._replace(principal_satang=last.principal_satang + advanced,
+                                 total_satang=last.total_satang + advanced, outstanding_after_satang=remaining)
+    else:
+        head.append(Instalment(kept + 1, on, advanced, stub, advanced + stub, remaining, stub))
+    tail = _advance_tail(base, terms, on, kept, remaining, deferred, len(head)) if remaining else ()
+    if not tail and deferred:  # paid off: what a grace deferred is due now
+        last = head[-1]
+        head[-1] = last._replace(interest_satang=last.interest_satang + deferred,
+                                 total_satang=last.total_satang + deferred)
+    return Schedule(base.amount_satang, base.disbursed_on, (*head, *tail))
+
+
+def _advance_tail(
+    base: Schedule, terms: LoanTerms, on: date, kept: int, remaining: int, deferred: int, offset: int
+) -> tuple[Instalment, ...]:
+    """`remaining` principal scheduled from `on` over the due dates after the `kept` instalments
+    of `base`, numbered after `offset`, carrying `deferred` interest in equal parts."""
+    left, first_due = len(base.instalments) - kept, base.instalments[kept].due_on
+    on_due_date = kept > 0 and base.instalments[kept - 1].due_on == on  # the first period is a regular one
+
+    def tail(count: int) -> tuple[Instalment, ...]:
+        """Over `count` instalments, on the loan's own due dates (after a clamped month end the
+        part's own dates may fall a day or two before them, as a tranche's may)."""
+        part = schedule(remaining, _tranche_terms(terms, kept, count, first_due, regular=on_due_date), on)
+        shares = _spread(deferred, count, terms.instalment_multiple_satang)
+        dates = [i.due_on for i in base.instalments[kept:]]
+        return tuple(i._replace(number=offset + i.number, due_on=dates[k], interest_satang=i.interest_satang + share,
+                                total_satang=i.total_satang + share)
+                     for k, (i, share) in enumerate(zip(part.instalments, shares, strict=True)))  # fmt: skip
+
+    if advance_mode(terms) is AdvancePayment.reduce_instalment:
+        return tail(left)
+    most = max(i.total_satang for i in base.instalments[kept:])
+    return tail(_first(1, left, lambda count: max(i.total_satang for i in tail(count)) <= most))
+
+
 # --- what is due, and where a payment goes -----------------------------------------------------
 
 
@@ -429,11 +566,15 @@ def dues(plan: Schedule, sums: Totals, on: date) -> dict[Component, int]:
     return {Component.penalty: penalty, Component.interest: interest, Component.principal: principal}
 
 
-def repayment(amount_satang: int, plan: Schedule, terms: LoanTerms, sums: Totals, on: date) -> tuple[Allocation, int]:
-    """Allocate a repayment in the terms' order against what is due on `on`; the rest is an
-    overpayment. Also returns how much of the interest paid settles accrued interest (the rest
-    is income now)."""
+def repayment(
+    amount_satang: int, plan: Schedule, terms: LoanTerms, sums: Totals, on: date, *, base: Schedule | None = None
+) -> tuple[Allocation, int]:
+    """Allocate a repayment in the terms' order against what is due on `on`; what is left is an
+    advance (`advance_payment`), and what is left after that an overpayment. Also returns how
+    much of the interest paid settles accrued interest (the rest is income now). `base`: the
+    schedule before any advance dated `on` (`plan`, the one in force, if None)."""
     allocation = allocate_payment(amount_satang, dues(plan, sums, on), terms.allocation_order)
+    allocation = advance_payment(allocation, plan, base or plan, terms, sums, on)
     from_receivable = min(allocation.interest_satang, max(0, sums.interest_receivable_satang))
     return allocation, from_receivable
 
@@ -487,7 +628,8 @@ def interest_earned_through(plan: Schedule, day: date) -> int:
             break
         length = (instalment.due_on - start).days
         elapsed = min(length, (day - start).days + 1)
-        earned += _half_up(instalment.interest_accrued_satang * elapsed, length)
+        if length:  # an advance on the day of disbursement makes an instalment of no days
+            earned += _half_up(instalment.interest_accrued_satang * elapsed, length)
         start = instalment.due_on
     return earned
 

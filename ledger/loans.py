@@ -66,11 +66,13 @@ instalment after the grace (`first_instalment`). The principal schedule is the s
 the grace. `interest_free_periods` first periods accrue no interest at all.
 
 Payments. `allocate_payment` pays what is due in the terms' order (default penalty, interest,
-principal); what is left is an overpayment. An overpayment is an *advance payment* of principal:
-`apply_advance_payment` takes it off the outstanding balance after a given instalment and
-recomputes the rest with the same level instalment, so the loan ends sooner and trailing
-instalments that fall to zero disappear. Flat interest is fixed at disbursement and an advance
-does not reduce it.
+principal); what is left is an overpayment. What a loan does with it is the terms'
+`advance_payment` (`AdvancePayment`: reduce the term, reduce the instalment, or hold it as a
+credit for the next instalments), applied by `ledger.loan_book.advance_payment` and
+`advanced_schedule`. `apply_advance_payment` is the older form of reducing the term: it takes
+an advance off the balance after a given instalment and recomputes the rest with the same level
+instalment, so trailing instalments that fall to zero disappear. Flat interest is fixed at
+disbursement and an advance does not reduce it.
 
 Ageing. A loan is past due from the day after an unpaid due date. Arrears of at most
 `arrears_tolerance_satang` do not count, and a loan is not overdue until more than
@@ -107,11 +109,10 @@ from ledger.money import MAX_AMOUNT_SATANG, format_amount, parse_rate, to_satang
 
 __all__ = [
     "BOT_CLASSES", "DEFAULT_AGEING_BOUNDS", "DEFAULT_ALLOCATION_ORDER", "MAX_INSTALMENTS",
-    "Allocation", "Amortization", "Component", "DayCount", "DaysInMonth", "DeferredInterest", "FlatInterest",
-    "FrequencyUnit", "Instalment", "Instalments", "InterestBasis", "InterestMethod", "LastInstalment", "LoanClass",
-    "LoanTerms",
-    "MultipleRounding", "MultipleScope", "PenaltyBase", "RateChange", "RatePer", "Rounding", "Schedule",
-    "accrual_for_day", "accrued_interest", "ageing_bucket",
+    "AdvancePayment", "Allocation", "Amortization", "Component", "DayCount", "DaysInMonth", "DeferredInterest",
+    "FlatInterest", "FrequencyUnit", "Instalment", "Instalments", "InterestBasis", "InterestMethod", "LastInstalment",
+    "LoanClass", "LoanTerms", "MultipleRounding", "MultipleScope", "PenaltyBase", "RateChange", "RatePer", "Rounding",
+    "Schedule", "accrual_for_day", "accrued_interest", "ageing_bucket",
     "allocate_payment", "apply_advance_payment", "arrears_satang", "days_past_due", "days_past_due_having_paid",
     "due_dates", "is_non_performing", "level_instalment", "loan_class", "loan_rate", "overdue_principal",
     "penalty_interest", "periodic_rate", "rate_on", "schedule", "tfrs9_stage", "yearly_rate",
@@ -213,6 +214,14 @@ class PenaltyBase(StrEnum):
     overdue_principal_and_interest = "overdue_principal_and_interest"  # "% amount + interest"
 
 
+class AdvancePayment(StrEnum):
+    """What a payment beyond what is due does (`ledger.loan_book.advance_payment`)."""
+
+    reduce_term = "reduce_term"  # fewer instalments, none asking more than before
+    reduce_instalment = "reduce_instalment"  # as many instalments, re-levelled lower
+    hold_credit = "hold_credit"  # pays the next instalments ahead; the schedule stays
+
+
 class Component(StrEnum):
     penalty = "penalty"
     interest = "interest"
@@ -265,6 +274,7 @@ _ENUM_FIELDS = {
     "flat_interest": FlatInterest,
     "last_instalment": LastInstalment,
     "penalty_on": PenaltyBase,
+    "advance_payment": AdvancePayment,
 }
 MAX_LEVEL_ADJUSTMENTS = 8  # tries at bringing the last instalment near the level one
 
@@ -316,6 +326,7 @@ class LoanTerms:
     flat_interest: FlatInterest = FlatInterest.per_period
     last_instalment: LastInstalment = LastInstalment.takes_residue
     penalty_on: PenaltyBase = PenaltyBase.overdue_principal
+    advance_payment: AdvancePayment = AdvancePayment.reduce_term  # what a payment beyond what is due does
 
     def __post_init__(self) -> None:
         for name, kind in _ENUM_FIELDS.items():

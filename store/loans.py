@@ -53,6 +53,8 @@ from ledger.loan_book import (
     Totals,
     TxKind,
     WriteOff,
+    advance_mode,
+    advanced_schedule,
     figures,
     instalments_for,
     is_settled,
@@ -98,6 +100,10 @@ LIVE_TX = loan_tx_t.c.id.not_in(
     select(link_t.c.original_tx_id).union_all(select(undo_t.c.original_tx_id),
                                               select(write_off_undo_t.c.original_tx_id))
 )  # fmt: skip
+# A schedule version an advance payment made counts while its repayment does.
+LIVE_VERSION = schedule_t.c.repayment_tx_id.is_(None) | schedule_t.c.repayment_tx_id.not_in(
+    select(link_t.c.original_tx_id).union_all(select(undo_t.c.original_tx_id))
+)
 
 Row = dict[str, Any]
 
@@ -264,9 +270,11 @@ def list_products(connection: Connection, *, after: int, limit: int) -> list[Row
 
 
 def loan_terms(product: Row, loan: Row) -> LoanTerms:
-    """The product's terms with the loan's own term and first repayment date."""
+    """The product's terms with the loan's own term and first repayment date, and its own choice
+    of what an advance payment does, if it made one."""
+    own = {"advance_payment": loan["advance_payment"]} if loan.get("advance_payment") else {}
     return replace(product["terms"], term_instalments=loan["term_instalments"],
-                   first_repayment_on=loan["first_repayment_on"])  # fmt: skip
+                   first_repayment_on=loan["first_repayment_on"], **own)  # fmt: skip
 
 
 # --- application and approval ------------------------------------------------------------------
@@ -282,8 +290,9 @@ def apply(connection: Connection, fields_: Row, *, recorded_by: int, now: dateti
     _check_positive(fields_["amount_satang"], "the amount")
     term = fields_.get("term_instalments")
     term = product["terms"].term_instalments if term is None else term
-    loan = {"term_instalments": term, "first_repayment_on": fields_.get("first_repayment_on")}
-    loan_terms(product, loan)  # refuses a bad term before anything is written
+    loan = {"term_instalments": term, "first_repayment_on": fields_.get("first_repayment_on"),
+            "advance_payment": str(fields_["advance_payment"]) if fields_.get("advance_payment") else None}  # fmt: skip
+    loan_terms(product, loan)  # refuses a bad term (or choice) before anything is written
     _check_savings(fields_, product["min_savings_percent"])
     values = {
         **loan, "book_id": product["book_id"], "product_id": product["id"],
@@ -462,7 +471,7 @@ def _newest_versions(connection: Connection, loan_ids: Sequence[int], as_of: dat
     """A subquery of the loans' ids and their newest schedule versions by `as_of` (of all if
     None), and those versions' rows."""
     newest = select(schedule_t.c.loan_id, func.max(schedule_t.c.version).label("version")).where(
-        one_of(connection, schedule_t.c.loan_id, loan_ids)
+        one_of(connection, schedule_t.c.loan_id, loan_ids), LIVE_VERSION
     )
     if as_of is not None:
         newest = newest.where(schedule_t.c.effective_from <= as_of)
@@ -847,14 +856,14 @@ def _post(
 
 def _save_plan(
     connection: Connection, loan: Row, plan: Schedule, terms: LoanTerms, on: date, reason: str, user_id: int,
-    now: datetime,
+    now: datetime, *, repayment_tx_id: int | None = None,
 ) -> None:  # fmt: skip
     latest = select(func.max(schedule_t.c.version)).where(schedule_t.c.loan_id == loan["id"])
     version = (connection.execute(latest).scalar_one() or 0) + 1
     connection.execute(insert(schedule_t).values(
         loan_id=loan["id"], version=version, book_id=loan["book_id"], effective_from=on,
         disbursed_on=plan.disbursed_on, amount_satang=plan.amount_satang, terms=terms_json(terms),
-        reason=reason, created_at=now, created_by=user_id,
+        reason=reason, created_at=now, created_by=user_id, repayment_tx_id=repayment_tx_id,
     ))  # fmt: skip
     connection.execute(insert(instalment_t), [
         {"loan_id": loan["id"], "version": version, "number": i.number, "due_on": i.due_on,
@@ -916,7 +925,7 @@ def preview_repayment(
     (`_allocation`) against the same transactions, so a page can show it before the save."""
     _check_positive(amount_satang, "a repayment")
     before, later = _before_repayment(connection, get_loan(connection, loan_id, borrower=borrower), on, today)
-    return RepaymentPreview(_allocation(before, amount_satang, on)[0], len(later))
+    return RepaymentPreview(_allocation(connection, before, amount_satang, on).allocation, len(later))
 
 
 def _before_repayment(connection: Connection, loan: Row, on: date, today: date) -> tuple[LoanState, list[Row]]:
@@ -926,14 +935,72 @@ def _before_repayment(connection: Connection, loan: Row, on: date, today: date) 
     current = state(connection, loan)
     later = _later_repayments(current.rows, on, today)
     _check_after_fold(connection, loan["id"], on, counted=False)
+    _check_no_restructure_after_advance(connection, loan["id"], later)
     moved = {r["id"] for r in later}
     return replace(current, rows=[r for r in current.rows if r["id"] not in moved]), later
 
 
-def _allocation(current: LoanState, amount_satang: int, on: date) -> tuple[Allocation, int]:
-    """`ledger.loan_book.repayment` of a payment against the loan's live transactions
-    `current.rows`: its allocation, and the interest of it that settles accrued interest."""
-    return repayment(amount_satang, current.plan, current.terms, totals(current.txs), on)
+@dataclass(frozen=True)
+class Allocated:
+    """Where a repayment goes (`_allocation`), and the schedule version its advance makes."""
+
+    allocation: Allocation
+    from_receivable_satang: int  # of the interest paid, what settles accrued interest
+    advanced: Schedule | None  # the schedule from the repayment's date on (None: it stays)
+    terms: LoanTerms
+
+
+def _allocation(connection: Connection, current: LoanState, amount_satang: int, on: date) -> Allocated:
+    """`ledger.loan_book.repayment` of a payment on `on` against the loan's live transactions
+    `current.rows` and the schedule they leave in force, and the schedule its advance makes
+    (`ledger.loan_book.advanced_schedule`)."""
+    plan, base, terms = _plans_for(connection, current, on)
+    sums = totals(current.txs)
+    allocation, from_receivable = repayment(amount_satang, plan, terms, sums, on, base=base)
+    advanced = advanced_schedule(base, terms, on, sums.principal_repaid_satang + allocation.principal_satang)
+    return Allocated(allocation, from_receivable, None if advanced == plan else advanced, terms)
+
+
+def _plans_for(connection: Connection, current: LoanState, on: date) -> tuple[Schedule, Schedule, LoanTerms]:
+    """The schedule a repayment on `on` is allocated against: the newest version that no advance
+    made, or one of the repayments `current.rows` made; the newest made before any advance dated
+    `on` (what an advance that day is derived from, so that several that day make what one
+    would); and the terms it runs under."""
+    c = schedule_t.c
+    query = select(c.version, c.repayment_tx_id).where(c.loan_id == current.loan["id"]).order_by(c.version)
+    dated = {r["id"]: r["effective_date"] for r in current.rows}
+    versions = connection.execute(query).all()
+    counted = [v for v, tx in versions if tx is None or tx in dated]
+    before = [v for v, tx in versions if tx is None or tx in dated and dated[tx] < on]
+    (plan, terms), (base, _) = _version(connection, current.loan["id"], counted[-1]), _version(
+        connection, current.loan["id"], before[-1])  # fmt: skip
+    return plan, base, terms_from_json(terms)
+
+
+def _version(connection: Connection, loan_id: int, version: int) -> tuple[Schedule, str]:
+    """One schedule version of a loan and its terms, as JSON."""
+    row = connection.execute(
+        select(schedule_t).where(schedule_t.c.loan_id == loan_id, schedule_t.c.version == version)
+    ).mappings().one()  # fmt: skip
+    i = instalment_t.c
+    query = (select(*(i[name] for name in _INSTALMENT_COLUMNS), null())
+             .where(i.loan_id == loan_id, i.version == version).order_by(i.number))  # fmt: skip
+    return _schedules([row], connection.execute(query).all())[0][loan_id]
+
+
+def _check_no_restructure_after_advance(connection: Connection, loan_id: int, moved: list[Row]) -> None:
+    """Refuse to re-allocate (or take back) repayments one of which made an advance's schedule
+    version when a later version (a reschedule, a moratorium, a tranche) was made from it: that
+    one would have to be made again too."""
+    c = schedule_t.c
+    ids = [r["id"] for r in moved]
+    first = select(func.min(c.version)).where(c.loan_id == loan_id, c.repayment_tx_id.in_(ids)).scalar_subquery()
+    query = select(func.max(c.effective_from)).where(c.loan_id == loan_id, c.repayment_tx_id.is_(None),
+                                                     c.version > first)  # fmt: skip
+    restructured = connection.execute(query).scalar_one() if ids else None
+    if restructured is not None:
+        detail = f"the loan's schedule was changed on {restructured} after an advance payment it would re-derive"
+        raise LedgerError(Rejection.date_before_last_transaction, detail)
 
 
 def undo_repayment(
@@ -953,6 +1020,7 @@ def undo_repayment(
     _check_after_fold(connection, loan_id, target["effective_date"], counted=True)
     following = current.rows[current.rows.index(target) + 1 :]
     later = _only_repayments(following)
+    _check_no_restructure_after_advance(connection, loan_id, [target, *later])
     [undone, *reversals] = _reverse_repayments(connection, [target, *later], "taken back", user_id, now)
     connection.execute(insert(undo_t).values(
         original_tx_id=target["id"], book_id=loan["book_id"], loan_id=loan_id, reversal_entry_id=undone,
@@ -986,7 +1054,7 @@ def _repost(connection: Connection, current: LoanState, later: list[Row], revers
             original_tx_id=original["id"], book_id=current.loan["book_id"], loan_id=current.loan["id"],
             reversal_entry_id=reversal, reposted_tx_id=again.transaction["id"], recorded_at=now, recorded_by=user_id,
         ))  # fmt: skip
-    _settle_status(connection, replace(current, rows=rows))
+    _settle_status(connection, state(connection, current.loan))  # under the schedule the repayments left
     return entry_ids
 
 
@@ -1028,7 +1096,8 @@ def _post_repayment(connection: Connection, current: LoanState, amount_satang: i
                     now: datetime) -> Recorded:  # fmt: skip
     """Allocate and post one repayment against the loan's live transactions `current.rows`."""
     loan = current.loan
-    allocation, from_receivable = _allocation(current, amount_satang, on)
+    allocated = _allocation(connection, current, amount_satang, on)
+    allocation, from_receivable = allocated.allocation, allocated.from_receivable_satang
     accounts = get_product(connection, loan["product_id"])["accounts"]
     credits = [
         (accounts["penalty_receivable"], allocation.penalty_satang),  # charged to income by close of business
@@ -1043,6 +1112,10 @@ def _post_repayment(connection: Connection, current: LoanState, amount_satang: i
                     principal_satang=allocation.principal_satang, interest_satang=allocation.interest_satang,
                     penalty_satang=allocation.penalty_satang, overpayment_satang=allocation.overpayment_satang,
                     interest_from_receivable_satang=from_receivable)  # fmt: skip
+    if allocated.advanced is not None:
+        why = f"advance payment: {advance_mode(allocated.terms)}"
+        _save_plan(connection, loan, allocated.advanced, allocated.terms, on, why, user_id, now,
+                   repayment_tx_id=tx["id"])  # fmt: skip
     return Recorded(tx, entry_id, loan)
 
 

@@ -52,7 +52,7 @@ class Party(SQLModel, table=True):
     __table_args__ = (
         # migration 0017: one party a national ID, unless an admin marked it a known duplicate
         partial_index("uq_party_national_id", "national_id", where="NOT known_duplicate", unique=True),
-        # migration 0021: the kinds of ledger.parties, and a member (only) belongs to an organisation
+        # migration 0023: the kinds of ledger.parties, and a member (only) belongs to an organisation
         CheckConstraint(_in("kind", PARTY_KINDS), name="ck_party_kind"),
         CheckConstraint("(kind = 'member') = (member_of IS NOT NULL)", name="ck_party_member_of"),
         Index("ix_party_member_of", "member_of"),
@@ -361,9 +361,11 @@ class Loan(SQLModel, table=True):
     litigation_reason: str | None = Field(default=None, max_length=500)
     # migration 0012: why a loan was rejected, withdrawn or cancelled (closed_on: the business date)
     closure_reason: str | None = Field(default=None, max_length=500)
-    # migration 0021: charged off from this business date, and why (`loan_charge_off` keeps each)
+    # migration 0022: charged off from this business date, and why (`loan_charge_off` keeps each)
     charged_off_on: date | None = None
     charge_off_reason: str | None = Field(default=None, max_length=40)
+    # migration 0024: what a payment beyond what is due does, if not the product's choice
+    advance_payment: str | None = Field(default=None, max_length=20)
 
 
 class LoanSchedule(SQLModel, table=True):
@@ -385,6 +387,8 @@ class LoanSchedule(SQLModel, table=True):
     reason: str = Field(max_length=200)
     created_at: datetime
     created_by: int = Field(foreign_key="app_user.id")
+    # migration 0024: the repayment whose advance made the version; it drops out with the repayment
+    repayment_tx_id: int | None = Field(default=None, foreign_key="loan_transaction.id")
 
 
 class LoanInstalment(SQLModel, table=True):
@@ -430,7 +434,7 @@ class LoanMonth(SQLModel, table=True):
     borrower_party_id: int = Field(foreign_key="party.id")  # the loan's, so that a cut needs no join
     outstanding_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     days_past_due: int
-    # migration 0021: charged off at the end of that day (off the performing book)
+    # migration 0022: charged off at the end of that day (off the performing book)
     charged_off: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
@@ -533,7 +537,7 @@ CHARGE_OFF_REASONS = ("prolonged_arrears", "group_dissolved", "disaster", "fraud
 
 
 class LoanChargeOff(SQLModel, table=True):
-    """A loan charged off (migration 0021): from `effective_date` off the performing book, with
+    """A loan charged off (migration 0022): from `effective_date` off the performing book, with
     a reason from `ledger.charge_off.ChargeOffReason`, and the entry that recognised its
     principal outstanding as a loss (Dr 5200 / Cr 1290). Append-only; undone by a row of
     `loan_charge_off_undo`."""
@@ -558,7 +562,7 @@ class LoanChargeOff(SQLModel, table=True):
 
 
 class LoanChargeOffUndo(SQLModel, table=True):
-    """A charge-off undone (migration 0021): its entry reversed by `reversal_entry_id`, and why.
+    """A charge-off undone (migration 0022): its entry reversed by `reversal_entry_id`, and why.
     Append-only."""
 
     __tablename__ = "loan_charge_off_undo"
@@ -576,7 +580,7 @@ class LoanChargeOffUndo(SQLModel, table=True):
 
 
 class LoanWriteOffUndo(SQLModel, table=True):
-    """A write-off undone (migration 0021): its entry reversed by `reversal_entry_id`, and why;
+    """A write-off undone (migration 0022): its entry reversed by `reversal_entry_id`, and why;
     the write-off no longer counts in the loan's figures. Append-only."""
 
     __tablename__ = "loan_write_off_undo"

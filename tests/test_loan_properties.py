@@ -57,6 +57,7 @@ from ledger.loan_book import (
     with_tranche,
 )
 from ledger.loans import (
+    AdvancePayment,
     Amortization,
     Component,
     DayCount,
@@ -64,6 +65,7 @@ from ledger.loans import (
     InterestBasis,
     InterestMethod,
     LoanTerms,
+    allocate_payment,
     days_past_due,
     schedule,
 )
@@ -75,10 +77,12 @@ CASH_SATANG = 10**12
 TERMS = st.sampled_from([
     LoanTerms(rate_annual_percent=Decimal("12"), term_instalments=6, penalty_rate_annual_percent=Decimal("24")),
     LoanTerms(rate_annual_percent=Decimal("4"), term_instalments=8, amortization=Amortization.equal_principal,
-              repayment_unit=FrequencyUnit.weeks, repayment_every=2),
+              repayment_unit=FrequencyUnit.weeks, repayment_every=2, advance_payment=AdvancePayment.hold_credit),
+    LoanTerms(rate_annual_percent=Decimal("6"), term_instalments=6, advance_payment=AdvancePayment.reduce_instalment,
+              grace_principal_periods=2),
     LoanTerms(rate_annual_percent=Decimal("9"), term_instalments=4, interest_method=InterestMethod.flat,
               grace_principal_periods=1, instalment_multiple_satang=100),
-    LoanTerms(rate_annual_percent=Decimal("0"), term_instalments=3),
+    LoanTerms(rate_annual_percent=Decimal("0"), term_instalments=3, advance_payment=AdvancePayment.reduce_instalment),
     LoanTerms(rate_annual_percent=Decimal("18.25"), term_instalments=5, interest_basis=InterestBasis.daily,
               day_count=DayCount.actual, grace_interest_periods=2,
               allocation_order=(Component.principal, Component.interest, Component.penalty),
@@ -180,11 +184,14 @@ class LoanMachine(RuleBasedStateMachine):
         tx, due = done.transaction, dues(current.plan, totals(current.txs), on)
         parts = [tx[f"{part}_satang"] for part in ("penalty", "interest", "principal", "overpayment")]
         assert sum(parts) == amount and all(part >= 0 for part in parts)  # every satang exactly once
-        assert tx["principal_satang"] <= due[Component.principal] and tx["interest_satang"] <= due[Component.interest]
-        paid_due = tx["penalty_satang"] + tx["interest_satang"] + tx["principal_satang"]
-        assert tx["overpayment_satang"] == 0 or paid_due == sum(due.values())  # only the excess is overpaid
-        assert tx["penalty_satang"] == min(amount, due[Component.penalty]) or current.terms.allocation_order[0] != (
-            Component.penalty)  # penalties first, in the default order
+        # What is due is paid first, in the terms' order; only what is left is an advance
+        paid_due = allocate_payment(amount, due, current.terms.allocation_order)
+        assert tx["penalty_satang"] == paid_due.penalty_satang
+        assert tx["interest_satang"] >= paid_due.interest_satang and tx["principal_satang"] >= paid_due.principal_satang
+        ahead = tx["interest_satang"] + tx["principal_satang"] - paid_due.interest_satang - paid_due.principal_satang
+        assert ahead + tx["overpayment_satang"] == paid_due.overpayment_satang
+        # and only what is left after the whole principal is an overpayment
+        assert tx["overpayment_satang"] == 0 or totals(self.loan_state().txs).outstanding_satang == 0
 
     @rule(rate=st.sampled_from([None, Decimal("3.5"), Decimal("0")]), extra=st.integers(0, 3), gap=st.integers(0, 40))
     def reschedule(self, rate, extra, gap):

@@ -55,6 +55,7 @@ EVERY_SETTING = {
     "allocation-2": "penalty", "allocation-3": "principal", "rate-change-1-on": "01/10/2567",
     "rate-change-1-rate": "3", "rate-change-2-on": "2025-10-01", "rate-change-2-rate": "2.75",
     "account-allowance": "1290", "account-cash": "1100", "preview_amount": "100,000", "preview_on": "14/06/2567",
+    "advance_payment": "reduce_instalment",
 }  # fmt: skip
 
 
@@ -107,6 +108,7 @@ def test_a_product_is_made_with_every_setting_as_the_api_makes_it(officer, db):
         "first_instalment", 1, 5000)
     assert (terms.overdue_grace_days, terms.penalty_rate_annual_percent, terms.penalty_from_day) == (5, Decimal(2), 3)
     assert terms.allocation_order == (Component.interest, Component.penalty, Component.principal)
+    assert terms.advance_payment == "reduce_instalment"
     assert [(c.effective_on, c.rate_annual_percent) for c in terms.rate_changes] == [
         (date(2024, 10, 1), Decimal(3)), (date(2025, 10, 1), Decimal("2.75"))]
     assert (product["code"], product["name_en"], product["min_savings_percent"]) == (
@@ -115,6 +117,7 @@ def test_a_product_is_made_with_every_setting_as_the_api_makes_it(officer, db):
     assert [(r["actor"], r["outcome"]) for r in created] == [("officer", "ok")]
     shown = officer.get(f"/office/loan-products/{product_id}")
     assert "3.5 % ต่อปี" in shown.text and "2.75 % ต่อปี" in shown.text and "1290" in shown.text
+    assert "ลดเงินต้น: ค่างวดลดลง จำนวนงวดเท่าเดิม" in shown.text  # what an advance payment does
 
 
 def preview_figures(html: str) -> list[list[str]]:
@@ -165,6 +168,25 @@ def test_an_application_short_of_savings_is_refused_beside_the_field_keeping_wha
     assert re.search(r'id="savings-error">.*เงินออมของกลุ่มน้อยกว่าสัดส่วน', refused.text)
     assert 'value="150,000"' in refused.text and 'value="5,000"' in refused.text and 'value="ซ่อมบ้าน"' in refused.text
     assert all_loans(db) == before
+
+
+def test_an_application_may_choose_what_an_advance_payment_does(officer, db):
+    page = officer.get("/office/loans/new")
+    assert "ตามผลิตภัณฑ์สินเชื่อ" in page.text and "ชำระงวดถัดไปล่วงหน้า ตารางผ่อนชำระคงเดิม" in page.text
+    loan_id = record_application(officer, db, advance_payment="hold_credit")
+    with db.read() as connection:
+        assert loans.get_loan(connection, loan_id)["advance_payment"] == "hold_credit"
+    assert loans_of_product_choice(officer, db) is None
+    page, form = application(officer, db, savings="15,000", advance_payment="sometimes")
+    refused = officer.post("/office/loans/new", form, token=csrf_of(page))
+    assert refused.status_code == 422 and 'id="advance_payment-error"' in refused.text
+
+
+def loans_of_product_choice(officer, db):
+    """A loan recorded without a choice of its own: the product's choice applies (None)."""
+    loan_id = record_application(officer, db)
+    with db.read() as connection:
+        return loans.get_loan(connection, loan_id)["advance_payment"]
 
 
 def test_the_savings_first_check_shows_before_sending(officer, db):

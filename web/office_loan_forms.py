@@ -20,6 +20,7 @@ from ledger.calendar import THAI_DIGITS
 from ledger.errors import LedgerError, Rejection
 from ledger.loans import (
     DEFAULT_ALLOCATION_ORDER,
+    AdvancePayment,
     Amortization,
     Component,
     DayCount,
@@ -107,6 +108,11 @@ CHOICES = {
         (DeferredInterest.spread, N_("Spread over the instalments after the grace")),
         (DeferredInterest.first_instalment, N_("All with the first instalment after the grace")),
     ),
+    "advance_payment": (
+        (AdvancePayment.reduce_term, N_("Reduces the principal: fewer instalments, none larger")),
+        (AdvancePayment.reduce_instalment, N_("Reduces the principal: smaller instalments, the same term")),
+        (AdvancePayment.hold_credit, N_("Pays the next instalments ahead; the schedule stays")),
+    ),
 }
 COMPONENT_NAMES = {Component.penalty: N_("Penalty interest"), Component.interest: N_("Interest"),
                    Component.principal: N_("Principal")}  # fmt: skip
@@ -119,7 +125,7 @@ TERM_FIELDS = (*RATES, *COUNTS, *AMOUNTS, *CHOICES, *(f"allocation-{n}" for n in
 PRODUCT_FIELDS = ("key", "book_id", "code", "name_th", "name_en", "min_savings_percent", "preview_amount",
                   "preview_on", *TERM_FIELDS, *(f"account-{role}" for role in ACCOUNT_ROLES))  # fmt: skip
 APPLICATION_FIELDS = ("key", "product_id", "borrower_party_id", "amount", "savings", "savings_override_reason",
-                      "purpose", "term_instalments", "first_repayment_on",
+                      "purpose", "term_instalments", "first_repayment_on", "advance_payment",
                       *(f"guarantor-{n}-{part}" for n in range(1, GUARANTOR_ROWS + 1)
                         for part in ("name", "relationship", "party_id")))  # fmt: skip
 
@@ -332,6 +338,9 @@ def read_application(typed: dict[str, str]) -> tuple[LoanCreate | None, list[tup
         errors.append(("term_instalments", message(COUNT_MESSAGE)))
     first, error = read_date(typed["first_repayment_on"]) if typed["first_repayment_on"].strip() else (None, None)
     errors += [("first_repayment_on", error)] if error else []
+    advance = typed["advance_payment"] or None  # empty: the product's choice
+    if advance is not None and advance not in {str(value) for value, _ in CHOICES["advance_payment"]}:
+        errors.append(("advance_payment", message(N_("Choose one."))))
     guarantors = _guarantors(typed, errors)
     if errors:
         return None, errors
@@ -339,7 +348,7 @@ def read_application(typed: dict[str, str]) -> tuple[LoanCreate | None, list[tup
               "savings": format_amount(savings),
               "savings_override_reason": typed["savings_override_reason"].strip() or None,
               "purpose": typed["purpose"].strip() or None, "term_instalments": term, "first_repayment_on": first,
-              "guarantors": guarantors}  # fmt: skip
+              "advance_payment": advance, "guarantors": guarantors}  # fmt: skip
     try:
         return LoanCreate(**fields), []
     except ValidationError as invalid:

@@ -84,6 +84,7 @@ def parse_terms(body: LoanTermsBody) -> LoanTerms:
         multiple_rounding=body.multiple_rounding, multiple_applies_to=body.multiple_applies_to,
         days_in_month=body.days_in_month, flat_interest=body.flat_interest, last_instalment=body.last_instalment,
         penalty_on=body.penalty_on,
+        advance_payment=body.advance_payment,
     )  # fmt: skip
 
 

@@ -44,10 +44,12 @@ def test_an_officer_records_a_repayment_as_previewed(desktop, db):
     desktop.wait_for_selector("#allocation-principal")  # as typed, before any button
     typed_preview = allocation_on(desktop)
     assert typed_preview["overpayment"] == "0.00" and typed_preview["interest"] != "0.00"
+    within_dues = typed_preview
     desktop.fill("#amount", "25,000")
     expect(desktop.locator("#allocation-total")).to_contain_text("25,000.00")
     typed_preview = allocation_on(desktop)
-    assert typed_preview["overpayment"] != "0.00"
+    # beyond what is due: an advance of principal (the product reduces the term), not an overpayment
+    assert typed_preview["overpayment"] == "0.00" and typed_preview["principal"] != within_dues["principal"]
     desktop.click("button[value=preview]")
     desktop.wait_for_selector("button[value=save]")
     assert allocation_on(desktop) == typed_preview

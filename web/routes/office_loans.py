@@ -145,7 +145,7 @@ def _application(request: Request, typed: dict, errors: list):
         check = _savings_check(connection, typed, request.app.state.clock.today())
     return render(request, "office_loan_form.html", 422 if errors else 200, typed=typed, errors=errors,
                   error_of=dict(errors), check=check, guarantor_rows=office_loan_forms.GUARANTOR_ROWS,
-                  **choices)  # fmt: skip
+                  advance_choices=office_loan_forms.CHOICES["advance_payment"], **choices)  # fmt: skip
 
 
 def _savings_check(connection, typed: dict, today: date) -> dict | None:
