@@ -73,7 +73,6 @@ TITLES: dict[str, str] = {
     Rejection.invalid_arrears_settings: N_("Invalid arrears settings"),
     Rejection.invalid_allocation_order: N_("Invalid allocation order"),
     Rejection.invalid_ageing_buckets: N_("Invalid ageing buckets"),
-    Rejection.advance_exceeds_outstanding: N_("Advance exceeds outstanding"),
     Rejection.insufficient_savings: N_("Insufficient savings"),
     Rejection.ineligible_borrower: N_("Ineligible borrower"),
     Rejection.date_in_future: N_("Date in future"),

@@ -68,7 +68,6 @@ class Rejection(StrEnum):
     invalid_arrears_settings = "invalid_arrears_settings"
     invalid_allocation_order = "invalid_allocation_order"
     invalid_ageing_buckets = "invalid_ageing_buckets"
-    advance_exceeds_outstanding = "advance_exceeds_outstanding"
     # the loan life cycle: applications (422), approval (403), the loan's state (409)
     insufficient_savings = "insufficient_savings"
     ineligible_borrower = "ineligible_borrower"

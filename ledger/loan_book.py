@@ -536,11 +536,14 @@ def _advance_tail(
     of `base`, numbered after `offset`, carrying `deferred` interest in equal parts."""
     left, first_due = len(base.instalments) - kept, base.instalments[kept].due_on
     on_due_date = kept > 0 and base.instalments[kept - 1].due_on == on  # the first period is a regular one
+    # the rest of the period the payment fell in is charged by its days over that period's days
+    period_from = base.instalments[kept - 1].due_on if kept else base.disbursed_on
 
     def tail(count: int) -> tuple[Instalment, ...]:
         """Over `count` instalments, on the loan's own due dates (after a clamped month end the
         part's own dates may fall a day or two before them, as a tranche's may)."""
-        part = schedule(remaining, _tranche_terms(terms, kept, count, first_due, regular=on_due_date), on)
+        part = schedule(remaining, _tranche_terms(terms, kept, count, first_due, regular=on_due_date), on,
+                        period_from=period_from)
         shares = _spread(deferred, count, terms.instalment_multiple_satang)
         dates = [i.due_on for i in base.instalments[kept:]]
         return tuple(i._replace(number=offset + i.number, due_on=dates[k], interest_satang=i.interest_satang + share,

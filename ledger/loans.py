@@ -69,10 +69,7 @@ Payments. `allocate_payment` pays what is due in the terms' order (default penal
 principal); what is left is an overpayment. What a loan does with it is the terms'
 `advance_payment` (`AdvancePayment`: reduce the term, reduce the instalment, or hold it as a
 credit for the next instalments), applied by `ledger.loan_book.advance_payment` and
-`advanced_schedule`. `apply_advance_payment` is the older form of reducing the term: it takes
-an advance off the balance after a given instalment and recomputes the rest with the same level
-instalment, so trailing instalments that fall to zero disappear. Flat interest is fixed at
-disbursement and an advance does not reduce it.
+`advanced_schedule`. Flat interest is fixed at disbursement and an advance does not reduce it.
 
 Ageing. A loan is past due from the day after an unpaid due date. Arrears of at most
 `arrears_tolerance_satang` do not count, and a loan is not overdue until more than
@@ -113,7 +110,7 @@ __all__ = [
     "FlatInterest", "FrequencyUnit", "Instalment", "Instalments", "InterestBasis", "InterestMethod", "LastInstalment",
     "LoanClass", "LoanTerms", "MultipleRounding", "MultipleScope", "PenaltyBase", "RateChange", "RatePer", "Rounding",
     "Schedule", "accrual_for_day", "accrued_interest", "ageing_bucket",
-    "allocate_payment", "apply_advance_payment", "arrears_satang", "days_past_due", "days_past_due_having_paid",
+    "allocate_payment", "arrears_satang", "days_past_due", "days_past_due_having_paid",
     "due_dates", "is_non_performing", "level_instalment", "loan_class", "loan_rate", "overdue_principal",
     "penalty_interest", "periodic_rate", "rate_on", "schedule", "tfrs9_stage", "yearly_rate",
 ]  # fmt: skip
@@ -610,18 +607,21 @@ def _common_denominator(fractions: Sequence[Fraction]) -> tuple[tuple[int, ...],
     return tuple(f.numerator * (den // f.denominator) for f in fractions), den
 
 
-def _first_period_share(terms: LoanTerms, disbursed_on: date, first_due: date) -> Fraction:
+def _first_period_share(terms: LoanTerms, disbursed_on: date, first_due: date, period_from: date | None) -> Fraction:
     """A per-period first period made irregular by a first repayment date charges in proportion
-    to its days over those of a regular first period."""
+    to its days over those of a regular first period: the one from disbursement, or, for money
+    that starts inside a period of the loan (`period_from`, the period's first day), that period."""
     if terms.first_repayment_on is None:
         return Fraction(1)
-    regular = disbursed_on + terms.step
-    return Fraction((first_due - disbursed_on).days, (regular - disbursed_on).days)
+    start = period_from or disbursed_on
+    return Fraction((first_due - disbursed_on).days, (start + terms.step - start).days)
 
 
-def _per_period_factors(terms: LoanTerms, disbursed_on: date, dates: tuple[date, ...]) -> tuple[tuple[int, ...], int]:
+def _per_period_factors(
+    terms: LoanTerms, disbursed_on: date, dates: tuple[date, ...], period_from: date | None
+) -> tuple[tuple[int, ...], int]:
     every, per_year = terms.repayment_every, _periods_a_year(terms)
-    first_share = _first_period_share(terms, disbursed_on, dates[0])
+    first_share = _first_period_share(terms, disbursed_on, dates[0], period_from)
     if not terms.rate_changes:  # the common case, kept cheap: one fraction repeated
         regular = _period_fraction(terms.rate_annual_percent, every, per_year)
         first = regular * first_share
@@ -661,11 +661,13 @@ def _daily_factors(terms: LoanTerms, disbursed_on: date, dates: tuple[date, ...]
     return tuple(rate * (e - s).days for s, e in zip(starts, dates, strict=True)), den
 
 
-def _factors(terms: LoanTerms, disbursed_on: date, dates: tuple[date, ...]) -> tuple[tuple[int, ...], int]:
+def _factors(
+    terms: LoanTerms, disbursed_on: date, dates: tuple[date, ...], period_from: date | None = None
+) -> tuple[tuple[int, ...], int]:
     if terms.interest_basis is InterestBasis.daily:
         nums, den = _daily_factors(terms, disbursed_on, dates)
     else:
-        nums, den = _per_period_factors(terms, disbursed_on, dates)
+        nums, den = _per_period_factors(terms, disbursed_on, dates, period_from)
     free = terms.interest_free_periods
     return ((0,) * free + nums[free:] if free else nums), den
 
@@ -769,13 +771,12 @@ class Instalments(Sequence[Instalment]):
 
 @dataclass(frozen=True)
 class Schedule:
-    """The instalments of a loan. Principal + advances sum exactly to the amount (invariant 8).
+    """The instalments of a loan. Their principal sums exactly to the amount (invariant 8).
     `instalments` may be given as any sequence of Instalment (or of their fields, in order)."""
 
     amount_satang: int
     disbursed_on: date
     instalments: Instalments
-    advances: tuple[tuple[int, int], ...] = ()  # (after instalment number, satang) in order
 
     def __post_init__(self) -> None:
         if not isinstance(self.instalments, Instalments):
@@ -820,10 +821,10 @@ def _check_amount(amount_satang: object) -> None:
         raise _refuse(Rejection.amount_too_large, detail)
 
 
-def _plan(amount_satang: int, terms: LoanTerms, disbursed_on: date) -> _Plan:
+def _plan(amount_satang: int, terms: LoanTerms, disbursed_on: date, period_from: date | None = None) -> _Plan:
     _check_dates(terms, disbursed_on)
     dates = due_dates(terms, disbursed_on)
-    nums, den = _factors(terms, disbursed_on, dates)
+    nums, den = _factors(terms, disbursed_on, dates, period_from)
     half_even, multiple = terms.rounding is Rounding.half_even, terms.instalment_multiple_satang
     flat = terms.interest_method is InterestMethod.flat
     if flat and terms.flat_interest is FlatInterest.whole_loan:
@@ -946,39 +947,15 @@ def _run(plan: _Plan, amount: int, start: int, balance: int, deferred: int) -> l
     return rows
 
 
-def schedule(amount_satang: int, terms: LoanTerms, disbursed_on: date) -> Schedule:
-    """The repayment schedule of `amount_satang` disbursed on `disbursed_on` under `terms`."""
+def schedule(amount_satang: int, terms: LoanTerms, disbursed_on: date, *, period_from: date | None = None) -> Schedule:
+    """The repayment schedule of `amount_satang` disbursed on `disbursed_on` under `terms`;
+    `period_from`: the first day of the period of a loan that money paid inside it (an advance
+    payment's rest of the period) completes, whose days scale an irregular first period."""
     _check_amount(amount_satang)
-    plan = _plan(amount_satang, terms, disbursed_on)
+    plan = _plan(amount_satang, terms, disbursed_on, period_from)
     rows = Instalments._of_plain(tuple(_run(plan, amount_satang, 0, amount_satang, 0)))
     assert rows[-1].outstanding_after_satang == 0  # so the principal sums to the amount
     return Schedule(amount_satang, disbursed_on, rows)
-
-
-def apply_advance_payment(
-    current: Schedule, terms: LoanTerms, *, after_instalment: int, amount_satang: int
-) -> Schedule:
-    """The schedule after an advance payment of principal made once instalment `after_instalment`
-    (0: before the first) is settled. It is taken off the outstanding balance at once, the next
-    period's interest is charged on the lower balance, and the remaining instalments keep the
-    level instalment, so the loan ends sooner; trailing instalments that fall to zero go."""
-    _check_amount(amount_satang)
-    rows = current.instalments
-    latest = current.advances[-1][0] if current.advances else 0
-    if not _is_int(after_instalment) or not latest <= after_instalment < len(rows):
-        raise _refuse(Rejection.invalid_request, f"an advance comes after instalment {latest} to {len(rows) - 1}")
-    kept = rows[:after_instalment]
-    advanced = sum(satang for _, satang in current.advances) + amount_satang
-    balance = current.amount_satang - advanced - sum(i.principal_satang for i in kept)
-    if balance < 0:
-        raise _refuse(Rejection.advance_exceeds_outstanding, "the advance exceeds the outstanding principal")
-    plan = _plan(current.amount_satang, terms, current.disbursed_on)
-    deferred = sum(i.interest_accrued_satang for i in kept[: plan.grace_interest])
-    new_rows = _run(plan, current.amount_satang, after_instalment, balance, deferred)
-    while new_rows and Instalment._make(new_rows[-1]).total_satang == 0:
-        new_rows.pop()
-    advances = (*current.advances, (after_instalment, amount_satang))
-    return Schedule(current.amount_satang, current.disbursed_on, (*kept, *new_rows), advances)
 
 
 # --- payments ----------------------------------------------------------------------------------

@@ -91,9 +91,10 @@ def test_reduce_instalment_worked_example():
     assert allocation.principal_satang == 788_488 + advanced
     rows = after.instalments
     assert (rows[1].due_on, rows[1].principal_satang, rows[1].interest_satang) == (PAID_ON, advanced, stub)
-    # The 61,476.46 left over the same 11 due dates; the first period 1..15 March is 14 days of
-    # a regular 31 (1 March to 1 April), so it charges 14/31 of a month's interest.
-    expected = _reference(balance, 11, RATE * 14 / 31)
+    # The 61,476.46 left over the same 11 due dates; the first period 1..15 March is the last 14
+    # days of the period of 29 that the payment fell in (15 February to 15 March), so it charges
+    # 14/29 of a month's interest.
+    expected = _reference(balance, 11, RATE * 14 / 29)
     assert [(i.principal_satang, i.interest_satang) for i in rows[2:]] == expected
     assert _level(balance, 11) == 592_966 and rows[2].total_satang == 592_966  # 5,929.66 instead of 8,884.88
     assert [i.due_on for i in rows[2:]] == [date(2024, 3 + k, 15) for k in range(10)] + [date(2025, 1, 15)]
@@ -105,10 +106,10 @@ def test_reduce_term_worked_example():
     old_level = before.instalments[1].total_satang
     assert old_level == _level(AMOUNT, 12) == 888_488
     # The fewest instalments none of which asks more than 8,884.88: 8 (7 would ask 9,137.14).
-    fits = [n for n in range(1, 12) if max(sum(r) for r in _reference(balance, n, RATE * 14 / 31)) <= old_level]
-    assert min(fits) == 8 and max(sum(r) for r in _reference(balance, 7, RATE * 14 / 31)) == 913_714
+    fits = [n for n in range(1, 12) if max(sum(r) for r in _reference(balance, n, RATE * 14 / 29)) <= old_level]
+    assert min(fits) == 8 and max(sum(r) for r in _reference(balance, 7, RATE * 14 / 29)) == 913_714
     tail = after.instalments[2:]
-    assert [(i.principal_satang, i.interest_satang) for i in tail] == _reference(balance, 8, RATE * 14 / 31)
+    assert [(i.principal_satang, i.interest_satang) for i in tail] == _reference(balance, 8, RATE * 14 / 29)
     assert tail[-1].due_on == date(2024, 10, 15) and len(after.instalments) == 10  # was 15 January 2025
 
 

@@ -40,7 +40,6 @@ from ledger.loans import (
     accrued_interest,
     ageing_bucket,
     allocate_payment,
-    apply_advance_payment,
     arrears_satang,
     days_past_due,
     due_dates,
@@ -891,72 +890,6 @@ def test_every_satang_paid_is_allocated_exactly_once(amount, dues, order):
 
 
 # --- advance payments --------------------------------------------------------------------------
-
-
-def test_an_advance_payment_shortens_the_loan():
-    # The three-month example; after the first instalment the borrower pays 3,000.00 baht more.
-    # Left 669,978 - 300,000 = 369,978. The level 340,022 is kept:
-    # 2: interest 369,978 x 1 % = 3,699.78 -> 3,700; principal 336,322; left 33,656
-    # 3: interest 336.56 -> 337; principal 33,656; total 33,993.
-    # Principal 330,022 + 336,322 + 33,656 = 700,000, plus the 300,000 advanced = 1,000,000.
-    terms = terms_of("12", 3)
-    before = schedule(1_000_000, terms, date(2024, 1, 15))
-    after = apply_advance_payment(before, terms, after_instalment=1, amount_satang=300_000)
-    assert after.instalments[0] == before.instalments[0]
-    assert [row[1:] for row in rows_of(after)[1:]] == [(336_322, 3_700, 340_022, 33_656), (33_656, 337, 33_993, 0)]
-    assert after.advances == ((1, 300_000),)
-    assert after.interest_satang == 10_000 + 3_700 + 337
-
-
-def test_an_advance_can_settle_the_loan_and_drop_the_instalments_left():
-    terms = terms_of("12", 12)
-    before = schedule(1_200_000, terms, date(2024, 1, 15))
-    left = before.instalments[3].outstanding_after_satang
-    after = apply_advance_payment(before, terms, after_instalment=4, amount_satang=left)
-    assert after.instalments == before.instalments[:4]
-    assert reason_of(apply_advance_payment, before, terms, after_instalment=4, amount_satang=left + 1) == (
-        Rejection.advance_exceeds_outstanding
-    )
-    too_late = {"after_instalment": 12, "amount_satang": 1}
-    assert reason_of(apply_advance_payment, before, terms, **too_late) == Rejection.invalid_request
-    once = apply_advance_payment(before, terms, after_instalment=6, amount_satang=1_000)
-    before_the_last = {"after_instalment": 5, "amount_satang": 1}
-    assert reason_of(apply_advance_payment, once, terms, **before_the_last) == Rejection.invalid_request
-    assert reason_of(apply_advance_payment, once, terms, after_instalment=6, amount_satang=0) == (
-        Rejection.amount_must_be_positive
-    )
-
-
-@SOME
-@given(loans(most=24), st.data())
-def test_advances_keep_principal_whole_and_never_add_interest(loan, data):
-    amount, terms, disbursed_on = loan
-    current = schedule(amount, terms, disbursed_on)
-    original = current
-    # Known limit: instalments rounded up to a multiple (whole baht) move principal between
-    # periods; a smaller balance can round an instalment down a whole multiple, leave more
-    # outstanding for later and cost a few satang of interest (4,330,881 at 26 %, equal principal
-    # every 45 days, whole baht: a 1-satang advance costs 31 satang).
-    rounded = terms.instalment_multiple_satang > 1
-    for _ in range(data.draw(st.integers(1, 3))):
-        latest = current.advances[-1][0] if current.advances else 0
-        if latest >= len(current.instalments):
-            break
-        after = data.draw(st.integers(latest, len(current.instalments) - 1))
-        kept = current.instalments[:after]
-        left = amount - sum(s for _, s in current.advances) - sum(i.principal_satang for i in kept)
-        if left == 0:
-            break
-        advance = data.draw(st.integers(1, left))
-        new = apply_advance_payment(current, terms, after_instalment=after, amount_satang=advance)
-        assert new.instalments[:after] == kept
-        assert sum(i.principal_satang for i in new.instalments) + sum(s for _, s in new.advances) == amount
-        assert all(i.principal_satang >= 0 and i.interest_satang >= 0 for i in new.instalments)
-        assert all(a.due_on < b.due_on for a, b in zip(new.instalments, new.instalments[1:], strict=False))
-        assert len(new.instalments) <= len(current.instalments)
-        assert new.interest_satang <= current.interest_satang or rounded
-        current = new
-    assert current.interest_satang <= original.interest_satang or rounded
 
 
 # --- arrears, days past due and classes --------------------------------------------------------
