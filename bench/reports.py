@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 from bench import load
@@ -135,7 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         format_, url, book_id, output = args.export_child
         print(json.dumps(export_child(format_, url, int(book_id), output)))
         return 0
-    workdir = tempfile.mkdtemp(prefix="codi-bench-reports-")
+    return print_lines(measure, args, "reports")
+
+
+def print_lines(measure, args, name: str) -> int:
+    """Print what `measure(args, workdir)` yields, in a working directory removed afterwards."""
+    workdir = tempfile.mkdtemp(prefix=f"codi-bench-{name}-")
     try:
         for line in measure(args, workdir):
             print(line, flush=True)
@@ -144,15 +150,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def measure(args, workdir: str):
+@contextmanager
+def loaded_ledger(args, workdir: str, name: str):
+    """A fresh database holding the generated history of `args`: (url, fund, token, entries,
+    postings)."""
     history = os.path.join(workdir, "history.jsonl")
     say(f"writing {args.postings:,} postings over {args.years} years")
     entries, postings = write_entries(history, postings=args.postings, years=args.years,
                                       borrowers=args.borrowers, seed=args.seed)  # fmt: skip
-    with fresh_database(args.db, "reports", workdir) as url:
+    with fresh_database(args.db, name, workdir) as url:
         fund, token, _ = prepare(url, args.borrowers)
         say(f"{args.db}: loading {entries:,} entries ({postings:,} postings) fast")
         load.load(url, history)
+        yield url, fund, token, entries, postings
+
+
+def measure(args, workdir: str):
+    with loaded_ledger(args, workdir, "reports") as (url, fund, token, entries, postings):
         yield f"{entries:,} entries, {postings:,} postings, {args.db}\n"
         yield "| report | dates | median ms, slowest date | target | met |\n|---|---|---|---|---|"
         server = Server(url)

@@ -19,20 +19,16 @@ by `bench.raw`, no HTTP, no formatting). Targets: the statement under 2 s, its f
 import argparse
 import http.client
 import json
-import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from datetime import timedelta
 from urllib.parse import quote
 
-from bench import load
 from bench import raw as rawsql
 from bench.client import Server
-from bench.generate import FUND_END, history_start, write_entries
-from bench.run import fresh_database, prepare, say
+from bench.generate import FUND_END, history_start
+from bench.reports import loaded_ledger, print_lines
 
 STATEMENT_TARGET_S = 2.0
 FIRST_BYTE_TARGET_MS = 100
@@ -108,24 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    workdir = tempfile.mkdtemp(prefix="codi-bench-statements-")
-    try:
-        for line in measure(args, workdir):
-            print(line, flush=True)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return print_lines(measure, args, "statements")
 
 
 def measure(args, workdir: str):
-    history = os.path.join(workdir, "history.jsonl")
-    say(f"writing {args.postings:,} postings over {args.years} years")
-    entries, postings = write_entries(history, postings=args.postings, years=args.years,
-                                      borrowers=args.borrowers, seed=args.seed)  # fmt: skip
-    with fresh_database(args.db, "statements", workdir) as url:
-        fund, token, _ = prepare(url, args.borrowers)
-        say(f"{args.db}: loading {entries:,} entries ({postings:,} postings) fast")
-        load.load(url, history)
+    with loaded_ledger(args, workdir, "statements") as (url, fund, token, entries, postings):
         account_id, code, lines = busiest_account(url)
         start, end = history_start(args.years), FUND_END
         last_year = (FUND_END.replace(year=FUND_END.year - 1) + timedelta(days=1), FUND_END)

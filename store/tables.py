@@ -598,7 +598,7 @@ class LoanWriteOffUndo(SQLModel, table=True):
 
 
 class LoanLitigationEvent(SQLModel, table=True):
-    """A loan taken to court, or no longer in litigation, from a date (migration chargeoff), with
+    """A loan taken to court, or no longer in litigation, from a date (migration 0022), with
     a reason: what a rate change's rule reads of the loan on its own day. Append-only."""
 
     __tablename__ = "loan_litigation_event"
