@@ -127,7 +127,10 @@ class Databases:
     def with_demo(self, database: Database) -> Demo:
         """Load the demo into a fresh `database`: loaded once per run, then copied in, for the
         demo takes seconds to build and hundreds of tests read it. The copy is the whole database,
-        rows, sequences and audit chain, so a test cannot tell it from a demo it loaded itself."""
+        rows, sequences and audit chain, so a test cannot tell it from a demo it loaded itself.
+        A database some fixture wrote to first gets the demo loaded the slow way, over its rows."""
+        if not _is_empty(database):
+            return load_demo(database, now=NOW)
         if self._demo is None:
             self._demo = load_demo(database, now=NOW)
             self._demo_copy = _PostgresCopy(database) if ON_POSTGRES else _SqliteCopy(database, self.workdir)
@@ -139,6 +142,12 @@ class Databases:
         if ON_POSTGRES:
             with _admin_engine().connect() as c:
                 c.execute(text(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
+
+
+def _is_empty(database: Database) -> bool:
+    with database.read() as c:
+        written = "SELECT EXISTS (SELECT 1 FROM app_user) OR EXISTS (SELECT 1 FROM party)"
+        return not c.execute(text(written)).scalar()
 
 
 class _SqliteCopy:

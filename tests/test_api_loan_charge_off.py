@@ -6,6 +6,7 @@ the roles and the audit trail."""
 from datetime import date
 
 from store import dashboard, loans
+from tests.conftest import NO_KEY
 from tests.test_api_loan_events import cob, recover, write_off
 from tests.test_api_loans import (  # noqa: F401  (lender is a fixture)
     approved_loan,
@@ -132,7 +133,8 @@ def test_charge_offs_and_undos_refused(api, lender):  # noqa: F811
     refused(undo(lender, loan["id"], "write-off", reason=None, key="no-reason"), 422, "reason_required")
     refused(undo(lender, loan["id"], "charge-off", as_=lender["officer"]), 403, "forbidden")
     body = {"effective_date": "2024-03-10", "reason": "fraud"}
-    refused(lender["approver"].post(f"/v1/loans/{loan['id']}/charge-off", body), 422, "idempotency_key_required")
+    keyless = lender["approver"].post(f"/v1/loans/{loan['id']}/charge-off", body, NO_KEY)
+    refused(keyless, 422, "idempotency_key_required")
     once = charge_off(lender, loan["id"], key="co-once")
     assert charge_off(lender, loan["id"], key="co-once").json() == once.json()  # replayed, one effect
     refused(charge_off(lender, loan["id"], key="co-twice"), 409, "loan_charged_off")

@@ -96,14 +96,15 @@ def xlsx_cells(content: bytes) -> list:
 
 def test_no_csv_field_can_be_a_formula(api, attacked, db, monkeypatch, capsys):
     seen = set()
-    for path, params in [*table_routes(attacked), *csv_routes(attacked)]:
-        for lang in ("en", "th"):
-            response = api.get(path, **{"format": "csv", **params, "lang": lang})
-            assert response.status_code == 200, (path, response.text)
-            fields = csv_fields(response.content)
-            assert [f for f in fields if not safe(f)] == [], path
-            assert response.content.startswith(BOM) and not response.content[len(BOM) :].startswith(BOM)
-            seen |= set(fields)
+    in_each_language = [(path, {**params, "lang": lang}) for path, params in table_routes(attacked)
+                        for lang in ("en", "th")]  # fmt: skip
+    for path, params in [*in_each_language, *csv_routes(attacked)]:  # CSV-only routes take no lang
+        response = api.get(path, **{"format": "csv", **params})
+        assert response.status_code == 200, (path, response.text)
+        fields = csv_fields(response.content)
+        assert [f for f in fields if not safe(f)] == [], path
+        assert response.content.startswith(BOM) and not response.content[len(BOM) :].startswith(BOM)
+        seen |= set(fields)
     monkeypatch.setenv("DATABASE_URL", db.url)
     assert main(["export", "--format", "csv", str(attacked["book_id"])]) == 0
     output = capsys.readouterr().out.encode()
