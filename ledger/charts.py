@@ -19,6 +19,7 @@ class BookKind(StrEnum):
     fund = "fund"
     welfare_fund = "welfare_fund"
     enterprise = "enterprise"
+    organisation = "organisation"
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,36 @@ ENTERPRISE_CHART = _chart(
     ("5300", "Operating expenses", "ค่าใช้จ่ายดำเนินงาน", X, FREE),
 )
 
+# A savings group, housing cooperative or network: it lends CODI's money and its own on to its
+# members (a sub-account of 1200 per member loan), holds their savings (a sub-account of 2200 per
+# member) and owes CODI (2300, 2310). What members pay above CODI's rate is its margin (4100 less
+# 5100, closed into 3300 at year end); the reserve (3200) is set aside from that surplus.
+ORGANISATION_CHART = _chart(
+    ("1100", "Cash", "เงินสดและเงินฝากธนาคาร", A, DEBIT),
+    ("1200", "Member loans receivable", "ลูกหนี้เงินกู้สมาชิก", A, DEBIT),
+    ("1210", "Interest receivable from members", "ดอกเบี้ยค้างรับจากสมาชิก", A, DEBIT),
+    ("1220", "Penalty interest receivable from members", "ค่าปรับค้างรับจากสมาชิก", A, DEBIT),
+    ("1290", "Allowance for member loan losses", "ค่าเผื่อหนี้สงสัยจะสูญ", A, CREDIT),
+    ("2100", "Overpayments from members", "เงินรับเกินจากสมาชิก", L, CREDIT),
+    ("2200", "Members' savings", "เงินฝากสัจจะสะสมทรัพย์ของสมาชิก", L, CREDIT),
+    ("2210", "Interest on savings payable", "ดอกเบี้ยเงินฝากสมาชิกค้างจ่าย", L, CREDIT),
+    ("2300", "Loan payable to CODI", "เงินกู้ยืมจาก พอช.", L, CREDIT),
+    ("2310", "Interest payable to CODI", "ดอกเบี้ยค้างจ่าย พอช.", L, CREDIT),
+    ("3100", "Organisation's capital", "ทุนขององค์กร", E, CREDIT),
+    ("3200", "Reserve", "ทุนสำรอง", E, CREDIT),
+    ("3300", "Accumulated surplus", "ส่วนเกินสะสม", E, FREE),
+    ("4100", "Interest income from members", "รายได้ดอกเบี้ยเงินกู้สมาชิก", IN, FREE),
+    ("4200", "Penalty interest income", "รายได้ค่าปรับ", IN, FREE),
+    ("4400", "Recoveries of member loans written off", "รายได้หนี้สูญได้รับคืน", IN, FREE),
+    ("5100", "Interest expense to CODI", "ดอกเบี้ยจ่าย พอช.", X, FREE),
+    ("5150", "Interest on members' savings", "ดอกเบี้ยเงินฝากสมาชิก", X, FREE),
+    ("5200", "Member loan loss expense", "หนี้สงสัยจะสูญ", X, FREE),
+    ("5500", "Administrative expenses", "ค่าใช้จ่ายในการบริหาร", X, FREE),
+)
+
 CHARTS = {
     BookKind.fund: FUND_CHART,
     BookKind.welfare_fund: WELFARE_FUND_CHART,
     BookKind.enterprise: ENTERPRISE_CHART,
+    BookKind.organisation: ORGANISATION_CHART,
 }

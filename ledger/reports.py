@@ -135,8 +135,10 @@ class ReportAccount:
 
 
 # Each book kind closes its year into this equity account (ledger.charts): accumulated surplus
-# for the funds, retained earnings for an enterprise (whose 3200 is its legal reserve).
-SURPLUS_ACCOUNT_CODE = {BookKind.fund: "3200", BookKind.welfare_fund: "3200", BookKind.enterprise: "3300"}
+# for the funds and an organisation, retained earnings for an enterprise (whose 3200 is its legal
+# reserve, as an organisation's is).
+SURPLUS_ACCOUNT_CODE = {BookKind.fund: "3200", BookKind.welfare_fund: "3200", BookKind.enterprise: "3300",
+                        BookKind.organisation: "3300"}
 # The line of a consolidation that holds inter-book balances which do not cancel each other.
 INTER_BOOK_DIFFERENCE = ReportAccount(
     0, 0, "9999", "Unreconciled inter-book balances", "ยอดระหว่างสมุดบัญชีที่ยังไม่กระทบยอด", AccountType.equity
