@@ -27,6 +27,8 @@ def declared_query_names(dependant: Dependant) -> frozenset[str]:
 
 def refuse_unknown_query(request: Request) -> None:
     """Refuse the request when its query names a parameter the matched route does not declare."""
+    if not request.scope.get("query_string"):
+        return  # most writes and reads carry none: nothing to walk
     known = declared_query_names(request.scope["route"].dependant)  # a few dozen fields: no cache needed
     unknown = sorted({name for name in request.query_params if name not in known})
     if unknown:
