@@ -42,6 +42,30 @@ class FixedClock(Clock):
         return self.moment
 
 
+# What names the server in a module that takes no `databases` fixture (it opens its own).
+_SERVER_WORDS = ("ON_POSTGRES", "TEST_DATABASE_URL", "_server_url", "CODI_TEST_DB", "postgres")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """On PostgreSQL, leave out (deselect, not skip) each test that touches no database: the pure
+    core, the catalogs and the like run exactly as they did in the SQLite run beside it, and
+    `make test` runs both on a machine of two cores."""
+    if not ON_POSTGRES:
+        return
+    sources: dict[str, str] = {}
+
+    def names_the_server(item) -> bool:
+        path = str(item.path)
+        if path not in sources:
+            sources[path] = item.path.read_text(encoding="utf-8")
+        return any(word in sources[path] for word in _SERVER_WORDS)
+
+    kept = [item for item in items if "databases" in item.fixturenames or names_the_server(item)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in set(kept)])
+        items[:] = kept
+
+
 def _server_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
