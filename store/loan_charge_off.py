@@ -129,13 +129,8 @@ def undo_charge_off(connection: Connection, loan_id: int, *, reason: str | None,
     target = live_charge_off(connection, loan_id)
     if target is None:
         raise LedgerError(Rejection.loan_not_charged_off, f"loan {loan_id} is not charged off")
-    reversal = journal.reverse_entry(connection, entry_id=target["entry_id"], effective_date=None,
-                                     description=f"Loan {loan_id}: charge-off {target['id']} undone",
-                                     recorded_by=user_id, recorded_at=now)  # fmt: skip
-    connection.execute(insert(charge_off_undo_t).values(
-        charge_off_id=target["id"], book_id=loan["book_id"], loan_id=loan_id, reversal_entry_id=reversal, reason=why,
-        recorded_at=now, recorded_by=user_id,
-    ))  # fmt: skip
+    reversal = _reverse_event(connection, loan, "charge-off", target, why, user_id=user_id, now=now,
+                              undo_table=charge_off_undo_t, undone={"charge_off_id": target["id"]})  # fmt: skip
     accruing = not is_non_performing(loan["days_past_due"])
     connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(charged_off_on=None,
                                                                            charge_off_reason=None, accruing=accruing))
@@ -158,14 +153,22 @@ def undo_write_off(connection: Connection, loan_id: int, *, reason: str | None, 
     if later:
         kinds = ", ".join(sorted({r["kind"] for r in later}))
         raise LedgerError(Rejection.later_transactions_exist, f"undo the {kinds} after the write-off first")
-    reversal = journal.reverse_entry(connection, entry_id=target["entry_id"], effective_date=None,
-                                     description=f"Loan {loan_id}: write-off {target['id']} undone",
-                                     recorded_by=user_id, recorded_at=now)  # fmt: skip
-    connection.execute(insert(write_off_undo_t).values(
-        original_tx_id=target["id"], book_id=loan["book_id"], loan_id=loan_id, reversal_entry_id=reversal, reason=why,
-        recorded_at=now, recorded_by=user_id,
-    ))  # fmt: skip
+    reversal = _reverse_event(connection, loan, "write-off", target, why, user_id=user_id, now=now,
+                              undo_table=write_off_undo_t, undone={"original_tx_id": target["id"]})  # fmt: skip
     accruing = loan["charged_off_on"] is None and not is_non_performing(loan["days_past_due"])
     connection.execute(update(loan_t).where(loan_t.c.id == loan_id).values(status="active", accruing=accruing))
     return Undone(reversal, get_loan(connection, loan_id))
 
+
+def _reverse_event(connection: Connection, loan: Row, what: str, target: Row, why: str, *, user_id: int,
+                   now: datetime, undo_table, undone: Row) -> int:  # fmt: skip
+    """Reverse the entry of a loan event (`target`) on its own date and record why, append-only,
+    in `undo_table` (`undone` names the event there): the reversal entry's id."""
+    reversal = journal.reverse_entry(connection, entry_id=target["entry_id"], effective_date=None,
+                                     description=f"Loan {loan['id']}: {what} {target['id']} undone",
+                                     recorded_by=user_id, recorded_at=now)  # fmt: skip
+    connection.execute(insert(undo_table).values(
+        **undone, book_id=loan["book_id"], loan_id=loan["id"], reversal_entry_id=reversal, reason=why,
+        recorded_at=now, recorded_by=user_id,
+    ))  # fmt: skip
+    return reversal
