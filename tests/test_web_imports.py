@@ -110,6 +110,10 @@ def test_the_refused_lines_file_holds_no_formula_and_goes_back_in(app, db, demo)
     again = upload(browser, "sales", "rejected-market.csv", download.replace(b"12.345", b"12.35"))
     assert "บันทึกใหม่ 1 บรรทัด" in finished(browser, again.headers["location"])
     assert sale_count(db, enterprise) == before + 1
+    with db.read() as connection:
+        sales = welfare.list_sales(connection, filters={"enterprise_party_id": enterprise}, only_party=None,
+                                   after=0, limit=500)  # fmt: skip
+    assert "'" + LEAK in [sale["description"] for sale in sales]  # text, with its apostrophe
 
 
 def test_a_file_of_entries_is_recorded_under_the_person_and_its_refused_line_given_back(app, db, demo):
