@@ -13,6 +13,7 @@ import pytest
 from api.app import create_app
 from store import audit_log, welfare
 from store.demo import FUND_BOOK
+from tests.test_formula_injection import BOM, LEAK, csv_fields, safe
 from tests.test_web_sessions import Browser, csrf_of
 
 FINISHED = "นำเข้าเสร็จแล้ว"
@@ -72,7 +73,8 @@ def test_a_sales_file_with_two_bad_lines_gives_back_exactly_those_two_and_their_
     assert "บันทึกใหม่ 3 บรรทัด" in page
     assert re.findall(r'<th scope="row">(\d+)</th>', page) == ["4", "6"]
     download = browser.get(sent.headers["location"] + "/rejected")
-    rows = list(csv.reader(io.StringIO(download.text)))
+    assert download.content.startswith(BOM)  # as every CSV we give out: Thai reasons read as UTF-8
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
     assert rows[0] == ["key", "enterprise_party_id", "effective_date", "channel", "amount", "reason"]
     assert [r[:5] for r in rows[1:]] == [[BAD[0][0], str(enterprise), *BAD[0][1:]], [BAD[1][0], str(enterprise),
                                                                                     *BAD[1][1:]]]  # fmt: skip
@@ -88,6 +90,30 @@ def test_a_sales_file_with_two_bad_lines_gives_back_exactly_those_two_and_their_
     with db.read() as connection:
         actions = [(r["action"], r["actor"]) for r in audit_log.list_records(connection, after=0, limit=500)]
     assert ("sale.import", "officer") in actions
+
+
+def test_the_refused_lines_file_holds_no_formula_and_goes_back_in(app, db, demo):
+    """The attack: a market day's file whose refused line carries `=HYPERLINK(...)` in its
+    description; the file of refused lines gave it back as it was, a live formula for the staff
+    member who opens it. Now it comes back as text, and the file put right goes back in."""
+    browser, enterprise = officer(app), demo.enterprise_party_id
+    header = "key,enterprise_party_id,effective_date,channel,amount,description"
+    leaky = welfare.csv_row(["f-2", str(enterprise), "2024-06-02", "market", "12.345", LEAK])
+    sent = upload(browser, "sales", "market.csv",
+                  f"{header}\nf-1,{enterprise},2024-06-01,market,10.00,=1+1\n{leaky}\n".encode())  # fmt: skip
+    finished(browser, sent.headers["location"])
+    download = browser.get(sent.headers["location"] + "/rejected").content
+    fields = csv_fields(download)
+    assert [f for f in fields if not safe(f)] == [] and download.startswith(BOM)
+    assert "'" + LEAK in fields and "f-1" not in fields
+    before = sale_count(db, enterprise)
+    again = upload(browser, "sales", "rejected-market.csv", download.replace(b"12.345", b"12.35"))
+    assert "บันทึกใหม่ 1 บรรทัด" in finished(browser, again.headers["location"])
+    assert sale_count(db, enterprise) == before + 1
+    with db.read() as connection:
+        sales = welfare.list_sales(connection, filters={"enterprise_party_id": enterprise}, only_party=None,
+                                   after=0, limit=500)  # fmt: skip
+    assert "'" + LEAK in [sale["description"] for sale in sales]  # text, with its apostrophe
 
 
 def test_a_file_of_entries_is_recorded_under_the_person_and_its_refused_line_given_back(app, db, demo):

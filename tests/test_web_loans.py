@@ -349,3 +349,13 @@ def test_share_purchases_waiting_for_approval_are_listed_with_the_loans(approver
                                               user_id=officer_id, now=NOW)  # fmt: skip
     queue = approver.get("/office/approvals")
     assert "การซื้อหุ้นที่รออนุมัติ" in queue.text and f'href="/office/investments/{investment["id"]}"' in queue.text
+
+
+def test_the_schedule_day_asked_for_is_read_as_every_client_date_is(officer):
+    """`?schedule_on=` took any ISO date: 0001-01-01 showed a schedule "in force" in the year 1
+    and 2567-06-01 (a Buddhist Era year) today's, silently (200 both). Now the one parser of
+    client dates refuses them, as it refuses a Unix time, with the page of a request not read."""
+    for typed in ("0001-01-01", "2567-06-01", "1717200000"):
+        page = officer.get(f"/office/loans/1?schedule_on={typed}")
+        assert (page.status_code, "อ่านคำขอไม่ได้" in page.text) == (422, True), typed
+    assert officer.get("/office/loans/1?schedule_on=2024-06-01").status_code == 200

@@ -21,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from api.context import JOURNAL_WRITERS
+from api.formats import csv_text
 from api.middleware import IMPORT_BODY_BYTES
 from api.problem_text import title_of
 from api.routes.welfare import run_sale_import, sale_import_lines
@@ -89,7 +90,8 @@ def _job(request: Request, principal: Principal, typed: dict, body: bytes, file_
     if typed["kind"] == "sales":
         sales, parsed = sale_import_lines(body, is_csv=is_csv, today=request.app.state.clock.today())
         total = len(sales) + len(parsed.rejected)
-        job = ImportJob(principal.user_id, "sales", file_name[:200], is_csv, body.decode().splitlines(), total)
+        lines = body.decode("utf-8-sig").splitlines()  # read as the import reads it: a byte order mark is no text
+        job = ImportJob(principal.user_id, "sales", file_name[:200], is_csv, lines, total)
         job.rejected = sorted(parsed.rejected)
         job.processed = len(parsed.rejected)
         run = _sales_run(request, principal, typed["key"], sales)
@@ -216,19 +218,16 @@ def _shown(request: Request, job: ImportJob, rejected: list) -> list[dict]:
 
 def _csv_with_reasons(job: ImportJob, reasons: dict[int, str]) -> str:
     """The header and the refused rows as they were sent, each with its reason in a last column
-    (a reason the file had already is replaced)."""
+    (a reason the file had already is replaced), written by the API's one CSV writer: a text
+    that starts like a formula (a description of `=HYPERLINK(...)`, say) comes back as text."""
     header = next(csv.reader([job.header or ""]))
-    if REASON_FIELD not in header:
-        rows = [f"{job.header},{REASON_FIELD}"]
-        rows += [f"{job.lines[n - 1]},{welfare.csv_row([why])}" for n, why in reasons.items()]
-    else:
-        at = header.index(REASON_FIELD)
-        without = [*header[:at], *header[at + 1 :]]
-        rows = [welfare.csv_row([*without, REASON_FIELD])]
-        for number, why in reasons.items():
-            values = next(csv.reader([job.lines[number - 1]]), [])
-            rows.append(welfare.csv_row([*values[:at], *values[at + 1 :], why]))
-    return "\r\n".join(rows) + "\r\n"
+    at = header.index(REASON_FIELD) if REASON_FIELD in header else None
+
+    def without_reason(values: list[str]) -> list[str]:
+        return values if at is None else [*values[:at], *values[at + 1 :]]
+
+    rows = [[*without_reason(next(csv.reader([job.lines[n - 1]]), [])), why] for n, why in reasons.items()]
+    return csv_text([*without_reason(header), REASON_FIELD], rows)
 
 
 def _json_with_reason(raw: str, reason: str) -> str:

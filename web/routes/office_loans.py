@@ -30,7 +30,7 @@ from api.routes import loans as loan_api
 from api.routes.loans import schedule_views, visible_loan
 from api.schemas import IdPath, IdQuery
 from api.writes import form_write
-from ledger.calendar import page_form
+from ledger.calendar import page_form, parse_client_date
 from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import missing_savings_satang, statement_lines, totals
 from ledger.loans import schedule
@@ -348,11 +348,9 @@ def loan_card(request: Request, principal: PageStaff, loan_id: IdPath, schedule_
 
 
 def _schedule_day(typed: str, today: date) -> date:
-    """The day whose schedule version to show (`?schedule_on=2024-06-30`), today if none."""
-    try:
-        return min(date.fromisoformat(typed), today) if typed else today
-    except ValueError:
-        raise LedgerError(Rejection.malformed_date, "schedule_on is a date like 2024-06-30") from None
+    """The day whose schedule version to show (`?schedule_on=2024-06-30`), today if none: read
+    as every date a client sends is, so a far date or a Buddhist Era year is refused."""
+    return min(parse_client_date(typed), today) if typed else today
 
 
 def _class_history(connection, loan: dict, today: date) -> list[tuple[date, dict]]:
