@@ -1319,7 +1319,7 @@ def csv_row(values: Sequence[str]) -> str:
 def parse_import(body: bytes, *, is_csv: bool, report: ImportReport) -> list[SaleLine]:
     """The lines of an import request; a line that is not a sale goes to the report."""
     try:
-        text = body.decode()
+        text = body.decode("utf-8-sig")  # a file saved by a spreadsheet as UTF-8 CSV starts with a byte-order mark
     except UnicodeDecodeError:
         raise LedgerError(Rejection.invalid_request, "the body is not UTF-8 text") from None
     jsonl = ((n, line.encode(), None) for n, line in enumerate(text.splitlines(), start=1) if line.strip())

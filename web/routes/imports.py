@@ -21,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from api.context import JOURNAL_WRITERS
+from api.formats import BYTE_ORDER_MARK
 from api.middleware import IMPORT_BODY_BYTES
 from api.problem_text import title_of
 from api.routes.welfare import run_sale_import, sale_import_lines
@@ -89,13 +90,14 @@ def _job(request: Request, principal: Principal, typed: dict, body: bytes, file_
     if typed["kind"] == "sales":
         sales, parsed = sale_import_lines(body, is_csv=is_csv, today=request.app.state.clock.today())
         total = len(sales) + len(parsed.rejected)
-        job = ImportJob(principal.user_id, "sales", file_name[:200], is_csv, body.decode().splitlines(), total)
+        job = ImportJob(principal.user_id, "sales", file_name[:200], is_csv, body.decode("utf-8-sig").splitlines(),
+                        total)  # fmt: skip
         job.rejected = sorted(parsed.rejected)
         job.processed = len(parsed.rejected)
         run = _sales_run(request, principal, typed["key"], sales)
     else:
         try:
-            lines = body.decode().splitlines()
+            lines = body.decode("utf-8-sig").splitlines()  # with or without a byte-order mark
         except UnicodeDecodeError:
             raise LedgerError(Rejection.invalid_request, "the file is not UTF-8 text") from None
         numbered = [(n, line.encode()) for n, line in enumerate(lines, start=1) if line.strip()]
@@ -228,7 +230,7 @@ def _csv_with_reasons(job: ImportJob, reasons: dict[int, str]) -> str:
         for number, why in reasons.items():
             values = next(csv.reader([job.lines[number - 1]]), [])
             rows.append(welfare.csv_row([*values[:at], *values[at + 1 :], why]))
-    return "\r\n".join(rows) + "\r\n"
+    return BYTE_ORDER_MARK + "\r\n".join(rows) + "\r\n"  # as every CSV we write: spreadsheets then read Thai
 
 
 def _json_with_reason(raw: str, reason: str) -> str:
