@@ -107,7 +107,8 @@ def test_a_form_sent_twice_records_one_sale_and_its_key_cannot_record_another(ri
     assert len(sales_of(db, demo.enterprise_party_id)) == 5
     with db.read() as connection:
         records = audit_log.list_records(connection, after=0, limit=500)
-    assert [r["outcome"] for r in records if r["action"] == "sale.record"] == ["ok", "refused: idempotency_key_reused"]
+    assert [(r["actor"], r["outcome"]) for r in records if r["action"] == "sale.record"] == [
+        ("khaodin-rice", "ok"), ("khaodin-rice", "refused: idempotency_key_reused")]  # under the person who signed in
 
 
 def test_product_lines_are_recorded_with_the_sale_and_must_add_up(rice, demo, db):
