@@ -102,6 +102,9 @@ def test_the_trial_balance_is_the_api_s_and_drills_down_to_the_audit_record(audi
     assert f'href="/audit/entries/{entry_id}"' in record.text  # the record names the entry it wrote
     for words in ("ค่าแฮชก่อนหน้า", "เวลา (กรุงเทพฯ)", "14 มิ.ย. 2567"):
         assert words in shown_text(record.text)
+    with auditor.client.app.state.db.read() as connection:
+        head = audit_log.digest(connection).seq
+    assert f"บันทึกลำดับที่ {seq} จาก {head} ในห่วงโซ่แฮช" in record.text  # its place in the chain
 
 
 def shown_amount(api_amount: str) -> str:
