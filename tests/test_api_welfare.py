@@ -529,6 +529,9 @@ def test_bulk_import_from_csv_reports_each_rejected_line(api, wf):
         (3, "malformed_amount"), (4, "not_found"), (6, "date_in_future")]  # fmt: skip
     again = api.client.post("/v1/sales/import", content=csv_text.encode(), headers=headers).json()
     assert (again["recorded"], again["replayed"]) == (0, 2)
+    saved_by_a_spreadsheet = api.client.post("/v1/sales/import", content="\ufeff".encode() + csv_text.encode(),
+                                             headers=headers).json()  # fmt: skip
+    assert (saved_by_a_spreadsheet["recorded"], saved_by_a_spreadsheet["replayed"]) == (0, 2)  # the same lines
     bad_header = api.client.post("/v1/sales/import", content=b"who,what\n1,2\n", headers=headers)
     refused(bad_header, 422, "invalid_request")
     garbage = api.client.post("/v1/sales/import", content=b"[1]\n{\n", headers=api.headers()).json()

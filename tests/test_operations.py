@@ -5,16 +5,19 @@ import io
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api import cli, logs
 from api.app import create_app
 from api.settings import Settings, SettingsError
+from store import people
 from store.engine import Database
 from tests.conftest import ON_POSTGRES, make_user
 from tests.test_import_and_cli import line
@@ -84,6 +87,36 @@ def test_more_than_one_server_process_on_sqlite_is_refused(tmp_path, monkeypatch
     assert not (tmp_path / "one.db").exists()  # refused before anything was opened
     assert cli.main(["run", "--workers", "0"]) == 2
     assert "--workers must be 1 or more" in capsys.readouterr().err
+
+
+def test_run_with_the_demo_says_how_to_sign_in_to_the_pages_and_that_the_passwords_are_for_the_demo(
+        db, monkeypatch, capsys, log_lines):  # fmt: skip
+    """`make run` (`codi-ledger run --demo`): the printed demo people sign in to the pages it
+    serves with the printed passwords; the admin token is printed once, when the demo is loaded."""
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setattr(people, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))  # cheap here
+    served = []
+
+    class NotListening:  # the app `run` would serve, kept for the test instead of opening a port
+        started = True
+
+        def __init__(self, app, **_) -> None:
+            served.append(app)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(cli, "server", NotListening)
+    assert cli.main(["run", "--demo", "--port", "8123"]) == 0
+    out = capsys.readouterr().out
+    [sign_in] = [x for x in out.splitlines() if x.startswith("pages: sign in at http://127.0.0.1:8123/signin as ")]
+    assert "these passwords are for the demo only" in out and "admin token (shown once): codi_" in out
+    printed = dict(re.findall(r"([\w.@-]+) \(password ([^)]+)\)", sign_in))
+    for name in ("khaodin-rice", "auditor"):  # the issue's two; the other demo people are made alike
+        assert Browser(served[0]).sign_in(name, printed[name]).status_code == 303, name
+    assert cli.main(["run", "--demo", "--port", "8123"]) == 0
+    again = capsys.readouterr().out
+    assert "codi_" not in again and "demo data already present" in again and sign_in in again
 
 
 def test_config_prints_the_settings_in_force_with_the_password_masked(monkeypatch, capsys):

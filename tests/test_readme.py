@@ -20,3 +20,13 @@ def test_the_example_entry_posts_to_the_accounts_the_readme_names(api, demo):
     assert recorded.status_code == 201, recorded.text
     assert ({p["account_id"]: p["amount"] for p in recorded.json()["postings"]}
             == {p["account_id"]: p["amount"] for p in body["postings"]})  # fmt: skip
+
+
+def test_the_pages_section_shows_the_screenshots_the_browser_tests_write():
+    """tests/browser writes these (check_page(..., readme=True)): the enterprise's home on a phone
+    and the auditor's trial balance, as the issue of the pages asked, and the README shows them."""
+    pages = README[README.index("## Pages") :]
+    shown = re.findall(r"!\[[^\]]+\]\((docs/screenshots/[\w-]+\.png)\)", pages)
+    assert {"docs/screenshots/enterprise-home.png", "docs/screenshots/audit-trial-balance.png"} <= set(shown)
+    root = Path(__file__).parent.parent
+    assert all((root / path).read_bytes().startswith(b"\x89PNG") for path in shown)

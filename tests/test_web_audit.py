@@ -3,6 +3,7 @@ the API's, that the downloads are the API's very bytes, the drill-down from a tr
 to the audit record behind it, and the check of a digest written down earlier."""
 
 import re
+from decimal import Decimal
 from io import BytesIO
 
 import pytest
@@ -12,10 +13,12 @@ from store import audit_log
 from store.demo import DEMO_PEOPLE
 from tests.conftest import Api, make_user
 from tests.test_web_sessions import Browser, person
+from web.i18n import translations
 
 AUDITOR = DEMO_PEOPLE[1][0], DEMO_PEOPLE[1][2]
 ENTERPRISE = DEMO_PEOPLE[0][0], DEMO_PEOPLE[0][2]
 YEAR = 2567
+THAI = translations("th")
 
 
 def shown_text(html: str) -> str:
@@ -99,6 +102,66 @@ def test_the_trial_balance_is_the_api_s_and_drills_down_to_the_audit_record(audi
     assert f'href="/audit/entries/{entry_id}"' in record.text  # the record names the entry it wrote
     for words in ("ค่าแฮชก่อนหน้า", "เวลา (กรุงเทพฯ)", "14 มิ.ย. 2567"):
         assert words in shown_text(record.text)
+    with auditor.client.app.state.db.read() as connection:
+        head = audit_log.digest(connection).seq
+    assert f"บันทึกลำดับที่ {seq} จาก {head} ในห่วงโซ่แฮช" in record.text  # its place in the chain
+
+
+def shown_amount(api_amount: str) -> str:
+    """An API amount as the pages print it: grouped, a negative one in parentheses."""
+    value = Decimal(api_amount)
+    return f"({-value:,.2f})" if value < 0 else f"{value:,.2f}"
+
+
+def total_row(page: str, label: str) -> tuple[str, str]:
+    """The current and the prior figure of a statement's row of totals, as a reader sees them."""
+    row = re.search(rf'<th scope="row" colspan="2">{re.escape(THAI.gettext(label))}</th>'
+                    r'<td class="num">(.*?)</td><td class="num prior">(.*?)</td>', page)  # fmt: skip
+    return tuple(shown_text(re.sub(r'<span class="visually-hidden">.*?</span>', "", cell)) for cell in row.groups())
+
+
+def test_each_statement_shows_the_year_before_beside_this_one_as_the_api_does(auditor, api_as_auditor, fund_book):
+    every_book = [b["id"] for b in api_as_auditor.get("/v1/books").json()["data"]]
+    for ids in ([fund_book], every_book):
+        consolidated = len(ids) > 1
+        books = "&".join(f"book_id={i}" for i in ids)
+        for report, dates, headings, totals in [
+            ("financial-position", "as_of=2024-06-14", ("ณ 14 มิ.ย. 2567", "ณ 14 มิ.ย. 2566"),
+             {"total_assets": "Total assets", "total_liabilities_and_equity": "Total liabilities and equity"}),
+            ("income-statement", f"fiscal_year={YEAR}", ("1 ต.ค. 2566 ถึง 30 ก.ย. 2567", "1 ต.ค. 2565 ถึง 30 ก.ย. 2566"),
+             {"total_income": "Total income", "total_expenses": "Total expenses", "surplus": "Surplus (deficit)"}),
+        ]:  # fmt: skip
+            answer = api_as_auditor.client.get(f"/v1/reports/{report}?{books}&{dates}",
+                                               headers=api_as_auditor.headers())  # fmt: skip
+            assert answer.status_code == 200 and answer.json()["consolidated"] is consolidated, answer.text
+            page = auditor.get(f"/audit/{report}?{books}&fiscal_year={YEAR}").text
+            columns = [shown_text(h) for h in re.findall(r'<th scope="col" class="num[^"]*">(.*?)</th>', page)]
+            assert columns == list(headings)
+            assert (THAI.gettext("consolidated, balances between the books eliminated") in page) is consolidated
+            for key, label in totals.items():
+                figures = answer.json()[key]
+                assert total_row(page, label) == (shown_amount(figures["amount"]), shown_amount(figures["prior"]))
+
+
+def test_an_entry_shows_all_its_postings_its_dimensions_and_the_operation_that_wrote_it(auditor, api_as_auditor,
+                                                                                         db):  # fmt: skip
+    sales = api_as_auditor.get("/v1/entries", limit=200).json()["data"]
+    entry = next(e for e in sales if e["kind"] == "welfare.sale" and len(e["dimensions"]) > 1)
+    page = auditor.get(f"/audit/entries/{entry['id']}").text
+    rows = re.findall(r"<tr>\s*<td>([^<]+)</td>.*?<td class=\"num\">(.*?)</td>\s*<td class=\"num\">(.*?)</td>",
+                      re.search(r"<tbody>.*?</tbody>", page, re.S).group(0), re.S)  # fmt: skip
+    shown = [(code, shown_text(debit).strip(), shown_text(credit).strip()) for code, debit, credit in rows]
+    expected = [(p["account_code"], shown_amount(p["amount"]) if Decimal(p["amount"]) > 0 else "",
+                 shown_amount(str(-Decimal(p["amount"]))) if Decimal(p["amount"]) < 0 else "")
+                for p in entry["postings"]]  # fmt: skip
+    assert shown == expected
+    facts = shown_text(re.search(r'<dl class="facts">.*?</dl>', page, re.S).group(0))
+    assert entry["kind"] in facts and entry["description"] in facts
+    for name, value in entry["dimensions"].items():
+        assert f"{name}: {value}" in facts
+    with db.read() as connection:
+        records = audit_log.records_writing(connection, entry["id"])
+    assert records and all(f'href="/audit/records/{r["seq"]}"' in page for r in records)
 
 
 def test_an_entry_finds_only_the_records_that_name_it(db, demo):

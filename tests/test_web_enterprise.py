@@ -65,6 +65,20 @@ def test_each_page_of_the_enterprise_answers_in_thai(rice, demo, db):
             assert word in page.text, (path, word)
 
 
+def test_the_loan_schedule_marks_each_instalment_paid_due_or_late_as_the_api_s_schedule_says(rice, demo, db, app):
+    with db.read() as connection:
+        [loan] = loans.list_loans(connection, filters={}, only_party=demo.enterprise_party_id, after=0, limit=1)
+    schedule = TestClient(app).get(f"/v1/loans/{loan['id']}/schedule",
+                                   headers={"Authorization": f"Bearer {demo.admin_token}"}).json()  # fmt: skip
+    statuses = [i["status"] for i in schedule["instalments"]]
+    assert {"paid", "overdue", "upcoming"} <= set(statuses)  # the demo's loan is 39 days late
+    marked = re.findall(r'<li class="row status-(\w+)">.*?<span class="status"><span[^>]*>[^<]*</span> ([^<]+)</span>',
+                        rice.get("/loan").text, re.S)  # fmt: skip
+    assert [status for status, _ in marked] == statuses
+    words = {"paid": "จ่ายแล้ว", "overdue": "ค้างชำระ", "due": "ครบกำหนดวันนี้", "upcoming": "ยังไม่ถึงกำหนด"}
+    assert [words[status] for status, _ in marked] == [shown.strip() for _, shown in marked]
+
+
 def test_the_check_step_shows_what_was_understood_and_the_contribution_that_is_then_recorded(rice, demo, db):
     form = rice.get("/sales/new")
     check = rice.post("/sales/new", sale_form(form), token=csrf_of(form))
@@ -93,7 +107,8 @@ def test_a_form_sent_twice_records_one_sale_and_its_key_cannot_record_another(ri
     assert len(sales_of(db, demo.enterprise_party_id)) == 5
     with db.read() as connection:
         records = audit_log.list_records(connection, after=0, limit=500)
-    assert [r["outcome"] for r in records if r["action"] == "sale.record"] == ["ok", "refused: idempotency_key_reused"]
+    assert [(r["actor"], r["outcome"]) for r in records if r["action"] == "sale.record"] == [
+        ("khaodin-rice", "ok"), ("khaodin-rice", "refused: idempotency_key_reused")]  # under the person who signed in
 
 
 def test_product_lines_are_recorded_with_the_sale_and_must_add_up(rice, demo, db):

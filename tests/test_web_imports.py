@@ -80,8 +80,8 @@ def test_a_sales_file_with_two_bad_lines_gives_back_exactly_those_two_and_their_
                                                                                     *BAD[1][1:]]]  # fmt: skip
     assert rows[1][5].startswith("รูปแบบจำนวนเงินไม่ถูกต้อง: amount '12.345'")
     assert rows[2][5].startswith("วันที่อยู่ในอนาคต: 2024-07-01")
-    fixed = download.text.replace("12.345", "12.35").replace("2024-07-01", "2024-06-10")
-    again = upload(browser, "sales", "rejected-market.csv", fixed.encode())
+    fixed = download.content.replace(b"12.345", b"12.35").replace(b"2024-07-01", b"2024-06-10")
+    again = upload(browser, "sales", "rejected-market.csv", fixed)  # sent back as saved, byte-order mark and all
     assert "บันทึกใหม่ 2 บรรทัด" in finished(browser, again.headers["location"])
     assert sale_count(db, enterprise) == before + 5
     whole = upload(browser, "sales", "market.csv", sales_csv(enterprise, GOOD).encode())

@@ -13,6 +13,7 @@ from api.app import create_app
 from api.settings import Settings
 from store import audit_log, books, people, users
 from tests.conftest import NOW
+from web.site import PAGE_AREAS
 
 PASSWORD = "a long enough password"
 
@@ -177,6 +178,21 @@ def test_a_form_without_its_csrf_token_is_refused_with_a_thai_page(app, db, toke
     assert browser.get("/").status_code == 200  # still signed in
     stranger = Browser(app)
     assert stranger.client.post("/signin", data={"name": "anan", "password": PASSWORD, **data}).status_code == 403
+
+
+def test_every_page_that_takes_a_post_refuses_one_without_its_csrf_token(app, db):
+    """The check is the pages' router's (web.routes.page_router), so every form of every page
+    has it: signed in as an admin, who may post the most, each is refused before it runs."""
+    person(db, "somjai", role="admin")
+    browser = Browser(app)
+    browser.sign_in("somjai")
+    posted = sorted({re.sub(r"\{[^}]+\}", "1", route.path) for area in PAGE_AREAS for route in area.router.routes
+                     if "POST" in route.methods})  # fmt: skip
+    assert len(posted) > 20 and "/sales/save" in posted and "/signout" in posted
+    for path in posted:
+        refused = browser.client.post(path, data={"key": "k" * 32})
+        assert (refused.status_code, "แบบฟอร์มนี้หมดอายุ" in refused.text) == (403, True), path
+    assert browser.get("/").status_code == 200  # still signed in: the refused sign-out did nothing
 
 
 def test_another_sessions_token_does_not_pass(app, db):

@@ -141,8 +141,8 @@ def test_an_enterprise_person_records_a_sale_and_finds_it_on_the_home_page_and_i
     text = "\n".join(page.extract_text() for page in pdf.pages)
     assert "1,250.50" in text and "Sale through market" in text
     other = savings_group_account(db)
-    phone.goto(f"/statement?account={other}")
-    assert "ไม่พบหน้านี้" in phone.inner_text("main")
+    edited = phone.goto(f"/statement?account={other}")
+    assert edited.status == 404 and "ไม่พบหน้านี้" in phone.inner_text("main")
     check_page(phone, "statement-not-found")
 
 

@@ -28,7 +28,9 @@ def test_an_officer_imports_sales_and_an_admin_closes_a_month(desktop, tmp_path,
     check_page(page, "office_import_job")
     with page.expect_download() as download:
         page.click("a[href$='/rejected']")
-    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    saved = Path(download.value.path()).read_bytes()
+    assert saved.startswith("\ufeff".encode())  # a spreadsheet reads the Thai reasons as UTF-8
+    lines = saved.decode("utf-8-sig").splitlines()
     assert [line.split(",")[0] for line in lines] == ["key", BAD[0][0], BAD[1][0]]
     page.click("form[action='/signout'] button[type=submit]")
 
