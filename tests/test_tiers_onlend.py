@@ -12,11 +12,13 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import LedgerError, Rejection
 from ledger.money import parse_amount
 from ledger.onlend import LendingRule, MemberApplication, rule_refusal, split_interest
-from store import dashboard, onlend
+from store import dashboard, loans, onlend
 from tests.conftest import make_user
 from tests.test_api_loans import refused
 
@@ -294,3 +296,20 @@ def test_a_rule_refuses_what_it_cannot_judge():
     with pytest.raises(LedgerError) as error:
         LendingRule(None, None, 11)
     assert error.value.reason is Rejection.invalid_lending_rule
+
+
+def test_the_database_keeps_member_loans_in_their_tier(tiers, db):
+    """Around the API: a member loan moved to another's member, or funded by a loan that is not
+    CODI's to its organisation, is refused by the database itself."""
+    loan = created(tiers.apply(funded_by_loan_id=tiers.codi_loan))
+    member_loan = created(tiers.apply())
+    for change in ({"borrower_party_id": tiers.stranger}, {"borrower_party_id": tiers.coop},
+                   {"funded_by_loan_id": member_loan["id"]}):  # fmt: skip
+        with pytest.raises(IntegrityError), db.write() as connection:
+            connection.execute(update(loans.loan_t).where(loans.loan_t.c.id == loan["id"]).values(**change))
+    with pytest.raises(IntegrityError), db.write() as connection:
+        connection.execute(update(loans.loan_t).where(loans.loan_t.c.id == tiers.codi_loan)
+                           .values(funded_by_loan_id=tiers.codi_loan))  # a fund book's loan is funded by none
+    with db.write() as connection:
+        connection.execute(update(loans.loan_t).where(loans.loan_t.c.id == member_loan["id"])
+                           .values(funded_by_loan_id=tiers.codi_loan, borrower_party_id=tiers.members[1]))
