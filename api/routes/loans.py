@@ -117,10 +117,15 @@ def terms_body(terms: LoanTerms) -> dict:
 
 
 def product_body(product: dict) -> dict:
-    terms, share, codi_rate = terms_body(product["terms"]), str(product["min_savings_percent"]), product.get(
-        "codi_rate_annual_percent")
-    return {**product, "terms": terms, "min_savings_percent": share,
+    terms, share, codi_rate = terms_body(product["terms"]), product["min_savings_percent"], product.get(
+        "codi_rate_annual_percent"
+    )
+    return {**product, "terms": terms, "min_savings_percent": str(share),
             "codi_rate_annual_percent": None if codi_rate is None else str(codi_rate)}  # fmt: skip
+
+
+def _optional_rate(text: str | None) -> Decimal | None:
+    return None if text is None else loan_rate(text)
 
 
 def interest_split_body(connection, loan: dict, current: LoanState, day: date | None = None) -> dict | None:
@@ -183,8 +188,7 @@ def create_product(body: LoanProductCreate, request: Request, write: Write, prin
         "book_id": body.book_id, "code": body.code, "name_th": body.name_th, "name_en": body.name_en,
         "terms": parse_terms(body), "min_savings_percent": loan_rate(body.min_savings_percent),
         "account_codes": body.account_codes,
-        "codi_rate_annual_percent": None if body.codi_rate_annual_percent is None else loan_rate(
-            body.codi_rate_annual_percent),
+        "codi_rate_annual_percent": _optional_rate(body.codi_rate_annual_percent),
     }  # fmt: skip
 
     def work(connection, now):
@@ -496,7 +500,7 @@ def reschedule(
     over the new instalments (not capitalised), so the loan is no longer past due for them; no
     repayment may then be dated before it. The new schedule is a new version and the old one is
     kept (see `?as_of=` on the schedule)."""
-    rate = None if body.rate_annual_percent is None else loan_rate(body.rate_annual_percent)
+    rate = _optional_rate(body.rate_annual_percent)
     instalment = None if body.instalment_amount is None else parse_amount(body.instalment_amount)
     today = clock.today()
 
@@ -624,7 +628,8 @@ def loan_schedule(
 
 @router.get("/loans/{loan_id}/statement", response_model=LoanStatementPublic, responses={200: CSV}, tags=["loans"])
 def loan_statement(loan_id: IdPath, format: CsvFormatDep, connection: ReadDep, principal: Reader):
-    """Every transaction of the loan with its allocation and the principal outstanding after it."""
+    """Every transaction of the loan with its allocation and the principal outstanding after it;
+    a member loan whose product records CODI's part of the rate, its interest split (JSON)."""
     loan = visible_loan(connection, loan_id, principal)
     current: LoanState = loans.state(connection, loan)
     lines = [
