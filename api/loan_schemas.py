@@ -86,6 +86,9 @@ class LoanProductCreate(LoanTermsBody):
     name_en: Name | None = None
     min_savings_percent: RateText = Field("10", description="Savings a group must hold, percent of the amount")
     account_codes: Annotated[dict[AccountRole, Code], Field(description="Override the fund chart's codes")] = {}
+    codi_rate_annual_percent: RateText | None = Field(
+        None, description="A member loan product (in an organisation's book): of its rate, the part owed to CODI"
+    )
 
 
 class LoanTermsPublic(BaseModel):
@@ -131,6 +134,7 @@ class LoanProductPublic(BaseModel):
     min_savings_percent: str
     accounts: dict[str, int]
     created_at: datetime
+    codi_rate_annual_percent: str | None = Field(None, description="Of the rate, the part owed to CODI")
 
 
 class Guarantor(Strict):
@@ -150,6 +154,26 @@ class LoanCreate(Strict):
     term_instalments: Count | None = Field(None, description="Instalments, if not the product's")
     first_repayment_on: ClientDate | None = None
     advance_payment: AdvancePayment | None = Field(None, description=f"If not the product's. {ADVANCE_PAYMENT}")
+    funded_by_loan_id: Id | None = Field(
+        None, description="A member loan: CODI's loan to the organisation it is lent out of (none: its own funds)"
+    )
+    guarantor_member_ids: Annotated[list[Id], Field(max_length=10)] = Field(
+        [], description="A member loan: guarantors among the organisation's other members, by party id"
+    )
+
+
+class InterestSplitPublic(BaseModel):
+    """A member loan's interest split between CODI and the organisation (`ledger.onlend`): CODI's
+    share is interest x codi_rate / rate, half up to the satang; the margin is the rest."""
+
+    rate_annual_percent: str
+    codi_rate_annual_percent: str
+    charged: str = Field(description="Interest earned so far: collected, and accrued not yet received")
+    charged_owed_to_codi: str
+    charged_margin: str
+    collected: str = Field(description="Interest paid, less rebates")
+    collected_owed_to_codi: str
+    collected_margin: str
 
 
 class FiguresPublic(BaseModel):
@@ -202,7 +226,9 @@ class LoanPublic(BaseModel):
     closure_reason: str | None = Field(None, description="Why it was rejected, withdrawn or cancelled")
     advance_payment: str | None = Field(None, description="What an advance payment does, if not the product's choice")
     cancelled: str = Field("0.00", description="Of the amount, what was cancelled undisbursed")
+    funded_by_loan_id: int | None = Field(None, description="A member loan: the CODI loan it is lent out of")
     figures: FiguresPublic | None = None
+    interest_split: InterestSplitPublic | None = Field(None, description="A member loan's, if its product splits")
 
 
 class LoanEndCreate(Strict):
@@ -357,6 +383,7 @@ class LoanStatementPublic(BaseModel):
     loan_id: int
     lines: list[LoanStatementLinePublic]
     principal_outstanding: str
+    interest_split: InterestSplitPublic | None = Field(None, description="A member loan's, if its product splits")
 
 
 class CloseOfBusinessCreate(Strict):
@@ -399,3 +426,22 @@ class PortfolioPublic(BaseModel):
         description="By class (a Bank of Thailand class, or charged_off), bucket (days past due), region, province, "
         "centre and product"
     )
+
+
+class LendingRuleUpdate(Strict):
+    """An organisation's own rule for lending to its members; a part left out does not limit."""
+
+    savings_multiple: RateText | None = Field(None, description="A loan at most this many times the member's savings")
+    maximum_loan: AmountText | None = Field(None, description="A loan at most this much, in baht")
+    guarantors_required: Annotated[int, Field(strict=True, ge=0, le=10)] = Field(
+        0, description="Guarantors among the organisation's other members"
+    )
+
+
+class LendingRulePublic(BaseModel):
+    organisation_id: int
+    savings_multiple: str | None
+    maximum_loan: str | None
+    guarantors_required: int
+    updated_at: datetime
+    updated_by: int

@@ -71,6 +71,14 @@ class Rejection(StrEnum):
     # the loan life cycle: applications (422), approval (403), the loan's state (409)
     insufficient_savings = "insufficient_savings"
     ineligible_borrower = "ineligible_borrower"
+    # on-lending to members (ledger.onlend, store.onlend): the organisation's rule and the loan's settings (422)
+    exceeds_savings_multiple = "exceeds_savings_multiple"  # more than the rule's multiple of the member's savings
+    exceeds_maximum_loan = "exceeds_maximum_loan"  # more than the rule's maximum
+    guarantors_required = "guarantors_required"  # fewer member guarantors than the rule asks
+    guarantor_not_member = "guarantor_not_member"  # not another member of the same organisation
+    invalid_lending_rule = "invalid_lending_rule"
+    invalid_codi_rate = "invalid_codi_rate"  # CODI's part of a rate: above it, or not a member product
+    invalid_funding_loan = "invalid_funding_loan"  # not CODI's loan to the member's organisation
     date_in_future = "date_in_future"
     same_user_approval = "same_user_approval"
     loan_not_pending_approval = "loan_not_pending_approval"

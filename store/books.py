@@ -154,6 +154,18 @@ def get_book(connection: Connection, book_id: int, *, visible_to: int | None = N
     return _one(connection, query, "book", book_id)
 
 
+def codi_book_ids():
+    """The ids of CODI's own books, a subquery: every book but an organisation's own, whose loans
+    are the organisation's to its members (issue 18), not CODI's: CODI's portfolio and dashboard
+    count these books' loans only, unless asked for a book."""
+    return select(book_t.c.id).where(book_t.c.kind != BookKind.organisation)
+
+
+def in_book_or_codis(column, book_id: int | None):
+    """The condition that `column` (a book id) is `book_id`, or without one, one of CODI's own books."""
+    return column == book_id if book_id is not None else column.in_(codi_book_ids())
+
+
 def visible_book_filter(party_id: int):
     """Books a party may see: those it owns, and those holding one of its accounts."""
     holds_account = exists().where(account_t.c.book_id == book_t.c.id, account_t.c.party_id == party_id)

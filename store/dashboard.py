@@ -9,6 +9,9 @@ so they equal `GET /v1/portfolio?as_of=` that day. A month's figure is its lates
 business (a loan repaid since an earlier one that month has no row of that day, and so no
 outstanding).
 
+The loans are CODI's, in its own books (`store.books.codi_book_ids`): not an organisation's
+loans to its members, in the organisation's book.
+
 Every figure but the approvals can be cut by the borrower's region, province, incubation
 centre and programme, as the reports cut (`store.reports.parties_in`); several cuts at once
 narrow each other.
@@ -25,7 +28,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 from ledger.loan_book import Portfolio, par_percent
 from ledger.loans import DEFAULT_AGEING_BOUNDS, loan_class
 from store.admin_commands import command_t
-from store.books import party_t
+from store.books import codi_book_ids, party_t
 from store.equity import purchase_t
 from store.loan_cob import loan_month_t
 from store.loans import instalment_t, loan_t, schedule_t
@@ -75,7 +78,8 @@ def last_closed_day(connection: Connection) -> date | None:
 def _on_day(day: date):
     """The rows close of business wrote on `day` (its month's, of that day) of loans owing principal."""
     m = loan_month_t.c
-    return and_(m.month_start == day.replace(day=1), m.closed_on == day, m.outstanding_satang > 0)
+    return and_(m.month_start == day.replace(day=1), m.closed_on == day, m.outstanding_satang > 0,
+                m.book_id.in_(codi_book_ids()))  # fmt: skip
 
 
 def portfolio_as_closed(
@@ -157,7 +161,8 @@ def falling_due(connection: Connection, first: date, last: date, chosen: LoanFil
     query = (
         select(func.count(func.distinct(i.loan_id)), func.count(), func.sum(i.principal_satang + i.interest_satang))
         .select_from(instalment_t.join(loan_t, loan_t.c.id == i.loan_id))
-        .where(i.due_on.between(first, last), i.version == newest, loan_t.c.status == "active")
+        .where(i.due_on.between(first, last), i.version == newest, loan_t.c.status == "active",
+               loan_t.c.book_id.in_(codi_book_ids()))
     )  # fmt: skip
     loans, instalments, amount = connection.execute(_filtered(query, chosen, loan_t.c.borrower_party_id)).one()
     return FallingDue(first, last, loans, instalments, int(amount or 0))
@@ -201,7 +206,8 @@ def pending(connection: Connection) -> Pending:
     def count(table, condition) -> int:
         return connection.execute(select(func.count()).select_from(table).where(condition)).scalar_one()
 
-    return Pending(count(loan_t, loan_t.c.status == "applied"), count(purchase_t, purchase_t.c.status == "pending"),
+    applied = and_(loan_t.c.status == "applied", loan_t.c.book_id.in_(codi_book_ids()))
+    return Pending(count(loan_t, applied), count(purchase_t, purchase_t.c.status == "pending"),
                    count(command_t, command_t.c.status == "pending"))  # fmt: skip
 
 

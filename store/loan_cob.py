@@ -397,8 +397,7 @@ def group_names(connection: Connection, groups: dict[str, dict[str, Any]], book_
     names: dict[str, dict] = {"centre": {str(r.id): (r.name_th, r.name_en) for r in rows}, "product": {}}
     codes = list(groups.get("product", {}))
     query = select(product_t.c.code, product_t.c.name_th, product_t.c.name_en).where(product_t.c.code.in_(codes))
-    if book_id is not None:
-        query = query.where(product_t.c.book_id == book_id)
+    query = query.where(books.in_book_or_codis(product_t.c.book_id, book_id))
     found: dict[str, list[tuple[str, str | None]]] = {}
     for row in connection.execute(query.order_by(product_t.c.id)) if codes else []:
         found.setdefault(row.code, []).append((row.name_th, row.name_en))
@@ -419,8 +418,7 @@ def _disbursed_loans(connection: Connection, book_id: int | None, batch_size: in
         .where(loan_t.c.status.in_(("active", "closed", "written_off")))
         .order_by(loan_t.c.id).limit(batch_size)
     )  # fmt: skip
-    if book_id is not None:
-        query = query.where(loan_t.c.book_id == book_id)
+    query = query.where(books.in_book_or_codis(loan_t.c.book_id, book_id))
     after = 0
     while batch := [dict(r) for r in connection.execute(query.where(loan_t.c.id > after)).mappings()]:
         yield batch

@@ -69,7 +69,8 @@ from ledger.loan_book import (
 )
 from ledger.loans import Allocation, LoanTerms, PenaltyBase, RateChange, Schedule
 from ledger.money import format_amount
-from store import books, journal
+from ledger.onlend import check_codi_rate
+from store import books, journal, onlend
 from store.rows import one_of
 from store.tables import (
     Loan,
@@ -190,8 +191,12 @@ def create_product(connection: Connection, fields_: Row, *, created_by: int, now
     accounts |= _account_ids(connection, book["id"], optional)  # named: they must exist
     if len(terms.rate_changes) > MAX_RATE_CHANGES:
         raise LedgerError(Rejection.invalid_rate_schedule, f"a product has at most {MAX_RATE_CHANGES} rate changes")
+    codi_rate = fields_.get("codi_rate_annual_percent")
+    if codi_rate is not None:
+        _check_codi_rate(book, terms, codi_rate)
     base = replace(terms, rate_changes=())
     values = {
+        "codi_rate_annual_percent": None if codi_rate is None else str(codi_rate),
         "book_id": book["id"], "code": fields_["code"], "name_th": fields_["name_th"],
         "name_en": fields_.get("name_en"), "terms": terms_json(base),
         "min_savings_percent": str(fields_["min_savings_percent"]),
@@ -208,6 +213,15 @@ def create_product(connection: Connection, fields_: Row, *, created_by: int, now
             {"product_id": product_id, "effective_on": day, "rate_annual_percent": rate} for day, rate in rates
         ])  # fmt: skip
     return get_product(connection, product_id)
+
+
+def _check_codi_rate(book: Row, terms: LoanTerms, codi_rate: Decimal) -> None:
+    """CODI's part of the rate is recorded for a member loan product only, and is at most each of
+    the product's rates (`ledger.onlend.check_codi_rate`)."""
+    if not onlend.is_organisation_book(book):
+        detail = "CODI's part of the rate is recorded for products in an organisation's book"
+        raise LedgerError(Rejection.invalid_codi_rate, detail)
+    check_codi_rate(codi_rate, [terms.rate_annual_percent, *(c.rate_annual_percent for c in terms.rate_changes)])
 
 
 def _account_ids(connection: Connection, book_id: int, codes: dict[str, str]) -> dict[str, int]:
@@ -237,8 +251,9 @@ def _product(connection: Connection, row: Row) -> Row:
     changes = tuple(RateChange(day, Decimal(rate)) for day, rate in rates)
     terms = replace(terms_from_json(row["terms"]), rate_changes=changes)
     accounts = _with_optional_roles(connection, row["book_id"], json.loads(row["accounts"]))
-    return {**row, "terms": terms, "accounts": accounts,
-            "min_savings_percent": Decimal(row["min_savings_percent"])}  # fmt: skip
+    codi_rate = row["codi_rate_annual_percent"]
+    return {**row, "terms": terms, "accounts": accounts, "min_savings_percent": Decimal(row["min_savings_percent"]),
+            "codi_rate_annual_percent": None if codi_rate is None else Decimal(codi_rate)}  # fmt: skip
 
 
 def _with_optional_roles(connection: Connection, book_id: int, accounts: dict[str, int]) -> dict[str, int]:
@@ -281,12 +296,10 @@ def loan_terms(product: Row, loan: Row) -> LoanTerms:
 
 
 def apply(connection: Connection, fields_: Row, *, recorded_by: int, now: datetime) -> Row:
-    """Record an application for a borrower group under a product: status `applied`."""
+    """Record an application for a borrower group under a product (in an organisation's book,
+    for one of its members: `_borrower`): status `applied`."""
     product = get_product(connection, fields_["product_id"])
-    borrower = books.get_party(connection, fields_["borrower_party_id"])
-    if borrower["kind"] not in BORROWER_KINDS:
-        kinds = ", ".join(sorted(BORROWER_KINDS))
-        raise LedgerError(Rejection.ineligible_borrower, f"CODI lends to groups ({kinds}), not to a {borrower['kind']}")
+    borrower, of_borrower = _borrower(connection, product, fields_)
     _check_positive(fields_["amount_satang"], "the amount")
     term = fields_.get("term_instalments")
     term = product["terms"].term_instalments if term is None else term
@@ -298,12 +311,28 @@ def apply(connection: Connection, fields_: Row, *, recorded_by: int, now: dateti
         **loan, "book_id": product["book_id"], "product_id": product["id"],
         "borrower_party_id": borrower["id"], "amount_satang": fields_["amount_satang"], "status": "applied",
         "savings_satang": fields_["savings_satang"], "savings_override_reason": fields_.get("savings_override_reason"),
-        "guarantors": json.dumps(fields_.get("guarantors", []), sort_keys=True, ensure_ascii=False),
-        "purpose": fields_.get("purpose"), "recorded_by": recorded_by, "recorded_at": now,
+        "guarantors": json.dumps(of_borrower["guarantors"], sort_keys=True, ensure_ascii=False),
+        "funded_by_loan_id": of_borrower["funded_by_loan_id"], "purpose": fields_.get("purpose"),
+        "recorded_by": recorded_by, "recorded_at": now,
         "days_past_due": 0, "loan_class": "pass", "accruing": True,
     }  # fmt: skip
     loan_id = connection.execute(insert(loan_t).values(**values)).inserted_primary_key[0]
     return get_loan(connection, loan_id)
+
+
+def _borrower(connection: Connection, product: Row, fields_: Row) -> tuple[Row, Row]:
+    """The borrower, if the product's book may lend to it, and what the loan keeps of its
+    application by the borrower's tier: CODI lends to groups (`BORROWER_KINDS`) from its own
+    books; an organisation lends to its own members from its book (`store.onlend`)."""
+    borrower = books.get_party(connection, fields_["borrower_party_id"])
+    book = books.get_book(connection, product["book_id"])
+    if onlend.is_organisation_book(book):
+        return borrower, onlend.member_application(connection, book, borrower, fields_)
+    if borrower["kind"] not in BORROWER_KINDS:
+        kinds = ", ".join(sorted(BORROWER_KINDS))
+        raise LedgerError(Rejection.ineligible_borrower, f"CODI lends to groups ({kinds}), not to a {borrower['kind']}")
+    onlend.refuse_member_fields(fields_)
+    return borrower, {"funded_by_loan_id": None, "guarantors": fields_.get("guarantors", [])}
 
 
 def _check_positive(amount_satang: int, what: str) -> None:

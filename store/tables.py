@@ -307,6 +307,8 @@ class LoanProduct(SQLModel, table=True):
     accounts: str = Field(max_length=1000)
     created_at: datetime
     created_by: int = Field(foreign_key="app_user.id")
+    # migration onlend: of the rate a member product charges, the part owed to CODI (a Decimal string)
+    codi_rate_annual_percent: str | None = Field(default=None, max_length=20)
 
 
 class LoanProductRate(SQLModel, table=True):
@@ -366,6 +368,25 @@ class Loan(SQLModel, table=True):
     charge_off_reason: str | None = Field(default=None, max_length=40)
     # migration 0024: what a payment beyond what is due does, if not the product's choice
     advance_payment: str | None = Field(default=None, max_length=20)
+    # migration onlend: a member loan lent out of CODI's loan to the organisation (null: its own funds)
+    funded_by_loan_id: int | None = Field(default=None, foreign_key="loan.id")
+
+
+class OrganisationLendingRule(SQLModel, table=True):
+    """An organisation's own rule for lending to its members (`ledger.onlend.LendingRule`);
+    migration onlend. An organisation without a row lends without limits of its own."""
+
+    __tablename__ = "organisation_lending_rule"
+    __table_args__ = (
+        CheckConstraint("maximum_loan_satang IS NULL OR maximum_loan_satang > 0", name="ck_lending_rule_maximum"),
+        CheckConstraint("guarantors_required BETWEEN 0 AND 10", name="ck_lending_rule_guarantors"),
+    )
+    organisation_id: int = Field(foreign_key="party.id", primary_key=True)
+    savings_multiple: str | None = Field(default=None, max_length=20)  # a Decimal string: "3" is 3 times
+    maximum_loan_satang: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    guarantors_required: int = 0
+    updated_at: datetime
+    updated_by: int = Field(foreign_key="app_user.id")
 
 
 class LoanSchedule(SQLModel, table=True):

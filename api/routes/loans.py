@@ -51,6 +51,7 @@ from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import Figures, InstalmentView, Portfolio, instalment_views, statement_lines, totals
 from ledger.loans import DEFAULT_AGEING_BOUNDS, LoanTerms, RateChange, RatePer, loan_rate, yearly_rate
 from ledger.money import format_amount, parse_amount
+from ledger.onlend import loan_interest
 from store import books, loan_charge_off, loan_cob, loans
 from store.loans import LoanState, Recorded
 from store.users import Principal
@@ -116,8 +117,35 @@ def terms_body(terms: LoanTerms) -> dict:
 
 
 def product_body(product: dict) -> dict:
-    terms, share = terms_body(product["terms"]), str(product["min_savings_percent"])
-    return {**product, "terms": terms, "min_savings_percent": share}
+    terms, share, codi_rate = terms_body(product["terms"]), product["min_savings_percent"], product.get(
+        "codi_rate_annual_percent"
+    )
+    return {**product, "terms": terms, "min_savings_percent": str(share),
+            "codi_rate_annual_percent": None if codi_rate is None else str(codi_rate)}  # fmt: skip
+
+
+def _optional_rate(text: str | None) -> Decimal | None:
+    return None if text is None else loan_rate(text)
+
+
+def interest_split_body(connection, loan: dict, current: LoanState, day: date | None = None) -> dict | None:
+    """A member loan's interest by `day` (all of it if None) split between CODI and the
+    organisation at its product's rates (`ledger.onlend.loan_interest`); None if it records no split."""
+    product = loans.get_product(connection, loan["product_id"])
+    codi_rate, rate = product["codi_rate_annual_percent"], product["terms"].rate_annual_percent
+    if codi_rate is None:
+        return None
+    interest = loan_interest(totals(current.txs, day), codi_rate, rate)
+    charged, collected = interest.charged, interest.collected
+    return {
+        "rate_annual_percent": str(rate), "codi_rate_annual_percent": str(codi_rate),
+        "charged": format_amount(interest.charged_satang),
+        "charged_owed_to_codi": format_amount(charged.owed_to_codi_satang),
+        "charged_margin": format_amount(charged.margin_satang),
+        "collected": format_amount(interest.collected_satang),
+        "collected_owed_to_codi": format_amount(collected.owed_to_codi_satang),
+        "collected_margin": format_amount(collected.margin_satang),
+    }  # fmt: skip
 
 
 def figures_body(loan: dict, f: Figures) -> dict:
@@ -160,6 +188,7 @@ def create_product(body: LoanProductCreate, request: Request, write: Write, prin
         "book_id": body.book_id, "code": body.code, "name_th": body.name_th, "name_en": body.name_en,
         "terms": parse_terms(body), "min_savings_percent": loan_rate(body.min_savings_percent),
         "account_codes": body.account_codes,
+        "codi_rate_annual_percent": _optional_rate(body.codi_rate_annual_percent),
     }  # fmt: skip
 
     def work(connection, now):
@@ -226,10 +255,13 @@ def list_loans(
 @router.get("/loans/{loan_id}", response_model=LoanPublic, tags=["loans"])
 def get_loan(loan_id: IdPath, connection: ReadDep, principal: Reader, clock: ClockDep, as_of: AsOf = None) -> dict:
     """The loan with its figures as of a date: principal outstanding, what is due, days past
-    due, class, and the next instalment."""
+    due, class, and the next instalment; a member loan whose product records CODI's part of the
+    rate, its interest split between CODI and the organisation (`interest_split`)."""
     loan = visible_loan(connection, loan_id, principal)
     day = as_of or clock.today()
-    return loan_body(loan, loans.state(connection, loan, day).figures(day))
+    current = loans.state(connection, loan, day)
+    split = interest_split_body(connection, loan, current, day)
+    return {**loan_body(loan, current.figures(day)), "interest_split": split}
 
 
 @router.post("/loans/{loan_id}/approval", response_model=LoanPublic, tags=["loans"])
@@ -468,7 +500,7 @@ def reschedule(
     over the new instalments (not capitalised), so the loan is no longer past due for them; no
     repayment may then be dated before it. The new schedule is a new version and the old one is
     kept (see `?as_of=` on the schedule)."""
-    rate = None if body.rate_annual_percent is None else loan_rate(body.rate_annual_percent)
+    rate = _optional_rate(body.rate_annual_percent)
     instalment = None if body.instalment_amount is None else parse_amount(body.instalment_amount)
     today = clock.today()
 
@@ -596,7 +628,8 @@ def loan_schedule(
 
 @router.get("/loans/{loan_id}/statement", response_model=LoanStatementPublic, responses={200: CSV}, tags=["loans"])
 def loan_statement(loan_id: IdPath, format: CsvFormatDep, connection: ReadDep, principal: Reader):
-    """Every transaction of the loan with its allocation and the principal outstanding after it."""
+    """Every transaction of the loan with its allocation and the principal outstanding after it;
+    a member loan whose product records CODI's part of the rate, its interest split (JSON)."""
     loan = visible_loan(connection, loan_id, principal)
     current: LoanState = loans.state(connection, loan)
     lines = [
@@ -608,7 +641,8 @@ def loan_statement(loan_id: IdPath, format: CsvFormatDep, connection: ReadDep, p
     if format == "csv":
         rows = [tuple(line[name] for name in STATEMENT_COLUMNS) for line in lines]
         return csv_response(STATEMENT_COLUMNS, rows, f"loan-{loan_id}-statement.csv")
-    return {"loan_id": loan_id, "lines": lines, "principal_outstanding": outstanding}
+    return {"loan_id": loan_id, "lines": lines, "principal_outstanding": outstanding,
+            "interest_split": interest_split_body(connection, loan, current)}  # fmt: skip
 
 
 # --- close of business and the portfolio -------------------------------------------------------
