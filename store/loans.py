@@ -69,7 +69,7 @@ from ledger.loan_book import (
 )
 from ledger.loans import Allocation, LoanTerms, PenaltyBase, RateChange, Schedule
 from ledger.money import format_amount
-from store import books, journal
+from store import books, journal, savings
 from store.rows import one_of
 from store.tables import (
     Loan,
@@ -284,7 +284,7 @@ def apply(connection: Connection, fields_: Row, *, recorded_by: int, now: dateti
     """Record an application for a borrower group under a product: status `applied`."""
     product = get_product(connection, fields_["product_id"])
     borrower = books.get_party(connection, fields_["borrower_party_id"])
-    if borrower["kind"] not in BORROWER_KINDS:
+    if borrower["kind"] not in BORROWER_KINDS and not _member_loan(connection, product, borrower):
         kinds = ", ".join(sorted(BORROWER_KINDS))
         raise LedgerError(Rejection.ineligible_borrower, f"CODI lends to groups ({kinds}), not to a {borrower['kind']}")
     _check_positive(fields_["amount_satang"], "the amount")
@@ -293,6 +293,7 @@ def apply(connection: Connection, fields_: Row, *, recorded_by: int, now: dateti
     loan = {"term_instalments": term, "first_repayment_on": fields_.get("first_repayment_on"),
             "advance_payment": str(fields_["advance_payment"]) if fields_.get("advance_payment") else None}  # fmt: skip
     loan_terms(product, loan)  # refuses a bad term (or choice) before anything is written
+    _check_book_savings(connection, product, borrower["id"], fields_)
     _check_savings(fields_, product["min_savings_percent"])
     values = {
         **loan, "book_id": product["book_id"], "product_id": product["id"],
@@ -306,9 +307,32 @@ def apply(connection: Connection, fields_: Row, *, recorded_by: int, now: dateti
     return get_loan(connection, loan_id)
 
 
+def _member_loan(connection: Connection, product: Row, borrower: Row) -> bool:
+    """A member borrows only from its own organisation's book (TIERS.md, convention 3)."""
+    book = books.get_book(connection, product["book_id"])
+    return borrower["kind"] == "member" and book["kind"] == "organisation" and borrower["member_of"] == book["party_id"]
+
+
 def _check_positive(amount_satang: int, what: str) -> None:
     if amount_satang <= 0:
         raise LedgerError(Rejection.amount_must_be_positive, f"{what} must be more than zero")
+
+
+def _check_book_savings(connection: Connection, product: Row, borrower_id: int, fields_: Row) -> None:
+    """An organisation that keeps its book here has its savings read from it on the application
+    date (`applied_on`): a typed figure that differs is an override, which the caller must have
+    declared (`savings_override`: an approver's, see api.routes.loans) and say why."""
+    on = fields_.get("applied_on")
+    booked = on and savings.book_savings(connection, lender_book_id=product["book_id"], borrower_id=borrower_id, on=on)
+    if booked is None or booked == fields_["savings_satang"]:
+        return
+    if not fields_.get("savings_override"):
+        raise LedgerError(
+            Rejection.forbidden,
+            f"the organisation's book holds savings of {format_amount(booked)}, not the "
+            f"{format_amount(fields_['savings_satang'])} typed; only an approver may override it, with a reason",
+        )
+    _check_reason(fields_.get("savings_override_reason"), "a savings override")
 
 
 def _check_savings(fields_: Row, min_percent: Decimal) -> None:

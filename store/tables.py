@@ -1272,3 +1272,40 @@ class CloseOfBusinessDay(SQLModel, table=True):
     __tablename__ = "close_of_business_day"
     day: date = Field(primary_key=True)
     closed_at: datetime
+
+
+class SavingsRule(SQLModel, table=True):
+    """An organisation's rule for its members' savings (migration savings); an organisation
+    without a row has the defaults of `ledger.savings`."""
+
+    __tablename__ = "savings_rule"
+    __table_args__ = (
+        CheckConstraint("minimum_satang >= 0", name="ck_savings_rule_minimum"),
+        CheckConstraint("monthly_deposit_satang >= 0", name="ck_savings_rule_monthly"),
+    )
+    organisation_party_id: int = Field(foreign_key="party.id", primary_key=True)
+    minimum_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    withdraw_in_arrears: bool
+    monthly_deposit_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    rate_percent: str = Field(max_length=20)  # a Decimal string: "3" is 3 % a year
+    updated_at: datetime
+    updated_by: int = Field(foreign_key="app_user.id")
+
+
+class SavingsInterest(SQLModel, table=True):
+    """A fiscal year's interest credited to an organisation's members: once a year."""
+
+    __tablename__ = "savings_interest"
+    __table_args__ = (
+        CheckConstraint("total_satang >= 0 AND members >= 0", name="ck_savings_interest_amounts"),
+        UniqueConstraint("organisation_party_id", "fiscal_year", name="uq_savings_interest_year"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_party_id: int = Field(foreign_key="party.id")
+    fiscal_year: int
+    as_of: date
+    rate_percent: str = Field(max_length=20)
+    members: int
+    total_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")
