@@ -159,7 +159,7 @@ def bulk_deposits(organisation_id: IdPath, body: BulkCreate, request: Request, w
             movements.append(savings.Movement(line.member_id, amount, body.effective_date, number))
         except LedgerError as error:
             errors.append((number, error))
-    refuse_lines(errors, [m for m in movements if m.amount_satang <= 0])
+    refuse_lines(errors)
     return run_bulk(request, write, principal, organisation_id, movements, "savings.deposit.bulk")
 
 
@@ -175,14 +175,13 @@ async def import_deposits(organisation_id: IdPath, request: Request, write: Writ
     errors += [(x.number, LedgerError(Rejection.date_in_future, f"{x.effective_date} is after {today}"))
                for x in lines if x.effective_date > today]  # fmt: skip
     movements = [savings.Movement(x.member_id, x.amount_satang, x.effective_date, x.number) for x in lines]
-    refuse_lines(errors, [m for m in movements if m.amount_satang <= 0])
+    refuse_lines(errors)
     return run_bulk(request, write, principal, organisation_id, movements, "savings.deposit.import")
 
 
-def refuse_lines(errors: list[tuple[int, LedgerError]], not_positive: list[savings.Movement]) -> None:
-    """Refuse a list, naming each line that is not a deposit, before anything is read or written."""
-    errors = errors + [(m.number, LedgerError(Rejection.amount_must_be_positive, "a deposit must be more than zero"))
-                       for m in not_positive]  # fmt: skip
+def refuse_lines(errors: list[tuple[int, LedgerError]]) -> None:
+    """Refuse a list with lines that could not be read, naming each, before anything is written
+    (what the lines ask is checked by `savings.record`, which names each line it refuses too)."""
     if errors:
         raise savings.BadLines(errors)
 
