@@ -118,8 +118,8 @@ def test_a_months_deposits_are_one_operation(api, db, org):
                                                          {"member_id": a, "amount": "-5.00"}]}  # fmt: skip
     refused = api.post(f"{org['path']}/deposits/bulk", bad)
     assert (refused.status_code, refused.json()["reason"]) == (422, "bad_lines")
-    assert [(x["line"], x["reason"]) for x in refused.json()["errors"]] == [(2, "not_a_member"),
-                                                                             (3, "amount_must_be_positive")]  # fmt: skip
+    lines = [(x["line"], x["reason"]) for x in refused.json()["errors"]]
+    assert lines == [(2, "not_a_member"), (3, "amount_must_be_positive")]
     assert counts(db) == before
     assert [m["balance"] for m in saved(api, org)["members"]] == ["300.00", "450.00"]
 
