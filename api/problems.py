@@ -79,6 +79,9 @@ STATUS = {
             Rejection.command_not_pending,
             Rejection.token_not_available,
             Rejection.maker_checker_required,
+            Rejection.savings_below_minimum,
+            Rejection.savings_withdrawal_in_arrears,
+            Rejection.savings_interest_already_posted,
         ],
         409,
     ),
@@ -150,7 +153,7 @@ def install(app: FastAPI) -> None:
         audit_refused_attempt(request, error.reason)
         status = status_of(error.reason)
         return _page(request, status, error.reason) or problem(
-            error.reason, error.detail, status, language=language_of(request),
+            error.reason, error.detail, status, getattr(error, "errors", None), language=language_of(request),
             allowed_roles=getattr(error, "allowed_roles", None),
         )
 

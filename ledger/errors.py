@@ -147,6 +147,12 @@ class Rejection(StrEnum):
     command_not_pending = "command_not_pending"  # already approved, rejected or withdrawn
     token_not_available = "token_not_available"  # no user made yet, none to make, or its token already taken
     maker_checker_required = "maker_checker_required"  # the command line seats no third admin
+    # members' savings in an organisation's book (409; a party not its member, 422)
+    savings_below_minimum = "savings_below_minimum"
+    savings_withdrawal_in_arrears = "savings_withdrawal_in_arrears"
+    savings_interest_already_posted = "savings_interest_already_posted"
+    not_a_member = "not_a_member"
+    bad_lines = "bad_lines"  # an all-or-nothing list with lines refused (each named in `errors`): nothing written
     # the pages: dates typed by a person, signing in (422)
     date_unreadable = "date_unreadable"
     date_looks_common_era = "date_looks_common_era"  # d/m/yyyy with a CE year where the pages ask for BE

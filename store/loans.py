@@ -70,7 +70,7 @@ from ledger.loan_book import (
 from ledger.loans import Allocation, LoanTerms, PenaltyBase, RateChange, Schedule
 from ledger.money import format_amount
 from ledger.onlend import check_codi_rate
-from store import books, journal, onlend
+from store import books, journal, onlend, savings
 from store.rows import one_of
 from store.tables import (
     Loan,
@@ -306,6 +306,7 @@ def apply(connection: Connection, fields_: Row, *, recorded_by: int, now: dateti
     loan = {"term_instalments": term, "first_repayment_on": fields_.get("first_repayment_on"),
             "advance_payment": str(fields_["advance_payment"]) if fields_.get("advance_payment") else None}  # fmt: skip
     loan_terms(product, loan)  # refuses a bad term (or choice) before anything is written
+    _check_book_savings(connection, product, borrower["id"], fields_)
     _check_savings(fields_, product["min_savings_percent"])
     values = {
         **loan, "book_id": product["book_id"], "product_id": product["id"],
@@ -338,6 +339,23 @@ def _borrower(connection: Connection, product: Row, fields_: Row) -> tuple[Row, 
 def _check_positive(amount_satang: int, what: str) -> None:
     if amount_satang <= 0:
         raise LedgerError(Rejection.amount_must_be_positive, f"{what} must be more than zero")
+
+
+def _check_book_savings(connection: Connection, product: Row, borrower_id: int, fields_: Row) -> None:
+    """An organisation that keeps its book here has its savings read from it on the application
+    date (`applied_on`): a typed figure that differs is an override, which the caller must have
+    declared (`savings_override`: an approver's, see api.routes.loans) and say why."""
+    on = fields_.get("applied_on")
+    booked = on and savings.book_savings(connection, lender_book_id=product["book_id"], borrower_id=borrower_id, on=on)
+    if booked is None or booked == fields_["savings_satang"]:
+        return
+    if not fields_.get("savings_override"):
+        raise LedgerError(
+            Rejection.forbidden,
+            f"the organisation's book holds savings of {format_amount(booked)}, not the "
+            f"{format_amount(fields_['savings_satang'])} typed; only an approver may override it, with a reason",
+        )
+    _check_reason(fields_.get("savings_override_reason"), "a savings override")
 
 
 def _check_savings(fields_: Row, min_percent: Decimal) -> None:

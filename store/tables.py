@@ -307,7 +307,7 @@ class LoanProduct(SQLModel, table=True):
     accounts: str = Field(max_length=1000)
     created_at: datetime
     created_by: int = Field(foreign_key="app_user.id")
-    # migration onlend: of the rate a member product charges, the part owed to CODI (a Decimal string)
+    # migration 0025: of the rate a member product charges, the part owed to CODI (a Decimal string)
     codi_rate_annual_percent: str | None = Field(default=None, max_length=20)
 
 
@@ -368,13 +368,13 @@ class Loan(SQLModel, table=True):
     charge_off_reason: str | None = Field(default=None, max_length=40)
     # migration 0024: what a payment beyond what is due does, if not the product's choice
     advance_payment: str | None = Field(default=None, max_length=20)
-    # migration onlend: a member loan lent out of CODI's loan to the organisation (null: its own funds)
+    # migration 0025: a member loan lent out of CODI's loan to the organisation (null: its own funds)
     funded_by_loan_id: int | None = Field(default=None, foreign_key="loan.id")
 
 
 class OrganisationLendingRule(SQLModel, table=True):
     """An organisation's own rule for lending to its members (`ledger.onlend.LendingRule`);
-    migration onlend. An organisation without a row lends without limits of its own."""
+    migration 0025. An organisation without a row lends without limits of its own."""
 
     __tablename__ = "organisation_lending_rule"
     __table_args__ = (
@@ -1293,3 +1293,40 @@ class CloseOfBusinessDay(SQLModel, table=True):
     __tablename__ = "close_of_business_day"
     day: date = Field(primary_key=True)
     closed_at: datetime
+
+
+class SavingsRule(SQLModel, table=True):
+    """An organisation's rule for its members' savings (migration 0026); an organisation
+    without a row has the defaults of `ledger.savings`."""
+
+    __tablename__ = "savings_rule"
+    __table_args__ = (
+        CheckConstraint("minimum_satang >= 0", name="ck_savings_rule_minimum"),
+        CheckConstraint("monthly_deposit_satang >= 0", name="ck_savings_rule_monthly"),
+    )
+    organisation_party_id: int = Field(foreign_key="party.id", primary_key=True)
+    minimum_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    withdraw_in_arrears: bool
+    monthly_deposit_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    rate_percent: str = Field(max_length=20)  # a Decimal string: "3" is 3 % a year
+    updated_at: datetime
+    updated_by: int = Field(foreign_key="app_user.id")
+
+
+class SavingsInterest(SQLModel, table=True):
+    """A fiscal year's interest credited to an organisation's members: once a year."""
+
+    __tablename__ = "savings_interest"
+    __table_args__ = (
+        CheckConstraint("total_satang >= 0 AND members >= 0", name="ck_savings_interest_amounts"),
+        UniqueConstraint("organisation_party_id", "fiscal_year", name="uq_savings_interest_year"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_party_id: int = Field(foreign_key="party.id")
+    fiscal_year: int
+    as_of: date
+    rate_percent: str = Field(max_length=20)
+    members: int
+    total_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")

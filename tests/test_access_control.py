@@ -162,6 +162,12 @@ RULES = {
     ("get", "/v1/welfare-funds/{party_id}/receivables"): Rule(ALL, "scoped"),
     ("get", "/v1/enterprises/{party_id}/sales-summary"): Rule(ALL, "scoped"),
     ("get", "/v1/programme-totals"): Rule(STAFF),
+    # members' savings in an organisation's book
+    **{("get", f"/v1/organisations/{{organisation_id}}/savings{what}"): Rule(ALL, "scoped")
+       for what in ("", "/rule", "/members/{member_id}", "/members/{member_id}/statement")},
+    ("put", "/v1/organisations/{organisation_id}/savings/rule"): Rule(REGISTRARS),
+    **{("post", f"/v1/organisations/{{organisation_id}}/savings/{what}"): Rule(REGISTRARS)
+       for what in ("deposits", "withdrawals", "deposits/bulk", "deposits/import", "interest")},
     # reports and the year-end close (the book is in the query string)
     **{
         ("get", f"/v1/reports/{report}"): Rule(ALL, "scoped")
@@ -413,6 +419,7 @@ def parties(api, db, fund) -> dict:
         "transaction_id": paid.json()["transaction"]["id"],
     }
     other |= _equity_and_welfare_of(created, other["party_id"])
+    other |= {"organisation_id": other["party_id"], "member_id": other["party_id"]}  # refused before any look-up
     token = make_user(db, "mine-token", "enterprise", party_id=ids["mine"]["party_id"])
     return {**ids, "client": api.as_(token)}
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api import logs
-from api.context import Admin, Approver, ClockDep, LoanOfficer, ReadDep, Reader, Staff
+from api.context import APPROVERS, Admin, Approver, ClockDep, LoanOfficer, ReadDep, Reader, RoleRefusal, Staff
 from api.formats import CsvFormatDep
 from api.loan_schemas import (
     ChargeOffCreate,
@@ -52,7 +52,7 @@ from ledger.loan_book import Figures, InstalmentView, Portfolio, instalment_view
 from ledger.loans import DEFAULT_AGEING_BOUNDS, LoanTerms, RateChange, RatePer, loan_rate, yearly_rate
 from ledger.money import format_amount, parse_amount
 from ledger.onlend import loan_interest
-from store import books, loan_charge_off, loan_cob, loans
+from store import books, loan_charge_off, loan_cob, loans, savings
 from store.loans import LoanState, Recorded
 from store.users import Principal
 
@@ -224,13 +224,29 @@ def apply_for_loan(body: LoanCreate, request: Request, write: Write, principal: 
     fields = {
         **body.model_dump(exclude={"amount", "savings"}),
         "amount_satang": parse_amount(body.amount), "savings_satang": parse_amount(body.savings),
+        "applied_on": request.app.state.clock.today(),
     }  # fmt: skip
+    fields["savings_override"] = savings_overridden(request, fields)
+    if fields["savings_override"] and principal.role not in APPROVERS:
+        raise RoleRefusal(principal.role, APPROVERS, "override the savings the organisation's book holds")
 
     def work(connection, now):
         loan = loans.apply(connection, fields, recorded_by=principal.user_id, now=now)
         return Outcome(LoanPublic.model_validate(loan_body(loan)), f"loan:{loan['id']}", 201)
 
-    return perform(request, write, principal, "loan.apply", work)
+    action = "loan.apply.savings_override" if fields["savings_override"] else "loan.apply"
+    return perform(request, write, principal, action, work)
+
+
+def savings_overridden(request: Request, fields: dict) -> bool:
+    """Whether the typed savings differ from what the borrowing organisation's own book holds on
+    the application date (an override: an approver's, audited as `loan.apply.savings_override`).
+    The write checks it again (`store.loans`): a deposit made meanwhile is not overridden unseen."""
+    with request.app.state.db.read() as connection:
+        product = loans.get_product(connection, fields["product_id"])
+        booked = savings.book_savings(connection, lender_book_id=product["book_id"],
+                                      borrower_id=fields["borrower_party_id"], on=fields["applied_on"])  # fmt: skip
+    return booked is not None and booked != fields["savings_satang"]
 
 
 @router.get("/loans", response_model=Page[LoanPublic], tags=["loans"])

@@ -10,7 +10,7 @@
   organisation's members (TIERS.md convention 3), and a loan's funding loan is a loan in a fund
   book to the organisation that owns the loan's book.
 
-Revision ID: onlend
+Revision ID: 0025
 Revises: 0024
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "onlend"
+revision = "0025"
 down_revision = "0024"
 branch_labels = None
 depends_on = None
