@@ -168,6 +168,9 @@ RULES = {
     ("put", "/v1/organisations/{organisation_id}/savings/rule"): Rule(REGISTRARS),
     **{("post", f"/v1/organisations/{{organisation_id}}/savings/{what}"): Rule(REGISTRARS)
        for what in ("deposits", "withdrawals", "deposits/bulk", "deposits/import", "interest")},
+    # an organisation's own rule for lending to its members
+    ("get", "/v1/organisations/{organisation_id}/lending-rule"): Rule(STAFF),
+    ("put", "/v1/organisations/{organisation_id}/lending-rule"): Rule(REGISTRARS),
     # reports and the year-end close (the book is in the query string)
     **{
         ("get", f"/v1/reports/{report}"): Rule(ALL, "scoped")
