@@ -76,6 +76,7 @@ TABLES_BY_REVISION = {
     "0018": {"close_of_business_day"},
     "0019": {"loan_month"},
     "0022": {"loan_charge_off", "loan_charge_off_undo", "loan_write_off_undo", "loan_litigation_event"},
+    "remit": {"remittance"},
 }  # fmt: skip
 
 
