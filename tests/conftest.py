@@ -53,7 +53,7 @@ def _admin_engine():
     return create_engine(_server_url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
 
 
-TABLES = ("web_session", "setup_code", "user_password", "loan_month",
+TABLES = ("remittance", "web_session", "setup_code", "user_password", "loan_month",
           "welfare_codi_leg", "welfare_advance_refund", "welfare_settlement_reversal",
           "welfare_allocation", "welfare_sale_reversal", "welfare_settlement", "welfare_sale", "welfare_matching",
           "welfare_member_contribution", "welfare_benefit", "welfare_admin_cost", "welfare_fund_setting",
