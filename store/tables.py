@@ -1304,7 +1304,9 @@ class Remittance(SQLModel, table=True):
     interest_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     penalty_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     from_reserve_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
-    loan_tx_id: int = Field(sa_column=Column(BigInteger, ForeignKey("loan_transaction.id"), nullable=False, unique=True))
+    loan_tx_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("loan_transaction.id"), nullable=False, unique=True)
+    )
     codi_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False, unique=True))
     org_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False, unique=True))
     reserve_entry_id: int | None = Field(

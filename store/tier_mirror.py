@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from ledger.accounts import EntryDraft, Posting
 from store import books, journal
@@ -84,8 +84,8 @@ def mirror_targets(connection: Connection, loans: Sequence[Row]) -> dict[int, Ro
 
 
 def _fund_books(connection: Connection, book_ids: set[int]) -> dict[int, int | None]:
-    query = select(book_t.c.id, book_t.c.party_id).where(book_t.c.kind == "fund", one_of(connection, book_t.c.id,
-                                                                                            sorted(book_ids)))  # fmt: skip
+    funds = and_(book_t.c.kind == "fund", one_of(connection, book_t.c.id, sorted(book_ids)))
+    query = select(book_t.c.id, book_t.c.party_id).where(funds)
     return dict(connection.execute(query).all()) if book_ids else {}
 
 

@@ -17,7 +17,6 @@ from sqlalchemy import Connection, func, or_, select
 
 from ledger.loan_book import Totals
 from store import books, loans
-from store.rows import one_of
 from store.tier_mirror import PAYABLES, organisation_books
 
 Row = dict[str, Any]

@@ -22,7 +22,7 @@ from tests.test_api_loans import (  # noqa: F401  (lender is a fixture)
 
 
 @pytest.fixture
-def tier(api, lender) -> dict:
+def tier(api, lender) -> dict:  # noqa: F811
     """The lender's borrower (a cooperative) keeps an organisation book: its chart's ids by code."""
     book = api.post("/v1/books", {"code": "ORG", "kind": "organisation", "name_th": "สมุดบัญชีสหกรณ์",
                                   "party_id": lender["borrower_id"]})  # fmt: skip
@@ -65,7 +65,7 @@ def test_disbursement_accrual_and_repayment_are_mirrored(api, tier):
         "6699.78", "6699.78", "0.00", False)  # fmt: skip
 
 
-def test_a_borrower_without_an_organisation_book_gets_no_mirror(api, lender):
+def test_a_borrower_without_an_organisation_book_gets_no_mirror(api, lender):  # noqa: F811
     loan = approved_loan(lender)
     disbursed = disburse(lender, loan["id"])
     assert disbursed.status_code == 201 and reconciliation(api) == []
