@@ -10,7 +10,6 @@ still owes it. The organisation's side is its book's 2300 and 2310, control acco
 sub-account together, so an entry made by hand on either shows as a difference.
 """
 
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
@@ -62,7 +61,3 @@ def _payable(connection: Connection, book_id: int, control: str) -> int:
     query = select(func.coalesce(func.sum(b.balance_satang), 0)).select_from(books.account_t.join(books.balance_t)) \
         .where(a.book_id == book_id, or_(a.code == control, a.code.startswith(f"{control}-", autoescape=True)))
     return -int(connection.execute(query).scalar_one())
-
-
-def differing(lines: Iterable[Row]) -> list[Row]:
-    return [line for line in lines if line["differs"]]
