@@ -17,6 +17,7 @@ from api.routes import (
     onlend,
     personal,
     registry,
+    remittances,
     reports,
     savings,
     welfare,
@@ -46,7 +47,8 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
     middleware.install(app, body_timeout_s=settings.body_timeout_s)
     headers.install(app)
     logs.install(app)
-    routers = (registry, journal, loans, onlend, savings, admin, commands, reports, exports, equity, welfare, personal)
+    routers = (registry, journal, loans, onlend, savings, remittances, admin, commands, reports, exports, equity,
+               welfare, personal)
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(refuse_unknown_query)])
     docs.declare_bearer_tokens(app)

@@ -61,6 +61,8 @@ STATUS = {
             Rejection.loan_not_charged_off,
             Rejection.nothing_to_charge_off,
             Rejection.later_transactions_exist,
+            Rejection.remittance_exceeds_due,
+            Rejection.loan_not_mirrored,
             Rejection.insufficient_shares,
             Rejection.holder_cap_exceeded,
             Rejection.distribution_period_taken,

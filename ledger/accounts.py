@@ -191,6 +191,7 @@ _UNDONE_THROUGH = (
     ("welfare.sale", "the sale's reversal, POST /v1/sales/{sale_id}/reversal"),
     ("welfare.settlement", "the settlement's reversal, POST /v1/settlements/{settlement_id}/reversal"),
     ("welfare.", "the welfare routes that wrote it (a sale's or a settlement's reversal)"),
+    ("codi.", "CODI's loan routes (/v1/loans/{loan_id}), whose entry this one mirrors, or a remittance"),
     ("loan.repayment", "the repayment's reversal, POST /v1/loans/{loan_id}/repayments/{transaction_id}/reversal"),
     ("loan.", "the loan's own routes, under /v1/loans/{loan_id}"),
     ("investment.impairment", "POST /v1/investments/{investment_id}/impairment-reversals"),

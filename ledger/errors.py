@@ -111,6 +111,12 @@ class Rejection(StrEnum):
     loan_not_charged_off = "loan_not_charged_off"
     nothing_to_charge_off = "nothing_to_charge_off"
     later_transactions_exist = "later_transactions_exist"  # an undo would leave them standing on nothing
+    # the tiers: a remittance to CODI (store.remittances)
+    loan_not_of_organisation = "loan_not_of_organisation"  # 422: not CODI's loan to this organisation
+    remittance_month_mismatch = "remittance_month_mismatch"  # 422: paid on a day outside the month it is for
+    reserve_exceeds_remittance = "reserve_exceeds_remittance"  # 422: more from the reserve than is paid
+    remittance_exceeds_due = "remittance_exceeds_due"  # 409: CODI would record an overpayment
+    loan_not_mirrored = "loan_not_mirrored"  # 409: the organisation's book holds no payable for the loan
     # co-investment: registers, investments, distributions (ledger.equity, store.equity)
     not_an_enterprise = "not_an_enterprise"
     shares_must_be_positive = "shares_must_be_positive"

@@ -44,7 +44,7 @@ from ledger.charge_off import charged_off_day
 from ledger.errors import LedgerError, Rejection
 from ledger.loan_book import CloseOfDay, Fold, Portfolio, Totals, TxKind, close_of_day
 from ledger.loans import DEFAULT_AGEING_BOUNDS, ageing_bucket, days_past_due_having_paid
-from store import books, journal
+from store import books, journal, tier_mirror
 from store.loan_charge_off import charged_off_loans
 from store.loans import (
     folds_of,
@@ -210,7 +210,7 @@ def _open_loans_query(day: date):
     open_ = or_(loan_t.c.cob_through.is_(None), loan_t.c.cob_through < day)
     return (
         select(loan_t.c.id, loan_t.c.book_id, loan_t.c.product_id, loan_t.c.loan_class, loan_t.c.borrower_party_id,
-               loan_t.c.charged_off_on)
+               loan_t.c.charged_off_on, loan_t.c.receivable_account_id)
         .where(loan_t.c.status == "active", open_)
         .order_by(loan_t.c.id)
     )
@@ -244,9 +244,29 @@ def _close_batch(connection: Connection, batch: _Batch, day: date, user_id: int,
         for loan, decision in decided for kind, satang in _moves(decision) if satang
     ]  # fmt: skip
     insert_rows(connection, loan_tx_t, txs)
+    _mirror(connection, decided, day, user_id, now)
     _remember(connection, decided, day)
     _keep_month(connection, decided, batch.sums_on_day, day)
     _count(report, decided, entry_of.values())
+
+
+def _mirror(connection: Connection, decided: list[tuple[Row, CloseOfDay]], day: date, user_id: int,
+            now: datetime) -> None:  # fmt: skip
+    """The organisation's side of the batch's accruals, reversals and penalties on CODI's loans to
+    organisations that keep a book (`store.tier_mirror`): one entry per organisation book and kind."""
+    targets = tier_mirror.mirror_targets(connection, [loan for loan, _ in decided])
+    for kind, sign in _SIGN.items():
+        by_book: dict[int, tuple[Row, list[tier_mirror.Move]]] = {}
+        for loan, decision in decided:
+            satang = dict(_moves(decision))[kind]
+            if satang and loan["id"] in targets:
+                target = targets[loan["id"]]
+                by_book.setdefault(target["book_id"], (target, []))[1].append(
+                    tier_mirror.Move(loan, interest_satang=sign * satang))
+        for target, moves in by_book.values():
+            tier_mirror.post_mirror(connection, target, moves, on=day, kind=f"loan.{kind.value}",
+                                    description=f"CODI {_WHAT[kind]}: close of business {day}",
+                                    dimensions={"close_of_business": day.isoformat()}, user_id=user_id, now=now)
 
 
 def _charged_off(loan: Row, day: date) -> bool:

@@ -70,7 +70,7 @@ from ledger.loan_book import (
 from ledger.loans import Allocation, LoanTerms, PenaltyBase, RateChange, Schedule
 from ledger.money import format_amount
 from ledger.onlend import check_codi_rate
-from store import books, journal, onlend, savings
+from store import books, journal, onlend, savings, tier_mirror
 from store.rows import one_of
 from store.tables import (
     Loan,
@@ -898,7 +898,18 @@ def _post(
 ) -> int:  # fmt: skip
     draft = EntryDraft(book_id=loan["book_id"], effective_date=on, kind=kind, description=description,
                        postings=postings, dimensions={"loan_id": str(loan["id"])})  # fmt: skip
-    return journal.record_entry(connection, draft, recorded_by=user_id, recorded_at=now)
+    entry_id = journal.record_entry(connection, draft, recorded_by=user_id, recorded_at=now)
+    _mirror(connection, loan, entry_id, user_id, now)
+    return entry_id
+
+
+def _mirror(connection: Connection, loan: Row, entry_id: int, user_id: int, now: datetime) -> None:
+    """The organisation's side of the loan's entry, in the same transaction, when the borrower
+    keeps an organisation book (`store.tier_mirror`): every loan entry passes here."""
+    target = tier_mirror.mirror_targets(connection, [loan]).get(loan["id"])
+    if target is not None:
+        roles = get_product(connection, loan["product_id"])["accounts"]
+        tier_mirror.mirror_entry(connection, target, loan, entry_id, roles, user_id=user_id, now=now)
 
 
 def _save_plan(
@@ -949,7 +960,8 @@ def repay(
     out of the loan's figures. Other kinds of money movement after the date are refused."""
     _check_positive(amount_satang, "a repayment")
     before, later = _before_repayment(connection, _lock_loan(connection, loan_id), on, today)
-    reversals = _reverse_repayments(connection, later, f"re-allocated after one dated {on}", user_id, now)
+    reversals = _reverse_repayments(connection, before.loan, later, f"re-allocated after one dated {on}", user_id,
+                                    now)  # fmt: skip
     first = _post_repayment(connection, before, amount_satang, on, user_id, now)
     rows = [*before.rows, first.transaction]
     entry_ids = _repost(connection, replace(before, rows=rows), later, reversals, user_id, now)
@@ -1068,7 +1080,7 @@ def undo_repayment(
     following = current.rows[current.rows.index(target) + 1 :]
     later = _only_repayments(following)
     _check_no_restructure_after_advance(connection, loan_id, [target, *later])
-    [undone, *reversals] = _reverse_repayments(connection, [target, *later], "taken back", user_id, now)
+    [undone, *reversals] = _reverse_repayments(connection, loan, [target, *later], "taken back", user_id, now)
     connection.execute(insert(undo_t).values(
         original_tx_id=target["id"], book_id=loan["book_id"], loan_id=loan_id, reversal_entry_id=undone,
         reason=why, recorded_at=now, recorded_by=user_id,
@@ -1079,11 +1091,16 @@ def undo_repayment(
     return Recorded(target, undone, get_loan(connection, loan_id), tuple(entry_ids))
 
 
-def _reverse_repayments(connection: Connection, rows: list[Row], why: str, user_id: int, now: datetime) -> list[int]:
-    """Reverse each repayment's entry on its own date; the reversing entries' ids."""
-    return [journal.reverse_entry(connection, entry_id=r["entry_id"], effective_date=None,
-                                  description=f"Loan {r['loan_id']}: repayment {r['id']} {why}",
-                                  recorded_by=user_id, recorded_at=now) for r in rows]  # fmt: skip
+def _reverse_repayments(connection: Connection, loan: Row, rows: list[Row], why: str, user_id: int,
+                        now: datetime) -> list[int]:  # fmt: skip
+    """Reverse each repayment's entry on its own date (and its organisation side); the reversing
+    entries' ids."""
+    reversals = [journal.reverse_entry(connection, entry_id=r["entry_id"], effective_date=None,
+                                       description=f"Loan {r['loan_id']}: repayment {r['id']} {why}",
+                                       recorded_by=user_id, recorded_at=now) for r in rows]  # fmt: skip
+    for entry_id in reversals:
+        _mirror(connection, loan, entry_id, user_id, now)
+    return reversals
 
 
 def _repost(connection: Connection, current: LoanState, later: list[Row], reversals: list[int], user_id: int,

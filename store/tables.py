@@ -1330,3 +1330,45 @@ class SavingsInterest(SQLModel, table=True):
     total_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
     recorded_at: datetime
     recorded_by: int = Field(foreign_key="app_user.id")
+
+
+class Remittance(SQLModel, table=True):
+    """An organisation's monthly payment to CODI (migration 0027, `store.remittances`): one
+    operation across two books. `loan_tx_id` is CODI's repayment of the loan (its entry
+    `codi_entry_id`), `org_entry_id` the organisation's side of it (Dr 2300/2310/5100 / Cr 1100)
+    and `reserve_entry_id` the reserve released to cover it (Dr 3200 / Cr 3300), if any. The
+    parts are CODI's allocation; nothing was overpaid. Append-only."""
+
+    __table_args__ = (
+        CheckConstraint("amount_satang > 0", name="ck_remittance_amount"),
+        CheckConstraint("principal_satang >= 0 AND interest_satang >= 0 AND penalty_satang >= 0",
+                        name="ck_remittance_parts"),
+        CheckConstraint("principal_satang + interest_satang + penalty_satang = amount_satang",
+                        name="ck_remittance_allocated"),
+        CheckConstraint("from_reserve_satang >= 0 AND from_reserve_satang <= amount_satang",
+                        name="ck_remittance_reserve"),
+        CheckConstraint("(from_reserve_satang > 0) = (reserve_entry_id IS NOT NULL)",
+                        name="ck_remittance_reserve_entry"),
+        Index("ix_remittance_organisation", "organisation_party_id", "month_start"),
+    )  # fmt: skip
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    organisation_party_id: int = Field(foreign_key="party.id")
+    book_id: int = Field(foreign_key="book.id")  # the organisation's book
+    codi_loan_id: int = Field(foreign_key="loan.id")
+    month_start: date
+    effective_date: date
+    amount_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    principal_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    interest_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    penalty_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    from_reserve_satang: int = Field(sa_column=Column(BigInteger, nullable=False))
+    loan_tx_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("loan_transaction.id"), nullable=False, unique=True)
+    )
+    codi_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False, unique=True))
+    org_entry_id: int = Field(sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=False, unique=True))
+    reserve_entry_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("entry.id"), nullable=True, unique=True)
+    )
+    recorded_at: datetime
+    recorded_by: int = Field(foreign_key="app_user.id")

@@ -31,6 +31,7 @@ REGISTRARS = frozenset({"admin", "officer"})
 JOURNAL_WRITERS = frozenset({"admin", "officer", "enterprise"})
 APPROVERS = frozenset({"admin", "approver"})
 AUDITORS = frozenset({"admin", "auditor"})
+TIER_READERS = frozenset({"admin", "officer", "auditor"})
 WRITES = {"post", "put", "patch", "delete"}
 PUBLIC = {("get", "/health"), ("get", "/ready")}  # for load balancers: they hold no token
 
@@ -182,6 +183,10 @@ RULES = {
     ("post", "/v1/books/{book_id}/year-end-closes/{fiscal_year}/reversal"): Rule(ADMIN),
     ("get", "/v1/parties/{party_id}/programmes"): Rule(ALL, "scoped"),
     ("post", "/v1/parties/{party_id}/programmes"): Rule(REGISTRARS),
+    # the tiers: the monthly remittance to CODI and the reconciliation across tiers
+    ("post", "/v1/organisations/{organisation_id}/remittances"): Rule(REGISTRARS),
+    ("get", "/v1/organisations/{organisation_id}/remittances/{month}"): Rule(TIER_READERS),
+    ("get", "/v1/reports/tier-reconciliation"): Rule(TIER_READERS),
 }
 IMPORTS = {("post", "/v1/sales/import")}
 # valid bodies for the writes a party-bound token may make on an object named in the path

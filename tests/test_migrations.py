@@ -78,6 +78,7 @@ TABLES_BY_REVISION = {
     "0022": {"loan_charge_off", "loan_charge_off_undo", "loan_write_off_undo", "loan_litigation_event"},
     "0025": {"organisation_lending_rule"},
     "0026": {"savings_rule", "savings_interest"},
+    "0027": {"remittance"},
 }  # fmt: skip
 
 
