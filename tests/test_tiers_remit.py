@@ -28,7 +28,11 @@ def tier(api, lender) -> dict:  # noqa: F811
                                   "party_id": lender["borrower_id"]})  # fmt: skip
     assert book.status_code == 201, book.text
     codes = {a["code"]: a["id"] for a in api.get(f"/v1/books/{book.json()['id']}/accounts").json()["data"]}
-    return {**lender, "org": {"book_id": book.json()["id"], **codes}}
+    member = api.post("/v1/parties", {"kind": "member", "name_th": "สมาชิกผู้ออม", "member_of": lender["borrower_id"]})
+    saved = api.post(f"/v1/organisations/{lender['borrower_id']}/savings/deposits",
+                     {"member_id": member.json()["id"], "amount": "1000.00", "effective_date": "2024-01-02"})
+    assert saved.status_code == 201, saved.text  # the savings CODI's check reads from the book: as applied for
+    return {**lender, "org": {"book_id": book.json()["id"], **codes}, "member_id": member.json()["id"]}
 
 
 def org_account(api, tier, code: str) -> dict:
@@ -52,14 +56,14 @@ def test_disbursement_accrual_and_repayment_are_mirrored(api, tier):
     disburse(tier, loan["id"])
     payable = org_account(api, tier, f"2300-{loan['id']}")
     assert (payable["balance"], payable["party_id"], balance(api, tier["org"]["1100"])) == ("-10000.00", None,
-                                                                                             "10000.00")
+                                                                                             "11000.00")  # and savings
     api.post("/v1/close-of-business", {"date": "2024-02-14"})  # 51.72 accrued
     assert org_account(api, tier, f"2310-{loan['id']}")["balance"] == "-51.72"
     assert balance(api, tier["org"]["5100"]) == "51.72"
     repay(tier, loan["id"], "3400.22", "2024-02-29")  # 100.00 interest (51.72 accrued), 3,300.22 principal
     assert org_account(api, tier, f"2300-{loan['id']}")["balance"] == "-6699.78"
     assert org_account(api, tier, f"2310-{loan['id']}")["balance"] == "0.00"
-    assert (balance(api, tier["org"]["5100"]), balance(api, tier["org"]["1100"])) == ("100.00", "6599.78")
+    assert (balance(api, tier["org"]["5100"]), balance(api, tier["org"]["1100"])) == ("100.00", "7599.78")
     [line] = reconciliation(api)
     assert (line["codi_principal"], line["org_principal"], line["codi_interest"], line["differs"]) == (
         "6699.78", "6699.78", "0.00", False)  # fmt: skip
@@ -162,12 +166,11 @@ def test_a_month_short_of_members_payments_shows_the_reserve_and_the_arrears(api
 
 
 def _org_lends(api, tier, amount: str, on: str) -> int:
-    """The organisation lends to a group of its own out of its book (its own loan engine)."""
+    """The organisation lends to a member out of its book (its own loan engine)."""
     org = tier["org"]
     product = api.post("/v1/loan-products", {"book_id": org["book_id"], "code": "ON-6", "name_th": "เงินกู้ต่อ",
                                              "rate_annual_percent": "6", "term_instalments": 12})  # fmt: skip
-    borrower = api.post("/v1/parties", {"kind": "savings_group", "name_th": "กลุ่มย่อย"}).json()["id"]
-    loan = approved_loan({**tier, "product_id": product.json()["id"]}, borrower_party_id=borrower, amount=amount)
+    loan = approved_loan({**tier, "product_id": product.json()["id"]}, borrower_party_id=tier["member_id"], amount=amount)
     assert disburse(tier, loan["id"], amount, on).status_code == 201
     return loan["id"]
 
