@@ -284,9 +284,7 @@ def apply(connection: Connection, fields_: Row, *, recorded_by: int, now: dateti
     """Record an application for a borrower group under a product: status `applied`."""
     product = get_product(connection, fields_["product_id"])
     borrower = books.get_party(connection, fields_["borrower_party_id"])
-    if borrower["kind"] not in BORROWER_KINDS:
-        kinds = ", ".join(sorted(BORROWER_KINDS))
-        raise LedgerError(Rejection.ineligible_borrower, f"CODI lends to groups ({kinds}), not to a {borrower['kind']}")
+    _check_borrower(connection, product, borrower)
     _check_positive(fields_["amount_satang"], "the amount")
     term = fields_.get("term_instalments")
     term = product["terms"].term_instalments if term is None else term
@@ -304,6 +302,18 @@ def apply(connection: Connection, fields_: Row, *, recorded_by: int, now: dateti
     }  # fmt: skip
     loan_id = connection.execute(insert(loan_t).values(**values)).inserted_primary_key[0]
     return get_loan(connection, loan_id)
+
+
+def _check_borrower(connection: Connection, product: Row, borrower: Row) -> None:
+    """CODI lends to groups; an organisation's book lends to its own members (a member loan)."""
+    if borrower["kind"] == "member":
+        book = books.get_book(connection, product["book_id"])
+        if book["kind"] == "organisation" and borrower["member_of"] == book["party_id"]:
+            return
+        raise LedgerError(Rejection.ineligible_borrower, "a member borrows only from its own organisation's book")
+    if borrower["kind"] not in BORROWER_KINDS:
+        kinds = ", ".join(sorted(BORROWER_KINDS))
+        raise LedgerError(Rejection.ineligible_borrower, f"CODI lends to groups ({kinds}), not to a {borrower['kind']}")
 
 
 def _check_positive(amount_satang: int, what: str) -> None:
