@@ -7,7 +7,19 @@ from api import docs, headers, health, logs, metrics, middleware, problems
 from api.context import Clock, KnownTokens
 from api.known_query import refuse_unknown_query
 from api.problems import PROBLEM_RESPONSES
-from api.routes import admin, commands, equity, exports, journal, loans, personal, registry, reports, welfare
+from api.routes import (
+    admin,
+    commands,
+    equity,
+    exports,
+    journal,
+    loans,
+    look_through,
+    personal,
+    registry,
+    reports,
+    welfare,
+)
 from api.settings import Settings
 from store.engine import Database
 from web import site
@@ -33,7 +45,8 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
     middleware.install(app, body_timeout_s=settings.body_timeout_s)
     headers.install(app)
     logs.install(app)
-    for module in (registry, journal, loans, admin, commands, reports, exports, equity, welfare, personal):
+    for module in (registry, journal, loans, admin, commands, reports, exports, equity, welfare, personal,
+                   look_through):  # fmt: skip
         app.include_router(module.router, dependencies=[Depends(refuse_unknown_query)])
     docs.declare_bearer_tokens(app)
     if settings.api_docs:
