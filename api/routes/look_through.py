@@ -9,6 +9,7 @@ the member's party: it reads its own summary (savings and loans) and nothing of 
 member; the organisation's token reads its members' summaries.
 """
 
+from collections import Counter
 from datetime import date
 from decimal import Decimal
 
@@ -104,10 +105,11 @@ def group_lines(connection, lines: list[tuple[dict, Figures]]) -> dict[str, list
     centres = _centre_names(connection, {org["centre_id"] for org, _ in lines} - {None})
     result = {}
     for dimension in DIMENSIONS:
-        counts = roll_up([(org, Figures(members=1)) for org, _ in lines], group_keys(dimension))
-        groups = roll_up(lines, group_keys(dimension))
+        keys = group_keys(dimension)
+        counts = Counter(k for org, _ in lines for k in keys(org))
+        groups = roll_up(lines, keys)
         result[dimension] = [
-            ({"key": None if k is None else str(k), "organisations": counts[k].members,
+            ({"key": None if k is None else str(k), "organisations": counts[k],
               **_group_name(dimension, k, centres)}, groups[k])
             for k in sorted(groups, key=lambda k: (k is None, k))
         ]  # fmt: skip
