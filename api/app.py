@@ -14,6 +14,7 @@ from api.routes import (
     exports,
     journal,
     loans,
+    look_through,
     onlend,
     personal,
     registry,
@@ -48,7 +49,7 @@ def create_app(db: Database | None = None, clock: Clock | None = None, settings:
     headers.install(app)
     logs.install(app)
     routers = (registry, journal, loans, onlend, savings, remittances, admin, commands, reports, exports, equity,
-               welfare, personal)
+               welfare, personal, look_through)
     for module in routers:
         app.include_router(module.router, dependencies=[Depends(refuse_unknown_query)])
     docs.declare_bearer_tokens(app)

@@ -7,7 +7,8 @@ from datetime import date
 from typing import Any
 
 from ledger.accounts import AccountType
-from ledger.calendar import format_date
+from ledger.calendar import format_date, format_month
+from ledger.look_through import share_percent
 from ledger.money import people_amount
 from ledger.reports import (
     FinancialPosition,
@@ -198,3 +199,61 @@ def party_schedule(book: dict, day: date, rows: Sequence[dict], unassigned: dict
                  _money("net", "Net", "สุทธิ")),
         rows=tuple(lines), totals={"party": TOTAL, **totals, "net": sum(totals.values())},
     )  # fmt: skip
+
+
+LOOK_THROUGH_LEVELS = {
+    "organisation": Label("Organisation", "องค์กร"), "region": Label("Region", "ภาค"),
+    "province": Label("Province", "จังหวัด"), "centre": Label("Incubation centre", "ศูนย์บ่มเพาะ"),
+    "programme": Label("Programme", "โครงการ"),
+}  # fmt: skip
+NOT_ASSIGNED = Label("Not assigned", "ไม่ระบุ")
+
+
+def _percent(key: str, en: str, th: str) -> Column:
+    return Column(key, en, th, "percent")
+
+
+def _look_through_columns(months: Sequence[date]) -> tuple[Column, ...]:
+    by_month = tuple(_percent(f"collection_{m:%Y_%m}", f"Collected {format_month(m, 'en')} %",
+                              f"อัตราเก็บได้ {format_month(m, 'th')} (%)") for m in months)  # fmt: skip
+    return (
+        Column("level", "Level", "ระดับ"), Column("name", "Name", "ชื่อ"),
+        Column("members", "Members", "จำนวนสมาชิก"), Column("loans", "Loans", "จำนวนสัญญา"),
+        _money("outstanding", "Outstanding", "เงินต้นคงค้าง"), _money("arrears", "In arrears", "ค้างชำระ"),
+        _percent("par30", "PAR30 %", "PAR30 (%)"), _percent("par90", "PAR90 %", "PAR90 (%)"),
+        _money("due", "Due", "ถึงกำหนดชำระ"), _money("collected", "Collected", "เก็บได้"),
+        _percent("collection", "Collection rate %", "อัตราการเก็บหนี้ (%)"), *by_month,
+        _money("margin", "Margin", "ส่วนต่างดอกเบี้ย"), _money("surplus", "Accumulated surplus", "ส่วนเกินสะสม"),
+        _money("reserve", "Reserve", "ทุนสำรอง"),
+    )  # fmt: skip
+
+
+def _look_through_cells(figures: Any, months: Sequence[date]) -> dict[str, Any]:
+    due, collected = sum(figures.due_satang), sum(figures.collected_satang)
+    rates = dict(zip((f"collection_{m:%Y_%m}" for m in months), figures.collection_percent(), strict=True))
+    return {
+        "members": figures.members, "loans": figures.loans, "outstanding": figures.outstanding_satang,
+        "arrears": figures.arrears_satang, "par30": figures.par30_percent, "par90": figures.par90_percent,
+        "due": due, "collected": collected, "collection": share_percent(collected, due), **rates,
+        "margin": figures.margin_satang, "surplus": figures.surplus_satang, "reserve": figures.reserve_satang,
+    }  # fmt: skip
+
+
+def look_through(day: date, months: Sequence[date], lines: Sequence, groups: dict[str, Sequence], everything) -> Table:
+    """The look-through: a row an organisation, then a row a group of each dimension, and the total."""
+    rows = [{"level": LOOK_THROUGH_LEVELS["organisation"], "name": Label(org["name_en"] or org["name_th"],
+             org["name_th"]), **_look_through_cells(f, months)} for org, f in lines]  # fmt: skip
+    for dimension, grouped in groups.items():
+        rows += [{"level": LOOK_THROUGH_LEVELS[dimension], "name": _group_name(group),
+                  **_look_through_cells(f, months)} for group, f in grouped]  # fmt: skip
+    return Table(
+        "Look-through of organisations' members", "ติดตามสินเชื่อสมาชิกผ่านองค์กร", "CODI", "พอช.",
+        name=f"look-through-{day}", as_of=day, columns=_look_through_columns(months), rows=tuple(rows),
+        totals={"level": TOTAL, **_look_through_cells(everything, months)},
+    )  # fmt: skip
+
+
+def _group_name(group: dict) -> Label:
+    if group["key"] is None:
+        return NOT_ASSIGNED
+    return Label(group["name_en"] or group["name_th"], group["name_th"])

@@ -187,6 +187,9 @@ RULES = {
     ("post", "/v1/organisations/{organisation_id}/remittances"): Rule(REGISTRARS),
     ("get", "/v1/organisations/{organisation_id}/remittances/{month}"): Rule(TIER_READERS),
     ("get", "/v1/reports/tier-reconciliation"): Rule(TIER_READERS),
+    # the look-through (issue 18): a party's token reads its own organisation's line, or its own summary
+    ("get", "/v1/reports/look-through"): Rule(ALL, "filtered"),
+    ("get", "/v1/members/{member_id}/summary"): Rule(ALL, "scoped"),
 }
 IMPORTS = {("post", "/v1/sales/import")}
 # valid bodies for the writes a party-bound token may make on an object named in the path
@@ -427,7 +430,7 @@ def parties(api, db, fund) -> dict:
         "transaction_id": paid.json()["transaction"]["id"],
     }
     other |= _equity_and_welfare_of(created, other["party_id"])
-    other |= {"organisation_id": other["party_id"], "member_id": other["party_id"]}  # refused before any look-up
+    other |= {"organisation_id": other["party_id"]}
     token = make_user(db, "mine-token", "enterprise", party_id=ids["mine"]["party_id"])
     return {**ids, "client": api.as_(token)}
 
@@ -452,8 +455,11 @@ def _equity_and_welfare_of(created, enterprise: int) -> dict[str, int]:
                                               "rate_percent": "5", "effective_from": "2024-01-01"})  # fmt: skip
     sale = created("/v1/sales", {"enterprise_party_id": enterprise, "effective_date": "2024-06-08",
                                  "channel": "market", "amount": "1000.00"}, "sell")  # fmt: skip
+    # a member of the other party, as a member token would meet it (issue 18)
+    household = {"kind": "member", "name_th": f"{SECRET} ครัวเรือน", "member_of": enterprise}
+    member_id = created("/v1/parties", household)["id"]
     return {"investment_id": investment["id"], "distribution_id": distribution["id"], "rule_id": rule["id"],
-            "sale_id": sale["id"]}  # fmt: skip
+            "sale_id": sale["id"], "member_id": member_id}  # fmt: skip
 
 
 def scoped_routes(api) -> list[tuple[str, str]]:

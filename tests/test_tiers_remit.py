@@ -170,7 +170,8 @@ def _org_lends(api, tier, amount: str, on: str) -> int:
     org = tier["org"]
     product = api.post("/v1/loan-products", {"book_id": org["book_id"], "code": "ON-6", "name_th": "เงินกู้ต่อ",
                                              "rate_annual_percent": "6", "term_instalments": 12})  # fmt: skip
-    loan = approved_loan({**tier, "product_id": product.json()["id"]}, borrower_party_id=tier["member_id"], amount=amount)
+    member_loan = {**tier, "product_id": product.json()["id"]}
+    loan = approved_loan(member_loan, borrower_party_id=tier["member_id"], amount=amount)
     assert disburse(tier, loan["id"], amount, on).status_code == 201
     return loan["id"]
 
