@@ -257,3 +257,25 @@ def _group_name(group: dict) -> Label:
     if group["key"] is None:
         return NOT_ASSIGNED
     return Label(group["name_en"] or group["name_th"], group["name_th"])
+
+
+def member_statement(book: dict, member: dict, period: tuple[date, date], opening: int, lines: Sequence[dict],
+                     loans: Sequence[dict]) -> Table:  # fmt: skip
+    """A member's savings statement (its account 2200-<member>, a liability shown as the member
+    sees it: a deposit adds) with a note per loan from the organisation at the period's end."""
+    name = Label(member["name_en"] or member["name_th"], member["name_th"])
+    rows = [{"description": Label("Opening balance", "ยอดยกมา"), "balance": opening}, *lines]
+    return Table(
+        f"Savings and loan statement: {name.en}", f"รายการเงินฝากสัจจะและเงินกู้ของ {name.th}", **_books([book]),
+        name=_name([book], f"member-statement-{member['id']}", f"{period[0]}-{period[1]}"), period=period,
+        columns=(Column("date", "Date", "วันที่", "date"), Column("description", "Description", "คำอธิบาย"),
+                 _money("amount", "Amount", "จำนวนเงิน"), _money("balance", "Savings balance", "เงินฝากคงเหลือ")),
+        rows=tuple(rows), notes=tuple(_loan_note(loan) for loan in loans),
+    )  # fmt: skip
+
+
+def _loan_note(loan: dict) -> Label:
+    f = loan["figures"]
+    outstanding, days = people_amount(f.outstanding_satang), f.days_past_due
+    return Label(f"Loan {loan['id']}: outstanding {outstanding}, {days} days past due",
+                 f"เงินกู้สัญญา {loan['id']}: เงินต้นคงเหลือ {outstanding} ค้างชำระ {days} วัน")  # fmt: skip

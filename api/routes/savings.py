@@ -14,8 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from api import report_tables
 from api.context import ClockDep, ReadDep, Reader, Registrar
+from api.formats import table_response
 from api.routes.journal import check_range
+from api.routes.reports import FORMATS, Output
 from api.savings_schemas import (
     BulkCreate,
     BulkPublic,
@@ -35,7 +38,7 @@ from ledger.calendar import check_fiscal_year, fiscal_year_bounds, fiscal_year_o
 from ledger.errors import LedgerError, Rejection
 from ledger.money import format_amount, parse_amount, parse_rate
 from ledger.savings import SavingsRule, parse_deposits_csv
-from store import books, journal, savings
+from store import books, journal, look_through, savings
 from store.tiers import organisation_book
 from store.users import Principal
 
@@ -213,33 +216,48 @@ def member_savings(organisation_id: IdPath, member_id: IdPath, connection: ReadD
                          in_arrears=bool(savings.in_arrears(connection, book["id"], [member_id])))  # fmt: skip
 
 
-@router.get("/members/{member_id}/statement", response_model=MemberStatement)
+@router.get("/members/{member_id}/statement", response_model=MemberStatement, responses={200: FORMATS})
 def member_statement(
-    organisation_id: IdPath, member_id: IdPath, connection: ReadDep, principal: Reader, clock: ClockDep,
-    date_from: Annotated[ClientDate | None, Query(alias="from")] = None,
+    organisation_id: IdPath, member_id: IdPath, output: Output, connection: ReadDep, principal: Reader,
+    clock: ClockDep, date_from: Annotated[ClientDate | None, Query(alias="from")] = None,
     date_to: Annotated[ClientDate | None, Query(alias="to")] = None,
-) -> MemberStatement:  # fmt: skip
-    """A member's savings statement (the current fiscal year unless from/to say otherwise)."""
+):  # fmt: skip
+    """A member's savings statement (the current fiscal year unless from/to say otherwise); as
+    CSV, XLSX or PDF (`format`, in Thai with `lang=th`) it is the member's printable savings and
+    loan statement: the savings lines, and each loan from the organisation at the period's end."""
     own(principal, organisation_id, member_id)
     check_range(date_from, date_to)
     start, end = fiscal_year_bounds(fiscal_year_of(clock.today()))
     period = (date_from or start, date_to or end)
     book = organisation_book(connection, organisation_id)
-    savings.member(connection, organisation_id, member_id)
-    account_id = savings.savings_accounts(connection, book["id"]).get(member_id)
-    if account_id is None:
-        opening, lines = 0, []
-    else:
-        result = journal.account_statement(connection, books.get_account(connection, account_id), *period)
-        opening, lines = -result.opening_balance_satang, [statement_line(line) for line in result.lines]
+    member = savings.member(connection, organisation_id, member_id)
+    opening, lines = savings_lines(connection, book["id"], member_id, period)
+    if output[0] != "json":
+        loans = look_through.member_loans(connection, book["id"], period[1], borrower=member_id)
+        rows = [{"date": x["effective_date"], "description": x["description"], "amount": x["amount"],
+                 "balance": x["balance"]} for x in lines]  # fmt: skip
+        table = report_tables.member_statement(dict(book), member, period, opening, rows, loans)
+        return table_response(table, *output)
+    shown = [{**line, "amount": format_amount(line["amount"]), "balance": format_amount(line["balance"])}
+             for line in lines]  # fmt: skip
     return MemberStatement(organisation_id=organisation_id, member_id=member_id, date_from=period[0],
-                           date_to=period[1], opening_balance=format_amount(opening), lines=lines,
-                           closing_balance=lines[-1]["balance"] if lines else format_amount(opening))  # fmt: skip
+                           date_to=period[1], opening_balance=format_amount(opening), lines=shown,
+                           closing_balance=shown[-1]["balance"] if shown else format_amount(opening))  # fmt: skip
+
+
+def savings_lines(connection, book_id: int, member_id: int, period: tuple[date, date]) -> tuple[int, list[dict]]:
+    """The member's savings balance before the period and its lines in it, in satang, as the member
+    sees them (a deposit adds)."""
+    account_id = savings.savings_accounts(connection, book_id).get(member_id)
+    if account_id is None:
+        return 0, []
+    result = journal.account_statement(connection, books.get_account(connection, account_id), *period)
+    return -result.opening_balance_satang, [statement_line(line) for line in result.lines]
 
 
 def statement_line(line) -> dict:
     return {"entry_id": line.entry_id, "effective_date": line.effective_date, "description": line.description,
-            "amount": format_amount(-line.amount_satang), "balance": format_amount(-line.running_balance_satang)}
+            "amount": -line.amount_satang, "balance": -line.running_balance_satang}  # fmt: skip
 
 
 # --- the year's interest -----------------------------------------------------------------------
