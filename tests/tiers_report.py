@@ -19,6 +19,11 @@ from tests.conftest import Api, FixedClock, make_user
 from tests.tiers_year import FISCAL_YEAR, YEAR_END, Year, ok
 
 DOC = Path(__file__).parent.parent / "docs" / "tiers.md"
+MONTH_COLUMNS = ["month เดือน", "collected from members เก็บจากสมาชิก", "due to CODI ครบกำหนดชำระ พอช.",
+                 "remitted ส่งชำระ", "shortfall ขาด", "from reserve จากเงินสำรอง",
+                 "arrears with CODI ค้างชำระ พอช."]  # fmt: skip
+ARREARS_COLUMNS = ["household ครัวเรือน", "principal outstanding เงินต้นคงเหลือ", "past due ค้างชำระ",
+                   "days past due วันค้าง", "accruing รับรู้ดอกเบี้ยค้างรับ"]  # fmt: skip
 THAI_MONTHS = "ม.ค. ก.พ. มี.ค. เม.ย. พ.ค. มิ.ย. ก.ค. ส.ค. ก.ย. ต.ค. พ.ย. ธ.ค.".split()
 
 
@@ -35,16 +40,7 @@ def months_table(year: Year) -> str:
     rows = [[f"{row['month_start'][:7]} ({thai_month(y.date.fromisoformat(row['month_start']))})", row["collected"],
              row["due"], row["remitted"], row["shortfall"], row["from_reserve"], row["arrears"]]
             for row in year.months]  # fmt: skip
-    header = [
-        "month เดือน",
-        "collected from members เก็บจากสมาชิก",
-        "due to CODI ครบกำหนดชำระ พอช.",
-        "remitted ส่งชำระ",
-        "shortfall ขาด",
-        "from reserve จากเงินสำรอง",
-        "arrears with CODI ค้างชำระ พอช.",
-    ]
-    return table(header, rows)
+    return table(MONTH_COLUMNS, rows)
 
 
 def arrears_table(api, year: Year) -> str:
@@ -54,14 +50,7 @@ def arrears_table(api, year: Year) -> str:
         f = loan["figures"]
         rows.append([year.names[year.members[number - 1]], f["principal_outstanding"], f["total_past_due"],
                      f["days_past_due"], "yes" if loan["accruing"] else "no (หยุดรับรู้รายได้)"])  # fmt: skip
-    header = [
-        "household ครัวเรือน",
-        "principal outstanding เงินต้นคงเหลือ",
-        "past due ค้างชำระ",
-        "days past due วันค้าง",
-        "accruing รับรู้ดอกเบี้ยค้างรับ",
-    ]
-    return table(header, rows)
+    return table(ARREARS_COLUMNS, rows)
 
 
 def trial_balance(api, year: Year) -> str:
