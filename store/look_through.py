@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from datetime import date, timedelta
 
-from sqlalchemy import JSON, BigInteger, Connection, and_, case, cast, extract, func, select, type_coerce, union_all
+from sqlalchemy import JSON, BigInteger, Connection, and_, cast, extract, func, select, type_coerce, union_all
 
 from ledger.calendar import fiscal_year_of, periods_of_fiscal_year
 from ledger.errors import LedgerError
@@ -92,22 +92,24 @@ def _programmes_of(connection: Connection, party_ids: Sequence[int]) -> dict[int
 
 
 def _balances(connection: Connection, book_ids: Sequence[int], accounts, as_of: date):
-    """A query of the balance at the end of `as_of` of each account that `accounts` (a query of
-    account ids, in the books) names: whole months from the monthly movements, plus, unless
-    `as_of` ends its month, the postings of its own month (as `store.journal.balances_as_of`)."""
+    """A query of the balances at the end of `as_of` of the accounts (in the books) that
+    `accounts` names: a query of keys and account ids, summed by key. Whole months come from
+    the monthly movements, plus, unless `as_of` ends its month, the postings of its own month
+    (as `store.journal.balances_as_of`)."""
     month_start = as_of.replace(day=1)
-    m, p = month_t.c, posting_t.c
-    whole = m.month_start <= month_start if (as_of + timedelta(days=1)).day == 1 else m.month_start < month_start
-    parts = [select(m.account_id, m.movement_satang.label("amount"))
-             .where(one_of(connection, m.book_id, book_ids), whole, m.account_id.in_(accounts))]  # fmt: skip
-    if (as_of + timedelta(days=1)).day != 1:
-        parts.append(select(p.account_id, p.amount_satang.label("amount"))
-                     .where(one_of(connection, p.book_id, book_ids), p.effective_date >= month_start,
-                            p.effective_date <= as_of, p.account_id.in_(accounts)))  # fmt: skip
+    month_ends = (as_of + timedelta(days=1)).day == 1
+    m, p, keyed = month_t.c, posting_t.c, accounts.subquery()
+    whole = m.month_start <= month_start if month_ends else m.month_start < month_start
+    parts = [select(keyed.c.key, m.movement_satang.label("amount"))
+             .join(month_t, m.account_id == keyed.c.account_id)
+             .where(one_of(connection, m.book_id, book_ids), whole)]  # fmt: skip
+    if not month_ends:
+        parts.append(select(keyed.c.key, p.amount_satang.label("amount"))
+                     .join(posting_t, p.account_id == keyed.c.account_id)
+                     .where(one_of(connection, p.book_id, book_ids),
+                            p.effective_date.between(month_start, as_of)))  # fmt: skip
     rows = union_all(*parts).subquery()
-    return select(rows.c.account_id, cast(func.sum(rows.c.amount), BigInteger).label("balance")).group_by(
-        rows.c.account_id
-    )
+    return select(rows.c.key, cast(func.sum(rows.c.amount), BigInteger)).group_by(rows.c.key)
 
 
 def _own_figures(connection: Connection, book_ids: Sequence[int], first: date, as_of: date) -> dict[int, Figures]:
@@ -131,7 +133,8 @@ def _own_figures(connection: Connection, book_ids: Sequence[int], first: date, a
         return {}
 
     def balances(day: date) -> dict[int, int]:
-        query = _balances(connection, book_ids, select(a.id).where(one_of(connection, a.id, ids)), day)
+        accounts = select(a.id.label("key"), a.id.label("account_id")).where(one_of(connection, a.id, ids))
+        query = _balances(connection, book_ids, accounts, day)
         return {account_id: int(balance) for account_id, balance in connection.execute(query)}
 
     held = balances(as_of)
@@ -209,24 +212,36 @@ def look_through(connection: Connection, as_of: date, only: int | None = None) -
 
 def _in_force(connection: Connection, book_ids: Sequence[int], as_of: date):
     """The books' disbursed loans with their schedule version in force on `as_of` (loans with
-    none by then are left out, as `member_loans` leaves them), its terms' arrears tolerance
-    and grace days: a CTE."""
-    s = schedule_t.c
+    none by then are left out, as `member_loans` leaves them), the grace days of its terms, and
+    what counts as covered of its instalments: its repayments by `as_of` towards them, and the
+    terms' arrears tolerance. A CTE."""
+    s, c = schedule_t.c, loan_tx_t.c
     newest = (
         select(s.loan_id, func.max(s.version).label("version"))
         .where(one_of(connection, s.book_id, book_ids), s.effective_from <= as_of, LIVE_VERSION)
         .group_by(s.loan_id)
         .subquery()
     )
-    return (
+    paid = (
+        select(c.loan_id, func.sum(c.interest_satang + c.principal_satang).label("paid"))
+        .where(one_of(connection, c.book_id, book_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of,
+               LIVE_TX)
+        .group_by(c.loan_id)
+        .subquery()
+    )  # fmt: skip
+    covered = func.coalesce(paid.c.paid, 0) + _setting(connection, "arrears_tolerance_satang")
+    in_force = (
         select(loan_t.c.id, loan_t.c.book_id, loan_t.c.receivable_account_id, newest.c.version,
-               _setting(connection, "arrears_tolerance_satang").label("tolerance"),
-               _setting(connection, "overdue_grace_days").label("grace"))
+               covered.label("covered"), _setting(connection, "overdue_grace_days").label("grace"))
         .join(newest, newest.c.loan_id == loan_t.c.id)
         .join(schedule_t, and_(s.loan_id == newest.c.loan_id, s.version == newest.c.version))
+        .outerjoin(paid, paid.c.loan_id == loan_t.c.id)
         .where(one_of(connection, loan_t.c.book_id, book_ids), loan_t.c.receivable_account_id.is_not(None))
         .cte("in_force")
     )  # fmt: skip
+    # Made once, a narrow row a loan: PostgreSQL would otherwise read each loan's terms (JSON)
+    # again for each of its instalments.
+    return in_force.prefix_with("MATERIALIZED") if connection.dialect.name == "postgresql" else in_force
 
 
 def _setting(connection: Connection, name: str):
@@ -241,48 +256,40 @@ def _aged(connection: Connection, book_ids: Sequence[int], loans, as_of: date) -
     """Each book's loans' figures on `as_of` (outstanding, arrears, PAR), a line for the loans of
     the same age: the database finds each loan's principal outstanding (its receivable
     account's balance) and the due date of its oldest instalment not covered by its repayments
-    (`ledger.loans.days_past_due`: paying instalments oldest first, within the tolerance), and
-    sums the loans by book, that day and grace; what is left is a few subtractions of dates."""
-    i, c = instalment_t.c, loan_tx_t.c
-    paid = (
-        select(c.loan_id, func.sum(c.interest_satang + c.principal_satang).label("paid"))
-        .where(one_of(connection, c.book_id, book_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of,
-               LIVE_TX)
-        .group_by(c.loan_id)
-        .subquery()
-    )  # fmt: skip
+    (`ledger.loans.days_past_due`: paying instalments oldest first, within the tolerance); the
+    loans are summed here by book and age (a loan a row: no plan joins two derived tables well on
+    both databases)."""
+    i = instalment_t.c
     # Instalments due before the day are the first of their schedule (due dates follow numbers),
-    # so their running total is the one `days_past_due` bisects.
+    # so their running total is the one `days_past_due` bisects: the oldest not covered is the
+    # first whose running total passes what the loan paid, with the tolerance.
     running = func.sum(i.principal_satang + i.interest_satang).over(partition_by=i.loan_id, order_by=i.number)
     past = (
-        select(i.loan_id, i.due_on, running.label("cumulative"))
+        select(i.loan_id, i.due_on, running.label("cumulative"), loans.c.covered, loans.c.grace)
         .join(loans, and_(i.loan_id == loans.c.id, i.version == loans.c.version))
         .where(i.due_on < as_of)
         .subquery()
     )
     oldest = (
-        select(past.c.loan_id, func.min(past.c.due_on).label("due_on"))
-        .join(loans, loans.c.id == past.c.loan_id)
-        .outerjoin(paid, paid.c.loan_id == past.c.loan_id)
-        .where(past.c.cumulative > func.coalesce(paid.c.paid, 0) + loans.c.tolerance)
+        select(past.c.loan_id, func.min(past.c.due_on), func.max(past.c.grace))
+        .where(past.c.cumulative > past.c.covered)
         .group_by(past.c.loan_id)
-        .subquery()
     )
-    owed = _balances(connection, book_ids, select(loans.c.receivable_account_id), as_of).subquery()
-    outstanding = func.coalesce(owed.c.balance, 0)
-    query = (
-        select(loans.c.book_id, oldest.c.due_on, loans.c.grace, cast(func.sum(outstanding), BigInteger),
-               func.sum(case((outstanding != 0, 1), else_=0)))
-        .select_from(loans)
-        .outerjoin(owed, owed.c.account_id == loans.c.receivable_account_id)
-        .outerjoin(oldest, oldest.c.loan_id == loans.c.id)
-        .group_by(loans.c.book_id, oldest.c.due_on, loans.c.grace)
-    )  # fmt: skip
+    late = {loan_id: (due_on, grace) for loan_id, due_on, grace in connection.execute(oldest)}
+    accounts = select(loans.c.id.label("key"), loans.c.receivable_account_id.label("account_id"))
+    owed = _balances(connection, book_ids, accounts, as_of).subquery()
+    by_age: dict[tuple[int, int], list[int]] = {}
+    for loan_id, book_id, outstanding in connection.execute(
+        select(loans.c.id, loans.c.book_id, owed.c[1]).join(owed, owed.c.key == loans.c.id)
+    ):
+        due_on, grace = late.get(loan_id, (as_of, 0))
+        days = (as_of - due_on).days
+        summed = by_age.setdefault((book_id, days if days > grace else 0), [0, 0])
+        summed[0] += 1 if outstanding else 0
+        summed[1] += int(outstanding)
     found: dict[int, list[Figures]] = {}
-    for book_id, due_on, grace, outstanding_satang, count in connection.execute(query):
-        days = (as_of - due_on).days if due_on is not None else 0
-        age = days if days > grace else 0
-        found.setdefault(book_id, []).append(aged_figures(int(count), int(outstanding_satang), age))
+    for (book_id, age), (count, outstanding_satang) in by_age.items():
+        found.setdefault(book_id, []).append(aged_figures(count, outstanding_satang, age))
     return found
 
 
@@ -300,11 +307,10 @@ def _dues(loans, first: date, as_of: date):
 def _repayments(connection: Connection, book_ids: Sequence[int], loans, first: date, as_of: date):
     """What the loans' repayments from `first` to `as_of` paid towards instalments, by book and day."""
     c = loan_tx_t.c
-    return (
-        select(loans.c.book_id, c.effective_date.label("day"), (c.interest_satang + c.principal_satang).label("satang"))
-        .join(loans, loans.c.id == c.loan_id)
-        .where(one_of(connection, c.book_id, book_ids), c.kind == TxKind.repayment.value,
-               c.effective_date.between(first, as_of), LIVE_TX)
+    paid = (c.interest_satang + c.principal_satang).label("satang")
+    return select(c.book_id, c.effective_date.label("day"), paid).where(
+        one_of(connection, c.book_id, book_ids), c.kind == TxKind.repayment.value,
+        c.effective_date.between(first, as_of), LIVE_TX, c.loan_id.in_(select(loans.c.id)),
     )  # fmt: skip
 
 
