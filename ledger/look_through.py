@@ -105,16 +105,20 @@ class MemberLoan:
     repayments: Sequence[tuple[date, int]] = field(default=())
 
     def figures(self, months: Sequence[date]) -> Figures:
-        owed, late = self.outstanding_satang, self.days_past_due
+        owed = self.outstanding_satang
+        monthly = Figures(due_satang=by_month(months, self.dues), collected_satang=by_month(months, self.repayments))
+        return aged_figures(1 if owed else 0, owed, self.days_past_due) + monthly
 
-        def over(days: int) -> int:
-            return owed if late > days else 0
 
-        return Figures(
-            loans=1 if owed else 0, outstanding_satang=owed, arrears_satang=over(0), over_30_satang=over(30),
-            over_90_satang=over(90), due_satang=by_month(months, self.dues),
-            collected_satang=by_month(months, self.repayments),
-        )  # fmt: skip
+def aged_figures(loans: int, outstanding_satang: int, days_past_due: int) -> Figures:
+    """The outstanding and arrears figures of `loans` loans owing `outstanding_satang` in all,
+    each `days_past_due` days past due (one loan, or loans summed because they are as late)."""
+
+    def over(days: int) -> int:
+        return outstanding_satang if days_past_due > days else 0
+
+    return Figures(loans=loans, outstanding_satang=outstanding_satang, arrears_satang=over(0),
+                   over_30_satang=over(30), over_90_satang=over(90))  # fmt: skip
 
 
 def organisation_figures(members: int, loans: Iterable[MemberLoan], months: Sequence[date], own: Figures) -> Figures:

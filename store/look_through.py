@@ -10,22 +10,38 @@ surplus (3300) and reserve (3200) are balances at the end of the day, all with t
 """
 
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import fields
+from datetime import date, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import JSON, BigInteger, Connection, and_, cast, extract, func, select, type_coerce, union_all
 
 from ledger.calendar import fiscal_year_of, periods_of_fiscal_year
 from ledger.errors import LedgerError
-from ledger.loans import days_past_due
-from ledger.look_through import Figures, MemberLoan, organisation_figures
-from ledger.reports import movements_between, rolled_up
-from store import books, journal, reports
+from ledger.loan_book import TxKind
+from ledger.loans import LoanTerms, days_past_due
+from ledger.look_through import Figures, MemberLoan, aged_figures, by_month, organisation_figures, total
+from ledger.reports import movements_between
+from store import journal, reports
 from store.books import Row, account_t, book_t, not_found, party_t
-from store.loans import loan_t, payments_of, plans_of, terms_from_json
+from store.journal import month_t, posting_t
+from store.loans import (
+    LIVE_TX,
+    LIVE_VERSION,
+    instalment_t,
+    loan_t,
+    loan_tx_t,
+    payments_of,
+    plans_of,
+    schedule_t,
+    terms_from_json,
+)
 from store.reports import programme_t
+from store.rows import one_of
 from store.tiers import organisation_book
 
 MARGIN_INCOME, MARGIN_EXPENSE, SURPLUS, RESERVE, SAVINGS = "4100", "5100", "3300", "3200", "2200"
+OWN_CODES = (MARGIN_INCOME, MARGIN_EXPENSE, SURPLUS, RESERVE)
+TERM_DEFAULTS = {f.name: f.default for f in fields(LoanTerms)}
 
 
 def fiscal_months(as_of: date) -> list[date]:
@@ -75,21 +91,69 @@ def _programmes_of(connection: Connection, party_ids: Sequence[int]) -> dict[int
     return found
 
 
-def own_figures(connection: Connection, book_id: int, as_of: date) -> Figures:
-    """The organisation's margin over the fiscal year to `as_of`, its surplus and its reserve."""
-    accounts = books.book_accounts(connection, book_id)
-    parents = {a["id"]: a["parent_id"] for a in accounts}
-    code = {a["code"]: a["id"] for a in accounts}
-    first = fiscal_months(as_of)[0]
-    closing = journal.balances_as_of(connection, book_id, as_of)
-    opening = reports.opening_balances(connection, [book_id], first, None)
-    closes = reports.closing_movements(connection, [book_id], first, as_of)
-    moved = rolled_up(movements_between(opening, closing, closes), parents)
-    held = rolled_up(closing, parents)
-    return Figures(
-        margin_satang=-moved[code[MARGIN_INCOME]] - moved[code[MARGIN_EXPENSE]],
-        surplus_satang=-held[code[SURPLUS]], reserve_satang=-held[code[RESERVE]],
-    )  # fmt: skip
+def _balances(connection: Connection, book_ids: Sequence[int], accounts, as_of: date):
+    """A query of the balances at the end of `as_of` of the accounts (in the books) that
+    `accounts` names: a query of keys and account ids, summed by key. Whole months come from
+    the monthly movements, plus, unless `as_of` ends its month, the postings of its own month
+    (as `store.journal.balances_as_of`)."""
+    month_start = as_of.replace(day=1)
+    month_ends = (as_of + timedelta(days=1)).day == 1
+    m, p, keyed = month_t.c, posting_t.c, accounts.subquery()
+    whole = m.month_start <= month_start if month_ends else m.month_start < month_start
+    parts = [select(keyed.c.key, m.movement_satang.label("amount"))
+             .join(month_t, m.account_id == keyed.c.account_id)
+             .where(one_of(connection, m.book_id, book_ids), whole)]  # fmt: skip
+    if not month_ends:
+        parts.append(select(keyed.c.key, p.amount_satang.label("amount"))
+                     .join(posting_t, p.account_id == keyed.c.account_id)
+                     .where(one_of(connection, p.book_id, book_ids),
+                            p.effective_date.between(month_start, as_of)))  # fmt: skip
+    rows = union_all(*parts).subquery()
+    return select(rows.c.key, cast(func.sum(rows.c.amount), BigInteger)).group_by(rows.c.key)
+
+
+def _own_figures(connection: Connection, book_ids: Sequence[int], first: date, as_of: date) -> dict[int, Figures]:
+    """Each book's margin over `first` to `as_of` (4100 less 5100, without the year-end closing
+    entries), its surplus (3300) and reserve (3200) at the end of `as_of`, each with all the
+    accounts below it: the accounts under the four found in one recursive query."""
+    a = account_t.c
+    roots = (
+        select(a.id.label("account_id"), a.book_id, a.code)
+        .where(one_of(connection, a.book_id, book_ids), a.code.in_(OWN_CODES))
+        .cte("own_accounts", recursive=True)
+    )
+    below = account_t.alias("below")
+    tree = roots.union_all(
+        select(below.c.id, below.c.book_id, roots.c.code).join(below, below.c.parent_id == roots.c.account_id)
+    )
+    under = {account_id: (book_id, code) for account_id, book_id, code in
+             connection.execute(select(tree.c.account_id, tree.c.book_id, tree.c.code))}  # fmt: skip
+    ids = list(under)
+    if not ids:
+        return {}
+
+    def balances(day: date) -> dict[int, int]:
+        accounts = select(a.id.label("key"), a.id.label("account_id")).where(one_of(connection, a.id, ids))
+        query = _balances(connection, book_ids, accounts, day)
+        return {account_id: int(balance) for account_id, balance in connection.execute(query)}
+
+    held = balances(as_of)
+    moved = movements_between(balances(first - timedelta(days=1)), held,
+                              reports.closing_movements(connection, book_ids, first, as_of))  # fmt: skip
+    sums: dict[tuple[int, str], dict[str, int]] = {}
+    for account_id, (book_id, code) in under.items():
+        both = sums.setdefault((book_id, code), {"moved": 0, "held": 0})
+        both["moved"] += moved.get(account_id, 0)
+        both["held"] += held.get(account_id, 0)
+
+    def of(book_id: int, code: str, kind: str) -> int:
+        return sums.get((book_id, code), {}).get(kind, 0)
+
+    return {
+        book_id: Figures(margin_satang=-of(book_id, MARGIN_INCOME, "moved") - of(book_id, MARGIN_EXPENSE, "moved"),
+                         surplus_satang=-of(book_id, SURPLUS, "held"), reserve_satang=-of(book_id, RESERVE, "held"))
+        for book_id in book_ids
+    }  # fmt: skip
 
 
 # --- member loans --------------------------------------------------------------------------------
@@ -122,14 +186,146 @@ def _member_loan(planned: tuple, paid: list[tuple[date, int]], outstanding: int,
 
 
 def look_through(connection: Connection, as_of: date, only: int | None = None) -> list[tuple[Row, Figures]]:
-    """Each organisation (`organisations`) with its look-through figures on `as_of`."""
+    """Each organisation (`organisations`) with its look-through figures on `as_of`, read for all
+    of them at once: a fixed number of queries, each summed by the database book by book,
+    whatever the number of organisations and member loans."""
     months = fiscal_months(as_of)
+    found = organisations(connection, only)
+    book_ids = [org["book_id"] for org in found]
+    if not book_ids:
+        return []
+    loans = _in_force(connection, book_ids, as_of)
+    aged = _aged(connection, book_ids, loans, as_of)
+    due = _by_month(connection, _dues(loans, months[0], as_of), months)
+    paid = _by_month(connection, _repayments(connection, book_ids, loans, months[0], as_of), months)
+    own = _own_figures(connection, book_ids, months[0], as_of)
+    none = (0,) * len(months)
 
-    def figures(book_id: int, members: int) -> Figures:
-        loans = [loan["figures"] for loan in member_loans(connection, book_id, as_of)]
-        return organisation_figures(members, loans, months, own_figures(connection, book_id, as_of))
+    def figures(org: Row) -> Figures:
+        book = org["book_id"]
+        monthly = Figures(due_satang=due.get(book, none), collected_satang=paid.get(book, none))
+        own_and_loans = total([own.get(book, Figures()), monthly, *aged.get(book, [])])
+        return organisation_figures(org["members"], [], months, own_and_loans)
 
-    return [(org, figures(org["book_id"], org["members"])) for org in organisations(connection, only)]
+    return [(org, figures(org)) for org in found]
+
+
+def _in_force(connection: Connection, book_ids: Sequence[int], as_of: date):
+    """The books' disbursed loans with their schedule version in force on `as_of` (loans with
+    none by then are left out, as `member_loans` leaves them), the grace days of its terms, and
+    what counts as covered of its instalments: its repayments by `as_of` towards them, and the
+    terms' arrears tolerance. A CTE."""
+    s, c = schedule_t.c, loan_tx_t.c
+    newest = (
+        select(s.loan_id, func.max(s.version).label("version"))
+        .where(one_of(connection, s.book_id, book_ids), s.effective_from <= as_of, LIVE_VERSION)
+        .group_by(s.loan_id)
+        .subquery()
+    )
+    paid = (
+        select(c.loan_id, func.sum(c.interest_satang + c.principal_satang).label("paid"))
+        .where(one_of(connection, c.book_id, book_ids), c.kind == TxKind.repayment.value, c.effective_date <= as_of,
+               LIVE_TX)
+        .group_by(c.loan_id)
+        .subquery()
+    )  # fmt: skip
+    covered = func.coalesce(paid.c.paid, 0) + _setting(connection, "arrears_tolerance_satang")
+    in_force = (
+        select(loan_t.c.id, loan_t.c.book_id, loan_t.c.receivable_account_id, newest.c.version,
+               covered.label("covered"), _setting(connection, "overdue_grace_days").label("grace"))
+        .join(newest, newest.c.loan_id == loan_t.c.id)
+        .join(schedule_t, and_(s.loan_id == newest.c.loan_id, s.version == newest.c.version))
+        .outerjoin(paid, paid.c.loan_id == loan_t.c.id)
+        .where(one_of(connection, loan_t.c.book_id, book_ids), loan_t.c.receivable_account_id.is_not(None))
+        .cte("in_force")
+    )  # fmt: skip
+    # Made once, a narrow row a loan: PostgreSQL would otherwise read each loan's terms (JSON)
+    # again for each of its instalments.
+    return in_force.prefix_with("MATERIALIZED") if connection.dialect.name == "postgresql" else in_force
+
+
+def _setting(connection: Connection, name: str):
+    """A whole-number setting of the schedule version's terms (kept as JSON text), read in SQL;
+    its default if the terms predate it."""
+    terms = schedule_t.c.terms
+    as_json = cast(terms, JSON) if connection.dialect.name == "postgresql" else type_coerce(terms, JSON)
+    return func.coalesce(as_json[name].as_numeric(20, 0), TERM_DEFAULTS[name])
+
+
+def _aged(connection: Connection, book_ids: Sequence[int], loans, as_of: date) -> dict[int, list[Figures]]:
+    """Each book's loans' figures on `as_of` (outstanding, arrears, PAR), a line for the loans of
+    the same age: the database finds each loan's principal outstanding (its receivable
+    account's balance) and the due date of its oldest instalment not covered by its repayments
+    (`ledger.loans.days_past_due`: paying instalments oldest first, within the tolerance); the
+    loans are summed here by book and age (a loan a row: no plan joins two derived tables well on
+    both databases)."""
+    i = instalment_t.c
+    # Instalments due before the day are the first of their schedule (due dates follow numbers),
+    # so their running total is the one `days_past_due` bisects: the oldest not covered is the
+    # first whose running total passes what the loan paid, with the tolerance.
+    running = func.sum(i.principal_satang + i.interest_satang).over(partition_by=i.loan_id, order_by=i.number)
+    past = (
+        select(i.loan_id, i.due_on, running.label("cumulative"), loans.c.covered, loans.c.grace)
+        .join(loans, and_(i.loan_id == loans.c.id, i.version == loans.c.version))
+        .where(i.due_on < as_of)
+        .subquery()
+    )
+    oldest = (
+        select(past.c.loan_id, func.min(past.c.due_on), func.max(past.c.grace))
+        .where(past.c.cumulative > past.c.covered)
+        .group_by(past.c.loan_id)
+    )
+    late = {loan_id: (due_on, grace) for loan_id, due_on, grace in connection.execute(oldest)}
+    accounts = select(loans.c.id.label("key"), loans.c.receivable_account_id.label("account_id"))
+    owed = _balances(connection, book_ids, accounts, as_of).subquery()
+    by_age: dict[tuple[int, int], list[int]] = {}
+    for loan_id, book_id, outstanding in connection.execute(
+        select(loans.c.id, loans.c.book_id, owed.c[1]).join(owed, owed.c.key == loans.c.id)
+    ):
+        due_on, grace = late.get(loan_id, (as_of, 0))
+        days = (as_of - due_on).days
+        summed = by_age.setdefault((book_id, days if days > grace else 0), [0, 0])
+        summed[0] += 1 if outstanding else 0
+        summed[1] += int(outstanding)
+    found: dict[int, list[Figures]] = {}
+    for (book_id, age), (count, outstanding_satang) in by_age.items():
+        found.setdefault(book_id, []).append(aged_figures(count, outstanding_satang, age))
+    return found
+
+
+def _dues(loans, first: date, as_of: date):
+    """The instalments (interest and principal) of the schedules in force falling due from
+    `first` to `as_of`, by book and day."""
+    i = instalment_t.c
+    return (
+        select(loans.c.book_id, i.due_on.label("day"), (i.principal_satang + i.interest_satang).label("satang"))
+        .join(loans, and_(i.loan_id == loans.c.id, i.version == loans.c.version))
+        .where(i.due_on.between(first, as_of))
+    )
+
+
+def _repayments(connection: Connection, book_ids: Sequence[int], loans, first: date, as_of: date):
+    """What the loans' repayments from `first` to `as_of` paid towards instalments, by book and day."""
+    c = loan_tx_t.c
+    paid = (c.interest_satang + c.principal_satang).label("satang")
+    return select(c.book_id, c.effective_date.label("day"), paid).where(
+        one_of(connection, c.book_id, book_ids), c.kind == TxKind.repayment.value,
+        c.effective_date.between(first, as_of), LIVE_TX, c.loan_id.in_(select(loans.c.id)),
+    )  # fmt: skip
+
+
+def _by_month(connection: Connection, amounts, months: Sequence[date]) -> dict[int, tuple[int, ...]]:
+    """`amounts` (book, day, satang) summed by book and month in the database, as `ledger.look_through.by_month`
+    sums them."""
+    rows = amounts.subquery()
+    year, month = extract("year", rows.c.day), extract("month", rows.c.day)
+    query = select(rows.c.book_id, year, month, cast(func.sum(rows.c.satang), BigInteger)).group_by(
+        rows.c.book_id, year, month
+    )
+    found: dict[int, list[tuple[date, int]]] = {}
+    for book_id, y, m, satang in connection.execute(query):
+        found.setdefault(book_id, []).append((date(int(y), int(m), 1), int(satang)))
+    return {book_id: by_month(months, sums) for book_id, sums in found.items()}
 
 
 # --- a member's own ------------------------------------------------------------------------------
