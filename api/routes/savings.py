@@ -35,7 +35,7 @@ from ledger.calendar import check_fiscal_year, fiscal_year_bounds, fiscal_year_o
 from ledger.errors import LedgerError, Rejection
 from ledger.money import format_amount, parse_amount, parse_rate
 from ledger.savings import SavingsRule, parse_deposits_csv
-from store import books, journal, savings
+from store import books, savings
 from store.tiers import organisation_book
 from store.users import Principal
 
@@ -226,12 +226,8 @@ def member_statement(
     period = (date_from or start, date_to or end)
     book = organisation_book(connection, organisation_id)
     savings.member(connection, organisation_id, member_id)
-    account_id = savings.savings_accounts(connection, book["id"]).get(member_id)
-    if account_id is None:
-        opening, lines = 0, []
-    else:
-        result = journal.account_statement(connection, books.get_account(connection, account_id), *period)
-        opening, lines = -result.opening_balance_satang, [statement_line(line) for line in result.lines]
+    opening, found = savings.statement(connection, book["id"], member_id, *period)
+    lines = [statement_line(line) for line in found]
     return MemberStatement(organisation_id=organisation_id, member_id=member_id, date_from=period[0],
                            date_to=period[1], opening_balance=format_amount(opening), lines=lines,
                            closing_balance=lines[-1]["balance"] if lines else format_amount(opening))  # fmt: skip
@@ -239,7 +235,7 @@ def member_statement(
 
 def statement_line(line) -> dict:
     return {"entry_id": line.entry_id, "effective_date": line.effective_date, "description": line.description,
-            "amount": format_amount(-line.amount_satang), "balance": format_amount(-line.running_balance_satang)}
+            "amount": format_amount(line.amount_satang), "balance": format_amount(line.running_balance_satang)}  # fmt: skip
 
 
 # --- the year's interest -----------------------------------------------------------------------
