@@ -3,10 +3,11 @@
 savings and arrears, member loans, the rules, the month with CODI and its shortfall); its forms
 (a remittance, a deposit or withdrawal, a month's deposits) are the API's writes, recorded once
 however often sent, and a refusal shows its Thai reason beside the field with what was typed;
-the look-through and the reconciliation; a member's person sees their own savings and loans, and
-another member's page is 404."""
+the look-through and the reconciliation, an organisation whose books differ marked; a member's
+person sees their own savings and loans, and another member's page is 404."""
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.test_web_sessions import csrf_of
 from tests.tiers_pages_fixtures import MEMBER_PASSWORD, cooperative
@@ -107,6 +108,15 @@ def test_the_look_through_and_the_reconciliation(app, demo, coop):
     [line] = api_get(app, demo, "/v1/reports/tier-reconciliation")["organisations"]
     assert not line["differs"] and "ตรงกัน" in page.text and 'class="differs"' not in page.text
     assert "/office/look-through" in signed_in(app, OFFICER).get("/").text
+    codes = {a["code"]: a["id"] for a in api_get(app, demo, f"/v1/books/{coop.book_id}/accounts?limit=200")["data"]}
+    by_hand = {"book_id": coop.book_id, "effective_date": "2024-06-14", "description": "ลงบัญชีผิด",
+               "postings": [{"account_id": codes["1100"], "amount": "100.00"},
+                            {"account_id": codes["2300"], "amount": "-100.00"}]}  # fmt: skip
+    admin = TestClient(app).post("/v1/entries", json=by_hand, headers={"Authorization": f"Bearer {demo.admin_token}",
+                                                                      "Idempotency-Key": "by-hand"})  # fmt: skip
+    assert admin.status_code == 201, admin.text
+    differs = signed_in(app, AUDITOR).get("/office/look-through")
+    assert 'class="differs"' in differs.text and "ไม่ตรงกัน" in differs.text
 
 
 def test_a_member_sees_their_own_savings_and_loans_and_nobody_elses(app, coop):

@@ -235,7 +235,8 @@ def member_statement(
 
 def statement_line(line) -> dict:
     return {"entry_id": line.entry_id, "effective_date": line.effective_date, "description": line.description,
-            "amount": format_amount(line.amount_satang), "balance": format_amount(line.running_balance_satang)}  # fmt: skip
+            "amount": format_amount(line.amount_satang),
+            "balance": format_amount(line.running_balance_satang)}  # fmt: skip
 
 
 # --- the year's interest -----------------------------------------------------------------------

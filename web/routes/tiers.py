@@ -152,9 +152,9 @@ async def record_remittance(request: Request, principal: PageRegistrar, organisa
     values, errors = REMITTANCE.read(typed)
     status = 422
     if not errors:
+        reserve = values["from_reserve"] and format_amount(values["from_reserve"])
         body = RemittanceCreate(codi_loan_id=values["codi_loan_id"], month=f"{start:%Y-%m}", on=values["paid_on"],
-                                amount=format_amount(values["remit_amount"]),
-                                from_reserve=values["from_reserve"] and format_amount(values["from_reserve"]))  # fmt: skip
+                                amount=format_amount(values["remit_amount"]), from_reserve=reserve)  # fmt: skip
         write = form_write(request, typed["key"], {"organisation": organisation_id, **body.model_dump()})
         try:
             remittances_api.remit(organisation_id, body, request, write, principal, request.app.state.clock)
