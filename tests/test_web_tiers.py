@@ -30,6 +30,7 @@ def test_the_organisation_page_shows_the_apis_figures(app, demo, coop):
     assert [m["in_arrears"] for m in saved["members"]] == [True, False] and "ค้างชำระ" in page.text
     assert f'href="/office/loans/{coop.member_loan}"' in page.text
     assert "200.00" in page.text  # the rule's monthly deposit
+    assert "?month=2024-04" in page.text and "?month=2024-06" in page.text  # the months either side
     assert 'method="post" action="/office/organisations' not in page.text  # an auditor reads, and writes nothing
     officer = signed_in(app, OFFICER)
     assert officer.get("/office/organisations/999999").status_code == 404

@@ -16,7 +16,7 @@ look-through of the organisations, and a member's own savings and loans on a pho
 """
 
 from calendar import monthrange
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -107,7 +107,9 @@ def _organisation_page(request: Request, principal: Principal, organisation_id: 
     loan_ids = [line["codi_loan_id"] for line in figures["month"]["loans"]]
     options = {"member_options": [(m["id"], m) for m in figures["members"]],
                "loan_options": [(loan_id, str(loan_id)) for loan_id in loan_ids]}  # fmt: skip
-    return render(request, "office_organisation.html", status, **figures, month_start=start, today=today,
+    months = {"previous_month": (start - timedelta(days=1)).replace(day=1),
+              "next_month": last + timedelta(days=1) if last < today else None}  # fmt: skip
+    return render(request, "office_organisation.html", status, **figures, **months, month_start=start, today=today,
                   may_write=principal.role in REGISTRARS, forms=shown, movement=MOVEMENT, remittance=REMITTANCE,
                   done=done, **options)  # fmt: skip
 
