@@ -156,6 +156,19 @@ def book_savings(connection: Connection, *, lender_book_id: int, borrower_id: in
         return None
 
 
+def statement(connection: Connection, book_id: int, member_id: int, date_from: date, date_to: date) -> tuple[int, list]:
+    """A member's savings from `date_from` to `date_to`: the opening balance and each line
+    (`ledger.reports.StatementLine`), amounts and balances as the member's (a deposit positive);
+    none for a member without a savings account."""
+    account_id = savings_accounts(connection, book_id).get(member_id)
+    if account_id is None:
+        return 0, []
+    result = journal.account_statement(connection, books.get_account(connection, account_id), date_from, date_to)
+    lines = [line._replace(amount_satang=-line.amount_satang, running_balance_satang=-line.running_balance_satang)
+             for line in result.lines]  # fmt: skip
+    return -result.opening_balance_satang, lines
+
+
 def in_arrears(connection: Connection, book_id: int, member_ids: Iterable[int]) -> set[int]:
     """The members with a loan in the book past due and neither closed nor written off."""
     query = select(loan_t.c.borrower_party_id).where(

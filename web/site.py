@@ -31,6 +31,7 @@ from web.routes import (
     sales,
     shares,
     statement,
+    tiers,
     welfare_office,
 )
 from web.session import SignInRequired, session_times, signin_location
@@ -58,6 +59,7 @@ PAGE_AREAS = (  # the route modules, in the order their routes are matched
     office_loans,
     office,
     parties,
+    tiers,
     admin,
 )
 API_PREFIXES = ("/v1/", "/openapi.json", "/docs", "/redoc", "/health", "/ready", "/metrics")

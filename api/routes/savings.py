@@ -38,7 +38,7 @@ from ledger.calendar import check_fiscal_year, fiscal_year_bounds, fiscal_year_o
 from ledger.errors import LedgerError, Rejection
 from ledger.money import format_amount, parse_amount, parse_rate
 from ledger.savings import SavingsRule, parse_deposits_csv
-from store import books, journal, look_through, savings
+from store import books, look_through, savings
 from store.tiers import organisation_book
 from store.users import Principal
 
@@ -231,7 +231,8 @@ def member_statement(
     period = (date_from or start, date_to or end)
     book = organisation_book(connection, organisation_id)
     member = savings.member(connection, organisation_id, member_id)
-    opening, lines = savings_lines(connection, book["id"], member_id, period)
+    opening, found = savings.statement(connection, book["id"], member_id, *period)
+    lines = [statement_line(line) for line in found]
     if output[0] != "json":
         loans = look_through.member_loans(connection, book["id"], period[1], borrower=member_id)
         rows = [{"date": x["effective_date"], "description": x["description"], "amount": x["amount"],
@@ -245,19 +246,9 @@ def member_statement(
                            closing_balance=shown[-1]["balance"] if shown else format_amount(opening))  # fmt: skip
 
 
-def savings_lines(connection, book_id: int, member_id: int, period: tuple[date, date]) -> tuple[int, list[dict]]:
-    """The member's savings balance before the period and its lines in it, in satang, as the member
-    sees them (a deposit adds)."""
-    account_id = savings.savings_accounts(connection, book_id).get(member_id)
-    if account_id is None:
-        return 0, []
-    result = journal.account_statement(connection, books.get_account(connection, account_id), *period)
-    return -result.opening_balance_satang, [statement_line(line) for line in result.lines]
-
-
 def statement_line(line) -> dict:
     return {"entry_id": line.entry_id, "effective_date": line.effective_date, "description": line.description,
-            "amount": -line.amount_satang, "balance": -line.running_balance_satang}  # fmt: skip
+            "amount": line.amount_satang, "balance": line.running_balance_satang}  # fmt: skip
 
 
 # --- the year's interest -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The home page: for an enterprise person, the enterprise at a glance; for the others, a menu.
+"""The home page: for an enterprise person, the enterprise at a glance; for a member's person,
+their savings and loans (`web.routes.tiers`); for the others, a menu.
 
 The enterprise's figures come from the store functions the API's routes call, with the API's
 own access rule (`api.routes.welfare.own`: a party-bound principal sees its own party, and
@@ -21,9 +22,11 @@ from sqlalchemy import Connection
 from api.context import JOURNAL_WRITERS
 from api.routes.welfare import own
 from ledger.calendar import fiscal_year_bounds, fiscal_year_of
+from ledger.parties import PartyKind
 from store import books, equity, loans, welfare
 from store.users import Principal
 from web.routes import page_router
+from web.routes.tiers import member_home
 from web.session import PagePrincipal
 from web.templating import render
 
@@ -43,9 +46,17 @@ class LoanLine:
 
 @router.get("/")
 def home(request: Request, principal: PagePrincipal):
+    if principal.role == "enterprise" and _is_member(request, principal.party_id):
+        return member_home(request, principal, principal.party_id)
     if principal.role == "enterprise":
         return _enterprise_page(request, principal, principal.party_id)
     return render(request, "menu.html")
+
+
+def _is_member(request: Request, party_id: int) -> bool:
+    """A member's person (a token bound to a member party) gets the member's own page."""
+    with request.app.state.db.read() as connection:
+        return books.get_party(connection, party_id)["kind"] == PartyKind.member
 
 
 @router.get("/enterprises/{party_id}")

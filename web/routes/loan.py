@@ -29,7 +29,7 @@ def enterprise_loans(request: Request, principal: PagePrincipal, enterprise_id: 
     with request.app.state.db.read() as connection:
         rows = loans.list_loans(connection, filters={"status": "active"}, only_party=enterprise_id, after=0,
                                 limit=MAX_LOANS_SHOWN)  # fmt: skip
-        shown = [_loan(connection, loan, today) for loan in rows]
+        shown = [loan_view(connection, loan, today) for loan in rows]
     return render(request, "loan.html", enterprise_id=enterprise_id, loans=shown, today=today)
 
 
@@ -38,11 +38,11 @@ def one_loan(request: Request, principal: PagePrincipal, loan_id: IdPath):
     today = request.app.state.clock.today()
     with request.app.state.db.read() as connection:
         loan = visible_loan(connection, loan_id, principal)
-        shown = _loan(connection, loan, today)
+        shown = loan_view(connection, loan, today)
     return render(request, "loan.html", enterprise_id=loan["borrower_party_id"], loans=[shown], today=today)
 
 
-def _loan(connection, loan: dict, today: date) -> dict:
+def loan_view(connection, loan: dict, today: date) -> dict:
     current = loans.state(connection, loan, today)
     views = schedule_views(current, today) if current.plan else []
     return {"loan": loan, "figures": current.figures(today), "instalments": views}
