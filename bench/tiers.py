@@ -174,7 +174,8 @@ def _copy_loans(connection, at: dict) -> None:
             f"WHERE t.account_id = :account AND {chosen}"), values)  # fmt: skip
         connection.execute(text(
             "UPDATE account_balance SET balance_satang = (SELECT balance_satang FROM account_balance WHERE "
-            f"account_id = :account) WHERE account_id > :account0 AND ((account_id - :account0) / :orgs) % :every {test}"),
+            "account_id = :account) WHERE account_id > :account0 "
+            f"AND ((account_id - :account0) / :orgs) % :every {test}"),
             values)  # fmt: skip
     _reset_sequence(connection, "account")
     if connection.dialect.name == "postgresql":  # copies of rows that passed their checks: skip the
