@@ -262,8 +262,16 @@ def report_over_http(url: str, token: str, runs: int) -> list[float]:
     return times
 
 
+class Lines(list):
+    """The figures, each also said as soon as it is measured: a later failure keeps them."""
+
+    def append(self, line: str) -> None:
+        say(line.strip())
+        super().append(line)
+
+
 def measure(kind: str, args) -> list[str]:
-    lines_out = []
+    lines_out = Lines()
     with tempfile.TemporaryDirectory() as workdir, fresh_database(kind, "tiers", workdir) as url:
         began = time.perf_counter()
         token = build(url, args.organisations, args.members)
