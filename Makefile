@@ -70,6 +70,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.dashboard
 	$(BIN)/python -m bench.statements
 	$(BIN)/python -m bench.statements --db postgres
+	$(BIN)/python -m bench.tiers
 
 # The fuzzer of tests/test_fuzz.py at length, with a fresh seed (docs/reliability.md).
 fuzz: $(TEST_STAMP)

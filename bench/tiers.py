@@ -174,7 +174,8 @@ def _copy_loans(connection, at: dict) -> None:
             f"WHERE t.account_id = :account AND {chosen}"), values)  # fmt: skip
         connection.execute(text(
             "UPDATE account_balance SET balance_satang = (SELECT balance_satang FROM account_balance WHERE "
-            f"account_id = :account) WHERE account_id > :account0 AND ((account_id - :account0) / :orgs) % :every {test}"),
+            "account_id = :account) WHERE account_id > :account0 "
+            f"AND ((account_id - :account0) / :orgs) % :every {test}"),
             values)  # fmt: skip
     _reset_sequence(connection, "account")
     if connection.dialect.name == "postgresql":  # copies of rows that passed their checks: skip the
@@ -261,8 +262,16 @@ def report_over_http(url: str, token: str, runs: int) -> list[float]:
     return times
 
 
+class Lines(list):
+    """The figures, each also said as soon as it is measured: a later failure keeps them."""
+
+    def append(self, line: str) -> None:
+        say(line.strip())
+        super().append(line)
+
+
 def measure(kind: str, args) -> list[str]:
-    lines_out = []
+    lines_out = Lines()
     with tempfile.TemporaryDirectory() as workdir, fresh_database(kind, "tiers", workdir) as url:
         began = time.perf_counter()
         token = build(url, args.organisations, args.members)
