@@ -33,6 +33,7 @@ APPEND_ONLY_TABLES = (
     "loan_repayment_undo",  # 0010
     "welfare_settlement_reversal", "welfare_advance_refund", "welfare_codi_leg",  # 0011
     "loan_charge_off", "loan_charge_off_undo", "loan_write_off_undo", "loan_litigation_event",  # 0022
+    "remittance",  # 0027
 )  # fmt: skip
 OTHER_TRIGGERS = {  # name -> table
     "sqlite": {
@@ -42,6 +43,8 @@ OTHER_TRIGGERS = {  # name -> table
         "contribution_rule_terms_fixed": "contribution_rule", "year_end_one_close": "year_end_close",
         "admin_command_no_delete": "admin_command", "admin_command_guard": "admin_command",  # 0016
         "party_member_of_organisation": "party", "party_member_of_organisation_on_update": "party",  # 0023
+        "loan_member_tier": "loan", "loan_member_tier_on_update": "loan",  # 0025
+        "loan_funding_loan": "loan", "loan_funding_loan_on_update": "loan",
     },
     "postgresql": {
         "account_opens_balance": "account", "postings_move_balances": "posting", "entry_balanced": "entry",
@@ -49,6 +52,7 @@ OTHER_TRIGGERS = {  # name -> table
         "year_end_one_close": "year_end_close",
         "admin_command_guard": "admin_command", "admin_command_no_truncate": "admin_command",  # 0016
         "party_member_of_organisation": "party",  # 0023
+        "loan_member_tier": "loan",  # 0025
     },
 }  # fmt: skip
 CONSTRAINTS_ADDED_BY_HAND = {
